@@ -1,0 +1,17 @@
+create or replace function docpal_private.company_for_update(p_company uuid)
+    returns docpal_private.companies
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company row, locked for the rest of the transaction; P0002 when unknown. */
+declare
+    v_company docpal_private.companies;
+begin
+    select * into v_company from docpal_private.companies c where c.id = p_company for update;
+    if not found then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('company %s does not exist', coalesce(p_company::text, 'null'));
+    end if;
+    return v_company;
+end
+$$;

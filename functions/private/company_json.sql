@@ -1,0 +1,18 @@
+create or replace function docpal_private.company_json(p_company docpal_private.companies)
+    returns jsonb
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The public shape of a company. */
+    select pg_catalog.jsonb_build_object(
+        'id', p_company.id,
+        'slug', p_company.slug,
+        'name', p_company.name,
+        'status', p_company.status,
+        'status_reason', p_company.status_reason,
+        'schema', p_company.schema_name,
+        'schema_version', p_company.schema_version,
+        'settings', p_company.settings,
+        'created_at', p_company.created_at,
+        'updated_at', p_company.updated_at)
+$$;

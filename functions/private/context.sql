@@ -1,0 +1,27 @@
+create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company and user of the verified context, or two nulls without one.
+   A value that was not signed by set_context/authenticate in this very
+   session (forged, tampered with, or copied from another session) is 42501. */
+declare
+    v_token text := pg_catalog.current_setting('docpal.context', true);
+    v_parts text[];
+begin
+    if v_token is null or v_token = '' then
+        return;
+    end if;
+    v_parts := pg_catalog.string_to_array(v_token, '|');
+    if pg_catalog.cardinality(v_parts) <> 5
+       or v_parts[1] !~ '^[0-9a-f-]{36}$' or v_parts[2] !~ '^[0-9a-f-]{36}$'
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+        raise exception using
+            errcode = '42501',
+            message = 'the docpal context is not valid in this session',
+            hint = 'A context is set only by docpal.set_context or docpal.authenticate.';
+    end if;
+    company_id := v_parts[1]::uuid;
+    user_id := v_parts[2]::uuid;
+end
+$$;

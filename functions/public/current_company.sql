@@ -1,0 +1,10 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.current_company()
+    returns uuid
+    language sql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The company in context, or null; 42501 for a context not signed in this session. */
+    select c.company_id from docpal_private.context() c
+$$;

@@ -1,0 +1,26 @@
+-- grant: docpal_service
+create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default false)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Acts as user_id in company for the rest of the session, or with
+   is_local until the transaction ends (for transaction-pooling PgBouncer).
+   The context is signed for this session only. 42501 when the user is not a
+   member or the company is not active. */
+begin
+    if not exists (
+        select from docpal_private.memberships m
+          join docpal_private.companies c on c.id = m.company_id
+         where m.company_id = set_context.company and m.user_id = set_context.user_id and c.status = 'active'
+    ) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('user %s is not a member of an active company %s',
+                                        coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
+    end if;
+    perform pg_catalog.set_config('docpal.context',
+                                  docpal_private.context_token(set_context.company, set_context.user_id),
+                                  coalesce(set_context.is_local, false));
+end
+$$;

@@ -1,0 +1,41 @@
+-- grant: docpal_service
+create or replace function docpal.update_company(id uuid, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Changes a company's name and/or settings (each replaced whole, as a PATCH
+   of those fields); returns the company. P0002 for an unknown id, 22023 for
+   any other key or a value of the wrong kind. */
+declare
+    v_company docpal_private.companies;
+    v_key text;
+begin
+    if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a company patch must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(update_company.patch) k loop
+        if v_key not in ('name', 'settings') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('company field %L cannot be changed', v_key),
+                hint = 'update_company changes name and settings.';
+        end if;
+    end loop;
+    if update_company.patch ? 'name' and (pg_catalog.jsonb_typeof(update_company.patch->'name') <> 'string'
+                             or pg_catalog.btrim(update_company.patch->>'name') = '') then
+        raise exception using errcode = '22023', message = 'a company name must be a non-empty string';
+    end if;
+    if update_company.patch ? 'settings' and pg_catalog.jsonb_typeof(update_company.patch->'settings') <> 'object' then
+        raise exception using errcode = '22023', message = 'company settings must be a JSON object';
+    end if;
+    v_company := docpal_private.company_for_update(update_company.id);
+    update docpal_private.companies c
+       set name = coalesce(update_company.patch->>'name', c.name),
+           settings = coalesce(update_company.patch->'settings', c.settings),
+           updated_at = pg_catalog.now()
+     where c.id = update_company.id
+    returning * into v_company;
+    return docpal_private.company_json(v_company);
+end
+$$;

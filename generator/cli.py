@@ -1,0 +1,160 @@
+"""The ``docpal`` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import psycopg
+
+from . import __version__, deploy, render
+
+database_url_option = click.option(
+    "--database-url", envvar="DATABASE_URL", metavar="URL",
+    help="PostgreSQL URL (default: $DATABASE_URL).")
+
+
+def _need_url(url: str | None) -> str:
+    if not url:
+        raise click.UsageError("give --database-url or set DATABASE_URL")
+    return url
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, indent=2, default=str))
+
+
+@contextmanager
+def _tenant_progress(label: str):
+    """A progress bar over company upgrades; it appears once there are many."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), transient=True, console=None)
+    state: dict = {"task": None}
+
+    def update(item: dict) -> None:
+        if item["pending"] < 20:
+            return
+        if state["task"] is None:
+            progress.start()
+            state["task"] = progress.add_task(label, total=item["pending"])
+        progress.update(state["task"], completed=item["done"])
+
+    try:
+        yield update
+    finally:
+        if state["task"] is not None:
+            progress.stop()
+
+
+def _report_upgrade(result: deploy.UpgradeResult) -> None:
+    click.echo(f"tenant template version {result.target_version}: "
+               f"{result.upgraded} of {result.pending} company schemas upgraded, {len(result.failed)} failed")
+    for item in result.failed:
+        click.echo(f"  FAILED company {item['company']}: {item['error']}", err=True)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="docpal")
+def main() -> None:
+    """docpal: tenants, dynamic tables, audit, permissions and events inside PostgreSQL."""
+
+
+@main.command()
+@database_url_option
+def migrate(database_url: str | None) -> None:
+    """Install or upgrade docpal, then upgrade every company schema."""
+    url = _need_url(database_url)
+    with _tenant_progress("upgrading company schemas") as progress:
+        result = deploy.migrate(url, progress=progress)
+    click.echo(f"migrations applied: {', '.join(result.applied_migrations) or 'none pending'}")
+    _report_upgrade(result.upgrade)
+    if result.upgrade.failed:
+        sys.exit(1)
+
+
+@main.command()
+@database_url_option
+def status(database_url: str | None) -> None:
+    """Installed version, pending migrations and tenant upgrade state (JSON)."""
+    _echo_json(deploy.status(_need_url(database_url)))
+
+
+@main.command("render")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing sql/docpal.sql.")
+def render_cmd(to_stdout: bool) -> None:
+    """Render every template into the install script sql/docpal.sql."""
+    if to_stdout:
+        click.echo(render.install_script(), nl=False)
+    else:
+        click.echo(f"wrote {render.write_install_script()}")
+
+
+@main.command()
+@database_url_option
+def lint(database_url: str | None) -> None:
+    """Check every template (pglast rules; plpgsql_check too when a database is given)."""
+    from . import lint as linter
+
+    violations = linter.lint()
+    if database_url:
+        with psycopg.connect(deploy.libpq_url(database_url), autocommit=True) as conn:
+            violations += linter.plpgsql_check(conn)
+    for violation in violations:
+        click.echo(str(violation), err=True)
+    if violations:
+        sys.exit(1)
+    click.echo("lint: no violations")
+
+
+@main.group()
+def tenants() -> None:
+    """Companies and their schemas."""
+
+
+@tenants.command("list")
+@database_url_option
+def tenants_list(database_url: str | None) -> None:
+    """Every company (JSON)."""
+    with psycopg.connect(deploy.libpq_url(_need_url(database_url))) as conn:
+        _echo_json(conn.execute("select docpal.list_companies()").fetchone()[0])
+
+
+@tenants.command("create")
+@database_url_option
+@click.argument("slug")
+@click.argument("name")
+def tenants_create(database_url: str | None, slug: str, name: str) -> None:
+    """Create a company; prints its id."""
+    with psycopg.connect(deploy.libpq_url(_need_url(database_url))) as conn:
+        click.echo(conn.execute("select docpal.create_company(%s, %s)", (slug, name)).fetchone()[0])
+
+
+@tenants.command("migrate")
+@database_url_option
+def tenants_migrate(database_url: str | None) -> None:
+    """Upgrade every company schema behind the tenant template."""
+    with _tenant_progress("upgrading company schemas") as progress:
+        result = deploy.upgrade_only(_need_url(database_url), progress=progress)
+    _report_upgrade(result)
+    if result.failed:
+        sys.exit(1)
+
+
+@main.command()
+@database_url_option
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Folder of the embedded cluster (default: .docpal/pgdata in the project).")
+def demo(database_url: str | None, data_dir: Path | None) -> None:
+    """Run docpal end to end: a local PostgreSQL (unless DATABASE_URL), a demo company and users."""
+    from . import demo as demo_mod
+
+    demo_mod.run(database_url, data_dir)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

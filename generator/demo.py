@@ -1,0 +1,91 @@
+"""``docpal demo``: docpal end to end on a real database.
+
+Without a DATABASE_URL it starts an embedded PostgreSQL in the project folder
+(.docpal/pgdata) and uses its database ``docpal_demo``. Running it again
+reuses the cluster and the demo data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import psycopg
+
+from . import deploy, embedded, render
+
+DEMO_DB = "docpal_demo"
+
+
+def _step(text: str) -> None:
+    click.secho(f"==> {text}", fg="cyan", bold=True)
+
+
+def _ensure_company(conn: psycopg.Connection, slug: str, name: str) -> str:
+    row = conn.execute("select docpal.get_company(%s)->>'id'", (slug,)).fetchone()
+    if row[0]:
+        return row[0]
+    return str(conn.execute("select docpal.create_company(%s, %s, %s::jsonb)",
+                            (slug, name, '{"plan": "demo"}')).fetchone()[0])
+
+
+def _ensure_user(conn: psycopg.Connection, email: str, name: str) -> str:
+    row = conn.execute("select id from docpal_private.users where lower(email) = lower(%s)", (email,)).fetchone()
+    if row:
+        return str(row[0])
+    return str(conn.execute("select docpal.create_user(%s, %s)", (email, name)).fetchone()[0])
+
+
+def run(database_url: str | None, data_dir: Path | None = None) -> None:
+    if database_url:
+        url = deploy.libpq_url(database_url)
+        _step(f"using DATABASE_URL {url}")
+    else:
+        data_dir = data_dir or embedded.default_datadir(render.ROOT)
+        _step(f"starting the embedded PostgreSQL in {data_dir}")
+        cluster = embedded.Cluster(data_dir).start()
+        url = cluster.create_database(DEMO_DB)
+        stop = " ".join(embedded.as_server_user([str(embedded.pg_bindir() / "pg_ctl"), "-D", str(data_dir), "stop"]))
+        click.echo(f"    PostgreSQL at {cluster.url()}; stop it with: {stop}")
+
+    _step("docpal migrate")
+    result = deploy.migrate(url)
+    click.echo(f"    migrations applied: {', '.join(result.applied_migrations) or 'none pending'}; "
+               f"tenant template v{result.upgrade.target_version}")
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        _step("companies and users (platform admin calls)")
+        acme = _ensure_company(conn, "acme", "Acme Corporation")
+        globex = _ensure_company(conn, "globex", "Globex Inc")
+        alice = _ensure_user(conn, "alice@example.com", "Alice Owner")
+        bob = _ensure_user(conn, "bob@example.com", "Bob Member")
+        conn.execute("select docpal.add_member(%s, %s, 'owner')", (acme, alice))
+        conn.execute("select docpal.add_member(%s, %s, 'member')", (globex, alice))
+        conn.execute("select docpal.add_member(%s, %s, 'member')", (acme, bob))
+        for company in conn.execute("select docpal.list_companies()").fetchone()[0]:
+            click.echo(f"    company {company['slug']:8} {company['id']}  schema {company['schema']}")
+        click.echo(f"    alice {alice} (owner of acme, member of globex)")
+        click.echo(f"    bob   {bob} (member of acme)")
+
+        _step("host name routing")
+        for host in ("acme.example.com", "globex.localhost:3000", "unknown.example.com"):
+            resolved = conn.execute("select docpal.resolve_company(%s)", (host,)).fetchone()[0]
+            click.echo(f"    resolve_company({host!r}) = {resolved}")
+
+        _step("tenant context (signed, per session)")
+        conn.execute("select docpal.set_context(%s, %s)", (acme, alice))
+        company, user = conn.execute("select docpal.current_company(), docpal.current_user_id()").fetchone()
+        click.echo(f"    set_context(acme, alice): current_company() = {company}, current_user_id() = {user}")
+        forged = conn.execute("select current_setting('docpal.context')").fetchone()[0].split("|")
+        forged[0] = globex
+        try:
+            conn.execute("select set_config('docpal.context', %s, false)", ("|".join(forged),))
+            conn.execute("select docpal.current_company()")
+            click.echo("    forged context accepted (this is a bug)")
+        except psycopg.errors.InsufficientPrivilege as exc:
+            click.echo(f"    forging it to globex by set_config: refused ({exc.sqlstate}: {exc.diag.message_primary})")
+        conn.execute("select docpal.clear_context()")
+
+    _step("done")
+    click.echo(f"    connect with: psql '{url}'")
+    click.echo("    try: select docpal.list_companies();")

@@ -1,0 +1,166 @@
+"""Install and upgrade docpal in a database: ``docpal migrate`` and ``docpal status``.
+
+migrate = (1) yoyo-migrations for tables and data, (2) every function,
+trigger and the tenant template re-applied in one transaction (the rendered
+"code script"), (3) every company schema brought to the tenant template by
+``docpal_private.upgrade_tenants()``, one transaction per company.
+
+The whole run holds a session advisory lock, so a second migrate waits for
+the first and then finds nothing to do.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from yoyo import get_backend, read_migrations
+
+from . import __version__, render
+
+ProgressFn = Callable[[dict], None]
+
+
+def yoyo_url(url: str) -> str:
+    """yoyo needs ``postgresql+psycopg://`` to use psycopg 3."""
+    return re.sub(r"^(postgres|postgresql)(\+\w+)?://", "postgresql+psycopg://", url)
+
+
+def libpq_url(url: str) -> str:
+    return re.sub(r"^(postgres|postgresql)\+\w+://", "postgresql://", url)
+
+
+@dataclass
+class UpgradeResult:
+    target_version: int
+    pending: int = 0
+    upgraded: int = 0
+    failed: list[dict] = field(default_factory=list)
+
+
+@dataclass
+class MigrateResult:
+    applied_migrations: list[str]
+    upgrade: UpgradeResult
+
+
+def _migrations(root: Path):
+    return read_migrations(str(root / "migrations"))
+
+
+def apply_migrations(url: str, root: Path = render.ROOT) -> list[str]:
+    """Apply pending yoyo migrations (each in its own transaction)."""
+    backend = get_backend(yoyo_url(url))
+    try:
+        with backend.lock():
+            pending = backend.to_apply(_migrations(root))
+            backend.apply_migrations(pending)
+            return [m.id for m in pending]
+    finally:
+        backend.connection.close()
+
+
+def upgrade_tenants(conn: psycopg.Connection, progress: ProgressFn | None = None) -> UpgradeResult:
+    """Run docpal_private.upgrade_tenants() and collect what it reports.
+
+    The procedure commits per company and raises a NOTICE with a JSON status
+    after each one; those drive ``progress`` and the result."""
+    target = conn.execute("select coalesce(max(version), 0) from docpal_private.tenant_steps").fetchone()[0]
+    result = UpgradeResult(target_version=target)
+
+    def on_notice(diag: psycopg.errors.Diagnostic) -> None:
+        try:
+            item = json.loads(diag.message_primary or "")
+        except ValueError:
+            return
+        if not isinstance(item, dict) or "done" not in item:
+            return
+        result.pending = item["pending"]
+        if item["status"] == "ok":
+            result.upgraded += 1
+        elif item["status"] == "failed":
+            result.failed.append(item)
+        if progress:
+            progress(item)
+
+    conn.add_notice_handler(on_notice)
+    try:
+        conn.execute("call docpal_private.upgrade_tenants()")
+    finally:
+        conn.remove_notice_handler(on_notice)
+    return result
+
+
+def migrate(url: str, root: Path = render.ROOT, progress: ProgressFn | None = None,
+            extra_tenant_dirs: tuple[Path, ...] = ()) -> MigrateResult:
+    """Bring the database and every company schema to this version."""
+    url = libpq_url(url)
+    rendered = render.templates(root, extra_tenant_dirs)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
+        try:
+            applied = apply_migrations(url, root)
+            conn.execute(render.code_script(rendered))
+            upgrade = upgrade_tenants(conn, progress)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))
+    return MigrateResult(applied, upgrade)
+
+
+def upgrade_only(url: str, progress: ProgressFn | None = None) -> UpgradeResult:
+    """``docpal tenants migrate``: upgrade company schemas, nothing else."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
+        try:
+            return upgrade_tenants(conn, progress)
+        finally:
+            conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))
+
+
+def status(url: str, root: Path = render.ROOT) -> dict:
+    """What is installed, what is pending, and how far the tenants are."""
+    url = libpq_url(url)
+    backend = get_backend(yoyo_url(url))
+    try:
+        migrations = _migrations(root)
+        pending = [m.id for m in backend.to_apply(migrations)]
+        applied = [m.id for m in migrations if m.id not in pending]
+    finally:
+        backend.connection.close()
+    out: dict = {"package_version": __version__, "installed_version": None,
+                 "applied_migrations": applied, "pending_migrations": pending}
+    with psycopg.connect(url, autocommit=True) as conn:
+        installed = conn.execute("select to_regclass('docpal_private.meta') is not null").fetchone()[0]
+        if not installed:
+            return out
+        out["installed_version"] = conn.execute(
+            "select value from docpal_private.meta where key = 'version'").fetchone()
+        out["installed_version"] = out["installed_version"][0] if out["installed_version"] else None
+        row = conn.execute("""
+            select (select coalesce(max(version), 0) from docpal_private.tenant_steps),
+                   count(*),
+                   count(*) filter (where c.schema_version < (select coalesce(max(version), 0)
+                                                               from docpal_private.tenant_steps))
+              from docpal_private.companies c""").fetchone()
+        out["tenant_template_version"], out["companies"], out["companies_behind"] = row
+        last = conn.execute("""
+            select r.id, r.started_at, r.finished_at, r.pending, r.upgraded, r.failed
+              from docpal_private.tenant_upgrade_runs r order by r.id desc limit 1""").fetchone()
+        out["last_tenant_run"] = None if last is None else dict(
+            zip(("id", "started_at", "finished_at", "pending", "upgraded", "failed"),
+                (last[0], str(last[1]), str(last[2]) if last[2] else None, *last[3:])))
+        out["failed_companies"] = [
+            {"company": str(r[0]), "slug": r[1], "error": r[2]}
+            for r in conn.execute("""
+                select distinct on (u.company_id) u.company_id, c.slug, u.error
+                  from docpal_private.tenant_upgrades u
+                  join docpal_private.companies c on c.id = u.company_id
+                 where c.schema_version < (select coalesce(max(version), 0) from docpal_private.tenant_steps)
+                   and u.status = 'failed'
+                 order by u.company_id, u.id desc""")
+        ]
+    return out

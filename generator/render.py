@@ -1,0 +1,244 @@
+"""Render the SQL templates into the install script.
+
+The pipeline is: Jinja2 template -> SQL text -> (lint) -> install script.
+Everything here is deterministic: files are taken in a fixed order (folder,
+then name) and nothing time- or machine-dependent is rendered, so the same
+checkout always renders byte-identical SQL.
+
+Layout read from the project root:
+
+- ``migrations/NNNN_*.sql``  yoyo migrations (tables, roles, data); each one
+  idempotent, because the install script replays all of them.
+- ``functions/private/*.sql``, ``functions/public/*.sql``  one function per
+  file; a ``-- grant: role[, role]`` line says who may EXECUTE it.
+- ``triggers/*.sql``  trigger functions and triggers on global tables.
+- ``sql/tenant/NNNN_*.sql``  the tenant template, one upgrade step per file,
+  rendered with ``{{ schema }}`` standing for the company schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import pglast
+
+from . import __version__
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Stands for the company schema while a tenant step is rendered and parsed;
+#: replaced by a ``format()`` placeholder when stored (see TenantStep).
+SCHEMA_SENTINEL = "__docpal_schema__"
+
+#: Key of the advisory lock that serialises installs and migrations.
+INSTALL_LOCK_KEY = 4_242_017_001
+
+SCHEMAS = ("docpal", "docpal_private")
+APP_ROLES = ("docpal_service", "docpal_app")
+
+_GRANT_RE = re.compile(r"^--\s*grant:\s*(.*)$", re.MULTILINE)
+_STEP_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One rendered template."""
+
+    source: Path  # path relative to the project root
+    kind: str  # migration | function | trigger | tenant
+    sql: str
+    grants: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class TenantStep:
+    """One step of the tenant template, ready to be stored in the database.
+
+    ``statements`` are SQL texts for ``format(statement, schema)``: the
+    schema appears as ``%1$I`` and every literal ``%`` is doubled.
+    """
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256("\n;\n".join(self.statements).encode()).hexdigest()
+
+
+def _env(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(root)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def _files(root: Path, folder: str) -> list[Path]:
+    base = root / folder
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.glob("*.sql") if p.is_file())
+
+
+def _render(env: jinja2.Environment, path: Path, **context) -> str:
+    return env.from_string(path.read_text()).render(version=__version__, **context)
+
+
+def _grants(path: Path, text: str) -> tuple[str, ...]:
+    match = _GRANT_RE.search(text)
+    if not match:
+        return ()
+    roles = tuple(r.strip() for r in match.group(1).split(",") if r.strip())
+    unknown = [r for r in roles if r not in APP_ROLES]
+    if unknown:
+        raise ValueError(f"{path}: unknown role in grant line: {', '.join(unknown)}")
+    return roles
+
+
+def templates(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) -> list[Rendered]:
+    """Every template rendered, in install order."""
+    env = _env(root)
+    out: list[Rendered] = []
+    for path in _files(root, "migrations"):
+        out.append(Rendered(path.relative_to(root), "migration", path.read_text()))
+    for folder in ("functions/private", "functions/public"):
+        for path in _files(root, folder):
+            text = _render(env, path)
+            out.append(Rendered(path.relative_to(root), "function", text, _grants(path, text)))
+    for path in _files(root, "triggers"):
+        text = _render(env, path)
+        out.append(Rendered(path.relative_to(root), "trigger", text, _grants(path, text)))
+    for path in _tenant_files(root, extra_tenant_dirs):
+        text = _render(env, path, schema=SCHEMA_SENTINEL)
+        rel = path.relative_to(root) if path.is_relative_to(root) else path
+        out.append(Rendered(rel, "tenant", text))
+    return out
+
+
+def _tenant_files(root: Path, extra_dirs: tuple[Path, ...]) -> list[Path]:
+    files = _files(root, "sql/tenant")
+    for extra in extra_dirs:
+        files += sorted(Path(extra).glob("*.sql"))
+    seen: dict[int, Path] = {}
+    for path in files:
+        match = _STEP_RE.match(path.name)
+        if not match:
+            raise ValueError(f"{path}: tenant steps are named NNNN_name.sql")
+        version = int(match.group(1))
+        if version in seen:
+            raise ValueError(f"{path}: tenant step {version} also in {seen[version]}")
+        seen[version] = path
+    return [seen[v] for v in sorted(seen)]
+
+
+def tenant_steps(rendered: list[Rendered]) -> list[TenantStep]:
+    """The tenant template as stored steps (format() strings)."""
+    steps = []
+    for item in rendered:
+        if item.kind != "tenant":
+            continue
+        match = _STEP_RE.match(Path(item.source).name)
+        statements = tuple(
+            stmt.strip().replace("%", "%%").replace(SCHEMA_SENTINEL, "%1$I")
+            for stmt in pglast.split(item.sql, with_parser=True)
+            if stmt.strip()
+        )
+        steps.append(TenantStep(int(match.group(1)), match.group(2), statements))
+    return steps
+
+
+def _dollar_quote(text: str) -> str:
+    tag = "$q$"
+    n = 0
+    while tag in text:
+        n += 1
+        tag = f"$q{n}$"
+    return f"{tag}{text}{tag}"
+
+
+def _tenant_step_sql(steps: list[TenantStep]) -> str:
+    lines = ["-- tenant template: the steps every company schema is built and upgraded from"]
+    for step in steps:
+        array = "array[" + ",\n        ".join(_dollar_quote(s) for s in step.statements) + "]::text[]"
+        lines.append(
+            "insert into docpal_private.tenant_steps (version, name, statements, checksum)\n"
+            f"values ({step.version}, '{step.name}',\n        {array},\n        '{step.checksum}')\n"
+            "on conflict (version) do update\n"
+            "    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum\n"
+            "    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _grant_sql(rendered: list[Rendered]) -> str:
+    schemas = ", ".join(SCHEMAS)
+    roles = ", ".join(APP_ROLES)
+    lines = [
+        "-- EXECUTE only for the docpal roles, function by function",
+        f"revoke all on all functions in schema {schemas} from public, {roles};",
+    ]
+    for item in rendered:
+        if item.grants:
+            name = Path(item.source).stem
+            schema = "docpal" if Path(item.source).parts[1:2] == ("public",) else "docpal_private"
+            lines.append(f"grant execute on function {schema}.{name} to {', '.join(item.grants)};")
+    return "\n".join(lines) + "\n"
+
+
+def _section(title: str, body: str) -> str:
+    return f"\n-- {'=' * 70}\n-- {title}\n-- {'=' * 70}\n\n{body.rstrip()}\n"
+
+
+def code_script(rendered: list[Rendered]) -> str:
+    """Functions, triggers, tenant steps and grants, in one transaction.
+
+    Re-applied on every migrate. Functions left over from an older version
+    (in docpal or docpal_private, but not created or replaced by this
+    transaction) are dropped at the end.
+    """
+    parts = [_section("lock: one install or migrate at a time",
+                      f"select pg_catalog.pg_advisory_xact_lock({INSTALL_LOCK_KEY});")]
+    for item in rendered:
+        if item.kind in ("function", "trigger"):
+            parts.append(_section(str(item.source), item.sql))
+    parts.append(_section("tenant template", _tenant_step_sql(tenant_steps(rendered))))
+    parts.append(_section("version", (
+        "insert into docpal_private.meta (key, value)\n"
+        f"values ('version', '{__version__}')\n"
+        "on conflict (key) do update set value = excluded.value;")))
+    parts.append(_section("grants", _grant_sql(rendered)))
+    parts.append(_section("drop functions that are no longer in the templates", (ROOT / "sql/install/drop_stale.sql").read_text()))
+    return _BEGIN + "set local check_function_bodies = off;  -- functions may call ones defined later\n" \
+        + "".join(parts) + "\ncommit;\n"
+
+
+_BEGIN = "begin;\nset local client_min_messages = warning;\n"
+UPGRADE_TENANTS = "call docpal_private.upgrade_tenants();\n"
+
+
+def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) -> str:
+    """The whole install: ``psql -v ON_ERROR_STOP=1 -f sql/docpal.sql``."""
+    rendered = templates(root, extra_tenant_dirs)
+    header = (
+        f"-- docpal {__version__}: complete install script.\n"
+        "-- Generated by `docpal render` from migrations/, functions/, triggers/ and sql/;\n"
+        "-- do not edit. Safe to run again: every part is idempotent.\n"
+        "-- Usage: psql -v ON_ERROR_STOP=1 -f sql/docpal.sql \"$DATABASE_URL\"\n\n"
+    )
+    migrations = _BEGIN + "".join(
+        _section(str(item.source), item.sql) for item in rendered if item.kind == "migration"
+    ) + "\ncommit;\n"
+    return header + migrations + "\n" + code_script(rendered) + "\n" + UPGRADE_TENANTS
+
+
+def write_install_script(root: Path = ROOT) -> Path:
+    target = root / "sql" / "docpal.sql"
+    target.write_text(install_script(root))
+    return target
