@@ -104,7 +104,7 @@ def migrate(url: str, root: Path = render.ROOT, progress: ProgressFn | None = No
         conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
         try:
             applied = apply_migrations(url, root)
-            conn.execute(render.code_script(rendered))
+            conn.execute(render.code_script(rendered, root))
             upgrade = upgrade_tenants(conn, progress)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))

@@ -182,7 +182,7 @@ def _grant_sql(rendered: list[Rendered]) -> str:
     roles = ", ".join(APP_ROLES)
     lines = [
         "-- EXECUTE only for the docpal roles, function by function",
-        f"revoke all on all functions in schema {schemas} from public, {roles};",
+        f"revoke all on all routines in schema {schemas} from public, {roles};",
     ]
     for item in rendered:
         if item.grants:
@@ -196,7 +196,7 @@ def _section(title: str, body: str) -> str:
     return f"\n-- {'=' * 70}\n-- {title}\n-- {'=' * 70}\n\n{body.rstrip()}\n"
 
 
-def code_script(rendered: list[Rendered]) -> str:
+def code_script(rendered: list[Rendered], root: Path = ROOT) -> str:
     """Functions, triggers, tenant steps and grants, in one transaction.
 
     Re-applied on every migrate. Functions left over from an older version
@@ -213,8 +213,9 @@ def code_script(rendered: list[Rendered]) -> str:
         "insert into docpal_private.meta (key, value)\n"
         f"values ('version', '{__version__}')\n"
         "on conflict (key) do update set value = excluded.value;")))
+    # before the grants: a REVOKE rewrites every pg_proc row it touches
+    parts.append(_section("drop functions that are no longer in the templates", (root / "sql/install/drop_stale.sql").read_text()))
     parts.append(_section("grants", _grant_sql(rendered)))
-    parts.append(_section("drop functions that are no longer in the templates", (ROOT / "sql/install/drop_stale.sql").read_text()))
     return _BEGIN + "set local check_function_bodies = off;  -- functions may call ones defined later\n" \
         + "".join(parts) + "\ncommit;\n"
 
@@ -235,7 +236,7 @@ def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) 
     migrations = _BEGIN + "".join(
         _section(str(item.source), item.sql) for item in rendered if item.kind == "migration"
     ) + "\ncommit;\n"
-    return header + migrations + "\n" + code_script(rendered) + "\n" + UPGRADE_TENANTS
+    return header + migrations + "\n" + code_script(rendered, root) + "\n" + UPGRADE_TENANTS
 
 
 def write_install_script(root: Path = ROOT) -> Path:

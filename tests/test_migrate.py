@@ -1,0 +1,247 @@
+"""Install and upgrade: render, psql -f install, docpal migrate, tenant upgrades."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from docpal import deploy, render
+
+
+def one(conn, query, *params):
+    return conn.execute(query, params).fetchone()[0]
+
+
+@pytest.fixture
+def empty_db(db, dburl):
+    """A brand-new empty database on the test cluster; yields its URL."""
+    name = f"empty_{uuid.uuid4().hex[:12]}"
+    db.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    url = dburl.rsplit("/", 1)[0] + "/" + name
+    yield url
+    db.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def project_copy(tmp_path) -> Path:
+    """A copy of the project's templates that a test may change."""
+    for folder in ("migrations", "functions", "triggers", "sql"):
+        shutil.copytree(render.ROOT / folder, tmp_path / folder)
+    return tmp_path
+
+
+def catalog_snapshot(conn) -> list:
+    """Everything docpal defines, to compare before and after."""
+    return conn.execute("""
+        select 'proc', p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)), coalesce(p.proacl::text, '')
+          from pg_proc p
+         where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace) and p.prokind <> 'a'
+        union all
+        select 'rel', c.oid::regclass::text, c.relkind::text, coalesce(c.relacl::text, '')
+          from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'docpal_private' or n.nspname like 'company\\_%%'
+        order by 1, 2""").fetchall()
+
+
+# --- render -------------------------------------------------------------------
+
+def test_render_is_deterministic():
+    assert render.install_script() == render.install_script()
+
+
+def test_committed_install_script_is_current():
+    """sql/docpal.sql is what `docpal render` writes from the templates."""
+    assert (render.ROOT / "sql/docpal.sql").read_text() == render.install_script()
+
+
+def test_tenant_steps_become_format_strings():
+    steps = render.tenant_steps(render.templates())
+    assert [s.version for s in steps] == sorted(s.version for s in steps)
+    for step in steps:
+        for statement in step.statements:
+            assert render.SCHEMA_SENTINEL not in statement
+            assert "%1$I" in statement
+
+
+# --- psql -f install ----------------------------------------------------------------
+
+def psql_install(url: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f",
+                           str(render.ROOT / "sql/docpal.sql"), url],
+                          capture_output=True, text=True)
+
+
+def test_install_script_alone_installs_and_is_rerunnable(empty_db):
+    first = psql_install(empty_db)
+    assert first.returncode == 0, first.stderr
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        cid = one(conn, "select docpal.create_company('by-psql', 'By psql')")
+        before = catalog_snapshot(conn)
+        again = psql_install(empty_db)
+        assert again.returncode == 0, again.stderr
+        assert catalog_snapshot(conn) == before
+        assert one(conn, "select docpal.get_company('by-psql')->>'id'") == str(cid)
+    # docpal migrate takes over a database installed by hand
+    result = deploy.migrate(empty_db)
+    assert result.applied_migrations == ["0001_base"]  # idempotent replay, now tracked by yoyo
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert catalog_snapshot(conn) == before
+
+
+# --- docpal migrate -----------------------------------------------------------------
+
+def test_migrate_twice_changes_nothing(empty_db):
+    first = deploy.migrate(empty_db)
+    assert first.applied_migrations == ["0001_base"]
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("select docpal.create_company('stay', 'Stay')")
+        before = catalog_snapshot(conn)
+        secret = one(conn, "select value from docpal_private.secrets")
+    second = deploy.migrate(empty_db)
+    assert second.applied_migrations == []
+    assert second.upgrade.pending == 0
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert catalog_snapshot(conn) == before
+        assert one(conn, "select value from docpal_private.secrets") == secret
+
+
+def test_concurrent_migrates_serialise(empty_db):
+    errors: list[BaseException] = []
+    results = []
+
+    def run():
+        try:
+            results.append(deploy.migrate(empty_db))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sorted(len(r.applied_migrations) for r in results) == [0, 0, 1]
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert one(conn, "select count(*) from _yoyo_migration") == 1
+
+
+def test_failing_migration_leaves_database_as_before(empty_db, project_copy):
+    deploy.migrate(empty_db, root=project_copy)
+    (project_copy / "migrations/0002_broken.sql").write_text(
+        "-- depends: 0001_base\n"
+        "create table docpal_private.half_done (id int);\n"
+        "insert into docpal_private.half_done values (1);\n"
+        "select 1 / 0;\n")
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        before = catalog_snapshot(conn)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        deploy.migrate(empty_db, root=project_copy)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert one(conn, "select to_regclass('docpal_private.half_done')") is None
+        assert catalog_snapshot(conn) == before
+    assert deploy.status(empty_db, root=project_copy)["pending_migrations"] == ["0002_broken"]
+
+
+def test_stale_functions_are_dropped(db, dburl):
+    db.execute("create function docpal_private.left_over() returns int language sql as 'select 1'")
+    db.execute("create function docpal.left_over_public() returns int language sql as 'select 1'")
+    deploy.migrate(dburl)
+    assert one(db, "select to_regproc('docpal_private.left_over')") is None
+    assert one(db, "select to_regproc('docpal.left_over_public')") is None
+    assert one(db, "select to_regproc('docpal.create_company')") is not None
+
+
+def test_status_reports_versions(db, dburl):
+    status = deploy.status(dburl)
+    assert status["installed_version"] == status["package_version"]
+    assert status["pending_migrations"] == []
+    assert status["applied_migrations"] == ["0001_base"]
+    assert status["companies_behind"] == 0
+
+
+def test_status_of_an_empty_database(empty_db):
+    status = deploy.status(empty_db)
+    assert status["installed_version"] is None
+    assert status["pending_migrations"] == ["0001_base"]
+
+
+# --- tenant upgrades ----------------------------------------------------------------
+
+def extra_step(tmp_path: Path, body: str) -> Path:
+    folder = tmp_path / "extra_steps"
+    folder.mkdir(exist_ok=True)
+    version = max(s.version for s in render.tenant_steps(render.templates())) + 1
+    (folder / f"{version:04d}_test_change.sql").write_text(body)
+    return folder
+
+
+def test_tenant_upgrade_failure_is_recorded_and_rerun_resumes(db, dburl, tmp_path):
+    ids = [one(db, "select docpal.create_company(%s, 'T')", f"tenant-{i}") for i in range(3)]
+    schemas = {cid: f"company_{cid.hex}" for cid in ids}
+    broken = ids[1]
+    # a company whose schema already has the object the new step creates: its upgrade fails
+    db.execute(f"create table {schemas[broken]}._notes (id int)")
+    steps = extra_step(tmp_path, "create table {{ schema }}._notes (id bigserial primary key, body text);\n"
+                                 "alter table {{ schema }}._tables add column icon text;\n")
+    target = max(s.version for s in render.tenant_steps(render.templates(extra_tenant_dirs=(steps,))))
+
+    result = deploy.migrate(dburl, extra_tenant_dirs=(steps,))
+    assert result.upgrade.pending == 3
+    assert result.upgrade.upgraded == 2
+    assert [f["company"] for f in result.upgrade.failed] == [str(broken)]
+    assert "already exists" in result.upgrade.failed[0]["error"]
+    versions = dict(db.execute("select id, schema_version from docpal_private.companies").fetchall())
+    assert versions[broken] == target - 1, "a failed upgrade leaves its company untouched"
+    assert one(db, "select count(*) from information_schema.columns where table_schema = %s and column_name = 'icon'",
+               schemas[broken]) == 0
+    assert all(versions[c] == target for c in ids if c != broken)
+    status = deploy.status(dburl)
+    assert status["companies_behind"] == 1
+    assert status["failed_companies"][0]["company"] == str(broken)
+    run = one(db, "select row(pending, upgraded, failed)::text from docpal_private.tenant_upgrade_runs "
+                  "order by id desc limit 1")
+    assert run == "(3,2,1)"
+
+    db.execute(f"drop table {schemas[broken]}._notes")
+    again = deploy.upgrade_only(dburl)
+    assert (again.pending, again.upgraded, again.failed) == (1, 1, [])
+    assert one(db, "select count(*) from docpal_private.companies where schema_version = %s", target) == 3
+    history = db.execute("select status from docpal_private.tenant_upgrades where company_id = %s order by id",
+                         (broken,)).fetchall()
+    assert [h[0] for h in history] == ["failed", "ok"]
+
+
+def test_upgrade_from_an_older_tenant_template(empty_db, project_copy):
+    """Companies made under an older template reach the current one on migrate."""
+    newest = sorted((project_copy / "sql/tenant").glob("*.sql"))[-1]
+    held_back = newest.read_text()
+    newest.unlink()
+    deploy.migrate(empty_db, root=project_copy)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        cid = one(conn, "select docpal.create_company('old-timer', 'Old')")
+        old_version = one(conn, "select schema_version from docpal_private.companies where id = %s", cid)
+    newest.write_text(held_back)
+    result = deploy.migrate(empty_db, root=project_copy)
+    assert (result.upgrade.pending, result.upgrade.upgraded) == (1, 1)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        new_version = one(conn, "select schema_version from docpal_private.companies where id = %s", cid)
+        assert new_version > old_version
+        fresh = one(conn, "select docpal.create_company('newcomer', 'New')")
+        tables = lambda c: conn.execute(  # noqa: E731
+            "select relname from pg_class where relnamespace = %s::regnamespace order by 1",
+            (f"company_{c.hex}",)).fetchall()
+        assert tables(cid) == tables(fresh)
+
+
+def test_create_company_uses_the_current_template(db):
+    cid = one(db, "select docpal.create_company('current', 'Current')")
+    assert one(db, "select schema_version from docpal_private.companies where id = %s", cid) == \
+        one(db, "select max(version) from docpal_private.tenant_steps")
