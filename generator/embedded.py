@@ -86,18 +86,22 @@ class Cluster:
         return self.datadir / "docpal.port"
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(as_server_user([str(pg_bindir() / args[0]), *args[1:]]),
-                              check=check, capture_output=True, text=True)
+        result = subprocess.run(as_server_user([str(pg_bindir() / args[0]), *args[1:]]),
+                                capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr.strip()}")
+        return result
 
     def initialized(self) -> bool:
         return (self.datadir / "PG_VERSION").exists()
 
     def init(self) -> None:
-        self.datadir.parent.mkdir(parents=True, exist_ok=True)
-        self.datadir.mkdir(mode=0o700, exist_ok=True)
+        self.datadir.mkdir(mode=0o700, parents=True, exist_ok=True)
         if os.geteuid() == 0:
-            shutil.chown(self.datadir.parent, SERVER_USER)
             shutil.chown(self.datadir, SERVER_USER)
+        if not _server_user_can_write(self.datadir):
+            raise RuntimeError(f"the {SERVER_USER} OS user cannot reach {self.datadir} (a parent folder "
+                               "is private to its owner); choose a data folder it can reach")
         self._run("initdb", "-D", str(self.datadir), "-U", self.user, "--auth=trust",
                   "-E", "UTF8", "--locale=C.UTF-8")
         self.port = self.port or _free_port()

@@ -892,31 +892,16 @@ create or replace trigger companies_guard
 -- tenant template: the steps every company schema is built and upgraded from
 insert into docpal_private.tenant_steps (version, name, statements, checksum)
 values (1, 'catalog',
-        array[$q$create table %1$I._tables (
-    slug        text primary key,
-    name        text not null,
-    description text,
-    settings    jsonb not null default '{}',
-    created_at  timestamptz not null default pg_catalog.now(),
-    updated_at  timestamptz not null default pg_catalog.now()
-)$q$,
-        $q$comment on table %1$I._tables is 'docpal catalog: the dynamic tables of this company.'$q$,
-        $q$create table %1$I._columns (
-    table_slug text not null references %1$I._tables (slug) on update cascade on delete cascade,
-    name       text not null,
-    position   integer not null,
-    type       text not null,
+        array[$q$create table %1$I._catalog (
+    kind       text not null,
+    slug       text not null,
     spec       jsonb not null default '{}',
-    primary key (table_slug, name)
-)$q$,
-        $q$comment on table %1$I._columns is 'docpal catalog: columns of the dynamic tables, with their type and rules.'$q$,
-        $q$create table %1$I._type_lists (
-    slug       text primary key,
-    "values"   jsonb not null default '[]',
     created_at timestamptz not null default pg_catalog.now(),
-    updated_at timestamptz not null default pg_catalog.now()
+    updated_at timestamptz not null default pg_catalog.now(),
+    primary key (kind, slug)
 )$q$,
-        $q$comment on table %1$I._type_lists is 'docpal catalog: shared option lists for select columns.'$q$,
+        $q$comment on table %1$I._catalog is
+    'docpal catalog: one row per runtime-defined object (kind table, type_list, ...) with its definition.'$q$,
         $q$create table %1$I._schema_history (
     id         bigserial primary key,
     at         timestamptz not null default pg_catalog.now(),
@@ -927,7 +912,7 @@ values (1, 'catalog',
     after      jsonb
 )$q$,
         $q$comment on table %1$I._schema_history is 'docpal catalog: every schema change, oldest first.'$q$]::text[],
-        '507be1aa39bbe9a53e2d860510ffefcee62f86be2d03e7b0e431d82bde46f2a4')
+        'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf')
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;

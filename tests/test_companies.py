@@ -28,7 +28,7 @@ def test_create_company_makes_schema_with_catalog_and_audit_log(db):
     schema = f"company_{cid.hex}"
     tables = {r[0] for r in db.execute(
         "select c.relname from pg_class c where c.relnamespace = %s::regnamespace", (schema,))}
-    assert {"_tables", "_columns", "_type_lists", "_schema_history", "_audit_log"} <= tables
+    assert {"_catalog", "_schema_history", "_audit_log"} <= tables
     company = one(db, "select docpal.get_company('acme')")
     assert company["id"] == str(cid)
     assert company["schema"] == schema

@@ -190,7 +190,7 @@ def test_tenant_upgrade_failure_is_recorded_and_rerun_resumes(db, dburl, tmp_pat
     # a company whose schema already has the object the new step creates: its upgrade fails
     db.execute(f"create table {schemas[broken]}._notes (id int)")
     steps = extra_step(tmp_path, "create table {{ schema }}._notes (id bigserial primary key, body text);\n"
-                                 "alter table {{ schema }}._tables add column icon text;\n")
+                                 "alter table {{ schema }}._catalog add column icon text;\n")
     target = max(s.version for s in render.tenant_steps(render.templates(extra_tenant_dirs=(steps,))))
 
     result = deploy.migrate(dburl, extra_tenant_dirs=(steps,))

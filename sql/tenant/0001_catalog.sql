@@ -1,32 +1,18 @@
--- The company's own catalog of its dynamic tables. Issue-by-issue the
--- record, query and permission layers extend it with further steps.
-create table {{ schema }}._tables (
-    slug        text primary key,
-    name        text not null,
-    description text,
-    settings    jsonb not null default '{}',
-    created_at  timestamptz not null default pg_catalog.now(),
-    updated_at  timestamptz not null default pg_catalog.now()
-);
-comment on table {{ schema }}._tables is 'docpal catalog: the dynamic tables of this company.';
-
-create table {{ schema }}._columns (
-    table_slug text not null references {{ schema }}._tables (slug) on update cascade on delete cascade,
-    name       text not null,
-    position   integer not null,
-    type       text not null,
+-- The company's own catalog. Every object here is multiplied by the number
+-- of companies (each relation costs files, catalog rows and relcache), so the
+-- definitions of everything a company defines at runtime (tables with their
+-- columns, type lists, and later workflows, rules, roles) share one table,
+-- one row per object, its definition a jsonb document.
+create table {{ schema }}._catalog (
+    kind       text not null,
+    slug       text not null,
     spec       jsonb not null default '{}',
-    primary key (table_slug, name)
-);
-comment on table {{ schema }}._columns is 'docpal catalog: columns of the dynamic tables, with their type and rules.';
-
-create table {{ schema }}._type_lists (
-    slug       text primary key,
-    "values"   jsonb not null default '[]',
     created_at timestamptz not null default pg_catalog.now(),
-    updated_at timestamptz not null default pg_catalog.now()
+    updated_at timestamptz not null default pg_catalog.now(),
+    primary key (kind, slug)
 );
-comment on table {{ schema }}._type_lists is 'docpal catalog: shared option lists for select columns.';
+comment on table {{ schema }}._catalog is
+    'docpal catalog: one row per runtime-defined object (kind table, type_list, ...) with its definition.';
 
 create table {{ schema }}._schema_history (
     id         bigserial primary key,

@@ -1,0 +1,97 @@
+"""The docpal command line, against the test cluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+from click.testing import CliRunner
+
+from docpal import render
+from docpal.cli import main
+
+
+def invoke(*args: str, env: dict | None = None):
+    result = CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+    return result
+
+
+def test_render_stdout_is_the_install_script():
+    result = invoke("render", "--stdout")
+    assert result.exit_code == 0
+    assert result.output == render.install_script()
+
+
+def test_migrate_and_status_by_url_or_environment(dburl):
+    result = invoke("migrate", "--database-url", dburl)
+    assert result.exit_code == 0, result.output
+    assert "migrations applied: none pending" in result.output
+    status = invoke("status", env={"DATABASE_URL": dburl})
+    assert status.exit_code == 0
+    data = json.loads(status.output)
+    assert data["installed_version"] == data["package_version"]
+    assert data["pending_migrations"] == []
+
+
+def test_commands_need_a_database_url():
+    result = CliRunner().invoke(main, ["migrate"], env={"DATABASE_URL": ""})
+    assert result.exit_code == 2
+    assert "DATABASE_URL" in result.output
+
+
+def test_tenants_create_list_migrate(dburl):
+    created = invoke("tenants", "create", "cli-co", "CLI Company", "--database-url", dburl)
+    assert created.exit_code == 0, created.output
+    listed = json.loads(invoke("tenants", "list", "--database-url", dburl).output)
+    assert [c["slug"] for c in listed] == ["cli-co"]
+    assert listed[0]["id"] == created.output.strip()
+    upgraded = invoke("tenants", "migrate", "--database-url", dburl)
+    assert upgraded.exit_code == 0
+    assert "0 of 0 company schemas upgraded, 0 failed" in upgraded.output
+
+
+def test_demo_against_database_url(dburl):
+    result = invoke("demo", env={"DATABASE_URL": dburl})
+    assert result.exit_code == 0, result.output
+    assert "refused (42501" in result.output
+    again = invoke("demo", env={"DATABASE_URL": dburl})  # re-running reuses the demo data
+    assert again.exit_code == 0, again.output
+    with psycopg.connect(dburl) as conn:
+        slugs = [c["slug"] for c in conn.execute("select docpal.list_companies()").fetchone()[0]]
+    assert slugs == ["acme", "globex"]
+
+
+def test_demo_starts_its_own_postgresql():
+    """The README's first command: no DATABASE_URL, an embedded cluster in a folder."""
+    base = Path(tempfile.mkdtemp(prefix="docpal-demo-"))
+    os.chmod(base, 0o755)  # as root, the server runs as the postgres OS user
+    data_dir = base / "pgdata"
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    try:
+        proc = subprocess.run([sys.executable, "-m", "docpal.cli", "demo", "--data-dir", str(data_dir)],
+                              capture_output=True, text=True, env=env, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "starting the embedded PostgreSQL" in proc.stdout
+        assert "connect with: psql" in proc.stdout
+        url = proc.stdout.split("connect with: psql '")[1].split("'")[0]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select docpal.resolve_company('acme.example.com')").fetchone()[0]
+    finally:
+        from docpal.embedded import Cluster
+        if (data_dir / "docpal.port").exists():
+            cluster = Cluster(data_dir)
+            cluster.port = int((data_dir / "docpal.port").read_text())
+            cluster.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_console_script_is_installed():
+    exe = Path(sys.executable).parent / "docpal"
+    proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and "docpal" in proc.stdout
