@@ -569,7 +569,10 @@ begin
     -- Scale-out opt-in (contract section 10): hand the finished schema to Citus.
     if pg_catalog.current_setting('docpal.distributed', true) = 'on'
        and exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+        -- citus_schema_distribute exists only where Citus is installed
+        perform 'PRAGMA:disable:check';
         execute 'select pg_catalog.citus_schema_distribute($1::regnamespace)' using v_schema;
+        perform 'PRAGMA:enable:check';
     end if;
     return v_id;
 end

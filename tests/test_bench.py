@@ -1,0 +1,19 @@
+"""Every benchmark runs once at a tiny size, so that none can rot unnoticed.
+Their figures are printed, not asserted: tests check behaviour, not timings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from docpal import render
+
+
+def test_tenant_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_tenants.py"), "--companies", "5", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "create_company:" in proc.stdout
+    assert "upgrade failures: 0" in proc.stdout
