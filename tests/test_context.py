@@ -238,3 +238,16 @@ def test_context_is_cheap_to_verify(service, company):
     service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
     assert one(service, "select count(distinct docpal.current_company()) from generate_series(1, 1000)") == 1
 
+
+
+def test_objects_a_client_creates_in_pg_temp_are_never_used(app, company):
+    """search_path hijacking: look-alike temp tables do not change what docpal reads."""
+    app.execute("create temp table companies (id uuid, slug text, status text, schema_name text)")
+    app.execute("insert into companies values (%s, 'fake', 'active', 'pg_catalog')", (uuid.uuid4(),))
+    app.execute("create temp table secrets (name text, value bytea)")
+    app.execute("insert into secrets values ('context_hmac', '\\x00')")
+    app.execute("create temp table memberships (company_id uuid, user_id uuid, role text)")
+    assert one(app, "select docpal.resolve_company('fake')") is None
+    assert one(app, "select docpal.resolve_company(%s)", company["slug"]) == company["id"]
+    assert one(app, "select docpal.get_company('fake')") is None
+    assert context_of(app) == (None, None)
