@@ -154,6 +154,191 @@ set local check_function_bodies = off;  -- functions may call ones defined later
 select pg_catalog.pg_advisory_xact_lock(4242017001);
 
 -- ======================================================================
+-- functions/private/apply_column.sql
+-- ======================================================================
+
+create or replace function docpal_private.apply_column(p_schema text, p_table text, p_old jsonb, p_new jsonb)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Brings one column of table p_schema.p_table from spec p_old (null: the
+   column does not exist yet) to the normalized spec p_new, and returns p_new
+   with "objects" (the names of the constraints, indexes and junction table
+   it owns). Only what changed is touched: objects whose definition is the
+   same are kept; label-like keys are catalog-only. Errors leave everything
+   as it was (the caller's transaction). */
+declare
+    v_col text := p_new->>'name';
+    v_type text := p_new->>'type';
+    v_old_type text := p_old->>'type';
+    v_sql_type text := docpal_private.column_sql_type(p_new);
+    v_stored jsonb := coalesce(p_old->'objects', '{}');
+    v_old_defs jsonb := '{}';
+    v_new jsonb;
+    v_objects jsonb := '{}';
+    v_key text;
+    v_statement text;
+    v_default text;
+    v_clause text;
+    v_expr text;
+    v_seq text;
+    v_nn text;
+    v_value text;
+    v_state text;
+    v_message text;
+begin
+    select coalesce(pg_catalog.jsonb_object_agg(o.key, pg_catalog.jsonb_build_object(
+               'name', o.name, 'definition', o.definition, 'statements', pg_catalog.to_jsonb(o.statements))), '{}')
+      into v_new from docpal_private.column_objects(p_schema, p_table, p_new) o;
+    if p_old is not null then
+        select coalesce(pg_catalog.jsonb_object_agg(o.key, o.definition), '{}')
+          into v_old_defs from docpal_private.column_objects(p_schema, p_table, p_old) o;
+    end if;
+
+    -- 1. objects that go away or change: dropped first (a CHECK of the old
+    --    type would not survive a type change)
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_old_defs) k loop
+        continue when v_new->v_key->>'definition' is not distinct from v_old_defs->>v_key;
+        execute case
+            when v_key = 'index' then pg_catalog.format('drop index if exists %I.%I', p_schema, v_stored->>v_key)
+            when v_key = 'junction' then pg_catalog.format('drop table if exists %I.%I', p_schema, v_stored->>v_key)
+            else pg_catalog.format('alter table %I.%I drop constraint if exists %I', p_schema, p_table, v_stored->>v_key)
+        end;
+    end loop;
+
+    -- 2. the column itself
+    if p_old is null then
+        if v_type = 'formula' then
+            v_expr := docpal_private.formula_sql(p_new->>'expression', array(
+                select a.attname::text from pg_catalog.pg_attribute a
+                 where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_table)::regclass
+                   and a.attnum > 0 and not a.attisdropped));
+            begin
+                execute pg_catalog.format('select pg_catalog.pg_typeof(%s)::text from (select (null::%I.%I).*) t',
+                                          v_expr, p_schema, p_table) into v_sql_type;
+                if v_sql_type = 'unknown' then
+                    v_sql_type := 'text';
+                    v_expr := '(' || v_expr || ')::text';
+                end if;
+                execute pg_catalog.format('alter table %I.%I add column %I %s generated always as (%s) stored',
+                                          p_schema, p_table, v_col, v_sql_type, v_expr);
+            exception
+                when lock_not_available then raise;
+                when others then
+                    raise exception using errcode = '22023',
+                        message = pg_catalog.format('formula %s cannot be stored: %s', v_col, sqlerrm);
+            end;
+        elsif v_type = 'autonumber' then
+            v_seq := docpal_private.ident(p_table, v_col, 'seq');
+            execute pg_catalog.format('create sequence %I.%I as bigint', p_schema, v_seq);
+            execute pg_catalog.format('alter table %I.%I add column %I bigint not null default pg_catalog.nextval(%L::regclass)',
+                                      p_schema, p_table, v_col, pg_catalog.format('%I.%I', p_schema, v_seq));
+            execute pg_catalog.format('alter sequence %I.%I owned by %I.%I.%I', p_schema, v_seq, p_schema, p_table, v_col);
+        elsif v_type <> 'relation_many' then
+            v_default := docpal_private.default_sql(p_new);
+            -- a constant default with NOT NULL is instant (no rewrite); without a
+            -- default, SET NOT NULL fails (23502) when the table has rows
+            v_clause := coalesce(' default ' || v_default, '')
+                        || case when (p_new->>'required')::boolean and v_default is not null then ' not null' else '' end;
+            execute pg_catalog.format('alter table %I.%I add column %I %s%s', p_schema, p_table, v_col, v_sql_type, v_clause);
+            if (p_new->>'required')::boolean and v_default is null then
+                execute pg_catalog.format('alter table %I.%I alter column %I set not null', p_schema, p_table, v_col);
+            end if;
+        end if;
+    else
+        if v_type <> v_old_type and 'relation_many' in (v_type, v_old_type)
+           or v_type = 'relation_many' and p_new->>'target' <> p_old->>'target'
+           or v_type <> v_old_type and 'formula' in (v_type, v_old_type)
+           or v_type = 'formula' and p_new->>'expression' <> p_old->>'expression'
+           or v_type <> v_old_type and 'autonumber' in (v_type, v_old_type) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a %s column cannot become %s; drop it and add a new one',
+                                            v_col, v_old_type, v_type);
+        end if;
+        if v_type not in ('relation_many', 'formula') then
+            if v_sql_type <> docpal_private.column_sql_type(p_old) or v_type <> v_old_type then
+                execute pg_catalog.format('alter table %I.%I alter column %I drop default', p_schema, p_table, v_col);
+                v_expr := case
+                    when v_old_type = 'select' and v_type = 'multi_select'
+                        then pg_catalog.format('case when %1$I is null then null else array[%1$I] end', v_col)
+                    when v_old_type = 'multi_select' and v_sql_type = 'text'
+                        then pg_catalog.format('pg_catalog.array_to_string(%I, '', '')', v_col)
+                    when v_type = 'json' then pg_catalog.format('pg_catalog.to_jsonb(%I)', v_col)
+                    when v_old_type = 'json' then pg_catalog.format('(%I #>> ''{}'')::%s', v_col, v_sql_type)
+                    else pg_catalog.format('%I::%s', v_col, v_sql_type) end;
+                begin
+                    begin
+                        execute pg_catalog.format('alter table %I.%I alter column %I type %s using %s',
+                                                  p_schema, p_table, v_col, v_sql_type, v_expr);
+                    exception when cannot_coerce or datatype_mismatch or undefined_function then
+                        -- no direct cast: go through the text form
+                        execute pg_catalog.format('alter table %I.%I alter column %I type %s using %I::text::%s',
+                                                  p_schema, p_table, v_col, v_sql_type, v_col, v_sql_type);
+                    end;
+                exception
+                    when lock_not_available then raise;
+                    when data_exception then
+                        get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
+                        raise exception using errcode = v_state,
+                            message = pg_catalog.format('column %s.%s cannot become %s: %s', p_table, v_col, v_type, v_message);
+                    when cannot_coerce or datatype_mismatch or undefined_function then
+                        raise exception using errcode = '22023',
+                            message = pg_catalog.format('column %s.%s: %s values cannot become %s', p_table, v_col, v_old_type, v_type);
+                end;
+            end if;
+            v_default := docpal_private.default_sql(p_new);
+            if v_default is distinct from docpal_private.default_sql(p_old) or v_type <> v_old_type then
+                v_clause := coalesce('set default ' || v_default, 'drop default');
+                execute pg_catalog.format('alter table %I.%I alter column %I %s', p_schema, p_table, v_col, v_clause);
+            end if;
+        end if;
+        if coalesce((p_new->>'required')::boolean, false) and not coalesce((p_old->>'required')::boolean, false) then
+            -- SET NOT NULL skips its own full scan when a validated CHECK proves it
+            v_nn := docpal_private.ident(p_table, v_col, 'nn');
+            execute pg_catalog.format('alter table %I.%I add constraint %I check (%I is not null) not valid',
+                                      p_schema, p_table, v_nn, v_col);
+            begin
+                execute pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, v_nn);
+            exception when check_violation then
+                raise exception using errcode = '23502',
+                    message = pg_catalog.format('column %s.%s cannot become required: some records have no value', p_table, v_col);
+            end;
+            execute pg_catalog.format('alter table %I.%I alter column %I set not null', p_schema, p_table, v_col);
+            execute pg_catalog.format('alter table %I.%I drop constraint %I', p_schema, p_table, v_nn);
+        elsif coalesce((p_old->>'required')::boolean, false) and not coalesce((p_new->>'required')::boolean, false)
+              and v_type <> 'autonumber' then
+            execute pg_catalog.format('alter table %I.%I alter column %I drop not null', p_schema, p_table, v_col);
+        end if;
+    end if;
+
+    -- 3. objects that are new or changed; unchanged ones keep their names
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_new) k loop
+        if v_old_defs ? v_key and v_old_defs->>v_key = v_new->v_key->>'definition' then
+            v_objects := v_objects || pg_catalog.jsonb_build_object(v_key, coalesce(v_stored->>v_key, v_new->v_key->>'name'));
+            continue;
+        end if;
+        for v_statement in select pg_catalog.jsonb_array_elements_text(v_new->v_key->'statements') loop
+            begin
+                execute v_statement;
+            exception when check_violation then
+                -- name the first value that breaks the rule
+                execute pg_catalog.format('select t.%I::text from %I.%I t where not (%s) limit 1',
+                                          v_col, p_schema, p_table, v_new->v_key->>'definition') into v_value;
+                raise exception using errcode = '23514',
+                    message = pg_catalog.format('column %s.%s: existing value %s breaks rule %s',
+                                                p_table, v_col, coalesce(v_value, 'null'), pg_catalog.substr(v_key, 7)),
+                    detail = pg_catalog.jsonb_build_object('column', v_col, 'rule', pg_catalog.substr(v_key, 7),
+                                                           'value', v_value)::text;
+            end;
+        end loop;
+        v_objects := v_objects || pg_catalog.jsonb_build_object(v_key, v_new->v_key->>'name');
+    end loop;
+    return p_new || pg_catalog.jsonb_build_object('objects', v_objects);
+end
+$$;
+
+-- ======================================================================
 -- functions/private/apply_tenant_steps.sql
 -- ======================================================================
 
@@ -207,6 +392,244 @@ as $$
       from pg_catalog.pg_roles r
      where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
                                 pg_catalog."session_user"()::text)
+$$;
+
+-- ======================================================================
+-- functions/private/check_targets.sql
+-- ======================================================================
+
+create or replace function docpal_private.check_targets(p_schema text, p_table text, p_columns jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* 42P01 when a relation or relation_many column of p_columns targets a
+   table that does not exist (p_table itself, the table being created or
+   changed, always does). */
+declare
+    v_target text;
+begin
+    for v_target in
+        select c->>'target' from pg_catalog.jsonb_array_elements(p_columns) c
+         where c->>'type' in ('relation', 'relation_many') and c->>'target' <> p_table
+    loop
+        perform docpal_private.table_spec(p_schema, v_target);
+    end loop;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/column_checks.sql
+-- ======================================================================
+
+create or replace function docpal_private.column_checks(p_schema text, p_column jsonb)
+    returns table (rule text, expression text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The CHECK expressions that enforce a column's rules, one per rule; the
+   rule name is what a 23514 error reports. */
+declare
+    v_col text := pg_catalog.format('%I', p_column->>'name');
+    v_type text := p_column->>'type';
+    v_sql_type text := docpal_private.column_sql_type(p_column);
+    v_options text[];
+begin
+    if v_type = 'rating' then
+        rule := 'min'; expression := v_col || ' >= 0'; return next;
+        rule := 'max'; expression := pg_catalog.format('%s <= %s', v_col, (p_column->>'max')::integer); return next;
+        return;
+    end if;
+    if p_column ? 'min' then
+        rule := 'min'; expression := pg_catalog.format('%s >= %L::%s', v_col, p_column->>'min', v_sql_type); return next;
+    end if;
+    if p_column ? 'max' then
+        rule := 'max'; expression := pg_catalog.format('%s <= %L::%s', v_col, p_column->>'max', v_sql_type); return next;
+    end if;
+    if p_column ? 'min_length' then
+        rule := 'min_length';
+        expression := pg_catalog.format('pg_catalog.char_length(%s) >= %s', v_col, (p_column->>'min_length')::integer);
+        return next;
+    end if;
+    if p_column ? 'max_length' then
+        rule := 'max_length';
+        expression := pg_catalog.format('pg_catalog.char_length(%s) <= %s', v_col, (p_column->>'max_length')::integer);
+        return next;
+    end if;
+    if p_column ? 'pattern' then
+        rule := 'pattern'; expression := pg_catalog.format('%s ~ %L', v_col, p_column->>'pattern'); return next;
+    end if;
+    if v_type in ('email', 'url', 'phone', 'color') then
+        rule := 'format';
+        expression := pg_catalog.format('%s ~ %L', v_col, case v_type
+            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+            when 'url' then '^[Hh][Tt][Tt][Pp][Ss]?://[^[:space:]/?#]+[^[:space:]]*$'
+            when 'phone' then '^(?=.*[0-9])\+?[0-9 ()./-]{3,30}$'
+            else '^#[0-9A-Fa-f]{6}$' end);
+        return next;
+    end if;
+    if v_type in ('select', 'multi_select') then
+        v_options := docpal_private.column_options(p_schema, p_column);
+        rule := 'options';
+        expression := pg_catalog.format(case v_type when 'select' then '%s = any (%L::text[])' else '%s <@ %L::text[]' end,
+                                        v_col, v_options::text);
+        return next;
+    end if;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/column_objects.sql
+-- ======================================================================
+
+create or replace function docpal_private.column_objects(p_schema text, p_table text, p_column jsonb)
+    returns table (key text, name text, definition text, statements text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The constraints, indexes and junction table a column owns, each with a
+   definition to compare (an object whose definition did not change is left
+   alone) and the statements that create it. CHECK and FOREIGN KEY
+   constraints are added NOT VALID and then validated, which scans the table
+   without blocking its writes. key is check:<rule>, unique, fkey, index or
+   junction. */
+declare
+    v_col text := p_column->>'name';
+    v_type text := p_column->>'type';
+    v_check record;
+    v_target text;
+    v_method text;
+    v_on_delete text;
+begin
+    for v_check in select c.rule, c.expression from docpal_private.column_checks(p_schema, p_column) c loop
+        key := 'check:' || v_check.rule;
+        name := docpal_private.ident(p_table, v_col, v_check.rule);
+        definition := v_check.expression;
+        statements := array[
+            pg_catalog.format('alter table %I.%I add constraint %I check (%s) not valid', p_schema, p_table, name, v_check.expression),
+            pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, name)];
+        return next;
+    end loop;
+
+    if (p_column->>'unique')::boolean then
+        key := 'unique';
+        name := docpal_private.ident(p_table, v_col, 'key');
+        definition := 'unique';
+        statements := array[pg_catalog.format('alter table %I.%I add constraint %I unique (%I)', p_schema, p_table, name, v_col)];
+        return next;
+    end if;
+
+    if v_type in ('relation', 'user', 'file') then
+        v_target := case v_type
+            when 'relation' then pg_catalog.format('%I.%I', p_schema, p_column->>'target')
+            when 'user' then 'docpal_private.users'
+            else pg_catalog.format('%I._files', p_schema) end;
+        v_on_delete := case v_type when 'relation' then pg_catalog.replace(p_column->>'on_delete', '_', ' ')
+                                   when 'user' then 'set null' else 'restrict' end;
+        key := 'fkey';
+        name := docpal_private.ident(p_table, v_col, 'fkey');
+        definition := v_target || ' on delete ' || v_on_delete;
+        statements := array[
+            pg_catalog.format('alter table %I.%I add constraint %I foreign key (%I) references %s (id) on delete %s not valid',
+                              p_schema, p_table, name, v_col, v_target, v_on_delete),
+            pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, name)];
+        return next;
+    end if;
+
+    if v_type = 'relation' or (p_column->>'indexed')::boolean and v_type <> 'relation_many' then
+        v_method := case when v_type in ('multi_select', 'json') then 'gin' else 'btree' end;
+        key := 'index';
+        name := docpal_private.ident(p_table, v_col, 'idx');
+        definition := v_method;
+        statements := array[pg_catalog.format('create index %I on %I.%I using %s (%I)', name, p_schema, p_table, v_method, v_col)];
+        return next;
+    end if;
+
+    if v_type = 'relation_many' then
+        key := 'junction';
+        name := docpal_private.ident('_' || p_table, '_' || v_col);
+        definition := p_column->>'target';
+        statements := array[
+            pg_catalog.format('create table %I.%I (
+                source_id uuid not null references %I.%I (id) on delete cascade,
+                target_id uuid not null references %I.%I (id) on delete cascade,
+                position  integer not null,
+                primary key (source_id, target_id))',
+                p_schema, name, p_schema, p_table, p_schema, p_column->>'target'),
+            pg_catalog.format('create index %I on %I.%I (target_id)', docpal_private.ident(name, 'target'), p_schema, name),
+            pg_catalog.format('comment on table %I.%I is %L', p_schema, name,
+                              pg_catalog.format('docpal junction of %s.%s (relation_many to %s)', p_table, v_col, p_column->>'target'))];
+        return next;
+    end if;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/column_options.sql
+-- ======================================================================
+
+create or replace function docpal_private.column_options(p_schema text, p_column jsonb)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The allowed values of a select/multi_select column: its options, or the
+   values of its type list (22023 when that list does not exist). */
+declare
+    v_values jsonb;
+begin
+    if p_column ? 'options' then
+        return array(select pg_catalog.jsonb_array_elements_text(p_column->'options'));
+    end if;
+    execute pg_catalog.format('select c.spec->''values'' from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_values using 'type_list', p_column->>'type_list';
+    if v_values is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: type list %L does not exist', p_column->>'name', p_column->>'type_list');
+    end if;
+    return array(select v->>'value' from pg_catalog.jsonb_array_elements(v_values) v);
+end
+$$;
+
+-- ======================================================================
+-- functions/private/column_spec.sql
+-- ======================================================================
+
+create or replace function docpal_private.column_spec(p_spec jsonb, p_column text)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The spec of column p_column of a table spec; 42703 when there is none. */
+declare
+    v_column jsonb;
+begin
+    select c into v_column from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = p_column;
+    if v_column is null then
+        raise exception using errcode = '42703',
+            message = pg_catalog.format('table %L has no column %L', p_spec->>'slug', p_column);
+    end if;
+    return v_column;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/column_sql_type.sql
+-- ======================================================================
+
+create or replace function docpal_private.column_sql_type(p_column jsonb)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The PostgreSQL type of a (normalized) column; null for relation_many
+       and formula (whose type PostgreSQL infers). */
+    select case
+        when p_column->>'type' = 'decimal' and p_column ? 'precision'
+            then pg_catalog.format('numeric(%s,%s)', (p_column->>'precision')::integer,
+                                   coalesce((p_column->>'scale')::integer, 0))
+        else docpal_private.type_info(p_column->>'type')->>'sql'
+    end
 $$;
 
 -- ======================================================================
@@ -304,6 +727,275 @@ as $$
 $$;
 
 -- ======================================================================
+-- functions/private/context_user.sql
+-- ======================================================================
+
+create or replace function docpal_private.context_user()
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The user of a valid context, else null (never raises): for triggers, which
+   must not fail a DBA's plain SQL because of a stale setting. */
+begin
+    return (select c.user_id from docpal_private.context() c);
+exception when insufficient_privilege then
+    return null;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/ddl_begin.sql
+-- ======================================================================
+
+create or replace function docpal_private.ddl_begin()
+    returns void
+    language sql
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* Every schema change starts here: SET LOCAL lock_timeout, so a busy
+       table makes the change fail fast (55P03) instead of queueing all of
+       the table's traffic behind an ACCESS EXCLUSIVE lock request.
+       docpal.ddl_lock_timeout overrides the default of 3s. */
+    select pg_catalog.set_config('lock_timeout',
+        coalesce(nullif(pg_catalog.current_setting('docpal.ddl_lock_timeout', true), ''), '3s'), true);
+$$;
+
+-- ======================================================================
+-- functions/private/default_sql.sql
+-- ======================================================================
+
+create or replace function docpal_private.default_sql(p_column jsonb)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The SQL of a column's default, or null: a literal cast to the column's
+       type, or for date/time/datetime "now", the current date or time. */
+    select case
+        when not p_column ? 'default' or p_column->'default' = 'null'::jsonb then null
+        when p_column->>'type' in ('date', 'time', 'datetime') and p_column->>'default' = 'now'
+            then case p_column->>'type' when 'date' then 'current_date'
+                                        when 'time' then 'localtime'
+                                        else 'pg_catalog.now()' end
+        when p_column->>'type' = 'json'
+            then pg_catalog.format('%L::jsonb', (p_column->'default')::text)
+        when p_column->>'type' = 'multi_select'
+            then pg_catalog.format('%L::text[]',
+                     array(select pg_catalog.jsonb_array_elements_text(p_column->'default'))::text)
+        else pg_catalog.format('%L::%s', p_column->>'default', docpal_private.column_sql_type(p_column))
+    end
+$$;
+
+-- ======================================================================
+-- functions/private/describe_table.sql
+-- ======================================================================
+
+create or replace function docpal_private.describe_table(p_schema text, p_slug text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The public description of a table: its spec, each column with data_type
+   (the PostgreSQL type, from the catalog), created_at and updated_at.
+   42P01 when unknown. */
+declare
+    v_spec jsonb;
+    v_created timestamptz;
+    v_updated timestamptz;
+    v_types jsonb;
+begin
+    execute pg_catalog.format('select c.spec, c.created_at, c.updated_at from %I._catalog c where c.kind = $1 and c.slug = $2',
+                              p_schema)
+       into v_spec, v_created, v_updated using 'table', p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    select pg_catalog.jsonb_object_agg(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+      into v_types
+      from pg_catalog.pg_attribute a
+     where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass and a.attnum > 0 and not a.attisdropped;
+    v_spec := docpal_private.public_spec(v_spec);
+    return v_spec || pg_catalog.jsonb_build_object(
+        'description', v_spec->'description',
+        'columns', coalesce((
+            select pg_catalog.jsonb_agg(c || pg_catalog.jsonb_build_object('data_type',
+                       case when c->>'type' = 'relation_many' then 'uuid[]' else v_types->>(c->>'name') end) order by o)
+              from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)), '[]'),
+        'created_at', v_created,
+        'updated_at', v_updated);
+end
+$$;
+
+-- ======================================================================
+-- functions/private/detach_table.sql
+-- ======================================================================
+
+create or replace function docpal_private.detach_table(p_schema text, p_table text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops the update trigger before a column change (its WHEN clause names the
+   columns, which blocks dropping or retyping them); refresh_table puts it
+   back in the same transaction. */
+begin
+    execute pg_catalog.format('drop trigger if exists _docpal_stamp on %I.%I', p_schema, p_table);
+end
+$$;
+
+-- ======================================================================
+-- functions/private/formula_parse.sql
+-- ======================================================================
+
+create or replace function docpal_private.formula_parse(
+    p_tokens text[], p_pos integer, p_columns text[], p_level integer,
+    out o_sql text, out o_pos integer)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Recursive descent over formula tokens from position p_pos; returns the SQL
+   of one expression and the position after it. p_level: 0 = + - ||,
+   1 = * /, 2 = unary minus, literal, column, call or parentheses. Every
+   piece of output is made here: identifiers through format('%I'), strings
+   through quote_literal, functions from a fixed allow-list, so nothing from
+   the expression reaches SQL as written. */
+declare
+    v_token text := p_tokens[p_pos];
+    v_op text;
+    v_rhs text;
+    v_name text;
+    v_args text[] := '{}';
+    v_arg text;
+begin
+    if p_level < 2 then
+        select f.o_sql, f.o_pos into o_sql, o_pos
+          from docpal_private.formula_parse(p_tokens, p_pos, p_columns, p_level + 1) f;
+        while p_tokens[o_pos] = any (case p_level when 0 then array['+', '-', '||'] else array['*', '/'] end) loop
+            v_op := p_tokens[o_pos];
+            select f.o_sql, f.o_pos into v_rhs, o_pos
+              from docpal_private.formula_parse(p_tokens, o_pos + 1, p_columns, p_level + 1) f;
+            o_sql := case when v_op = '||' then pg_catalog.format('((%s)::text || (%s)::text)', o_sql, v_rhs)
+                          else pg_catalog.format('(%s %s %s)', o_sql, v_op, v_rhs) end;
+        end loop;
+        return;
+    end if;
+
+    if v_token is null then
+        raise exception using errcode = '22023', message = 'formula ends too early';
+    elsif v_token = '-' then
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 2) f;
+        o_sql := '(-' || o_sql || ')';
+    elsif v_token = '(' then
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 0) f;
+        if p_tokens[o_pos] is distinct from ')' then
+            raise exception using errcode = '22023', message = 'formula has an unclosed parenthesis';
+        end if;
+        o_pos := o_pos + 1;
+    elsif v_token ~ '^[0-9]' then
+        o_sql := v_token;
+        o_pos := p_pos + 1;
+    elsif v_token ~ '^''' then
+        o_sql := pg_catalog.quote_literal(pg_catalog.replace(pg_catalog.substr(v_token, 2, pg_catalog.length(v_token) - 2), '''''', ''''));
+        o_pos := p_pos + 1;
+    elsif v_token ~ '^[A-Za-z_]' and p_tokens[p_pos + 1] = '(' then
+        v_name := pg_catalog.lower(v_token);
+        if v_name <> all (array['abs', 'ceil', 'floor', 'round', 'coalesce', 'nullif', 'greatest', 'least', 'upper',
+                                'lower', 'length', 'trim', 'left', 'right', 'substr', 'replace', 'concat', 'date_part']) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('function %s is not allowed in a formula', v_name),
+                hint = 'Allowed: abs ceil floor round coalesce nullif greatest least upper lower length trim left right substr replace concat date_part.';
+        end if;
+        o_pos := p_pos + 2;
+        if p_tokens[o_pos] is distinct from ')' then
+            loop
+                select f.o_sql, f.o_pos into v_arg, o_pos from docpal_private.formula_parse(p_tokens, o_pos, p_columns, 0) f;
+                v_args := v_args || v_arg;
+                exit when p_tokens[o_pos] is distinct from ',';
+                o_pos := o_pos + 1;
+            end loop;
+        end if;
+        if p_tokens[o_pos] is distinct from ')' then
+            raise exception using errcode = '22023', message = pg_catalog.format('formula call of %s is not closed', v_name);
+        end if;
+        o_pos := o_pos + 1;
+        if pg_catalog.cardinality(v_args) = 0 then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s needs arguments', v_name);
+        end if;
+        o_sql := case
+            -- SQL constructs, not functions: they have no schema
+            when v_name in ('coalesce', 'nullif', 'greatest', 'least')
+                then v_name || '(' || pg_catalog.array_to_string(v_args, ', ') || ')'
+            -- concat() is only STABLE; this spelling of it is immutable
+            when v_name = 'concat'
+                then '(' || (select pg_catalog.string_agg(pg_catalog.format('coalesce((%s)::text, '''')', a), ' || ')
+                               from pg_catalog.unnest(v_args) a) || ')'
+            when v_name = 'round'
+                then pg_catalog.format('pg_catalog.round((%s)::numeric%s)', v_args[1],
+                                       case when pg_catalog.cardinality(v_args) > 1
+                                            then ', (' || v_args[2] || ')::integer' else '' end)
+            else 'pg_catalog.' || v_name || '(' || pg_catalog.array_to_string(v_args, ', ') || ')'
+        end;
+    elsif v_token ~ '^[A-Za-z_]' then
+        if v_token <> all (p_columns) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('formula refers to %L, which is not a column of this table', v_token);
+        end if;
+        o_sql := pg_catalog.format('%I', v_token);
+        o_pos := p_pos + 1;
+    else
+        raise exception using errcode = '22023', message = pg_catalog.format('unexpected %L in formula', v_token);
+    end if;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/formula_sql.sql
+-- ======================================================================
+
+create or replace function docpal_private.formula_sql(p_expression text, p_columns text[])
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL of a formula over the columns p_columns, or 22023. The language:
+   column names, numbers, 'strings', + - * / ||, parentheses and the
+   functions of the allow-list in formula_parse. */
+declare
+    v_rest text := p_expression;
+    v_token text;
+    v_tokens text[] := '{}';
+    v_sql text;
+    v_pos integer;
+begin
+    if p_expression is null or pg_catalog.btrim(p_expression) = '' or pg_catalog.length(p_expression) > 2000 then
+        raise exception using errcode = '22023', message = 'a formula needs an expression of at most 2000 characters';
+    end if;
+    loop
+        v_rest := pg_catalog.regexp_replace(v_rest, '^\s+', '');
+        exit when v_rest = '';
+        v_token := (pg_catalog.regexp_match(v_rest,
+            '^([0-9]+(?:\.[0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|\|\||[-+*/(),])'))[1];
+        if v_token is null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('formula cannot contain %L', pg_catalog.left(v_rest, 20));
+        end if;
+        v_tokens := v_tokens || v_token;
+        v_rest := pg_catalog.substr(v_rest, pg_catalog.length(v_token) + 1);
+    end loop;
+    if pg_catalog.cardinality(v_tokens) > 400 then
+        raise exception using errcode = '22023', message = 'formula is too long';
+    end if;
+    select f.o_sql, f.o_pos into v_sql, v_pos from docpal_private.formula_parse(v_tokens, 1, p_columns, 0) f;
+    if v_pos <= pg_catalog.cardinality(v_tokens) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('unexpected %L in formula', v_tokens[v_pos]);
+    end if;
+    return v_sql;
+end
+$$;
+
+-- ======================================================================
 -- functions/private/hmac_sha256.sql
 -- ======================================================================
 
@@ -329,6 +1021,485 @@ begin
         $body$ $f$, v_schema);
 end
 $do$;
+
+-- ======================================================================
+-- functions/private/ident.sql
+-- ======================================================================
+
+create or replace function docpal_private.ident(variadic p_parts text[])
+    returns text
+    language sql immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* An object name from its parts joined by '_', kept within PostgreSQL's
+       63-byte limit: a longer name is cut and given a hash of the whole, so
+       two long names never collide. */
+    select case when pg_catalog.octet_length(v.name) <= 63 then v.name
+                else pg_catalog.left(v.name, 54) || '_' || pg_catalog.left(pg_catalog.md5(v.name), 8) end
+      from (select pg_catalog.array_to_string(p_parts, '_') as name) v
+$$;
+
+-- ======================================================================
+-- functions/private/insert_lists.sql
+-- ======================================================================
+
+create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The column list of an INSERT of p_columns plus created_by and
+       updated_by, and the matching select list over jsonb_populate_record
+       alias r with $2 (the user) for the two. */
+    select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
+              from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
+           (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ')
+              from pg_catalog.unnest(p_columns) c)
+           || case when pg_catalog.cardinality(p_columns) > 0 then ', ' else '' end || '$2, $2'
+$$;
+
+-- ======================================================================
+-- functions/private/join_words.sql
+-- ======================================================================
+
+create or replace function docpal_private.join_words(p_words text[])
+    returns text
+    language sql immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The elements of a text array joined by spaces. array_to_string is only
+       STABLE (it handles any element type); for text[] the result cannot
+       change, so this may be used in index expressions (full-text search
+       over multi_select columns). */
+    select pg_catalog.array_to_string(p_words, ' ')
+$$;
+
+-- ======================================================================
+-- functions/private/log_schema_change.sql
+-- ======================================================================
+
+create or replace function docpal_private.log_schema_change(
+    p_schema text, p_user uuid, p_table text, p_change text, p_before jsonb, p_after jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One schema_history entry, in the transaction of the change it records. */
+begin
+    execute pg_catalog.format(
+        'insert into %I._schema_history (user_id, table_slug, change, before, after) values ($1, $2, $3, $4, $5)',
+        p_schema)
+      using p_user, p_table, p_change, docpal_private.public_spec(p_before), docpal_private.public_spec(p_after);
+end
+$$;
+
+-- ======================================================================
+-- functions/private/normalize_column.sql
+-- ======================================================================
+
+create or replace function docpal_private.normalize_column(p_schema text, p_column jsonb)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Validates a column spec and returns it in canonical form (defaults filled
+   in: on_delete, rating max). Everything wrong with it is 22023, raised
+   before any DDL runs. Relation targets are checked by the caller, which
+   knows the table being created. */
+declare
+    v_name text := p_column->>'name';
+    v_type text := p_column->>'type';
+    v_info jsonb;
+    v_sql_type text;
+    v_key text;
+    v_col jsonb;
+    v_options text[];
+    v_ok boolean;
+    v_default_sql text;
+begin
+    if p_column is null or pg_catalog.jsonb_typeof(p_column) <> 'object' then
+        raise exception using errcode = '22023', message = 'a column spec must be a JSON object';
+    end if;
+    if pg_catalog.jsonb_typeof(p_column->'name') is distinct from 'string' or v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('invalid column name %L', coalesce(p_column->>'name', 'null')),
+            hint = 'A column name is a lower-case letter, then up to 62 letters, digits or underscores.';
+    end if;
+    if v_name in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column name %L is reserved for a system column', v_name);
+    end if;
+    v_info := docpal_private.type_info(v_type);
+    if v_info is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: unknown type %L', v_name, coalesce(v_type, 'null'));
+    end if;
+    v_col := p_column - 'objects';
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_col) k loop
+        if v_key not in ('name', 'type', 'required', 'unique', 'default', 'indexed', 'searchable',
+                         'label', 'description', 'view_type')
+           and not (v_info->'rules') ? v_key then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: %L is not a rule of type %s', v_name, v_key, v_type);
+        end if;
+    end loop;
+    -- drop keys set to null: "no such rule"
+    v_col := (select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}')
+                from pg_catalog.jsonb_each(v_col) e where e.value <> 'null'::jsonb);
+
+    foreach v_key in array array['required', 'unique', 'indexed', 'searchable'] loop
+        if v_col ? v_key and pg_catalog.jsonb_typeof(v_col->v_key) <> 'boolean' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: %s must be true or false', v_name, v_key);
+        end if;
+    end loop;
+    foreach v_key in array array['label', 'description', 'view_type', 'prefix', 'currency', 'pattern',
+                                 'type_list', 'target', 'on_delete', 'expression'] loop
+        if v_col ? v_key and pg_catalog.jsonb_typeof(v_col->v_key) <> 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: %s must be a string', v_name, v_key);
+        end if;
+    end loop;
+    foreach v_key in array array['min_length', 'max_length', 'precision', 'scale'] loop
+        if v_col ? v_key and (pg_catalog.jsonb_typeof(v_col->v_key) <> 'number' or (v_col->>v_key)::numeric < 0
+                              or (v_col->>v_key)::numeric <> pg_catalog.trunc((v_col->>v_key)::numeric)) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: %s must be a whole number of at least 0', v_name, v_key);
+        end if;
+    end loop;
+    if (v_col->>'min_length')::integer > (v_col->>'max_length')::integer then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: min_length is above max_length', v_name);
+    end if;
+    if v_col ? 'scale' and not v_col ? 'precision' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: scale needs a precision', v_name);
+    end if;
+    if (v_col->>'precision')::integer not between 1 and 1000 or (v_col->>'scale')::integer > (v_col->>'precision')::integer then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: precision must be 1 to 1000 and scale at most the precision', v_name);
+    end if;
+    if v_col ? 'currency' and v_col->>'currency' !~ '^[A-Z]{3}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: currency must be an ISO 4217 code', v_name);
+    end if;
+    if v_col ? 'pattern' then
+        begin
+            v_ok := '' ~ (v_col->>'pattern');
+        exception when invalid_regular_expression then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: invalid pattern %L: %s', v_name, v_col->>'pattern', sqlerrm);
+        end;
+    end if;
+
+    v_sql_type := docpal_private.column_sql_type(v_col);
+    if v_type = 'rating' then
+        if v_col ? 'max' and (pg_catalog.jsonb_typeof(v_col->'max') <> 'number'
+                              or (v_col->>'max')::numeric not between 1 and 100
+                              or (v_col->>'max')::numeric <> pg_catalog.trunc((v_col->>'max')::numeric)) then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: a rating max is 1 to 100', v_name);
+        end if;
+        v_col := v_col || pg_catalog.jsonb_build_object('max', coalesce((v_col->>'max')::integer, 5));
+    else
+        foreach v_key in array array['min', 'max'] loop
+            continue when not v_col ? v_key;
+            begin
+                execute pg_catalog.format('select %L::%s', v_col->>v_key, v_sql_type);
+            exception when others then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('column %s: %s %s is not a %s', v_name, v_key, v_col->>v_key, v_type);
+            end;
+        end loop;
+        if v_col ? 'min' and v_col ? 'max' then
+            execute pg_catalog.format('select %L::%s <= %L::%s', v_col->>'min', v_sql_type, v_col->>'max', v_sql_type) into v_ok;
+            if not v_ok then
+                raise exception using errcode = '22023', message = pg_catalog.format('column %s: min is above max', v_name);
+            end if;
+        end if;
+    end if;
+
+    if v_type in ('select', 'multi_select') then
+        if (v_col ? 'options') = (v_col ? 'type_list') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a %s column needs options or a type_list (one of them)', v_name, v_type);
+        end if;
+        if v_col ? 'options' and (pg_catalog.jsonb_typeof(v_col->'options') <> 'array'
+               or pg_catalog.jsonb_array_length(v_col->'options') = 0
+               or exists (select from pg_catalog.jsonb_array_elements(v_col->'options') o
+                           where pg_catalog.jsonb_typeof(o) <> 'string' or o #>> '{}' = '')
+               or (select pg_catalog.count(distinct o) <> pg_catalog.count(*)
+                     from pg_catalog.jsonb_array_elements(v_col->'options') o)) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: options must be a non-empty array of distinct strings', v_name);
+        end if;
+        v_options := docpal_private.column_options(p_schema, v_col);
+    end if;
+
+    if v_type in ('relation', 'relation_many') then
+        if not v_col ? 'target' or v_col->>'target' !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: a %s needs a target table', v_name, v_type);
+        end if;
+    end if;
+    if v_type = 'relation' then
+        v_col := v_col || pg_catalog.jsonb_build_object('on_delete', coalesce(v_col->>'on_delete', 'restrict'));
+        if v_col->>'on_delete' not in ('restrict', 'set_null', 'cascade') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: on_delete is restrict, set_null or cascade', v_name);
+        end if;
+        if v_col->>'on_delete' = 'set_null' and (v_col->>'required')::boolean then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a required relation cannot be set to null on delete', v_name);
+        end if;
+    end if;
+    if v_type = 'formula' and not v_col ? 'expression' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: a formula needs an expression', v_name);
+    end if;
+    if v_type in ('relation_many', 'formula', 'autonumber') and v_col ? 'default' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: a %s column takes no default', v_name, v_type);
+    end if;
+    if v_type = 'relation_many' and (v_col ? 'required' or v_col ? 'unique' or v_col ? 'indexed') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: a relation_many takes no required, unique or indexed', v_name);
+    end if;
+    if (v_col->>'searchable')::boolean and not coalesce((v_info->>'text')::boolean, false) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: only text-like columns can be searchable, not %s', v_name, v_type);
+    end if;
+
+    if v_col ? 'default' then
+        begin
+            v_default_sql := docpal_private.default_sql(v_col);
+            execute pg_catalog.format('select %s', v_default_sql);
+        exception when others then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: default %s is not a %s', v_name, v_col->'default', v_type);
+        end;
+        if v_type = 'select' and (v_col->>'default') <> all (v_options)
+           or v_type = 'multi_select' and not array(select pg_catalog.jsonb_array_elements_text(v_col->'default')) <@ v_options then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: default %s is not among the options', v_name, v_col->'default');
+        end if;
+    end if;
+    return v_col;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/normalize_type_list.sql
+-- ======================================================================
+
+create or replace function docpal_private.normalize_type_list(p_slug text, p_values jsonb)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {slug, values: [{value, label, color}]} from ["a", "b"] or
+   [{"value", "label", "color"}]; 22023 for anything else, an empty list, a
+   value given twice or a color that is not #rrggbb. */
+declare
+    v_values jsonb;
+begin
+    if p_slug is null or p_slug !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('invalid type list slug %L', p_slug);
+    end if;
+    if p_values is null or pg_catalog.jsonb_typeof(p_values) <> 'array' or pg_catalog.jsonb_array_length(p_values) = 0 then
+        raise exception using errcode = '22023', message = 'type list values must be a non-empty array';
+    end if;
+    select pg_catalog.jsonb_agg(case pg_catalog.jsonb_typeof(v)
+               when 'string' then pg_catalog.jsonb_build_object('value', v, 'label', v, 'color', null)
+               else pg_catalog.jsonb_build_object('value', v->'value', 'label', coalesce(v->'label', v->'value'),
+                                                  'color', v->'color') end order by o)
+      into v_values
+      from pg_catalog.jsonb_array_elements(p_values) with ordinality x(v, o);
+    if exists (select from pg_catalog.jsonb_array_elements(v_values) v
+                where pg_catalog.jsonb_typeof(v->'value') is distinct from 'string' or v->>'value' = ''
+                   or pg_catalog.jsonb_typeof(v->'label') <> 'string'
+                   or v->'color' <> 'null'::jsonb and coalesce(v->>'color', '') !~ '^#[0-9A-Fa-f]{6}$')
+       or exists (select from pg_catalog.jsonb_array_elements(p_values) v
+                   where pg_catalog.jsonb_typeof(v) = 'object'
+                     and exists (select from pg_catalog.jsonb_object_keys(v) k where k not in ('value', 'label', 'color')))
+       or (select pg_catalog.count(distinct v->>'value') <> pg_catalog.count(*) from pg_catalog.jsonb_array_elements(v_values) v) then
+        raise exception using errcode = '22023',
+            message = 'type list values are distinct non-empty strings, or objects {value, label, color} with color #rrggbb';
+    end if;
+    return pg_catalog.jsonb_build_object('slug', p_slug, 'values', v_values);
+end
+$$;
+
+-- ======================================================================
+-- functions/private/physical_columns.sql
+-- ======================================================================
+
+create or replace function docpal_private.physical_columns(p_spec jsonb, p_include_formula boolean default true)
+    returns text[]
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The table's columns that are PostgreSQL columns (not relation_many), in order. */
+    select coalesce(pg_catalog.array_agg(c->>'name' order by o), '{}')
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+     where c->>'type' <> 'relation_many' and (p_include_formula or c->>'type' <> 'formula')
+$$;
+
+-- ======================================================================
+-- functions/private/public_spec.sql
+-- ======================================================================
+
+create or replace function docpal_private.public_spec(p_spec jsonb)
+    returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* A column or table spec without docpal's internal keys ("objects":
+       the names of the constraints and indexes a column owns). */
+    select case
+        when p_spec is null then null
+        when p_spec ? 'columns' then (p_spec - 'objects' - 'search') || pg_catalog.jsonb_build_object('columns',
+            coalesce((select pg_catalog.jsonb_agg(c - 'objects' order by o)
+                        from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)), '[]'))
+        else p_spec - 'objects' - 'search'
+    end
+$$;
+
+-- ======================================================================
+-- functions/private/raise_write_error.sql
+-- ======================================================================
+
+create or replace function docpal_private.raise_write_error(
+    p_schema text, p_spec jsonb, p_rows jsonb,
+    p_state text, p_message text, p_detail text, p_constraint text, p_column text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Re-raises an error of a record write in the contract's words: the table,
+   the column and the rule, and for 23514 a JSON DETAIL {column, rule, value}.
+   p_rows are the records being written (an array), used to name the column
+   and the value at fault. Errors it does not know are re-raised unchanged. */
+declare
+    v_table text := p_spec->>'slug';
+    v_column jsonb;
+    v_key text;
+    v_rule text;
+    v_value jsonb;
+    v_row jsonb;
+    v_check text;
+begin
+    if p_constraint is not null then
+        select c, o.key into v_column, v_key
+          from pg_catalog.jsonb_array_elements(p_spec->'columns') c, pg_catalog.jsonb_each_text(c->'objects') o
+         where o.value = p_constraint;
+    end if;
+
+    if p_state = '23514' and v_key like 'check:%' then
+        v_rule := pg_catalog.substr(v_key, 7);
+        select c.expression into v_check from docpal_private.column_checks(p_schema, v_column) c where c.rule = v_rule;
+        -- the first written value that breaks the rule
+        execute pg_catalog.format(
+            'select x.r->%L from pg_catalog.jsonb_array_elements($1) x(r)
+              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as t), true) limit 1',
+            v_column->>'name', v_check, p_schema, v_table)
+           into v_value using p_rows;
+        raise exception using errcode = '23514',
+            message = pg_catalog.format('%s.%s: %s breaks rule %s', v_table, v_column->>'name',
+                                        coalesce(v_value::text, 'the value'), v_rule),
+            detail = pg_catalog.jsonb_build_object('column', v_column->>'name', 'rule', v_rule, 'value', v_value)::text;
+    elsif p_state = '23505' and v_key = 'unique' then
+        raise exception using errcode = '23505',
+            message = pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name'),
+            detail = p_detail;
+    elsif p_state = '23503' and v_key = 'fkey' then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
+                                        coalesce(v_column->>'target', v_column->>'type')),
+            detail = p_detail;
+    elsif p_state = '23503' then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('a record of %s is still referenced: %s', v_table, p_message),
+            detail = p_detail;
+    elsif p_state = '23502' then
+        raise exception using errcode = '23502',
+            message = pg_catalog.format('%s.%s is required', v_table, coalesce(p_column, '?'));
+    elsif p_state in ('22P02', '22007', '22008', '22003', '22001', '2202E') then
+        -- which column: convert the values one key at a time until one fails
+        for v_row in select r from pg_catalog.jsonb_array_elements(p_rows) r limit 1000 loop
+            for v_key in select k from pg_catalog.jsonb_object_keys(v_row) k loop
+                begin
+                    execute pg_catalog.format('select (pg_catalog.jsonb_populate_record(null::%I.%I, $1)).%I',
+                                              p_schema, v_table, v_key)
+                      using pg_catalog.jsonb_build_object(v_key, v_row->v_key);
+                exception when others then
+                    raise exception using errcode = p_state,
+                        message = pg_catalog.format('%s.%s: %s', v_table, v_key, p_message);
+                end;
+            end loop;
+        end loop;
+    end if;
+    if p_detail is null then
+        raise exception using errcode = p_state, message = p_message;
+    end if;
+    raise exception using errcode = p_state, message = p_message, detail = p_detail;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/record_sql.sql
+-- ======================================================================
+
+create or replace function docpal_private.record_sql(p_schema text, p_spec jsonb, p_alias text)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* SQL of the JSON of the row p_alias of a table: to_jsonb of the row,
+       plus each relation_many column as the array of linked ids, in their
+       order ([] when none). */
+    select 'pg_catalog.to_jsonb(' || pg_catalog.quote_ident(p_alias) || ')'
+        || coalesce(' || pg_catalog.jsonb_build_object(' || pg_catalog.string_agg(pg_catalog.format(
+               '%L, coalesce((select pg_catalog.jsonb_agg(j.target_id order by j.position) from %I.%I j
+                               where j.source_id = %I.id), ''[]'')',
+               c->>'name', p_schema, c->'objects'->>'junction', p_alias), ', ') || ')', '')
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+     where c->>'type' = 'relation_many'
+$$;
+
+-- ======================================================================
+-- functions/private/refresh_table.sql
+-- ======================================================================
+
+create or replace function docpal_private.refresh_table(p_schema text, p_spec jsonb)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes the table-level objects match the spec and returns the spec with
+   "search" (the definition of its full-text index):
+   - the BEFORE UPDATE trigger, fired only when a data column changes (a
+     WHEN clause over the stored columns; generated columns are not yet
+     computed in a BEFORE trigger, so they are left out, and so are the
+     bookkeeping columns version, updated_at, updated_by);
+   - the GIN full-text index over the searchable columns, rebuilt only when
+     that set changed. */
+declare
+    v_table text := p_spec->>'slug';
+    v_columns text[] := array['id', 'created_at', 'created_by'] || docpal_private.physical_columns(p_spec, false);
+    v_search text := docpal_private.search_sql(p_spec);
+    v_index text := docpal_private.ident(v_table, 'search');
+begin
+    execute pg_catalog.format(
+        'create or replace trigger _docpal_stamp before update on %I.%I for each row
+         when ((%s) is distinct from (%s)) execute function docpal_private.stamp_update(%L)',
+        p_schema, v_table,
+        (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+        (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+        v_table);
+    if v_search is distinct from p_spec->>'search'
+       or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
+        if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then
+            execute pg_catalog.format('drop index %I.%I', p_schema, v_index);
+        end if;
+        if v_search is not null then
+            execute pg_catalog.format('create index %I on %I.%I using gin (%s)', v_index, p_schema, v_table, v_search);
+        end if;
+    end if;
+    return case when v_search is null then p_spec - 'search'
+                else p_spec || pg_catalog.jsonb_build_object('search', v_search) end;
+end
+$$;
 
 -- ======================================================================
 -- functions/private/require_company.sql
@@ -367,6 +1538,46 @@ end
 $$;
 
 -- ======================================================================
+-- functions/private/save_table_spec.sql
+-- ======================================================================
+
+create or replace function docpal_private.save_table_spec(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Stores (inserts or replaces) a table's catalog entry. */
+begin
+    execute pg_catalog.format(
+        'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
+         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', p_schema)
+      using 'table', p_spec->>'slug', p_spec;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/search_sql.sql
+-- ======================================================================
+
+create or replace function docpal_private.search_sql(p_spec jsonb)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The tsvector expression over a table's searchable columns (null when
+       none): the GIN index is built on exactly this, and full-text search
+       must use exactly this to be served by it. */
+    select 'pg_catalog.to_tsvector(''simple''::regconfig, '
+           || pg_catalog.string_agg(pg_catalog.format(case c->>'type'
+                  when 'multi_select' then 'coalesce(docpal_private.join_words(%I), '''')'
+                  when 'json' then 'coalesce((%I)::text, '''')'
+                  else 'coalesce(%I, '''')' end, c->>'name'), ' || '' '' || ' order by o)
+           || ')'
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+     where (c->>'searchable')::boolean
+$$;
+
+-- ======================================================================
 -- functions/private/session_tag.sql
 -- ======================================================================
 
@@ -381,6 +1592,104 @@ as $$
     select pg_catalog.pg_backend_pid()::text || '|'
            || pg_catalog.date_part('epoch', a.backend_start)::text
       from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a
+$$;
+
+-- ======================================================================
+-- functions/private/stamp_update.sql
+-- ======================================================================
+
+create or replace function docpal_private.stamp_update()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* BEFORE UPDATE on every docpal table, fired only when a data column changed
+   (the trigger's WHEN clause lists them): version + 1, updated_at, and
+   updated_by from the context unless the statement set it. id, created_at
+   and created_by never change. TG_ARGV[0] is the table slug (not
+   TG_TABLE_NAME, which names the shard on a Citus worker). */
+begin
+    if new.id is distinct from old.id then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('the id of a record of table %L cannot change', tg_argv[0]);
+    end if;
+    new.version := old.version + 1;
+    new.updated_at := pg_catalog.now();
+    new.created_at := old.created_at;
+    new.created_by := old.created_by;
+    if new.updated_by is not distinct from old.updated_by then
+        new.updated_by := docpal_private.context_user();
+    end if;
+    return new;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/table_spec.sql
+-- ======================================================================
+
+create or replace function docpal_private.table_spec(p_schema text, p_slug text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The catalog entry of table p_slug in company schema p_schema; 42P01 when unknown. */
+declare
+    v_spec jsonb;
+begin
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_spec using 'table', p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01',
+            message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    return v_spec;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/type_info.sql
+-- ======================================================================
+
+create or replace function docpal_private.type_info(p_type text)
+    returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* What a docpal column type is made of: its PostgreSQL type ("sql"),
+       the rules it accepts, and whether it can be searchable. Null for an
+       unknown type. */
+    select (pg_catalog.jsonb_build_object(
+        'text',          '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'::jsonb,
+        'long_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
+        'rich_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
+        'integer',       '{"sql": "integer", "rules": ["min", "max"]}'::jsonb,
+        'bigint',        '{"sql": "bigint", "rules": ["min", "max"]}'::jsonb,
+        'decimal',       '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'::jsonb,
+        'float',         '{"sql": "double precision", "rules": ["min", "max"]}'::jsonb,
+        'currency',      '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'::jsonb,
+        'percent',       '{"sql": "numeric", "rules": ["min", "max"]}'::jsonb,
+        'boolean',       '{"sql": "boolean", "rules": []}'::jsonb,
+        'date',          '{"sql": "date", "rules": ["min", "max"]}'::jsonb,
+        'time',          '{"sql": "time without time zone", "rules": ["min", "max"]}'::jsonb,
+        'datetime',      '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'::jsonb,
+        'duration',      '{"sql": "interval", "rules": []}'::jsonb,
+        'email',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
+        'url',           '{"sql": "text", "rules": [], "text": true}'::jsonb,
+        'phone',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
+        'json',          '{"sql": "jsonb", "rules": [], "text": true}'::jsonb,
+        'uuid',          '{"sql": "uuid", "rules": []}'::jsonb,
+        'select',        '{"sql": "text", "rules": ["options", "type_list"], "text": true}'::jsonb,
+        'multi_select',  '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'::jsonb,
+        'relation',      '{"sql": "uuid", "rules": ["target", "on_delete"]}'::jsonb,
+        'relation_many', '{"sql": null, "rules": ["target"]}'::jsonb,
+        'user',          '{"sql": "uuid", "rules": []}'::jsonb,
+        'file',          '{"sql": "uuid", "rules": []}'::jsonb,
+        'autonumber',    '{"sql": "bigint", "rules": ["prefix"]}'::jsonb,
+        'rating',        '{"sql": "smallint", "rules": ["max"]}'::jsonb,
+        'color',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
+        'formula',       '{"sql": null, "rules": ["expression"]}'::jsonb
+    ))->p_type
 $$;
 
 -- ======================================================================
@@ -459,6 +1768,128 @@ end
 $$;
 
 -- ======================================================================
+-- functions/private/with_column.sql
+-- ======================================================================
+
+create or replace function docpal_private.with_column(p_spec jsonb, p_name text, p_column jsonb)
+    returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The table spec with column p_name replaced by p_column (appended when
+       p_name is not there; removed when p_column is null). */
+    select p_spec || pg_catalog.jsonb_build_object('columns', coalesce((
+        select pg_catalog.jsonb_agg(v.c order by v.o)
+          from (select case when c->>'name' = p_name then p_column else c end as c, o
+                  from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+                union all
+                select p_column, 1e9 where p_column is not null
+                   and not exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = p_name)) v
+         where v.c is not null), '[]'))
+$$;
+
+-- ======================================================================
+-- functions/private/write_keys.sql
+-- ======================================================================
+
+create or replace function docpal_private.write_keys(p_spec jsonb, p_data jsonb, p_allow_id boolean)
+    returns table (key text, many boolean)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The keys of a record write, each a writable column (many: a relation_many
+   column). 22023 when p_data is not an object or names a read-only column
+   (system columns but a new record's id, autonumber, formula); 42703 for a
+   key that is no column. */
+declare
+    v_type text;
+begin
+    if p_data is null or pg_catalog.jsonb_typeof(p_data) <> 'object' then
+        raise exception using errcode = '22023', message = 'a record must be a JSON object';
+    end if;
+    for key in select k from pg_catalog.jsonb_object_keys(p_data) k loop
+        if key = 'id' and p_allow_id then
+            many := false;
+            return next;
+            continue;
+        end if;
+        if key in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s.%s is a system column and cannot be written', p_spec->>'slug', key);
+        end if;
+        select c->>'type' into v_type from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = key;
+        if v_type is null then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('table %L has no column %L', p_spec->>'slug', key);
+        end if;
+        if v_type in ('autonumber', 'formula') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s.%s is a %s column and cannot be written', p_spec->>'slug', key, v_type);
+        end if;
+        many := v_type = 'relation_many';
+        return next;
+    end loop;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/write_links.sql
+-- ======================================================================
+
+create or replace function docpal_private.write_links(
+    p_schema text, p_spec jsonb, p_column text, p_links jsonb)
+    returns boolean
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Sets the relation_many column p_column of the records in p_links
+   ({"<record id>": [target ids...]}) to exactly those ids, in that order;
+   returns whether anything changed. 22023 when a value is not an array of
+   ids, 23503 when a target does not exist. */
+declare
+    v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
+    v_changed integer;
+    v_added integer;
+begin
+    if exists (select from pg_catalog.jsonb_each(p_links) e
+                where pg_catalog.jsonb_typeof(e.value) <> 'array'
+                   or exists (select from pg_catalog.jsonb_array_elements(e.value) v where pg_catalog.jsonb_typeof(v) <> 'string')) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
+    end if;
+    begin
+        -- the wanted links, first occurrence of an id wins its position
+        execute pg_catalog.format(
+            'with wanted as (
+                 select e.key::uuid as source_id, (v #>> ''{}'')::uuid as target_id, pg_catalog.min(o)::integer as position
+                   from pg_catalog.jsonb_each($1) e, pg_catalog.jsonb_array_elements(e.value) with ordinality x(v, o)
+                  group by 1, 2),
+             gone as (
+                 delete from %1$I.%2$I j
+                  where j.source_id in (select e.key::uuid from pg_catalog.jsonb_each($1) e)
+                    and not exists (select from wanted w where w.source_id = j.source_id and w.target_id = j.target_id
+                                                           and w.position = j.position)
+                 returning 1)
+             select (select pg_catalog.count(*) from gone)::integer', p_schema, v_junction)
+           into v_changed using p_links;
+        execute pg_catalog.format(
+            'insert into %1$I.%2$I (source_id, target_id, position)
+             select e.key::uuid, (v #>> ''{}'')::uuid, pg_catalog.min(o)
+               from pg_catalog.jsonb_each($1) e, pg_catalog.jsonb_array_elements(e.value) with ordinality x(v, o)
+              group by 1, 2
+             on conflict (source_id, target_id) do nothing', p_schema, v_junction)
+          using p_links;
+        get diagnostics v_added = row_count;
+    exception when foreign_key_violation then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
+                                        docpal_private.column_spec(p_spec, p_column)->>'target');
+    end;
+    return v_changed + v_added > 0;
+end
+$$;
+
+-- ======================================================================
 -- functions/public/activate_company.sql
 -- ======================================================================
 
@@ -479,6 +1910,44 @@ begin
      where c.id = activate_company.id
     returning * into v_company;
     return docpal_private.company_json(v_company);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/add_column.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.add_column(slug text, "column" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds a column; returns describe_table. Without a default, or with a
+   constant one, the table is not rewritten. 22023 for a bad spec, 42701 when
+   the name is taken, 42P01 for an unknown table or relation target, 23502
+   for a required column without default on a table with rows. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_new jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);
+    v_new := docpal_private.normalize_column(v_ctx.schema_name, add_column."column");
+    if exists (select from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_new->>'name') then
+        raise exception using errcode = '42701',
+            message = pg_catalog.format('table %L already has a column %L', add_column.slug, v_new->>'name');
+    end if;
+    perform docpal_private.check_targets(v_ctx.schema_name, add_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.detach_table(v_ctx.schema_name, add_column.slug);
+    v_new := docpal_private.apply_column(v_ctx.schema_name, add_column.slug, null, v_new);
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, add_column.slug, 'add_column', null, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, add_column.slug);
 end
 $$;
 
@@ -509,6 +1978,94 @@ exception when foreign_key_violation or not_null_violation then
     raise exception using errcode = '23503',
         message = pg_catalog.format('company %s or user %s does not exist',
                                     coalesce(add_member.company::text, 'null'), coalesce(add_member.user_id::text, 'null'));
+end
+$$;
+
+-- ======================================================================
+-- functions/public/alter_column.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.alter_column(slug text, column_name text, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Merges patch into the column's spec (a key set to null removes that rule)
+   and brings the table to it; returns describe_table. A type change
+   converts the data (22P02/22007/22008 naming the value that does not
+   convert; 23514 when converted values break a rule); either way nothing
+   changes on failure. 42703 for an unknown column. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_new jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);
+    v_old := docpal_private.column_spec(v_spec, alter_column.column_name);
+    if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a column patch must be a JSON object';
+    end if;
+    if patch ? 'name' and patch->>'name' is distinct from alter_column.column_name then
+        raise exception using errcode = '22023', message = 'use rename_column to rename a column';
+    end if;
+    v_new := docpal_private.normalize_column(v_ctx.schema_name, (v_old - 'objects') || patch);
+    if v_new = v_old - 'objects' then
+        return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);  -- nothing to do
+    end if;
+    perform docpal_private.check_targets(v_ctx.schema_name, alter_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.detach_table(v_ctx.schema_name, alter_column.slug);
+    v_new := docpal_private.apply_column(v_ctx.schema_name, alter_column.slug, v_old, v_new);
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, alter_column.slug, 'alter_column', v_old, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/alter_table.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.alter_table(slug text, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Changes a table's name and/or description; returns describe_table.
+   22023 for any other key or a value of the wrong kind, 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_key text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
+    if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a table patch must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(patch) k loop
+        if v_key not in ('name', 'description') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%L cannot be changed by alter_table', v_key),
+                hint = 'alter_table changes name and description; columns have their own functions.';
+        end if;
+    end loop;
+    if patch ? 'name' and (pg_catalog.jsonb_typeof(patch->'name') <> 'string' or pg_catalog.btrim(patch->>'name') = '')
+       or patch ? 'description' and pg_catalog.jsonb_typeof(patch->'description') not in ('string', 'null') then
+        raise exception using errcode = '22023', message = 'name is a non-empty string, description a string or null';
+    end if;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec || patch);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, alter_table.slug, 'alter_table',
+        pg_catalog.jsonb_build_object('name', v_spec->'name', 'description', v_spec->'description'),
+        pg_catalog.jsonb_build_object('name', (v_spec || patch)->'name', 'description', (v_spec || patch)->'description'));
+    return docpal_private.describe_table(v_ctx.schema_name, alter_table.slug);
 end
 $$;
 
@@ -579,6 +2136,302 @@ end
 $$;
 
 -- ======================================================================
+-- functions/public/create_record.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_record(slug text, data jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts one record and returns it as stored (absent keys take their
+   defaults). Errors: 42P01 unknown table, 42703 unknown key, 22023 read-only
+   column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
+   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value}). */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r returning %s',
+            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
+           into v_result using create_record.data, v_ctx.user_id;
+        if pg_catalog.cardinality(v_many) > 0 then
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
+                        pg_catalog.jsonb_build_object(v_result->>'id', create_record.data->c))
+               from pg_catalog.unnest(v_many) c;
+            select v_result || pg_catalog.jsonb_object_agg(c, (
+                       select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
+                         from (select distinct on (v) v, o
+                                 from pg_catalog.jsonb_array_elements(create_record.data->c) with ordinality x(v, o)
+                                order by v, o) d))
+              into v_result from pg_catalog.unnest(v_many) c;
+        end if;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(create_record.data),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_column, ''));
+    end;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/create_records.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_records(slug text, "rows" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts an array of records, all or nothing, and returns them in input
+   order. Rows are inserted with one INSERT ... SELECT per distinct set of
+   keys (so absent keys still take their defaults), not row by row. Errors as
+   create_record; 22023 when rows is not an array of objects. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_rows jsonb;
+    v_keys text[];
+    v_columns text[];
+    v_many text[];
+    v_group jsonb;
+    v_groups integer;
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_column text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
+    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array'
+       or exists (select from pg_catalog.jsonb_array_elements(create_records."rows") r where pg_catalog.jsonb_typeof(r) <> 'object') then
+        raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
+    end if;
+    if pg_catalog.jsonb_array_length(create_records."rows") = 0 then
+        return '[]';
+    end if;
+    -- every key of every row checked once
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, (select pg_catalog.jsonb_object_agg(k, null)
+                                                from pg_catalog.jsonb_array_elements(create_records."rows") r,
+                                                     pg_catalog.jsonb_object_keys(r) k), true) k;
+    select pg_catalog.count(distinct (select pg_catalog.array_agg(k order by k) from pg_catalog.jsonb_object_keys(r) k))
+      into v_groups from pg_catalog.jsonb_array_elements(create_records."rows") r;
+
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    begin
+        if v_groups = 1 and pg_catalog.cardinality(v_many) = 0 then
+            -- the common case: one statement, rows come back in input order
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+            execute pg_catalog.format(
+                'with ins as (
+                     insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r
+                     returning %s as record)
+                 select pg_catalog.jsonb_agg(ins.record) from ins',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
+               into v_result using create_records."rows", v_ctx.user_id;
+            return v_result;
+        end if;
+
+        -- rows with different keys: give each an id, insert per key set, read back in order
+        select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
+                                    order by o)
+          into v_rows from pg_catalog.jsonb_array_elements(create_records."rows") with ordinality x(r, o);
+        for v_keys, v_group in
+            select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
+              from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
+                      from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
+             group by g.keys
+        loop
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
+            execute pg_catalog.format(
+                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
+              using v_group, v_ctx.user_id;
+        end loop;
+        foreach v_column in array v_many loop
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
+                   from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, create_records."rows",
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(%s order by x.o)
+           from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
+           join %I.%I t on t.id = (x.r->>''id'')::uuid',
+        v_record, v_ctx.schema_name, create_records.slug)
+       into v_result using v_rows;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/create_table.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_table(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates table <company schema>.<slug> with the system columns and the
+   columns of the spec; returns describe_table. Every column spec is checked
+   before any DDL runs (22023; 42701 for a name given twice; 42P01 for an
+   unknown relation target); 42P07 when the slug is taken. */
+declare
+    v_ctx record;
+    v_slug text := spec->>'slug';
+    v_key text;
+    v_column jsonb;
+    v_columns jsonb := '[]';
+    v_applied jsonb := '{}';
+    v_table jsonb;
+    v_comment text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a table spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
+        if v_key not in ('slug', 'name', 'description', 'columns') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in table spec', v_key);
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(spec->'slug') is distinct from 'string' or v_slug !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('invalid table slug %L', coalesce(spec->>'slug', 'null')),
+            hint = 'A slug is a lower-case letter, then up to 62 letters, digits or underscores.';
+    end if;
+    if spec ? 'name' and (pg_catalog.jsonb_typeof(spec->'name') <> 'string' or pg_catalog.btrim(spec->>'name') = '')
+       or spec ? 'description' and pg_catalog.jsonb_typeof(spec->'description') not in ('string', 'null')
+       or spec ? 'columns' and pg_catalog.jsonb_typeof(spec->'columns') <> 'array' then
+        raise exception using errcode = '22023',
+            message = 'a table spec has a non-empty string name, a string description and an array of columns';
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I.%I', v_ctx.schema_name, v_slug)) is not null then
+        raise exception using errcode = '42P07', message = pg_catalog.format('table %L already exists', v_slug);
+    end if;
+
+    for v_column in select c from pg_catalog.jsonb_array_elements(coalesce(spec->'columns', '[]')) c loop
+        v_column := docpal_private.normalize_column(v_ctx.schema_name, v_column);
+        if exists (select from pg_catalog.jsonb_array_elements(v_columns) c where c->>'name' = v_column->>'name') then
+            raise exception using errcode = '42701',
+                message = pg_catalog.format('column %L is given twice', v_column->>'name');
+        end if;
+        v_columns := v_columns || v_column;
+    end loop;
+    perform docpal_private.check_targets(v_ctx.schema_name, v_slug, v_columns);
+
+    execute pg_catalog.format(
+        'create table %I.%I (
+            id         uuid primary key default pg_catalog.gen_random_uuid(),
+            version    integer not null default 1,
+            created_at timestamptz not null default pg_catalog.now(),
+            updated_at timestamptz not null default pg_catalog.now(),
+            created_by uuid,
+            updated_by uuid)', v_ctx.schema_name, v_slug);
+    v_comment := 'docpal table: ' || coalesce(spec->>'name', v_slug);
+    execute pg_catalog.format('comment on table %I.%I is %L', v_ctx.schema_name, v_slug, v_comment);
+    -- formulas last: they may use any other column of the table
+    for v_column in
+        select c from pg_catalog.jsonb_array_elements(v_columns) with ordinality x(c, o)
+         order by (c->>'type' = 'formula'), o
+    loop
+        v_applied := v_applied || pg_catalog.jsonb_build_object(v_column->>'name',
+            docpal_private.apply_column(v_ctx.schema_name, v_slug, null, v_column));
+    end loop;
+    v_table := pg_catalog.jsonb_build_object(
+        'slug', v_slug,
+        'name', coalesce(spec->>'name', v_slug),
+        'description', spec->'description',
+        'columns', coalesce((select pg_catalog.jsonb_agg(v_applied->(c->>'name') order by o)
+                               from pg_catalog.jsonb_array_elements(v_columns) with ordinality x(c, o)), '[]'));
+    v_table := docpal_private.refresh_table(v_ctx.schema_name, v_table);
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_table);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, v_slug, 'create_table', null, v_table);
+    return docpal_private.describe_table(v_ctx.schema_name, v_slug);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/create_type_list.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_type_list(slug text, "values" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A named list of options for select and multi_select columns; returns
+   {slug, values: [{value, label, color}]}. 22023 for bad values, 42710 when
+   the slug is taken. */
+declare
+    v_ctx record;
+    v_list jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
+    begin
+        execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3)', v_ctx.schema_name)
+          using 'type_list', create_type_list.slug, v_list;
+    exception when unique_violation then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('type list %L already exists', create_type_list.slug);
+    end;
+    return v_list;
+end
+$$;
+
+-- ======================================================================
 -- functions/public/create_user.sql
 -- ======================================================================
 
@@ -641,6 +2494,118 @@ as $$
 $$;
 
 -- ======================================================================
+-- functions/public/delete_record.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.delete_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Deletes the record and returns it as it was. P0002 when there is none;
+   23503 while a relation with on_delete restrict points at it. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_result jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
+    begin
+        -- RETURNING sees the links: the junction rows go only at the end of the statement
+        execute pg_catalog.format('delete from %I.%I t where t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
+                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'))
+           into v_result using delete_record.id;
+    exception when foreign_key_violation then
+        get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                v_constraint = constraint_name;
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('record %s of %s cannot be deleted: other records point at it (%s)',
+                                        delete_record.id, delete_record.slug, v_constraint),
+            detail = v_detail;
+    end;
+    if v_result is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
+    end if;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/describe_table.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.describe_table(slug text)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {slug, name, description, columns: [{name, type, data_type, ...rules}],
+   created_at, updated_at}; 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.describe_table(v_ctx.schema_name, describe_table.slug);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/drop_column.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.drop_column(slug text, column_name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops a column (a relation_many's junction table with it); returns
+   describe_table. 2BP01 when a formula column uses it, 42703 when unknown. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_users text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_column.slug);
+    v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
+    select pg_catalog.string_agg(c->>'name', ', ') into v_users
+      from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+     where c->>'type' = 'formula' and c->>'expression' ~ ('\m' || drop_column.column_name || '\M');
+    if v_users is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
+                                        drop_column.slug, drop_column.column_name, v_users);
+    end if;
+    perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
+    if v_old->>'type' = 'relation_many' then
+        execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');
+    else
+        execute pg_catalog.format('alter table %I.%I drop column %I',
+                                  v_ctx.schema_name, drop_column.slug, drop_column.column_name);
+    end if;
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name,
+                                           docpal_private.with_column(v_spec, drop_column.column_name, null));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, drop_column.slug, 'drop_column', v_old, null);
+    return docpal_private.describe_table(v_ctx.schema_name, drop_column.slug);
+end
+$$;
+
+-- ======================================================================
 -- functions/public/drop_company.sql
 -- ======================================================================
 
@@ -659,6 +2624,51 @@ begin
     v_company := docpal_private.company_for_update(drop_company.id);
     execute pg_catalog.format('drop schema if exists %I cascade', v_company.schema_name);
     delete from docpal_private.companies c where c.id = drop_company.id;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/drop_table.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.drop_table(slug text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops a table with its junction tables and catalog entry. 2BP01 while a
+   relation or relation_many column of another table targets it; 42P01 for
+   an unknown slug. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_users text;
+    v_junction text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_table.slug);
+    execute pg_catalog.format(
+        'select pg_catalog.string_agg(c.slug || ''.'' || (col->>''name''), '', '' order by c.slug)
+           from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''columns'') col
+          where c.kind = ''table'' and c.slug <> $1 and col->>''target'' = $1', v_ctx.schema_name)
+       into v_users using drop_table.slug;
+    if v_users is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('table %L cannot be dropped: %s point at it', drop_table.slug, v_users),
+            hint = 'Drop or change those relation columns first.';
+    end if;
+    for v_junction in
+        select c->'objects'->>'junction' from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+         where c->>'type' = 'relation_many'
+    loop
+        execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
+    end loop;
+    execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+      using 'table', drop_table.slug;
 end
 $$;
 
@@ -698,6 +2708,32 @@ end
 $$;
 
 -- ======================================================================
+-- functions/public/get_record.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.get_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record, or null when there is none. 42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
+    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, get_record.slug)
+       into v_result using get_record.id;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
 -- functions/public/list_companies.sql
 -- ======================================================================
 
@@ -711,6 +2747,86 @@ as $$
     /* Every company, oldest first, as get_company shapes it. */
     select coalesce(pg_catalog.jsonb_agg(docpal_private.company_json(c) order by c.created_at, c.id), '[]')
       from docpal_private.companies c
+$$;
+
+-- ======================================================================
+-- functions/public/list_tables.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.list_tables()
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every table of the company in context, as describe_table shapes them, by slug. */
+declare
+    v_ctx record;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(docpal_private.describe_table($1, c.slug) order by c.slug), ''[]'')
+           from %I._catalog c where c.kind = ''table''', v_ctx.schema_name)
+       into v_result using v_ctx.schema_name;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/register_file.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.register_file(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Registers a stored file's metadata for file columns; returns {id, name,
+   size, mime, sha256, storage_key}. The same content (sha256) in the company
+   returns the file already registered. 22023 for a bad spec. */
+declare
+    v_ctx record;
+    v_key text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a file spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
+        if v_key not in ('name', 'size', 'mime', 'sha256', 'storage_key') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in file spec', v_key);
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(spec->'name') is distinct from 'string' or pg_catalog.btrim(spec->>'name') = ''
+       or pg_catalog.jsonb_typeof(spec->'mime') is distinct from 'string' or spec->>'mime' !~ '^[a-zA-Z0-9.+-]+/[a-zA-Z0-9.+-]+'
+       or pg_catalog.jsonb_typeof(spec->'storage_key') is distinct from 'string' or spec->>'storage_key' = ''
+       or pg_catalog.jsonb_typeof(spec->'sha256') is distinct from 'string' or pg_catalog.lower(spec->>'sha256') !~ '^[0-9a-f]{64}$'
+       or pg_catalog.jsonb_typeof(spec->'size') is distinct from 'number' or (spec->>'size')::numeric < 0
+       or (spec->>'size')::numeric <> pg_catalog.trunc((spec->>'size')::numeric) then
+        raise exception using errcode = '22023',
+            message = 'a file spec is {name, size (bytes), mime (type/subtype), sha256 (64 hex digits), storage_key}';
+    end if;
+    execute pg_catalog.format(
+        'with ins as (
+             insert into %1$I._files (name, size, mime, sha256, storage_key, created_by)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (sha256) do nothing
+             returning id, name, size, mime, sha256, storage_key)
+         select pg_catalog.to_jsonb(f) from (
+             select * from ins
+             union all
+             select f.id, f.name, f.size, f.mime, f.sha256, f.storage_key from %1$I._files f
+              where f.sha256 = $4 and not exists (select from ins)) f', v_ctx.schema_name)
+       into v_result
+      using spec->>'name', (spec->>'size')::bigint, spec->>'mime', pg_catalog.lower(spec->>'sha256'),
+            spec->>'storage_key', v_ctx.user_id;
+    return v_result;
+end
 $$;
 
 -- ======================================================================
@@ -738,6 +2854,60 @@ end
 $$;
 
 -- ======================================================================
+-- functions/public/rename_column.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.rename_column(slug text, old_name text, new_name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Renames a column; constraints, indexes, the trigger and relations follow
+   (PostgreSQL tracks columns by number, so nothing is rebuilt). Returns
+   describe_table. 42703 for an unknown column, 42701 when new_name is taken,
+   22023 for an invalid or reserved name. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_new jsonb;
+    v_formula jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rename_column.slug);
+    v_old := docpal_private.column_spec(v_spec, rename_column.old_name);
+    v_new := docpal_private.normalize_column(v_ctx.schema_name,
+                 (v_old - 'objects') || pg_catalog.jsonb_build_object('name', rename_column.new_name))
+             || pg_catalog.jsonb_build_object('objects', v_old->'objects');
+    if exists (select from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = rename_column.new_name) then
+        raise exception using errcode = '42701',
+            message = pg_catalog.format('table %L already has a column %L', rename_column.slug, rename_column.new_name);
+    end if;
+    if v_old->>'type' <> 'relation_many' then
+        execute pg_catalog.format('alter table %I.%I rename column %I to %I',
+                                  v_ctx.schema_name, rename_column.slug, rename_column.old_name, rename_column.new_name);
+    end if;
+    v_spec := docpal_private.with_column(v_spec, rename_column.old_name, v_new);
+    -- formula expressions are kept as written: rename the column in them too
+    for v_formula in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'formula' loop
+        v_spec := docpal_private.with_column(v_spec, v_formula->>'name', v_formula || pg_catalog.jsonb_build_object(
+            'expression', pg_catalog.regexp_replace(v_formula->>'expression',
+                                                    '\m' || rename_column.old_name || '\M', rename_column.new_name, 'g')));
+    end loop;
+    -- the search index follows the column by number; record its new spelling without rebuilding it
+    if v_spec ? 'search' then
+        v_spec := v_spec || pg_catalog.jsonb_build_object('search', docpal_private.search_sql(v_spec));
+    end if;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);
+end
+$$;
+
+-- ======================================================================
 -- functions/public/resolve_company.sql
 -- ======================================================================
 
@@ -759,6 +2929,35 @@ as $$
                pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.btrim(resolve_company.host)),
                                          '^[a-z][a-z0-9+.-]*://|[:/?#].*$', '', 'g'),
                '.', 1)
+$$;
+
+-- ======================================================================
+-- functions/public/schema_history.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.schema_history(slug text)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every schema change of the table, oldest first: {at, user_id, change,
+   before, after}. 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.table_spec(v_ctx.schema_name, schema_history.slug);
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''at'', h.at, ''user_id'', h.user_id, ''change'', h.change, ''before'', h.before, ''after'', h.after)
+                  order by h.id), ''[]'')
+           from %I._schema_history h where h.table_slug = $1', v_ctx.schema_name)
+       into v_result using schema_history.slug;
+    return v_result;
+end
 $$;
 
 -- ======================================================================
@@ -864,6 +3063,153 @@ end
 $$;
 
 -- ======================================================================
+-- functions/public/update_record.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.update_record(slug text, id uuid, patch jsonb, expected_version integer default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Applies patch to the record and returns it. A patch that changes nothing
+   writes nothing (same version). The row is locked first, so concurrent
+   updates with the same expected_version go one at a time and all but the
+   first get 40001. P0002 when the record does not exist; other errors as
+   create_record. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_version integer;
+    v_updated integer := 0;
+    v_linked boolean := false;
+    v_column text;
+    v_result jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, update_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    execute pg_catalog.format('select t.version from %I.%I t where t.id = $1 for update', v_ctx.schema_name, update_record.slug)
+       into v_version using update_record.id;
+    if v_version is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
+    end if;
+    if update_record.expected_version is not null and update_record.expected_version <> v_version then
+        raise exception using errcode = '40001',
+            message = pg_catalog.format('record %s of table %s is at version %s, not %s',
+                                        update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    begin
+        if pg_catalog.cardinality(v_columns) > 0 then
+            execute pg_catalog.format(
+                'update %I.%I as t set (%s, updated_by) = row(%s, $3)
+                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r
+                  where t.id = $2 and (%s) is distinct from (%s)',
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
+              using update_record.patch, update_record.id, v_ctx.user_id;
+            get diagnostics v_updated = row_count;
+        end if;
+        foreach v_column in array v_many loop
+            if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                v_linked := true;
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    if v_linked and v_updated = 0 then
+        -- only links changed: still a new version of the record
+        execute pg_catalog.format('update %I.%I t set version = t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+                                    where t.id = $1', v_ctx.schema_name, update_record.slug)
+          using update_record.id, v_ctx.user_id;
+    end if;
+    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, update_record.slug)
+       into v_result using update_record.id;
+    return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/update_type_list.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.update_type_list(slug text, "values" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Replaces a type list's values and re-checks every column that uses it (its
+   options CHECK is regenerated and validated): removing a value that is
+   still stored is 23514 and changes nothing. 42704 for an unknown list. */
+declare
+    v_ctx record;
+    v_list jsonb;
+    v_table record;
+    v_column jsonb;
+    v_spec jsonb;
+    v_old_options jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
+    execute pg_catalog.format('select pg_catalog.jsonb_path_query_array(c.spec, ''$.values[*].value'')
+                                 from %I._catalog c where c.kind = $1 and c.slug = $2 for update', v_ctx.schema_name)
+       into v_old_options using 'type_list', update_type_list.slug;
+    if v_old_options is null then
+        raise exception using errcode = '42704',
+            message = pg_catalog.format('type list %L does not exist', update_type_list.slug);
+    end if;
+    execute pg_catalog.format('update %I._catalog c set spec = $3, updated_at = pg_catalog.now()
+                                where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+      using 'type_list', update_type_list.slug, v_list;
+    for v_table in execute pg_catalog.format(
+        'select c.slug, c.spec from %I._catalog c
+          where c.kind = ''table''
+            and exists (select from pg_catalog.jsonb_array_elements(c.spec->''columns'') col
+                         where col->>''type_list'' = $1)', v_ctx.schema_name) using update_type_list.slug
+    loop
+        v_spec := v_table.spec;
+        for v_column in
+            select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
+        loop
+            v_spec := docpal_private.with_column(v_spec, v_column->>'name',
+                -- the old CHECK was made from the old values: say so, or it would look unchanged
+                docpal_private.apply_column(v_ctx.schema_name, v_table.slug,
+                    v_column || pg_catalog.jsonb_build_object('options', v_old_options), v_column - 'objects'));
+        end loop;
+        perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    end loop;
+    return v_list;
+end
+$$;
+
+-- ======================================================================
 -- triggers/companies_guard.sql
 -- ======================================================================
 
@@ -946,6 +3292,26 @@ values (2, 'audit_log',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
+insert into docpal_private.tenant_steps (version, name, statements, checksum)
+values (3, 'files',
+        array[$q$create table %1$I._files (
+    id          uuid primary key default pg_catalog.gen_random_uuid(),
+    name        text not null,
+    size        bigint not null,
+    mime        text not null,
+    sha256      text not null,
+    storage_key text not null,
+    created_at  timestamptz not null default pg_catalog.now(),
+    created_by  uuid,
+    constraint _files_sha256_key unique (sha256),
+    constraint _files_sha256_format check (sha256 ~ '^[0-9a-f]{64}$'),
+    constraint _files_size_positive check (size >= 0)
+)$q$,
+        $q$comment on table %1$I._files is 'docpal files: metadata of stored files, one row per distinct content.'$q$]::text[],
+        '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa')
+on conflict (version) do update
+    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
+    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -989,20 +3355,38 @@ $$;
 -- EXECUTE only for the docpal roles, function by function
 revoke all on all routines in schema docpal, docpal_private from public, docpal_service, docpal_app;
 grant execute on function docpal.activate_company to docpal_service;
+grant execute on function docpal.add_column to docpal_service, docpal_app;
 grant execute on function docpal.add_member to docpal_service;
+grant execute on function docpal.alter_column to docpal_service, docpal_app;
+grant execute on function docpal.alter_table to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
 grant execute on function docpal.create_company to docpal_service;
+grant execute on function docpal.create_record to docpal_service, docpal_app;
+grant execute on function docpal.create_records to docpal_service, docpal_app;
+grant execute on function docpal.create_table to docpal_service, docpal_app;
+grant execute on function docpal.create_type_list to docpal_service, docpal_app;
 grant execute on function docpal.create_user to docpal_service;
 grant execute on function docpal.current_company to docpal_service, docpal_app;
 grant execute on function docpal.current_user_id to docpal_service, docpal_app;
+grant execute on function docpal.delete_record to docpal_service, docpal_app;
+grant execute on function docpal.describe_table to docpal_service, docpal_app;
+grant execute on function docpal.drop_column to docpal_service, docpal_app;
 grant execute on function docpal.drop_company to docpal_service;
+grant execute on function docpal.drop_table to docpal_service, docpal_app;
 grant execute on function docpal.get_company to docpal_service, docpal_app;
+grant execute on function docpal.get_record to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
+grant execute on function docpal.list_tables to docpal_service, docpal_app;
+grant execute on function docpal.register_file to docpal_service, docpal_app;
 grant execute on function docpal.remove_member to docpal_service;
+grant execute on function docpal.rename_column to docpal_service, docpal_app;
 grant execute on function docpal.resolve_company to docpal_service, docpal_app;
+grant execute on function docpal.schema_history to docpal_service, docpal_app;
 grant execute on function docpal.set_context to docpal_service;
 grant execute on function docpal.suspend_company to docpal_service;
 grant execute on function docpal.update_company to docpal_service;
+grant execute on function docpal.update_record to docpal_service, docpal_app;
+grant execute on function docpal.update_type_list to docpal_service, docpal_app;
 
 commit;
 

@@ -1,0 +1,35 @@
+create or replace function docpal_private.describe_table(p_schema text, p_slug text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The public description of a table: its spec, each column with data_type
+   (the PostgreSQL type, from the catalog), created_at and updated_at.
+   42P01 when unknown. */
+declare
+    v_spec jsonb;
+    v_created timestamptz;
+    v_updated timestamptz;
+    v_types jsonb;
+begin
+    execute pg_catalog.format('select c.spec, c.created_at, c.updated_at from %I._catalog c where c.kind = $1 and c.slug = $2',
+                              p_schema)
+       into v_spec, v_created, v_updated using 'table', p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    select pg_catalog.jsonb_object_agg(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+      into v_types
+      from pg_catalog.pg_attribute a
+     where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass and a.attnum > 0 and not a.attisdropped;
+    v_spec := docpal_private.public_spec(v_spec);
+    return v_spec || pg_catalog.jsonb_build_object(
+        'description', v_spec->'description',
+        'columns', coalesce((
+            select pg_catalog.jsonb_agg(c || pg_catalog.jsonb_build_object('data_type',
+                       case when c->>'type' = 'relation_many' then 'uuid[]' else v_types->>(c->>'name') end) order by o)
+              from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)), '[]'),
+        'created_at', v_created,
+        'updated_at', v_updated);
+end
+$$;

@@ -1,0 +1,13 @@
+create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The column list of an INSERT of p_columns plus created_by and
+       updated_by, and the matching select list over jsonb_populate_record
+       alias r with $2 (the user) for the two. */
+    select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
+              from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
+           (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ')
+              from pg_catalog.unnest(p_columns) c)
+           || case when pg_catalog.cardinality(p_columns) > 0 then ', ' else '' end || '$2, $2'
+$$;

@@ -1,0 +1,61 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_record(slug text, data jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts one record and returns it as stored (absent keys take their
+   defaults). Errors: 42P01 unknown table, 42703 unknown key, 22023 read-only
+   column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
+   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value}). */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r returning %s',
+            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
+           into v_result using create_record.data, v_ctx.user_id;
+        if pg_catalog.cardinality(v_many) > 0 then
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
+                        pg_catalog.jsonb_build_object(v_result->>'id', create_record.data->c))
+               from pg_catalog.unnest(v_many) c;
+            select v_result || pg_catalog.jsonb_object_agg(c, (
+                       select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
+                         from (select distinct on (v) v, o
+                                 from pg_catalog.jsonb_array_elements(create_record.data->c) with ordinality x(v, o)
+                                order by v, o) d))
+              into v_result from pg_catalog.unnest(v_many) c;
+        end if;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(create_record.data),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_column, ''));
+    end;
+    return v_result;
+end
+$$;

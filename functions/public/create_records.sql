@@ -1,0 +1,103 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_records(slug text, "rows" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts an array of records, all or nothing, and returns them in input
+   order. Rows are inserted with one INSERT ... SELECT per distinct set of
+   keys (so absent keys still take their defaults), not row by row. Errors as
+   create_record; 22023 when rows is not an array of objects. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_rows jsonb;
+    v_keys text[];
+    v_columns text[];
+    v_many text[];
+    v_group jsonb;
+    v_groups integer;
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_column text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
+    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array'
+       or exists (select from pg_catalog.jsonb_array_elements(create_records."rows") r where pg_catalog.jsonb_typeof(r) <> 'object') then
+        raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
+    end if;
+    if pg_catalog.jsonb_array_length(create_records."rows") = 0 then
+        return '[]';
+    end if;
+    -- every key of every row checked once
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, (select pg_catalog.jsonb_object_agg(k, null)
+                                                from pg_catalog.jsonb_array_elements(create_records."rows") r,
+                                                     pg_catalog.jsonb_object_keys(r) k), true) k;
+    select pg_catalog.count(distinct (select pg_catalog.array_agg(k order by k) from pg_catalog.jsonb_object_keys(r) k))
+      into v_groups from pg_catalog.jsonb_array_elements(create_records."rows") r;
+
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    begin
+        if v_groups = 1 and pg_catalog.cardinality(v_many) = 0 then
+            -- the common case: one statement, rows come back in input order
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+            execute pg_catalog.format(
+                'with ins as (
+                     insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r
+                     returning %s as record)
+                 select pg_catalog.jsonb_agg(ins.record) from ins',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
+               into v_result using create_records."rows", v_ctx.user_id;
+            return v_result;
+        end if;
+
+        -- rows with different keys: give each an id, insert per key set, read back in order
+        select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
+                                    order by o)
+          into v_rows from pg_catalog.jsonb_array_elements(create_records."rows") with ordinality x(r, o);
+        for v_keys, v_group in
+            select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
+              from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
+                      from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
+             group by g.keys
+        loop
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
+            execute pg_catalog.format(
+                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
+              using v_group, v_ctx.user_id;
+        end loop;
+        foreach v_column in array v_many loop
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
+                   from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, create_records."rows",
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(%s order by x.o)
+           from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
+           join %I.%I t on t.id = (x.r->>''id'')::uuid',
+        v_record, v_ctx.schema_name, create_records.slug)
+       into v_result using v_rows;
+    return v_result;
+end
+$$;

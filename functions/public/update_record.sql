@@ -1,0 +1,86 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.update_record(slug text, id uuid, patch jsonb, expected_version integer default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Applies patch to the record and returns it. A patch that changes nothing
+   writes nothing (same version). The row is locked first, so concurrent
+   updates with the same expected_version go one at a time and all but the
+   first get 40001. P0002 when the record does not exist; other errors as
+   create_record. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_version integer;
+    v_updated integer := 0;
+    v_linked boolean := false;
+    v_column text;
+    v_result jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, update_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    execute pg_catalog.format('select t.version from %I.%I t where t.id = $1 for update', v_ctx.schema_name, update_record.slug)
+       into v_version using update_record.id;
+    if v_version is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
+    end if;
+    if update_record.expected_version is not null and update_record.expected_version <> v_version then
+        raise exception using errcode = '40001',
+            message = pg_catalog.format('record %s of table %s is at version %s, not %s',
+                                        update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    begin
+        if pg_catalog.cardinality(v_columns) > 0 then
+            execute pg_catalog.format(
+                'update %I.%I as t set (%s, updated_by) = row(%s, $3)
+                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r
+                  where t.id = $2 and (%s) is distinct from (%s)',
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
+              using update_record.patch, update_record.id, v_ctx.user_id;
+            get diagnostics v_updated = row_count;
+        end if;
+        foreach v_column in array v_many loop
+            if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                v_linked := true;
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    if v_linked and v_updated = 0 then
+        -- only links changed: still a new version of the record
+        execute pg_catalog.format('update %I.%I t set version = t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+                                    where t.id = $1', v_ctx.schema_name, update_record.slug)
+          using update_record.id, v_ctx.user_id;
+    end if;
+    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, update_record.slug)
+       into v_result using update_record.id;
+    return v_result;
+end
+$$;
