@@ -1052,9 +1052,8 @@ as $$
        alias r with $2 (the user) for the two. */
     select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
               from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
-           (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ')
-              from pg_catalog.unnest(p_columns) c)
-           || case when pg_catalog.cardinality(p_columns) > 0 then ', ' else '' end || '$2, $2'
+           (select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '')
+              from pg_catalog.unnest(p_columns) c) || '$2, $2'
 $$;
 
 -- ======================================================================
@@ -1391,7 +1390,7 @@ begin
         -- the first written value that breaks the rule
         execute pg_catalog.format(
             'select x.r->%L from pg_catalog.jsonb_array_elements($1) x(r)
-              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as t), true) limit 1',
+              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as _t), true) limit 1',
             v_column->>'name', v_check, p_schema, v_table)
            into v_value using p_rows;
         raise exception using errcode = '23514',
@@ -1399,18 +1398,10 @@ begin
                                         coalesce(v_value::text, 'the value'), v_rule),
             detail = pg_catalog.jsonb_build_object('column', v_column->>'name', 'rule', v_rule, 'value', v_value)::text;
     elsif p_state = '23505' and v_key = 'unique' then
-        raise exception using errcode = '23505',
-            message = pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name'),
-            detail = p_detail;
+        p_message := pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name');
     elsif p_state = '23503' and v_key = 'fkey' then
-        raise exception using errcode = '23503',
-            message = pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
-                                        coalesce(v_column->>'target', v_column->>'type')),
-            detail = p_detail;
-    elsif p_state = '23503' then
-        raise exception using errcode = '23503',
-            message = pg_catalog.format('a record of %s is still referenced: %s', v_table, p_message),
-            detail = p_detail;
+        p_message := pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
+                                       coalesce(v_column->>'target', v_column->>'type'));
     elsif p_state = '23502' then
         raise exception using errcode = '23502',
             message = pg_catalog.format('%s.%s is required', v_table, coalesce(p_column, '?'));
@@ -2172,10 +2163,10 @@ begin
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, create_record.data, true) k;
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         execute pg_catalog.format(
-            'insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r returning %s',
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
             v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
            into v_result using create_record.data, v_ctx.user_id;
         if pg_catalog.cardinality(v_many) > 0 then
@@ -2255,14 +2246,14 @@ begin
     select pg_catalog.count(distinct (select pg_catalog.array_agg(k order by k) from pg_catalog.jsonb_object_keys(r) k))
       into v_groups from pg_catalog.jsonb_array_elements(create_records."rows") r;
 
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         if v_groups = 1 and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
             execute pg_catalog.format(
                 'with ins as (
-                     insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r
+                     insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r
                      returning %s as record)
                  select pg_catalog.jsonb_agg(ins.record) from ins',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
@@ -2282,7 +2273,7 @@ begin
         loop
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
             execute pg_catalog.format(
-                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r',
+                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
               using v_group, v_ctx.user_id;
         end loop;
@@ -2302,7 +2293,7 @@ begin
     execute pg_catalog.format(
         'select pg_catalog.jsonb_agg(%s order by x.o)
            from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
-           join %I.%I t on t.id = (x.r->>''id'')::uuid',
+           join %I.%I _t on _t.id = (x.r->>''id'')::uuid',
         v_record, v_ctx.schema_name, create_records.slug)
        into v_result using v_rows;
     return v_result;
@@ -2519,8 +2510,8 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     begin
         -- RETURNING sees the links: the junction rows go only at the end of the statement
-        execute pg_catalog.format('delete from %I.%I t where t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
-                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'))
+        execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
+                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'))
            into v_result using delete_record.id;
     exception when foreign_key_violation then
         get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
@@ -2726,8 +2717,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
-    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, get_record.slug)
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
        into v_result using get_record.id;
     return v_result;
 end
@@ -3100,7 +3091,7 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
-    execute pg_catalog.format('select t.version from %I.%I t where t.id = $1 for update', v_ctx.schema_name, update_record.slug)
+    execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
     if v_version is null then
         raise exception using errcode = 'P0002',
@@ -3114,15 +3105,15 @@ begin
     begin
         if pg_catalog.cardinality(v_columns) > 0 then
             execute pg_catalog.format(
-                'update %I.%I as t set (%s, updated_by) = row(%s, $3)
-                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r
-                  where t.id = $2 and (%s) is distinct from (%s)',
+                'update %I.%I as _t set (%s, updated_by) = row(%s, $3)
+                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r
+                  where _t.id = $2 and (%s) is distinct from (%s)',
                 v_ctx.schema_name, update_record.slug,
                 (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
                 v_ctx.schema_name, update_record.slug,
-                (select pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
+                (select pg_catalog.string_agg(pg_catalog.format('_t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
               using update_record.patch, update_record.id, v_ctx.user_id;
             get diagnostics v_updated = row_count;
         end if;
@@ -3142,12 +3133,12 @@ begin
     end;
     if v_linked and v_updated = 0 then
         -- only links changed: still a new version of the record
-        execute pg_catalog.format('update %I.%I t set version = t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
-                                    where t.id = $1', v_ctx.schema_name, update_record.slug)
+        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
           using update_record.id, v_ctx.user_id;
     end if;
-    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, update_record.slug)
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
     return v_result;
 end

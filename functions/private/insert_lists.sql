@@ -7,7 +7,6 @@ as $$
        alias r with $2 (the user) for the two. */
     select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
               from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
-           (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ')
-              from pg_catalog.unnest(p_columns) c)
-           || case when pg_catalog.cardinality(p_columns) > 0 then ', ' else '' end || '$2, $2'
+           (select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '')
+              from pg_catalog.unnest(p_columns) c) || '$2, $2'
 $$;

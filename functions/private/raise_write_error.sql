@@ -30,7 +30,7 @@ begin
         -- the first written value that breaks the rule
         execute pg_catalog.format(
             'select x.r->%L from pg_catalog.jsonb_array_elements($1) x(r)
-              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as t), true) limit 1',
+              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as _t), true) limit 1',
             v_column->>'name', v_check, p_schema, v_table)
            into v_value using p_rows;
         raise exception using errcode = '23514',
@@ -38,18 +38,10 @@ begin
                                         coalesce(v_value::text, 'the value'), v_rule),
             detail = pg_catalog.jsonb_build_object('column', v_column->>'name', 'rule', v_rule, 'value', v_value)::text;
     elsif p_state = '23505' and v_key = 'unique' then
-        raise exception using errcode = '23505',
-            message = pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name'),
-            detail = p_detail;
+        p_message := pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name');
     elsif p_state = '23503' and v_key = 'fkey' then
-        raise exception using errcode = '23503',
-            message = pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
-                                        coalesce(v_column->>'target', v_column->>'type')),
-            detail = p_detail;
-    elsif p_state = '23503' then
-        raise exception using errcode = '23503',
-            message = pg_catalog.format('a record of %s is still referenced: %s', v_table, p_message),
-            detail = p_detail;
+        p_message := pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
+                                       coalesce(v_column->>'target', v_column->>'type'));
     elsif p_state = '23502' then
         raise exception using errcode = '23502',
             message = pg_catalog.format('%s.%s is required', v_table, coalesce(p_column, '?'));

@@ -31,10 +31,10 @@ begin
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, create_record.data, true) k;
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         execute pg_catalog.format(
-            'insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r returning %s',
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
             v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
            into v_result using create_record.data, v_ctx.user_id;
         if pg_catalog.cardinality(v_many) > 0 then

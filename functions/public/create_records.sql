@@ -48,14 +48,14 @@ begin
     select pg_catalog.count(distinct (select pg_catalog.array_agg(k order by k) from pg_catalog.jsonb_object_keys(r) k))
       into v_groups from pg_catalog.jsonb_array_elements(create_records."rows") r;
 
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, 't');
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         if v_groups = 1 and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
             execute pg_catalog.format(
                 'with ins as (
-                     insert into %I.%I as t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r
+                     insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r
                      returning %s as record)
                  select pg_catalog.jsonb_agg(ins.record) from ins',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
@@ -75,7 +75,7 @@ begin
         loop
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
             execute pg_catalog.format(
-                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) r',
+                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
               using v_group, v_ctx.user_id;
         end loop;
@@ -95,7 +95,7 @@ begin
     execute pg_catalog.format(
         'select pg_catalog.jsonb_agg(%s order by x.o)
            from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
-           join %I.%I t on t.id = (x.r->>''id'')::uuid',
+           join %I.%I _t on _t.id = (x.r->>''id'')::uuid',
         v_record, v_ctx.schema_name, create_records.slug)
        into v_result using v_rows;
     return v_result;

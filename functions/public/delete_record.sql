@@ -20,8 +20,8 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     begin
         -- RETURNING sees the links: the junction rows go only at the end of the statement
-        execute pg_catalog.format('delete from %I.%I t where t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
-                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'))
+        execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
+                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'))
            into v_result using delete_record.id;
     exception when foreign_key_violation then
         get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,

@@ -13,8 +13,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
-    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, get_record.slug)
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
        into v_result using get_record.id;
     return v_result;
 end

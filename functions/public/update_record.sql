@@ -32,7 +32,7 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
-    execute pg_catalog.format('select t.version from %I.%I t where t.id = $1 for update', v_ctx.schema_name, update_record.slug)
+    execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
     if v_version is null then
         raise exception using errcode = 'P0002',
@@ -46,15 +46,15 @@ begin
     begin
         if pg_catalog.cardinality(v_columns) > 0 then
             execute pg_catalog.format(
-                'update %I.%I as t set (%s, updated_by) = row(%s, $3)
-                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) r
-                  where t.id = $2 and (%s) is distinct from (%s)',
+                'update %I.%I as _t set (%s, updated_by) = row(%s, $3)
+                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r
+                  where _t.id = $2 and (%s) is distinct from (%s)',
                 v_ctx.schema_name, update_record.slug,
                 (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
                 v_ctx.schema_name, update_record.slug,
-                (select pg_catalog.string_agg(pg_catalog.format('t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
+                (select pg_catalog.string_agg(pg_catalog.format('_t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
               using update_record.patch, update_record.id, v_ctx.user_id;
             get diagnostics v_updated = row_count;
         end if;
@@ -74,12 +74,12 @@ begin
     end;
     if v_linked and v_updated = 0 then
         -- only links changed: still a new version of the record
-        execute pg_catalog.format('update %I.%I t set version = t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
-                                    where t.id = $1', v_ctx.schema_name, update_record.slug)
+        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
           using update_record.id, v_ctx.user_id;
     end if;
-    execute pg_catalog.format('select %s from %I.%I t where t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, 't'), v_ctx.schema_name, update_record.slug)
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
     return v_result;
 end
