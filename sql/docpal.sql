@@ -715,15 +715,17 @@ $$;
 
 create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
     returns text
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* A context value for this session: company|user|pid|backend start|hmac,
-       signed with the secret only the docpal owner can read. */
-    select v.payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v.payload, s.value), 'hex')
-      from (select p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag() as payload) v,
-           docpal_private.secrets s
-     where s.name = 'context_hmac'
+/* A context value for this session: company|user|pid|backend start|hmac,
+   signed with the secret only the docpal owner can read. */
+declare
+    v_payload text := p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag();
+begin
+    return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
+        (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
+end
 $$;
 
 -- ======================================================================
@@ -1002,7 +1004,9 @@ $$;
 -- docpal_private.hmac_sha256(p_data text, p_key bytea) -> bytea
 -- HMAC-SHA256 from pgcrypto. pgcrypto may already live in another schema
 -- (CREATE EXTENSION IF NOT EXISTS does not move it), so the wrapper is
--- generated against the schema the catalog names.
+-- generated against the schema the catalog names. PL/pgSQL rather than SQL:
+-- a SQL function with a SET clause is re-planned on every call, a PL/pgSQL
+-- one keeps its plan for the session (this runs on every context check).
 do $do$
 declare
     v_schema text;
@@ -1014,10 +1018,12 @@ begin
     execute pg_catalog.format($f$
         create or replace function docpal_private.hmac_sha256(p_data text, p_key bytea)
             returns bytea
-            language sql immutable strict parallel safe
+            language plpgsql immutable strict parallel safe
             set search_path = pg_catalog, pg_temp
         as $body$
-            select %1$I.hmac(pg_catalog.convert_to(p_data, 'UTF8'), p_key, 'sha256')
+        begin
+            return %1$I.hmac(pg_catalog.convert_to(p_data, 'UTF8'), p_key, 'sha256');
+        end
         $body$ $f$, v_schema);
 end
 $do$;
@@ -1044,16 +1050,18 @@ $$;
 -- ======================================================================
 
 create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* The column list of an INSERT of p_columns plus created_by and
-       updated_by, and the matching select list over jsonb_populate_record
-       alias r with $2 (the user) for the two. */
-    select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
-              from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
-           (select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '')
-              from pg_catalog.unnest(p_columns) c) || '$2, $2'
+/* The column list of an INSERT of p_columns plus created_by and updated_by,
+   and the matching select list over jsonb_populate_record alias _r with $2
+   (the user) for the two. */
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
+      into o_targets from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c;
+    select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '') || '$2, $2'
+      into o_values from pg_catalog.unnest(p_columns) c;
+end
 $$;
 
 -- ======================================================================
@@ -1433,19 +1441,25 @@ $$;
 
 create or replace function docpal_private.record_sql(p_schema text, p_spec jsonb, p_alias text)
     returns text
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* SQL of the JSON of the row p_alias of a table: to_jsonb of the row,
-       plus each relation_many column as the array of linked ids, in their
-       order ([] when none). */
-    select 'pg_catalog.to_jsonb(' || pg_catalog.quote_ident(p_alias) || ')'
-        || coalesce(' || pg_catalog.jsonb_build_object(' || pg_catalog.string_agg(pg_catalog.format(
+/* SQL of the JSON of the row p_alias of a table: to_jsonb of the row, plus
+   each relation_many column as the array of linked ids, in their order ([]
+   when none). */
+declare
+    v_links text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format(
                '%L, coalesce((select pg_catalog.jsonb_agg(j.target_id order by j.position) from %I.%I j
                                where j.source_id = %I.id), ''[]'')',
-               c->>'name', p_schema, c->'objects'->>'junction', p_alias), ', ') || ')', '')
+               c->>'name', p_schema, c->'objects'->>'junction', p_alias), ', ')
+      into v_links
       from pg_catalog.jsonb_array_elements(p_spec->'columns') c
-     where c->>'type' = 'relation_many'
+     where c->>'type' = 'relation_many';
+    return pg_catalog.format('pg_catalog.to_jsonb(%I)', p_alias)
+           || coalesce(' || pg_catalog.jsonb_build_object(' || v_links || ')', '');
+end
 $$;
 
 -- ======================================================================
@@ -1574,15 +1588,18 @@ $$;
 
 create or replace function docpal_private.session_tag()
     returns text
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* This backend's pid and start time: a signed context names the session
-       it was issued to, so it is worthless in any other (even one that later
-       gets the same pid). */
-    select pg_catalog.pg_backend_pid()::text || '|'
-           || pg_catalog.date_part('epoch', a.backend_start)::text
-      from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a
+/* This backend's pid and start time: a signed context names the session it
+   was issued to, so it is worthless in any other (even one that later gets
+   the same pid). (PL/pgSQL, like the other helpers on the hot path: its plan
+   is kept for the session, where a SQL function with SET is re-planned on
+   every call.) */
+begin
+    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.date_part('epoch', a.backend_start)::text
+              from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
+end
 $$;
 
 -- ======================================================================
@@ -3161,7 +3178,7 @@ as $$
 declare
     v_ctx record;
     v_list jsonb;
-    v_table record;
+    v_table text;
     v_column jsonb;
     v_spec jsonb;
     v_old_options jsonb;
@@ -3179,19 +3196,18 @@ begin
     execute pg_catalog.format('update %I._catalog c set spec = $3, updated_at = pg_catalog.now()
                                 where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'type_list', update_type_list.slug, v_list;
-    for v_table in execute pg_catalog.format(
+    for v_table, v_spec in execute pg_catalog.format(
         'select c.slug, c.spec from %I._catalog c
           where c.kind = ''table''
             and exists (select from pg_catalog.jsonb_array_elements(c.spec->''columns'') col
                          where col->>''type_list'' = $1)', v_ctx.schema_name) using update_type_list.slug
     loop
-        v_spec := v_table.spec;
         for v_column in
             select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
         loop
             v_spec := docpal_private.with_column(v_spec, v_column->>'name',
                 -- the old CHECK was made from the old values: say so, or it would look unchanged
-                docpal_private.apply_column(v_ctx.schema_name, v_table.slug,
+                docpal_private.apply_column(v_ctx.schema_name, v_table,
                     v_column || pg_catalog.jsonb_build_object('options', v_old_options), v_column - 'objects'));
         end loop;
         perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);

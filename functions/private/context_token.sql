@@ -1,12 +1,14 @@
 create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
     returns text
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* A context value for this session: company|user|pid|backend start|hmac,
-       signed with the secret only the docpal owner can read. */
-    select v.payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v.payload, s.value), 'hex')
-      from (select p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag() as payload) v,
-           docpal_private.secrets s
-     where s.name = 'context_hmac'
+/* A context value for this session: company|user|pid|backend start|hmac,
+   signed with the secret only the docpal owner can read. */
+declare
+    v_payload text := p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag();
+begin
+    return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
+        (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
+end
 $$;

@@ -1,12 +1,14 @@
 create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* The column list of an INSERT of p_columns plus created_by and
-       updated_by, and the matching select list over jsonb_populate_record
-       alias r with $2 (the user) for the two. */
-    select (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
-              from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c),
-           (select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '')
-              from pg_catalog.unnest(p_columns) c) || '$2, $2'
+/* The column list of an INSERT of p_columns plus created_by and updated_by,
+   and the matching select list over jsonb_populate_record alias _r with $2
+   (the user) for the two. */
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
+      into o_targets from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c;
+    select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '') || '$2, $2'
+      into o_values from pg_catalog.unnest(p_columns) c;
+end
 $$;

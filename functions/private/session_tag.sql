@@ -1,12 +1,15 @@
 create or replace function docpal_private.session_tag()
     returns text
-    language sql stable
+    language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* This backend's pid and start time: a signed context names the session
-       it was issued to, so it is worthless in any other (even one that later
-       gets the same pid). */
-    select pg_catalog.pg_backend_pid()::text || '|'
-           || pg_catalog.date_part('epoch', a.backend_start)::text
-      from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a
+/* This backend's pid and start time: a signed context names the session it
+   was issued to, so it is worthless in any other (even one that later gets
+   the same pid). (PL/pgSQL, like the other helpers on the hot path: its plan
+   is kept for the session, where a SQL function with SET is re-planned on
+   every call.) */
+begin
+    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.date_part('epoch', a.backend_start)::text
+              from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
+end
 $$;

@@ -11,7 +11,7 @@ as $$
 declare
     v_ctx record;
     v_list jsonb;
-    v_table record;
+    v_table text;
     v_column jsonb;
     v_spec jsonb;
     v_old_options jsonb;
@@ -29,19 +29,18 @@ begin
     execute pg_catalog.format('update %I._catalog c set spec = $3, updated_at = pg_catalog.now()
                                 where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'type_list', update_type_list.slug, v_list;
-    for v_table in execute pg_catalog.format(
+    for v_table, v_spec in execute pg_catalog.format(
         'select c.slug, c.spec from %I._catalog c
           where c.kind = ''table''
             and exists (select from pg_catalog.jsonb_array_elements(c.spec->''columns'') col
                          where col->>''type_list'' = $1)', v_ctx.schema_name) using update_type_list.slug
     loop
-        v_spec := v_table.spec;
         for v_column in
             select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
         loop
             v_spec := docpal_private.with_column(v_spec, v_column->>'name',
                 -- the old CHECK was made from the old values: say so, or it would look unchanged
-                docpal_private.apply_column(v_ctx.schema_name, v_table.slug,
+                docpal_private.apply_column(v_ctx.schema_name, v_table,
                     v_column || pg_catalog.jsonb_build_object('options', v_old_options), v_column - 'objects'));
         end loop;
         perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
