@@ -2232,7 +2232,11 @@ declare
     v_columns text[];
     v_many text[];
     v_group jsonb;
-    v_groups integer;
+    v_count bigint;
+    v_bad bigint;
+    v_all_keys jsonb;
+    v_pairs numeric;
+    v_uniform boolean;
     v_result jsonb;
     v_targets text;
     v_values text;
@@ -2246,26 +2250,33 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
-    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array'
-       or exists (select from pg_catalog.jsonb_array_elements(create_records."rows") r where pg_catalog.jsonb_typeof(r) <> 'object') then
+    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array' then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
-    if pg_catalog.jsonb_array_length(create_records."rows") = 0 then
+    select pg_catalog.count(*), pg_catalog.count(*) filter (where pg_catalog.jsonb_typeof(r) <> 'object')
+      into v_count, v_bad from pg_catalog.jsonb_array_elements(create_records."rows") r;
+    if v_bad > 0 then
+        raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
+    end if;
+    if v_count = 0 then
         return '[]';
     end if;
-    -- every key of every row checked once
+    -- one pass over the keys: their union (each checked once), and whether
+    -- every row has all of them (then one INSERT serves all rows)
+    select pg_catalog.jsonb_object_agg(k.key, null), pg_catalog.sum(k.n)
+      into v_all_keys, v_pairs
+      from (select k as key, pg_catalog.count(*) as n
+              from pg_catalog.jsonb_array_elements(create_records."rows") r, pg_catalog.jsonb_object_keys(r) k
+             group by k) k;
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
-      from docpal_private.write_keys(v_spec, (select pg_catalog.jsonb_object_agg(k, null)
-                                                from pg_catalog.jsonb_array_elements(create_records."rows") r,
-                                                     pg_catalog.jsonb_object_keys(r) k), true) k;
-    select pg_catalog.count(distinct (select pg_catalog.array_agg(k order by k) from pg_catalog.jsonb_object_keys(r) k))
-      into v_groups from pg_catalog.jsonb_array_elements(create_records."rows") r;
+      from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
+    v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
-        if v_groups = 1 and pg_catalog.cardinality(v_many) = 0 then
+        if v_uniform and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
             execute pg_catalog.format(
