@@ -259,6 +259,11 @@ begin
         if v_type not in ('relation_many', 'formula') then
             if v_sql_type <> docpal_private.column_sql_type(p_old) or v_type <> v_old_type then
                 execute pg_catalog.format('alter table %I.%I alter column %I drop default', p_schema, p_table, v_col);
+                -- the full-text index's expression is written for the old type;
+                -- refresh_table builds it again afterwards
+                if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, docpal_private.ident(p_table, 'search'))) is not null then
+                    execute pg_catalog.format('drop index %I.%I', p_schema, docpal_private.ident(p_table, 'search'));
+                end if;
                 v_expr := case
                     when v_old_type = 'select' and v_type = 'multi_select'
                         then pg_catalog.format('case when %1$I is null then null else array[%1$I] end', v_col)

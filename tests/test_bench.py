@@ -17,3 +17,13 @@ def test_tenant_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "create_company:" in proc.stdout
     assert "upgrade failures: 0" in proc.stdout
+
+
+def test_records_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_records.py"), "--rows", "50", "--big-rows", "2000",
+         "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "(a) create_record" in proc.stdout and "rewrite: no" in proc.stdout

@@ -668,6 +668,41 @@ def test_big_table_rule_change(ctx, schema, big):
     assert one(ctx, f"select count(*) from {schema}.big") == BIG
 
 
+def test_big_table_every_ddl_function(ctx, schema, big, connect):
+    """Each DDL function on a table of 100,000 rows, and a change that cannot get its lock in time."""
+    fn(ctx, "alter_table", big, {"name": "Big", "description": "many rows"})
+    fn(ctx, "add_column", big, {"name": "code", "type": "text", "default": "c", "required": True, "max_length": 5})
+    fn(ctx, "alter_column", big, "note", {"type": "long_text", "searchable": True})
+    fn(ctx, "alter_column", big, "n", {"type": "bigint", "required": True})  # a type change: converted in place
+    assert col(fn(ctx, "describe_table", big), "n")["data_type"] == "bigint"
+    with raises("22P02") as exc:
+        fn(ctx, "alter_column", big, "note", {"type": "integer", "searchable": None})  # "row 1" is no integer
+    assert "row 1" in str(exc.value)
+    fn(ctx, "rename_column", big, "note", "remark")
+    fn(ctx, "alter_column", big, "remark", {"type": "text"})  # the full-text index is rebuilt for the new type
+    assert one(ctx, f"select to_regclass('{schema}.big_search')") is not None
+    fn(ctx, "add_column", big, {"name": "total", "type": "formula", "expression": "n * 2"})
+    fn(ctx, "drop_column", big, "code")
+    assert one(ctx, f"select count(*) from {schema}.big where total = n * 2 and remark like 'row %%'") == BIG
+
+    # a reader holds the table: the change fails fast and leaves everything as it was
+    before = snapshot(ctx, schema, big)
+    other = connect(autocommit=False)
+    other.execute(f"select count(*) from {schema}.big")
+    ctx.execute("set docpal.ddl_lock_timeout = '300ms'")
+    for call in (lambda: fn(ctx, "alter_column", big, "n", {"type": "text"}),
+                 lambda: fn(ctx, "drop_column", big, "remark"),
+                 lambda: fn(ctx, "add_column", big, {"name": "late", "type": "integer"})):
+        start = time.monotonic()
+        with raises("55P03"):
+            call()
+        assert time.monotonic() - start < 3
+        assert snapshot(ctx, schema, big) == before
+    other.rollback()
+    fn(ctx, "drop_table", big)
+    assert one(ctx, f"select to_regclass('{schema}.big')") is None
+
+
 # --- rename_column / drop_column -----------------------------------------------------------
 
 def test_rename_column_keeps_data_and_constraints(ctx, schema):
