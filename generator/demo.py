@@ -11,10 +11,28 @@ from pathlib import Path
 
 import click
 import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from . import deploy, embedded, render
 
 DEMO_DB = "docpal_demo"
+
+CATEGORIES = {"slug": "categories", "name": "Categories",
+              "columns": [{"name": "name", "type": "text", "required": True, "unique": True}]}
+PRODUCTS = {"slug": "products", "name": "Products", "columns": [
+    {"name": "name", "type": "text", "required": True, "max_length": 200, "searchable": True},
+    {"name": "price", "type": "decimal", "precision": 12, "scale": 2, "min": 0},
+    {"name": "category_id", "type": "relation", "target": "categories", "on_delete": "set_null"},
+    {"name": "tags", "type": "multi_select", "options": ["new", "sale"]},
+    {"name": "status", "type": "select", "options": ["draft", "active"], "default": "draft"},
+    {"name": "price_with_vat", "type": "formula", "expression": "round(price * 1.2, 2)"}]}
+
+
+def table_name(conn: psycopg.Connection, company: str, slug: str) -> str:
+    """The qualified name of a company's table, for plain SQL."""
+    schema = conn.execute("select docpal.get_company(%s)->>'schema'", (company,)).fetchone()[0]
+    return sql.Identifier(schema, slug).as_string(conn)
 
 
 def _step(text: str) -> None:
@@ -84,6 +102,28 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
             click.echo("    forged context accepted (this is a bug)")
         except psycopg.errors.InsufficientPrivilege as exc:
             click.echo(f"    forging it to globex by set_config: refused ({exc.sqlstate}: {exc.diag.message_primary})")
+
+        _step("a dynamic table in acme (as alice, in context)")
+        conn.execute("select docpal.set_context(%s, %s)", (acme, alice))
+        if not any(t["slug"] == "products" for t in conn.execute("select docpal.list_tables()").fetchone()[0]):
+            conn.execute("select docpal.create_table(%s)", (Jsonb(CATEGORIES),))
+            conn.execute("select docpal.create_table(%s)", (Jsonb(PRODUCTS),))
+            phones = conn.execute("select docpal.create_record('categories', %s)",
+                                  (Jsonb({"name": "Phones"}),)).fetchone()[0]
+            conn.execute("select docpal.create_records('products', %s)", (Jsonb([
+                {"name": "Pocket phone", "price": 199.0, "category_id": phones["id"], "tags": ["new"]},
+                {"name": "Desk phone", "price": 49.5, "category_id": phones["id"], "status": "active"},
+            ]),))
+        table = conn.execute("select docpal.describe_table('products')").fetchone()[0]
+        click.echo("    products: " + ", ".join(f"{c['name']} {c['type']} ({c['data_type']})" for c in table["columns"]))
+        for record in conn.execute("select docpal.get_record('products', id) from "
+                                   + table_name(conn, acme, "products") + " order by name").fetchall():
+            r = record[0]
+            click.echo(f"    {r['name']:14} price {r['price']:>8} status {r['status']:7} version {r['version']}")
+        try:
+            conn.execute("select docpal.create_record('products', %s)", (Jsonb({"name": "Bad", "price": -1}),))
+        except psycopg.errors.CheckViolation as exc:
+            click.echo(f"    create_record with price -1: refused (23514, DETAIL {exc.diag.message_detail})")
         conn.execute("select docpal.clear_context()")
 
     _step("done")

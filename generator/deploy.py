@@ -104,7 +104,12 @@ def migrate(url: str, root: Path = render.ROOT, progress: ProgressFn | None = No
         conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
         try:
             applied = apply_migrations(url, root)
-            conn.execute(render.code_script(rendered, root))
+            try:
+                conn.execute(render.code_script(rendered, root))
+            except psycopg.Error:
+                # the script's own BEGIN left the session in a failed transaction
+                conn.execute("rollback")
+                raise
             upgrade = upgrade_tenants(conn, progress)
         finally:
             conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))

@@ -165,6 +165,25 @@ def _dollar_quote(text: str) -> str:
 
 def _tenant_step_sql(steps: list[TenantStep]) -> str:
     lines = ["-- tenant template: the steps every company schema is built and upgraded from"]
+    if steps:
+        shipped = ",\n        ".join(f"({s.version}, '{s.checksum}')" for s in steps)
+        lines.append(
+            "-- a step that companies were already built with must never change: add a new one\n"
+            "do $$\n"
+            "declare\n"
+            "    v_changed integer;\n"
+            "begin\n"
+            "    select min(s.version) into v_changed\n"
+            "      from docpal_private.tenant_steps s\n"
+            f"      join (values {shipped}) as n(version, checksum) on n.version = s.version\n"
+            "     where s.checksum <> n.checksum\n"
+            "       and exists (select from docpal_private.companies c where c.schema_version >= s.version);\n"
+            "    if v_changed is not null then\n"
+            "        raise exception 'tenant step % changed after company schemas were built with it', v_changed\n"
+            "            using hint = 'Never edit a shipped step in sql/tenant/: add a step with the next number.';\n"
+            "    end if;\n"
+            "end\n"
+            "$$;")
     for step in steps:
         array = "array[" + ",\n        ".join(_dollar_quote(s) for s in step.statements) + "]::text[]"
         lines.append(

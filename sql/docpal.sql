@@ -3262,6 +3262,24 @@ create or replace trigger companies_guard
 -- ======================================================================
 
 -- tenant template: the steps every company schema is built and upgraded from
+-- a step that companies were already built with must never change: add a new one
+do $$
+declare
+    v_changed integer;
+begin
+    select min(s.version) into v_changed
+      from docpal_private.tenant_steps s
+      join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
+        (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
+        (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa')) as n(version, checksum) on n.version = s.version
+     where s.checksum <> n.checksum
+       and exists (select from docpal_private.companies c where c.schema_version >= s.version);
+    if v_changed is not null then
+        raise exception 'tenant step % changed after company schemas were built with it', v_changed
+            using hint = 'Never edit a shipped step in sql/tenant/: add a step with the next number.';
+    end if;
+end
+$$;
 insert into docpal_private.tenant_steps (version, name, statements, checksum)
 values (1, 'catalog',
         array[$q$create table %1$I._catalog (

@@ -245,3 +245,17 @@ def test_create_company_uses_the_current_template(db):
     cid = one(db, "select docpal.create_company('current', 'Current')")
     assert one(db, "select schema_version from docpal_private.companies where id = %s", cid) == \
         one(db, "select max(version) from docpal_private.tenant_steps")
+
+
+def test_editing_a_shipped_tenant_step_is_refused(empty_db, project_copy):
+    """Companies built with a step would silently miss the edit: migrate refuses it."""
+    deploy.migrate(empty_db, root=project_copy)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        conn.execute("select docpal.create_company('built', 'Built')")
+        before = catalog_snapshot(conn)
+    first = sorted((project_copy / "sql/tenant").glob("*.sql"))[0]
+    first.write_text(first.read_text() + "\ncreate table {{ schema }}._sneaked_in (id int);\n")
+    with pytest.raises(psycopg.errors.RaiseException, match="changed after company schemas were built"):
+        deploy.migrate(empty_db, root=project_copy)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert catalog_snapshot(conn) == before
