@@ -1368,6 +1368,619 @@ as $$
 $$;
 
 -- ======================================================================
+-- functions/private/q_compile.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Compiles the keys every query spec shares into SQL pieces, returned in the
+   compiler state: select (the row JSON), where, order, limit, offset, count,
+   plus joins and params for q_from and EXECUTE ... USING. The one place
+   where a spec becomes SQL, so a row predicate or a column allow-list (the
+   permission layer) has one place to go. 22023 for an unknown key or a bad
+   value, 42703 for an unknown path, 42P01 for an unknown table. */
+declare
+    v_spec jsonb := docpal_private.table_spec(p_schema, p_slug);
+    v_state jsonb;
+    v_key text;
+    v_path text;
+    v_expr text;
+    v_pairs text[] := '{}';
+    v_order text[] := '{}';
+    v_where text := 'true';
+    v_ref text;
+    v_search text;
+    v_limit integer := 50;
+    v_offset bigint := 0;
+begin
+    v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
+                                             'specs', pg_catalog.jsonb_build_object(p_slug, v_spec),
+                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(p_spec) k loop
+        if v_key not in ('columns', 'filters', 'search', 'sort', 'limit', 'offset', 'count') and v_key <> all (p_extra_keys) then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in query spec', v_key);
+        end if;
+    end loop;
+
+    if p_spec ? 'columns' then
+        if pg_catalog.jsonb_typeof(p_spec->'columns') <> 'array' or pg_catalog.jsonb_array_length(p_spec->'columns') = 0
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'columns must be a non-empty array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'columns') loop
+            select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
+            v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+        end loop;
+        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
+        v_state := v_state || pg_catalog.jsonb_build_object('select', (
+            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
+                     group by (o - 1) / 50) c));
+    else
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+    end if;
+
+    if p_spec ? 'filters' then
+        select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
+        if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
+            raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        v_search := docpal_private.search_sql(v_spec, '_t');
+        if v_search is null then
+            raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);
+        end if;
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, p_spec->'search') q;
+        v_where := v_where || pg_catalog.format(' and %s @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
+                                                v_search, v_ref);
+    end if;
+
+    if p_spec ? 'sort' then
+        if pg_catalog.jsonb_typeof(p_spec->'sort') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'sort') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'sort must be an array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'sort') loop
+            select q.p_state, q.o_sql into v_state, v_expr
+              from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
+            v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
+        end loop;
+    end if;
+    v_order := v_order || '_t.id'::text;  -- a total order: pages never overlap
+
+    if p_spec ? 'limit' then
+        if pg_catalog.jsonb_typeof(p_spec->'limit') <> 'number' or (p_spec->>'limit')::numeric not between 1 and 1000
+           or (p_spec->>'limit')::numeric <> pg_catalog.trunc((p_spec->>'limit')::numeric) then
+            raise exception using errcode = '22023', message = 'limit is a whole number from 1 to 1000';
+        end if;
+        v_limit := (p_spec->>'limit')::integer;
+    end if;
+    if p_spec ? 'offset' then
+        if pg_catalog.jsonb_typeof(p_spec->'offset') <> 'number' or (p_spec->>'offset')::numeric < 0
+           or (p_spec->>'offset')::numeric > 1e15
+           or (p_spec->>'offset')::numeric <> pg_catalog.trunc((p_spec->>'offset')::numeric) then
+            raise exception using errcode = '22023', message = 'offset is a whole number of at least 0';
+        end if;
+        v_offset := (p_spec->>'offset')::bigint;
+    end if;
+    if p_spec ? 'count' and (pg_catalog.jsonb_typeof(p_spec->'count') <> 'string'
+                             or p_spec->>'count' not in ('exact', 'estimated', 'none')) then
+        raise exception using errcode = '22023', message = 'count is exact, estimated or none';
+    end if;
+
+    return v_state || pg_catalog.jsonb_build_object(
+        'where', v_where,
+        'order', pg_catalog.array_to_string(v_order, ', '),
+        'limit', v_limit,
+        'offset', v_offset,
+        'count', coalesce(p_spec->>'count', 'exact'));
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_condition.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_condition(
+    inout p_state jsonb, p_expr text, p_kind text, p_column jsonb, p_op text, p_value jsonb, p_label text,
+    out o_sql text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One operator applied to one path: the SQL condition, with the value bound
+   as a parameter and cast to the column's type. 22023 for an operator the
+   kind of column does not take, or a value of the wrong kind. */
+declare
+    v_type text;          -- the SQL type values are cast to
+    v_array boolean := p_kind in ('multi_select', 'relation_many');
+    v_text boolean;
+    v_ref text;
+    v_vals jsonb;
+    v_num boolean;
+    v_elem text;
+    v_count integer;
+begin
+    v_type := case
+        when p_kind in ('relation', 'user', 'file') then 'uuid'
+        when p_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
+        -- values compare as the base type: numeric(12,2) would round the value given
+        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '\(.*\)', '') end;
+    v_text := p_kind in ('text', 'long_text', 'rich_text', 'email', 'url', 'phone', 'select', 'color');
+
+    -- operators every kind takes
+    if p_op in ('is_null', 'is_empty') then
+        if pg_catalog.jsonb_typeof(p_value) <> 'boolean' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes true or false', p_label, p_op);
+        end if;
+        o_sql := case
+            when p_op = 'is_null' then pg_catalog.format('%s is null', p_expr)
+            when v_array then pg_catalog.format('coalesce(pg_catalog.cardinality(%s), 0) = 0', p_expr)
+            when p_kind in ('json', 'json_path') then pg_catalog.format(
+                '(%1$s is null or %1$s in (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb, ''{}''::jsonb))', p_expr)
+            when v_text then pg_catalog.format('coalesce(%s, '''') = ''''', p_expr)
+            else pg_catalog.format('%s is null', p_expr) end;
+        if p_value = 'false'::jsonb then
+            o_sql := 'not (' || o_sql || ')';
+        end if;
+        return;
+    end if;
+
+    -- json paths: a number compares as a number, a string as text
+    if p_kind in ('json', 'json_path') then
+        if p_op in ('eq', 'neq') then
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format(case p_op when 'eq' then '%s = %s' else '%s <> %s' end, p_expr, v_ref);
+        elsif p_op in ('in', 'nin') then
+            if pg_catalog.jsonb_typeof(p_value) <> 'array' then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
+            end if;
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format(case p_op when 'in' then '%s in (select pg_catalog.jsonb_array_elements(%s))'
+                                       else '%s not in (select pg_catalog.jsonb_array_elements(%s))' end, p_expr, v_ref);
+        elsif p_op = 'contains' and (p_kind = 'json' or pg_catalog.jsonb_typeof(p_value) in ('object', 'array')) then
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format('%s @> %s', p_expr, v_ref);
+        elsif p_kind = 'json' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: operator %s does not apply to a json column (use a path into it)', p_label, p_op);
+        elsif p_op in ('gt', 'gte', 'lt', 'lte', 'between') then
+            v_vals := case p_op when 'between' then p_value else pg_catalog.jsonb_build_array(p_value) end;
+            v_count := case p_op when 'between' then 2 else 1 end;
+            if pg_catalog.jsonb_typeof(v_vals) <> 'array' or pg_catalog.jsonb_array_length(v_vals) <> v_count
+               or exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) not in ('number', 'string'))
+               or (select pg_catalog.count(distinct pg_catalog.jsonb_typeof(v)) from pg_catalog.jsonb_array_elements(v_vals) v) > 1 then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('%s: %s takes a number or a string%s', p_label, p_op,
+                                                case p_op when 'between' then ' pair' else '' end);
+            end if;
+            v_num := pg_catalog.jsonb_typeof(v_vals->0) = 'number';
+            v_elem := case when v_num
+                then pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', p_expr)
+                else pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''string'' then %1$s #>> ''{}'' end)', p_expr) end;
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+            o_sql := case p_op
+                when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s',
+                                                      v_elem, v_ref, case when v_num then 'numeric' else 'text' end)
+                else pg_catalog.format('%s %s (%s->>0)::%s', v_elem,
+                                       case p_op when 'gt' then '>' when 'gte' then '>=' when 'lt' then '<' else '<=' end,
+                                       v_ref, case when v_num then 'numeric' else 'text' end) end;
+        elsif p_op in ('like', 'ilike', 'contains', 'icontains', 'starts_with', 'ends_with') then
+            if pg_catalog.jsonb_typeof(p_value) <> 'string' then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes a string', p_label, p_op);
+            end if;
+            p_expr := pg_catalog.format('(%s #>> ''{}'')', p_expr);
+            v_text := true;
+        else
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: unknown operator %L', p_label, p_op);
+        end if;
+        if o_sql is not null then
+            return;
+        end if;
+    end if;
+
+    -- text operators
+    if p_op in ('like', 'ilike', 'contains', 'icontains', 'starts_with', 'ends_with') and not v_array then
+        if not v_text then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: %s applies to text, not %s', p_label, p_op, p_kind);
+        end if;
+        if pg_catalog.jsonb_typeof(p_value) <> 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes a string', p_label, p_op);
+        end if;
+        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+        o_sql := pg_catalog.format(case p_op
+            when 'like' then '%s like (%s #>> ''{}'')'
+            when 'ilike' then '%s ilike (%s #>> ''{}'')'
+            when 'contains' then 'pg_catalog.strpos(%s, (%s #>> ''{}'')) > 0'
+            when 'icontains' then 'pg_catalog.strpos(pg_catalog.lower(%s), pg_catalog.lower(%s #>> ''{}'')) > 0'
+            when 'starts_with' then 'pg_catalog.starts_with(%s, (%s #>> ''{}''))'
+            else 'pg_catalog.right(%1$s, pg_catalog.length(%2$s #>> ''{}'')) = (%2$s #>> ''{}'')' end, p_expr, v_ref);
+        return;
+    end if;
+
+    -- arrays: multi_select and relation_many
+    if v_array then
+        if p_op not in ('contains', 'has_any', 'has_all', 'eq') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: operator %L does not apply to %s', p_label, p_op, p_kind);
+        end if;
+        v_vals := case when pg_catalog.jsonb_typeof(p_value) = 'array' then p_value else pg_catalog.jsonb_build_array(p_value) end;
+        if p_op in ('has_any', 'has_all') and pg_catalog.jsonb_typeof(p_value) <> 'array' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
+        end if;
+        if exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) <> 'string') then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes strings', p_label, p_op);
+        end if;
+        if p_kind = 'relation_many' then
+            begin
+                perform (select pg_catalog.array_agg((v #>> '{}')::uuid) from pg_catalog.jsonb_array_elements(v_vals) v);
+            exception when invalid_text_representation then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes record ids', p_label, p_op);
+            end;
+        end if;
+        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+        o_sql := pg_catalog.format('%s %s array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v)',
+                                   p_expr, case p_op when 'has_any' then '&&' when 'eq' then '=' else '@>' end,
+                                   case p_kind when 'relation_many' then 'uuid' else 'text' end, v_ref);
+        return;
+    end if;
+
+    -- scalars
+    if p_op not in ('eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'between') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: unknown operator %L for %s', p_label, p_op, p_kind);
+    end if;
+    v_vals := case when p_op in ('in', 'nin', 'between') then p_value else pg_catalog.jsonb_build_array(p_value) end;
+    if pg_catalog.jsonb_typeof(v_vals) <> 'array'
+       or p_op = 'between' and pg_catalog.jsonb_array_length(v_vals) <> 2
+       or exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) in ('object', 'array', 'null')) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: %s takes %s', p_label, p_op,
+                                        case p_op when 'between' then 'a pair of values' when 'eq' then 'a value'
+                                             when 'neq' then 'a value' when 'in' then 'an array of values'
+                                             when 'nin' then 'an array of values' else 'a value' end);
+    end if;
+    if v_type is null then
+        -- formula columns: compare as the column's own type
+        execute pg_catalog.format('select pg_catalog.format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute a
+                                    where a.attrelid = %L::regclass and a.attname = $1',
+                                  pg_catalog.format('%I.%I', p_state->>'schema', p_column->>'_table'))
+           into v_type using p_column->>'name';
+    end if;
+    begin
+        execute pg_catalog.format('select pg_catalog.array_agg((v #>> ''{}'')::%s) from pg_catalog.jsonb_array_elements($1) v', v_type)
+          using v_vals;
+    exception when others then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: %s is not a valid %s value', p_label, p_value, p_kind);
+    end;
+    select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+    o_sql := case p_op
+        when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
+                                         p_expr, v_type, v_ref)
+        when 'nin' then pg_catalog.format('%s <> all (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
+                                          p_expr, v_type, v_ref)
+        when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s', p_expr, v_ref, v_type)
+        else pg_catalog.format('%s %s (%s->>0)::%s', p_expr,
+                               case p_op when 'eq' then '=' when 'neq' then '<>' when 'gt' then '>' when 'gte' then '>='
+                                         when 'lt' then '<' else '<=' end, v_ref, v_type) end;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_filter.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_filter(inout p_state jsonb, p_filter jsonb, p_depth integer default 0,
+                                                   out o_sql text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A filter object as one SQL condition: each key is a path (with a literal
+   for equality, null for is_null, or an object of operators) or _and / _or
+   (arrays of filters) / _not (a filter); keys are ANDed. In p_state.paths
+   (when present) a path is first mapped to another expression: aggregate's
+   having uses it for metric names. */
+declare
+    v_key text;
+    v_value jsonb;
+    v_parts text[] := '{}';
+    v_sub text;
+    v_item jsonb;
+    v_op text;
+    v_expr text;
+    v_kind text;
+    v_column jsonb;
+begin
+    if p_depth > 32 then
+        raise exception using errcode = '22023', message = 'filters are nested too deep';
+    end if;
+    if p_filter is null or pg_catalog.jsonb_typeof(p_filter) <> 'object' then
+        raise exception using errcode = '22023', message = 'a filter must be a JSON object';
+    end if;
+    for v_key, v_value in select e.key, e.value from pg_catalog.jsonb_each(p_filter) e loop
+        if v_key in ('_and', '_or') then
+            if pg_catalog.jsonb_typeof(v_value) <> 'array' or pg_catalog.jsonb_array_length(v_value) = 0 then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s takes a non-empty array of filters', v_key);
+            end if;
+            v_sub := null;
+            for v_item in select pg_catalog.jsonb_array_elements(v_value) loop
+                select f.p_state, f.o_sql into p_state, o_sql from docpal_private.q_filter(p_state, v_item, p_depth + 1) f;
+                v_sub := coalesce(v_sub || case v_key when '_and' then ' and ' else ' or ' end, '') || o_sql;
+            end loop;
+            v_parts := v_parts || ('(' || v_sub || ')');
+        elsif v_key = '_not' then
+            select f.p_state, f.o_sql into p_state, o_sql from docpal_private.q_filter(p_state, v_value, p_depth + 1) f;
+            v_parts := v_parts || ('not (' || o_sql || ')');
+        else
+            if p_state->'paths' ? v_key then
+                v_expr := p_state->'paths'->v_key->>'sql';
+                v_kind := p_state->'paths'->v_key->>'kind';
+                v_column := p_state->'paths'->v_key->'column';
+            else
+                select q.p_state, q.o_sql, q.o_kind, q.o_column into p_state, v_expr, v_kind, v_column
+                  from docpal_private.q_path(p_state, v_key, true) q;
+            end if;
+            if pg_catalog.jsonb_typeof(v_value) = 'object' then
+                if v_value = '{}'::jsonb then
+                    raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
+                end if;
+                for v_op, v_item in select e.key, e.value from pg_catalog.jsonb_each(v_value) e loop
+                    select c.p_state, c.o_sql into p_state, o_sql
+                      from docpal_private.q_condition(p_state, v_expr, v_kind, v_column, v_op, v_item, v_key) c;
+                    v_parts := v_parts || o_sql;
+                end loop;
+            else
+                select c.p_state, c.o_sql into p_state, o_sql
+                  from docpal_private.q_condition(p_state, v_expr, v_kind, v_column,
+                                                  case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
+                                                  case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key) c;
+                v_parts := v_parts || o_sql;
+            end if;
+        end if;
+    end loop;
+    o_sql := coalesce('(' || pg_catalog.array_to_string(v_parts, ' and ') || ')', 'true');
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_from.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_from(p_state jsonb, p_filter_only boolean)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The FROM clause: the root table as _t and one LEFT JOIN per relation
+       path, in the order they were made (a join's parent comes first). With
+       p_filter_only, only the joins a filter uses (and their parents): a
+       join on a unique id never changes the row count, so count(*) needs no
+       other. */
+    select pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root')
+           || coalesce((select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+                                   p_state->>'schema', j.value->>'table', j.value->>'alias',
+                                   j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+                          from pg_catalog.jsonb_each(p_state->'joins') j
+                         where not p_filter_only
+                            or (j.value->>'filter')::boolean
+                            or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
+                                        where (d.value->>'filter')::boolean and d.key like j.key || '.%')), '')
+$$;
+
+-- ======================================================================
+-- functions/private/q_param.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_param(inout p_state jsonb, p_value jsonb, out o_ref text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds a value to the query's parameters and returns the SQL that reads it:
+   ($1->N). Every value of a query spec reaches SQL this way, bound, never
+   spliced. */
+begin
+    o_ref := pg_catalog.format('($1->%s)', pg_catalog.jsonb_array_length(p_state->'params'));
+    p_state := pg_catalog.jsonb_set(p_state, '{params}', (p_state->'params') || pg_catalog.jsonb_build_array(p_value));
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_path.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_path(
+    inout p_state jsonb, p_path text, p_for_filter boolean,
+    out o_sql text, out o_kind text, out o_column jsonb)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Resolves a query path against the catalog: its SQL expression, its kind
+   (the docpal type, 'json_path', or the system column's), and its column
+   spec. A relation followed by more segments joins its target (LEFT JOIN,
+   one per distinct relation path, recorded in p_state.joins and reused); a
+   json column followed by keys becomes #> over them. 42703 for anything the
+   catalog does not know. p_for_filter marks the joins a filter needs, which
+   are the only ones a separate count(*) has to make. */
+declare
+    v_segments text[] := pg_catalog.string_to_array(p_path, '.');
+    v_alias text := '_t';
+    v_table text := p_state->>'root';
+    v_spec jsonb;
+    v_prefix text := '';
+    v_join text;
+    v_key text;
+    v_segment text;
+    v_keys text;
+    i integer;
+begin
+    if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
+        raise exception using errcode = '42703', message = pg_catalog.format('invalid path %L', p_path);
+    end if;
+    for i in 1 .. pg_catalog.cardinality(v_segments) loop
+        v_segment := v_segments[i];
+        v_spec := p_state->'specs'->v_table;
+        if v_spec is null then
+            v_spec := docpal_private.table_spec(p_state->>'schema', v_table);
+            p_state := pg_catalog.jsonb_set(p_state, array['specs', v_table], v_spec);
+        end if;
+        if v_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+            if i < pg_catalog.cardinality(v_segments) then
+                raise exception using errcode = '42703',
+                    message = pg_catalog.format('path %L: %s is not a relation', p_path, v_segment);
+            end if;
+            o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
+            o_kind := case v_segment when 'version' then 'integer' when 'id' then 'uuid'
+                                     when 'created_at' then 'datetime' when 'updated_at' then 'datetime' else 'uuid' end;
+            o_column := pg_catalog.jsonb_build_object('name', v_segment, 'type', o_kind);
+            return;
+        end if;
+        select c into o_column from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_segment;
+        if o_column is null then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('path %L: table %L has no column %L', p_path, v_table, v_segment);
+        end if;
+        o_kind := o_column->>'type';
+        o_column := o_column || pg_catalog.jsonb_build_object('_table', v_table);
+        if i = pg_catalog.cardinality(v_segments) then
+            if o_kind = 'relation_many' then
+                o_sql := pg_catalog.format(
+                    '(select coalesce(pg_catalog.array_agg(_j.target_id order by _j.position), ''{}'') from %I.%I _j where _j.source_id = %I.id)',
+                    p_state->>'schema', o_column->'objects'->>'junction', v_alias);
+            else
+                o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
+            end if;
+            return;
+        end if;
+        if o_kind = 'json' then
+            -- the remaining segments are keys inside the json value
+            v_keys := (v_segments[i + 1:])::text;
+            select q.p_state, q.o_ref into p_state, v_key from docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_keys)) q;
+            o_sql := pg_catalog.format('(%I.%I #> (%s #>> ''{}'')::text[])', v_alias, v_segment, v_key);
+            o_kind := 'json_path';
+            return;
+        end if;
+        if o_kind <> 'relation' then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('path %L: %s is not a relation', p_path, v_segment);
+        end if;
+        v_key := v_prefix || v_segment;
+        v_join := p_state->'joins'->v_key->>'alias';
+        if v_join is null then
+            v_join := 'j' || (select pg_catalog.count(*) + 1 from pg_catalog.jsonb_object_keys(p_state->'joins'));
+            p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key], pg_catalog.jsonb_build_object(
+                'alias', v_join, 'table', o_column->>'target', 'from', v_alias, 'column', v_segment,
+                'parent', nullif(pg_catalog.rtrim(v_prefix, '.'), ''),
+                'n', (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')),
+                'filter', false));
+        end if;
+        if p_for_filter then
+            p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'filter'], 'true');
+        end if;
+        v_alias := v_join;
+        v_table := o_column->>'target';
+        v_prefix := v_key || '.';
+    end loop;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_reject.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_reject(p_spec jsonb, p_keys text[], p_function text)
+    returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* 22023 when the spec has one of p_keys, which p_function does not take. */
+declare
+    v_key text;
+begin
+    select k into v_key from pg_catalog.jsonb_object_keys(p_spec) k where k = any (p_keys) limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('%s takes no %L', p_function, v_key);
+    end if;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_rows_sql.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_rows_sql(p_state jsonb)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The statement query_table runs: the page of rows as one JSON array, in
+       the order of the sort (aggregated from the ordered subquery). $1 is the
+       parameter array. */
+    select pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(_q.r), ''[]'') from (select %s as r from %s where %s order by %s limit %s offset %s) _q',
+        p_state->>'select', docpal_private.q_from(p_state, false), p_state->>'where', p_state->>'order',
+        (p_state->>'limit')::integer, (p_state->>'offset')::bigint)
+$$;
+
+-- ======================================================================
+-- functions/private/q_spec.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_spec(p_spec jsonb)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_spec, checked to be an object (22023): the first thing every query function does. */
+begin
+    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
+    end if;
+    return p_spec;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_total.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_total(p_state jsonb)
+    returns bigint
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* (Volatile: EXPLAIN is refused inside a non-volatile function.)
+   The total of a compiled query: count(*) with only the joins the filters
+   need (exact), the planner's row estimate (estimated), or null (none). */
+declare
+    v_from text := docpal_private.q_from(p_state, true);
+    v_where text := p_state->>'where';
+    v_plan jsonb;
+    v_total bigint;
+begin
+    if p_state->>'count' = 'none' then
+        return null;
+    elsif p_state->>'count' = 'estimated' then
+        execute pg_catalog.format('explain (format json) select 1 from %s where %s', v_from, v_where)
+           into v_plan using p_state->'params';
+        return pg_catalog.round((v_plan->0->'Plan'->>'Plan Rows')::numeric)::bigint;
+    end if;
+    execute pg_catalog.format('select pg_catalog.count(*) from %s where %s', v_from, v_where)
+       into v_total using p_state->'params';
+    return v_total;
+end
+$$;
+
+-- ======================================================================
 -- functions/private/raise_write_error.sql
 -- ======================================================================
 
@@ -1569,19 +2182,22 @@ $$;
 -- functions/private/search_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.search_sql(p_spec jsonb)
+create or replace function docpal_private.search_sql(p_spec jsonb, p_alias text default null)
     returns text
     language sql immutable
     set search_path = pg_catalog, pg_temp
 as $$
     /* The tsvector expression over a table's searchable columns (null when
        none): the GIN index is built on exactly this, and full-text search
-       must use exactly this to be served by it. */
+       must use exactly this to be served by it (p_alias qualifies the
+       columns in a query; the planner matches the index all the same). */
     select 'pg_catalog.to_tsvector(''simple''::regconfig, '
            || pg_catalog.string_agg(pg_catalog.format(case c->>'type'
-                  when 'multi_select' then 'coalesce(docpal_private.join_words(%I), '''')'
-                  when 'json' then 'coalesce((%I)::text, '''')'
-                  else 'coalesce(%I, '''')' end, c->>'name'), ' || '' '' || ' order by o)
+                  when 'multi_select' then 'coalesce(docpal_private.join_words(%s), '''')'
+                  when 'json' then 'coalesce((%s)::text, '''')'
+                  else 'coalesce(%s, '''')' end,
+                  coalesce(pg_catalog.quote_ident(p_alias) || '.', '') || pg_catalog.quote_ident(c->>'name')),
+                  ' || '' '' || ' order by o)
            || ')'
       from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
      where (c->>'searchable')::boolean
@@ -1991,6 +2607,116 @@ exception when foreign_key_violation or not_null_violation then
     raise exception using errcode = '23503',
         message = pg_catalog.format('company %s or user %s does not exist',
                                     coalesce(add_member.company::text, 'null'), coalesce(add_member.user_id::text, 'null'));
+end
+$$;
+
+-- ======================================================================
+-- functions/public/aggregate.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.aggregate(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {groups: [{<group path>: value, ..., <metric>: value}]}: one GROUP BY over
+   the filtered rows, metrics count, count_distinct, sum, avg, min, max, and
+   having as a filter over the metric names; groups ordered by their values. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(aggregate.spec);
+    v_state jsonb;
+    v_path text;
+    v_expr text;
+    v_kind text;
+    v_column jsonb;
+    v_groups text[] := '{}';
+    v_pairs text[] := '{}';
+    v_name text;
+    v_metric jsonb;
+    v_op text;
+    v_agg text;
+    v_having text := 'true';
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'sort', 'limit', 'offset', 'count'], 'aggregate');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, aggregate.slug, v_spec - 'group_by' - 'metrics' - 'having',
+                                        array[]::text[]);
+    if v_spec ? 'group_by' and (pg_catalog.jsonb_typeof(v_spec->'group_by') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(v_spec->'group_by') g where pg_catalog.jsonb_typeof(g) <> 'string')) then
+        raise exception using errcode = '22023', message = 'group_by must be an array of paths';
+    end if;
+    for v_path in select pg_catalog.jsonb_array_elements_text(coalesce(v_spec->'group_by', '[]')) loop
+        select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, true) q;
+        v_groups := v_groups || v_expr;
+        v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+    end loop;
+
+    if pg_catalog.jsonb_typeof(v_spec->'metrics') is distinct from 'object' or v_spec->'metrics' = '{}'::jsonb then
+        raise exception using errcode = '22023', message = 'metrics must be an object of name: metric';
+    end if;
+    v_state := v_state || '{"paths": {}}'::jsonb;
+    for v_name, v_metric in select e.key, e.value from pg_catalog.jsonb_each(v_spec->'metrics') e loop
+        if v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023', message = pg_catalog.format('invalid metric name %L', v_name);
+        end if;
+        if v_metric = '"count"'::jsonb then
+            v_agg := 'pg_catalog.count(*)';
+            v_kind := 'bigint';
+        else
+            if pg_catalog.jsonb_typeof(v_metric) <> 'object' or (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(v_metric)) <> 1 then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: "count" or {"sum" | "avg" | "min" | "max" | "count_distinct": path}', v_name);
+            end if;
+            select e.key, e.value #>> '{}' into v_op, v_path from pg_catalog.jsonb_each(v_metric) e;
+            if v_op not in ('count_distinct', 'sum', 'avg', 'min', 'max') or pg_catalog.jsonb_typeof(v_metric->v_op) <> 'string' then
+                raise exception using errcode = '22023', message = pg_catalog.format('metric %s: unknown metric %L', v_name, v_op);
+            end if;
+            select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_expr, v_kind, v_column
+              from docpal_private.q_path(v_state, v_path, true) q;
+            if v_op in ('sum', 'avg') and v_kind not in ('integer', 'bigint', 'decimal', 'float', 'currency', 'percent',
+                                                         'rating', 'autonumber', 'formula') then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: %s needs a number column, not %s', v_name, v_op, v_kind);
+            end if;
+            v_agg := case v_op when 'count_distinct' then pg_catalog.format('pg_catalog.count(distinct %s)', v_expr)
+                               else pg_catalog.format('pg_catalog.%s(%s)', v_op, v_expr) end;
+            v_kind := case when v_op = 'count_distinct' then 'bigint' when v_op in ('sum', 'avg') then 'decimal' else v_kind end;
+        end if;
+        v_pairs := v_pairs || pg_catalog.format('%L, %s', v_name, v_agg);
+        v_state := pg_catalog.jsonb_set(v_state, array['paths', v_name], pg_catalog.jsonb_build_object(
+            'sql', v_agg, 'kind', v_kind,
+            'column', coalesce(case when v_kind in ('bigint', 'decimal') then pg_catalog.jsonb_build_object('type', v_kind) end,
+                               v_column, pg_catalog.jsonb_build_object('type', v_kind))));
+    end loop;
+    if v_spec ? 'having' then
+        -- only metric names: a path would have no meaning after GROUP BY
+        if pg_catalog.jsonb_typeof(v_spec->'having') = 'object' and exists (
+               select from pg_catalog.jsonb_object_keys(v_spec->'having') k
+                where k not in ('_and', '_or', '_not') and not v_state->'paths' ? k) then
+            raise exception using errcode = '42703', message = 'having names only metrics';
+        end if;
+        select f.p_state, f.o_sql into v_state, v_having from docpal_private.q_filter(v_state, v_spec->'having') f;
+    end if;
+
+    v_sql := pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(_g.r order by %s), ''[]'') from (
+             select %s as r%s from %s where %s %s having %s) _g',
+        coalesce((select pg_catalog.string_agg('_g.g' || o, ', ' order by o) from pg_catalog.generate_subscripts(v_groups, 1) o), '1'),
+        (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+           from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                   from pg_catalog.unnest(v_pairs) with ordinality x(p, o) group by (o - 1) / 50) c),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format(', %s as g%s', g, o), '' order by o)
+                    from pg_catalog.unnest(v_groups) with ordinality x(g, o)), ''),
+        docpal_private.q_from(v_state, false), v_state->>'where',
+        coalesce('group by ' || (select pg_catalog.string_agg(g, ', ') from pg_catalog.unnest(v_groups) g), ''),
+        v_having);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('groups', v_result);
 end
 $$;
 
@@ -2697,6 +3423,29 @@ end
 $$;
 
 -- ======================================================================
+-- functions/public/explain_query.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.explain_query(slug text, spec jsonb)
+    returns text
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL query_table would run for the spec, and a comment line with its
+   bound parameter $1, for a DBA to EXPLAIN. */
+declare
+    v_ctx record;
+    v_state jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_state := docpal_private.q_compile(v_ctx.schema_name, explain_query.slug, explain_query.spec);
+    return docpal_private.q_rows_sql(v_state) || E'\n-- $1 = ' || (v_state->'params')::text;
+end
+$$;
+
+-- ======================================================================
 -- functions/public/get_company.sql
 -- ======================================================================
 
@@ -2795,6 +3544,382 @@ begin
            from %I._catalog c where c.kind = ''table''', v_ctx.schema_name)
        into v_result using v_ctx.schema_name;
     return v_result;
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_breadcrumb.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_breadcrumb(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {path: [{id, label}]}: the ancestors of record id through the self
+   relation parent, root first, ending with the record itself. A recursive
+   CTE walks up with a visited-path guard (a cycle ends the walk) and at most
+   100 steps. P0002 when the record does not exist. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_breadcrumb.spec);
+    v_state jsonb;
+    v_parent jsonb;
+    v_label text;
+    v_id uuid;
+    v_ref text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec - 'id' - 'parent' - 'label',
+                                    array(select pg_catalog.jsonb_object_keys(v_spec - 'id' - 'parent' - 'label')),
+                                    'query_breadcrumb');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_breadcrumb.slug, '{}');
+    begin
+        v_id := (v_spec->>'id')::uuid;
+    exception when invalid_text_representation then
+        v_id := null;
+    end;
+    if v_id is null or pg_catalog.jsonb_typeof(v_spec->'id') <> 'string' then
+        raise exception using errcode = '22023', message = 'query_breadcrumb needs id: a record id';
+    end if;
+    if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' or pg_catalog.jsonb_typeof(v_spec->'label') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_breadcrumb needs parent (a self relation) and label (a path)';
+    end if;
+    v_parent := docpal_private.column_spec(v_state->'specs'->query_breadcrumb.slug, v_spec->>'parent');
+    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> query_breadcrumb.slug then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_breadcrumb.slug);
+    end if;
+    select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
+    select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'id') q;
+    v_sql := pg_catalog.format(
+        'with recursive _up(id, parent, depth, seen) as (
+             select _b.id, _b.%1$I, 1, array[_b.id] from %2$I.%3$I _b where _b.id = (%4$s #>> ''{}'')::uuid
+             union all
+             select _p.id, _p.%1$I, _up.depth + 1, _up.seen || _p.id
+               from _up join %2$I.%3$I _p on _p.id = _up.parent
+              where _p.id <> all (_up.seen) and _up.depth < 100)
+         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %5$s) order by _up.depth desc)
+           from %6$s join _up on _up.id = _t.id',
+        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false));
+    execute v_sql into v_result using v_state->'params';
+    if v_result is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', v_id, query_breadcrumb.slug);
+    end if;
+    return pg_catalog.jsonb_build_object('path', v_result);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_dropdown.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_dropdown(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {options: [{id, label}]}: label is a path; search keeps the options whose
+   label contains it, ignoring case; ordered by label (or spec.sort). */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_dropdown.spec);
+    v_state jsonb;
+    v_label text;
+    v_ref text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'count'], 'query_dropdown');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_dropdown.slug, v_spec - 'label' - 'search');
+    if pg_catalog.jsonb_typeof(v_spec->'label') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_dropdown needs label: a path';
+    end if;
+    select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', true) q;
+    if v_spec ? 'search' and v_spec->'search' <> 'null'::jsonb then
+        if pg_catalog.jsonb_typeof(v_spec->'search') <> 'string' then
+            raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'search') q;
+        v_state := pg_catalog.jsonb_set(v_state, '{where}', pg_catalog.to_jsonb(pg_catalog.format(
+            '%s and pg_catalog.strpos(pg_catalog.lower((%s)::text), pg_catalog.lower(%s #>> ''{}'')) > 0',
+            v_state->>'where', v_label, v_ref)));
+    end if;
+    v_state := v_state || pg_catalog.jsonb_build_object(
+        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label));
+    if not v_spec ? 'sort' then
+        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id');
+    end if;
+    v_sql := docpal_private.q_rows_sql(v_state);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('options', v_result);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_gantt.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_gantt(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {tasks: [{id, label, start, end, dependencies}]}: start and end are date
+   or datetime paths, label a path, dependencies an optional relation_many of
+   the table to itself; sorted by spec.sort, else by start. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_gantt.spec);
+    v_state jsonb;
+    v_key text;
+    v_sql text;
+    v_kind text;
+    v_column jsonb;
+    v_parts jsonb := '{}';
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'count'], 'query_gantt');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_gantt.slug,
+                                        v_spec - 'start' - 'end' - 'label' - 'dependencies');
+    foreach v_key in array array['start', 'end', 'label', 'dependencies'] loop
+        if v_key = 'dependencies' and not v_spec ? v_key then
+            v_parts := v_parts || '{"dependencies": "''[]''::jsonb"}';
+            continue;
+        end if;
+        if pg_catalog.jsonb_typeof(v_spec->v_key) is distinct from 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('query_gantt needs %s: a path', v_key);
+        end if;
+        select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_sql, v_kind, v_column
+          from docpal_private.q_path(v_state, v_spec->>v_key, false) q;
+        if v_key in ('start', 'end') and v_kind not in ('date', 'datetime', 'json_path') then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s must be a date or datetime column', v_key);
+        end if;
+        if v_key = 'dependencies' and (v_kind <> 'relation_many' or v_column->>'target' <> query_gantt.slug) then
+            raise exception using errcode = '22023',
+                message = 'dependencies must be a relation_many column of the table to itself';
+        end if;
+        v_parts := v_parts || pg_catalog.jsonb_build_object(v_key,
+            case when v_key = 'dependencies' then pg_catalog.format('pg_catalog.to_jsonb(%s)', v_sql) else v_sql end);
+    end loop;
+    v_state := v_state || pg_catalog.jsonb_build_object('select', pg_catalog.format(
+        'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
+        v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
+    if not v_spec ? 'sort' then
+        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id');
+    end if;
+    v_sql := docpal_private.q_rows_sql(v_state);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('tasks', v_result);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_kanban.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_kanban(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {groups: [{value, count, rows}]} for a select or relation column
+   (group_by). For a select every option is a lane, in option order, empty
+   ones with count 0, then a null lane when records have no value; for a
+   relation the lanes are the values present. One statement: the counts from
+   one GROUP BY, each lane's first limit_per_group rows from its own
+   correlated subquery (which an index on the sort or lane column serves). */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_kanban.spec);
+    v_state jsonb;
+    v_column jsonb;
+    v_lane text;
+    v_limit integer := 50;
+    v_options text;
+    v_lanes text;
+    v_page text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_kanban');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_kanban.slug, v_spec - 'group_by' - 'limit_per_group');
+    if pg_catalog.jsonb_typeof(v_spec->'group_by') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_kanban needs group_by: a select or relation column';
+    end if;
+    v_column := docpal_private.column_spec(v_state->'specs'->query_kanban.slug, v_spec->>'group_by');
+    if v_column->>'type' not in ('select', 'relation') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
+    end if;
+    if v_spec ? 'limit_per_group' then
+        if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
+           or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
+           or (v_spec->>'limit_per_group')::numeric <> pg_catalog.trunc((v_spec->>'limit_per_group')::numeric) then
+            raise exception using errcode = '22023', message = 'limit_per_group is a whole number from 1 to 1000';
+        end if;
+        v_limit := (v_spec->>'limit_per_group')::integer;
+    end if;
+    v_lane := pg_catalog.format('_t.%I', v_column->>'name');
+    if v_column->>'type' = 'select' then
+        select q.p_state, q.o_ref into v_state, v_options
+          from docpal_private.q_param(v_state, pg_catalog.to_jsonb(docpal_private.column_options(v_ctx.schema_name, v_column))) q;
+        v_lanes := pg_catalog.format(
+            'select v.value #>> ''{}'' as value, v.ord from pg_catalog.jsonb_array_elements(%s) with ordinality v(value, ord)', v_options);
+    else
+        v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
+    end if;
+    -- one lane's page: the lane condition is a plain equality, so an index can serve it
+    v_page := pg_catalog.format(
+        'coalesce((select pg_catalog.jsonb_agg(_q.r) from (select %s as r from %s where %s and %s @lane@ order by %s limit %s) _q), ''[]'')',
+        v_state->>'select', docpal_private.q_from(v_state, false), v_state->>'where', v_lane, v_state->>'order', v_limit);
+    v_sql := pg_catalog.format(
+        'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
+         select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
+             select _o.ord, pg_catalog.jsonb_build_object(''value'', _o.value, ''count'', coalesce(_c._n, 0), ''rows'', %4$s) as j
+               from (%5$s) _o left join _c on _c._lane = _o.value
+             union all
+             select 1e18, pg_catalog.jsonb_build_object(''value'', null, ''count'', _c._n, ''rows'', %6$s)
+               from _c where _c._lane is null) g',
+        v_lane, docpal_private.q_from(v_state, true), v_state->>'where',
+        pg_catalog.replace(v_page, '@lane@', '= _o.value'), v_lanes, pg_catalog.replace(v_page, '@lane@', 'is null'));
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('groups', v_result);
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_table.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_table(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {rows, total}: the records (or the columns asked for) matching the spec,
+   sorted and paged, in one statement, plus the total as spec.count says. */
+declare
+    v_ctx record;
+    v_state jsonb;
+    v_sql text;
+    v_rows jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_table.slug, query_table.spec);
+    v_sql := docpal_private.q_rows_sql(v_state);
+    execute v_sql into v_rows using v_state->'params';
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total', docpal_private.q_total(v_state));
+end
+$$;
+
+-- ======================================================================
+-- functions/public/query_tree.sql
+-- ======================================================================
+
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_tree(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {nodes: [{...row, children: [...]}]} through the self relation parent,
+   from the top (records without a parent) or from the children of root, to
+   max_depth levels (default 10, at most 100). A recursive CTE walks down with
+   a visited-path guard, so a cycle ends; filters restrict the nodes (a node
+   filtered out hides its subtree); sort orders siblings. The flat result is
+   nested here, one level at a time from the deepest. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_tree.spec);
+    v_state jsonb;
+    v_parent jsonb;
+    v_root uuid;
+    v_depth integer := 10;
+    v_ref text;
+    v_start text;
+    v_sql text;
+    v_flat jsonb;
+    v_level integer;
+    v_children jsonb := '{}';
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_tree');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_tree.slug, v_spec - 'parent' - 'root' - 'max_depth');
+    if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_tree needs parent: a relation of the table to itself';
+    end if;
+    v_parent := docpal_private.column_spec(v_state->'specs'->query_tree.slug, v_spec->>'parent');
+    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> query_tree.slug then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
+    end if;
+    if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
+        begin
+            v_root := (v_spec->>'root')::uuid;
+        exception when invalid_text_representation then
+            v_root := null;
+        end;
+        if v_root is null or pg_catalog.jsonb_typeof(v_spec->'root') <> 'string' then
+            raise exception using errcode = '22023', message = 'root must be a record id or null';
+        end if;
+    end if;
+    if v_spec ? 'max_depth' then
+        if pg_catalog.jsonb_typeof(v_spec->'max_depth') <> 'number' or (v_spec->>'max_depth')::numeric not between 1 and 100
+           or (v_spec->>'max_depth')::numeric <> pg_catalog.trunc((v_spec->>'max_depth')::numeric) then
+            raise exception using errcode = '22023', message = 'max_depth is a whole number from 1 to 100';
+        end if;
+        v_depth := (v_spec->>'max_depth')::integer;
+    end if;
+    if v_root is null then
+        v_start := pg_catalog.format('_t.%I is null', v_parent->>'name');
+    else
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'root') q;
+        v_start := pg_catalog.format('_t.%I = (%s #>> ''{}'')::uuid', v_parent->>'name', v_ref);
+    end if;
+    v_sql := pg_catalog.format(
+        'with recursive _n(id, depth, seen) as (
+             select _t.id, 1, array[_t.id] from %1$s where %2$s and %3$s
+             union all
+             select _t.id, _n.depth + 1, _n.seen || _t.id
+               from %1$s join _n on _t.%4$I = _n.id
+              where %2$s and _t.id <> all (_n.seen) and _n.depth < %5$s)
+         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''parent'', _t.%4$I, ''depth'', _n.depth,
+                                                                    ''row'', %6$s) order by %7$s)
+           from %8$s join _n on _n.id = _t.id',
+        docpal_private.q_from(v_state, true), v_state->>'where', v_start, v_parent->>'name', v_depth,
+        v_state->>'select', v_state->>'order', docpal_private.q_from(v_state, false));
+    execute v_sql into v_flat using v_state->'params';
+    -- nest: each level's nodes get their children, keyed by their parent for the level above
+    for v_level in reverse v_depth .. 1 loop
+        select coalesce(pg_catalog.jsonb_object_agg(p.parent, p.nodes), '{}') into v_children
+          from (select coalesce(n->>'parent', '') as parent,
+                       pg_catalog.jsonb_agg((n->'row') || pg_catalog.jsonb_build_object(
+                           'children', coalesce(v_children->(n->>'id'), '[]')) order by o) as nodes
+                  from pg_catalog.jsonb_array_elements(coalesce(v_flat, '[]')) with ordinality x(n, o)
+                 where (n->>'depth')::integer = v_level
+                 group by 1) p;
+    end loop;
+    return pg_catalog.jsonb_build_object('nodes', coalesce(
+        (select pg_catalog.jsonb_agg(e.value) from pg_catalog.jsonb_each(v_children) c, pg_catalog.jsonb_array_elements(c.value) e),
+        '[]'));
 end
 $$;
 
@@ -3398,6 +4523,7 @@ revoke all on all routines in schema docpal, docpal_private from public, docpal_
 grant execute on function docpal.activate_company to docpal_service;
 grant execute on function docpal.add_column to docpal_service, docpal_app;
 grant execute on function docpal.add_member to docpal_service;
+grant execute on function docpal.aggregate to docpal_service, docpal_app;
 grant execute on function docpal.alter_column to docpal_service, docpal_app;
 grant execute on function docpal.alter_table to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
@@ -3414,10 +4540,17 @@ grant execute on function docpal.describe_table to docpal_service, docpal_app;
 grant execute on function docpal.drop_column to docpal_service, docpal_app;
 grant execute on function docpal.drop_company to docpal_service;
 grant execute on function docpal.drop_table to docpal_service, docpal_app;
+grant execute on function docpal.explain_query to docpal_service, docpal_app;
 grant execute on function docpal.get_company to docpal_service, docpal_app;
 grant execute on function docpal.get_record to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
 grant execute on function docpal.list_tables to docpal_service, docpal_app;
+grant execute on function docpal.query_breadcrumb to docpal_service, docpal_app;
+grant execute on function docpal.query_dropdown to docpal_service, docpal_app;
+grant execute on function docpal.query_gantt to docpal_service, docpal_app;
+grant execute on function docpal.query_kanban to docpal_service, docpal_app;
+grant execute on function docpal.query_table to docpal_service, docpal_app;
+grant execute on function docpal.query_tree to docpal_service, docpal_app;
 grant execute on function docpal.register_file to docpal_service, docpal_app;
 grant execute on function docpal.remove_member to docpal_service;
 grant execute on function docpal.rename_column to docpal_service, docpal_app;

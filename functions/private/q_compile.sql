@@ -1,0 +1,114 @@
+create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Compiles the keys every query spec shares into SQL pieces, returned in the
+   compiler state: select (the row JSON), where, order, limit, offset, count,
+   plus joins and params for q_from and EXECUTE ... USING. The one place
+   where a spec becomes SQL, so a row predicate or a column allow-list (the
+   permission layer) has one place to go. 22023 for an unknown key or a bad
+   value, 42703 for an unknown path, 42P01 for an unknown table. */
+declare
+    v_spec jsonb := docpal_private.table_spec(p_schema, p_slug);
+    v_state jsonb;
+    v_key text;
+    v_path text;
+    v_expr text;
+    v_pairs text[] := '{}';
+    v_order text[] := '{}';
+    v_where text := 'true';
+    v_ref text;
+    v_search text;
+    v_limit integer := 50;
+    v_offset bigint := 0;
+begin
+    v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
+                                             'specs', pg_catalog.jsonb_build_object(p_slug, v_spec),
+                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(p_spec) k loop
+        if v_key not in ('columns', 'filters', 'search', 'sort', 'limit', 'offset', 'count') and v_key <> all (p_extra_keys) then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in query spec', v_key);
+        end if;
+    end loop;
+
+    if p_spec ? 'columns' then
+        if pg_catalog.jsonb_typeof(p_spec->'columns') <> 'array' or pg_catalog.jsonb_array_length(p_spec->'columns') = 0
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'columns must be a non-empty array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'columns') loop
+            select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
+            v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+        end loop;
+        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
+        v_state := v_state || pg_catalog.jsonb_build_object('select', (
+            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
+                     group by (o - 1) / 50) c));
+    else
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+    end if;
+
+    if p_spec ? 'filters' then
+        select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
+        if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
+            raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        v_search := docpal_private.search_sql(v_spec, '_t');
+        if v_search is null then
+            raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);
+        end if;
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, p_spec->'search') q;
+        v_where := v_where || pg_catalog.format(' and %s @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
+                                                v_search, v_ref);
+    end if;
+
+    if p_spec ? 'sort' then
+        if pg_catalog.jsonb_typeof(p_spec->'sort') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'sort') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'sort must be an array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'sort') loop
+            select q.p_state, q.o_sql into v_state, v_expr
+              from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
+            v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
+        end loop;
+    end if;
+    v_order := v_order || '_t.id'::text;  -- a total order: pages never overlap
+
+    if p_spec ? 'limit' then
+        if pg_catalog.jsonb_typeof(p_spec->'limit') <> 'number' or (p_spec->>'limit')::numeric not between 1 and 1000
+           or (p_spec->>'limit')::numeric <> pg_catalog.trunc((p_spec->>'limit')::numeric) then
+            raise exception using errcode = '22023', message = 'limit is a whole number from 1 to 1000';
+        end if;
+        v_limit := (p_spec->>'limit')::integer;
+    end if;
+    if p_spec ? 'offset' then
+        if pg_catalog.jsonb_typeof(p_spec->'offset') <> 'number' or (p_spec->>'offset')::numeric < 0
+           or (p_spec->>'offset')::numeric > 1e15
+           or (p_spec->>'offset')::numeric <> pg_catalog.trunc((p_spec->>'offset')::numeric) then
+            raise exception using errcode = '22023', message = 'offset is a whole number of at least 0';
+        end if;
+        v_offset := (p_spec->>'offset')::bigint;
+    end if;
+    if p_spec ? 'count' and (pg_catalog.jsonb_typeof(p_spec->'count') <> 'string'
+                             or p_spec->>'count' not in ('exact', 'estimated', 'none')) then
+        raise exception using errcode = '22023', message = 'count is exact, estimated or none';
+    end if;
+
+    return v_state || pg_catalog.jsonb_build_object(
+        'where', v_where,
+        'order', pg_catalog.array_to_string(v_order, ', '),
+        'limit', v_limit,
+        'offset', v_offset,
+        'count', coalesce(p_spec->>'count', 'exact'));
+end
+$$;

@@ -1,0 +1,72 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.query_kanban(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {groups: [{value, count, rows}]} for a select or relation column
+   (group_by). For a select every option is a lane, in option order, empty
+   ones with count 0, then a null lane when records have no value; for a
+   relation the lanes are the values present. One statement: the counts from
+   one GROUP BY, each lane's first limit_per_group rows from its own
+   correlated subquery (which an index on the sort or lane column serves). */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_kanban.spec);
+    v_state jsonb;
+    v_column jsonb;
+    v_lane text;
+    v_limit integer := 50;
+    v_options text;
+    v_lanes text;
+    v_page text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_kanban');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_kanban.slug, v_spec - 'group_by' - 'limit_per_group');
+    if pg_catalog.jsonb_typeof(v_spec->'group_by') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_kanban needs group_by: a select or relation column';
+    end if;
+    v_column := docpal_private.column_spec(v_state->'specs'->query_kanban.slug, v_spec->>'group_by');
+    if v_column->>'type' not in ('select', 'relation') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
+    end if;
+    if v_spec ? 'limit_per_group' then
+        if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
+           or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
+           or (v_spec->>'limit_per_group')::numeric <> pg_catalog.trunc((v_spec->>'limit_per_group')::numeric) then
+            raise exception using errcode = '22023', message = 'limit_per_group is a whole number from 1 to 1000';
+        end if;
+        v_limit := (v_spec->>'limit_per_group')::integer;
+    end if;
+    v_lane := pg_catalog.format('_t.%I', v_column->>'name');
+    if v_column->>'type' = 'select' then
+        select q.p_state, q.o_ref into v_state, v_options
+          from docpal_private.q_param(v_state, pg_catalog.to_jsonb(docpal_private.column_options(v_ctx.schema_name, v_column))) q;
+        v_lanes := pg_catalog.format(
+            'select v.value #>> ''{}'' as value, v.ord from pg_catalog.jsonb_array_elements(%s) with ordinality v(value, ord)', v_options);
+    else
+        v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
+    end if;
+    -- one lane's page: the lane condition is a plain equality, so an index can serve it
+    v_page := pg_catalog.format(
+        'coalesce((select pg_catalog.jsonb_agg(_q.r) from (select %s as r from %s where %s and %s @lane@ order by %s limit %s) _q), ''[]'')',
+        v_state->>'select', docpal_private.q_from(v_state, false), v_state->>'where', v_lane, v_state->>'order', v_limit);
+    v_sql := pg_catalog.format(
+        'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
+         select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
+             select _o.ord, pg_catalog.jsonb_build_object(''value'', _o.value, ''count'', coalesce(_c._n, 0), ''rows'', %4$s) as j
+               from (%5$s) _o left join _c on _c._lane = _o.value
+             union all
+             select 1e18, pg_catalog.jsonb_build_object(''value'', null, ''count'', _c._n, ''rows'', %6$s)
+               from _c where _c._lane is null) g',
+        v_lane, docpal_private.q_from(v_state, true), v_state->>'where',
+        pg_catalog.replace(v_page, '@lane@', '= _o.value'), v_lanes, pg_catalog.replace(v_page, '@lane@', 'is null'));
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('groups', v_result);
+end
+$$;
