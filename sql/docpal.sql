@@ -624,17 +624,19 @@ $$;
 
 create or replace function docpal_private.column_sql_type(p_column jsonb)
     returns text
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* The PostgreSQL type of a (normalized) column; null for relation_many
-       and formula (whose type PostgreSQL infers). */
-    select case
+/* The PostgreSQL type of a (normalized) column; null for relation_many and
+   formula (whose type PostgreSQL infers). */
+begin
+    return case
         when p_column->>'type' = 'decimal' and p_column ? 'precision'
             then pg_catalog.format('numeric(%s,%s)', (p_column->>'precision')::integer,
                                    coalesce((p_column->>'scale')::integer, 0))
         else docpal_private.type_info(p_column->>'type')->>'sql'
-    end
+    end;
+end
 $$;
 
 -- ======================================================================
@@ -1390,6 +1392,7 @@ declare
     v_expr text;
     v_pairs text[] := '{}';
     v_order text[] := '{}';
+    v_items jsonb := '[]';
     v_where text := 'true';
     v_ref text;
     v_search text;
@@ -1453,9 +1456,12 @@ begin
             select q.p_state, q.o_sql into v_state, v_expr
               from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
             v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
+            v_items := v_items || pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
         end loop;
     end if;
-    v_order := v_order || '_t.id'::text;  -- a total order: pages never overlap
+    -- a total order: pages never overlap (and the last key is the id)
+    v_order := v_order || '_t.id'::text;
+    v_items := v_items || '{"expr": "_t.id", "desc": false}'::jsonb;
 
     if p_spec ? 'limit' then
         if pg_catalog.jsonb_typeof(p_spec->'limit') <> 'number' or (p_spec->>'limit')::numeric not between 1 and 1000
@@ -1480,6 +1486,7 @@ begin
     return v_state || pg_catalog.jsonb_build_object(
         'where', v_where,
         'order', pg_catalog.array_to_string(v_order, ', '),
+        'order_items', v_items,
         'limit', v_limit,
         'offset', v_offset,
         'count', coalesce(p_spec->>'count', 'exact'));
@@ -1758,23 +1765,27 @@ $$;
 
 create or replace function docpal_private.q_from(p_state jsonb, p_filter_only boolean)
     returns text
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* The FROM clause: the root table as _t and one LEFT JOIN per relation
-       path, in the order they were made (a join's parent comes first). With
-       p_filter_only, only the joins a filter uses (and their parents): a
-       join on a unique id never changes the row count, so count(*) needs no
-       other. */
-    select pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root')
-           || coalesce((select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
-                                   p_state->>'schema', j.value->>'table', j.value->>'alias',
-                                   j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
-                          from pg_catalog.jsonb_each(p_state->'joins') j
-                         where not p_filter_only
-                            or (j.value->>'filter')::boolean
-                            or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
-                                        where (d.value->>'filter')::boolean and d.key like j.key || '.%')), '')
+/* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
+   in the order they were made (a join's parent comes first). With
+   p_filter_only, only the joins a filter uses (and their parents): a join on
+   a unique id never changes the row count, so count(*) needs no other. */
+declare
+    v_joins text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+               p_state->>'schema', j.value->>'table', j.value->>'alias',
+               j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+      into v_joins
+      from pg_catalog.jsonb_each(p_state->'joins') j
+     where not p_filter_only
+        or (j.value->>'filter')::boolean
+        or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
+                    where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
+    return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
+end
 $$;
 
 -- ======================================================================
@@ -1917,18 +1928,34 @@ $$;
 -- functions/private/q_rows_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_rows_sql(p_state jsonb)
+create or replace function docpal_private.q_rows_sql(p_state jsonb, p_extra_where text default '')
     returns text
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* The statement query_table runs: the page of rows as one JSON array, in
-       the order of the sort (aggregated from the ordered subquery). $1 is the
-       parameter array. */
-    select pg_catalog.format(
-        'select coalesce(pg_catalog.jsonb_agg(_q.r), ''[]'') from (select %s as r from %s where %s order by %s limit %s offset %s) _q',
-        p_state->>'select', docpal_private.q_from(p_state, false), p_state->>'where', p_state->>'order',
-        (p_state->>'limit')::integer, (p_state->>'offset')::bigint)
+/* The statement that reads one page of a compiled query as a JSON array, in
+   sort order ($1 is the parameter array). The page is found first, as ids
+   and sort keys only; the row JSON is built afterwards for those rows alone,
+   so a sort no index serves does not build JSON for every row it sorts.
+   p_extra_where is ANDed to the filters (query_kanban's lane). */
+declare
+    v_items jsonb := p_state->'order_items';
+    v_keys text;
+    v_order text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
+           pg_catalog.string_agg(pg_catalog.format('_k._s%s%s', o, case when (i->>'desc')::boolean then ' desc' else '' end),
+                                 ', ' order by o)
+      into v_keys, v_order
+      from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
+    return pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+           from %4$s
+           join (select %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k on _k._s%10$s = _t.id',
+        p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+        p_state->>'where', p_extra_where, p_state->>'order',
+        (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items));
+end
 $$;
 
 -- ======================================================================
@@ -2282,43 +2309,46 @@ $$;
 
 create or replace function docpal_private.type_info(p_type text)
     returns jsonb
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* What a docpal column type is made of: its PostgreSQL type ("sql"),
-       the rules it accepts, and whether it can be searchable. Null for an
-       unknown type. */
-    select (pg_catalog.jsonb_build_object(
-        'text',          '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'::jsonb,
-        'long_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
-        'rich_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
-        'integer',       '{"sql": "integer", "rules": ["min", "max"]}'::jsonb,
-        'bigint',        '{"sql": "bigint", "rules": ["min", "max"]}'::jsonb,
-        'decimal',       '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'::jsonb,
-        'float',         '{"sql": "double precision", "rules": ["min", "max"]}'::jsonb,
-        'currency',      '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'::jsonb,
-        'percent',       '{"sql": "numeric", "rules": ["min", "max"]}'::jsonb,
-        'boolean',       '{"sql": "boolean", "rules": []}'::jsonb,
-        'date',          '{"sql": "date", "rules": ["min", "max"]}'::jsonb,
-        'time',          '{"sql": "time without time zone", "rules": ["min", "max"]}'::jsonb,
-        'datetime',      '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'::jsonb,
-        'duration',      '{"sql": "interval", "rules": []}'::jsonb,
-        'email',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'url',           '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'phone',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'json',          '{"sql": "jsonb", "rules": [], "text": true}'::jsonb,
-        'uuid',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'select',        '{"sql": "text", "rules": ["options", "type_list"], "text": true}'::jsonb,
-        'multi_select',  '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'::jsonb,
-        'relation',      '{"sql": "uuid", "rules": ["target", "on_delete"]}'::jsonb,
-        'relation_many', '{"sql": null, "rules": ["target"]}'::jsonb,
-        'user',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'file',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'autonumber',    '{"sql": "bigint", "rules": ["prefix"]}'::jsonb,
-        'rating',        '{"sql": "smallint", "rules": ["max"]}'::jsonb,
-        'color',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'formula',       '{"sql": null, "rules": ["expression"]}'::jsonb
-    ))->p_type
+/* What a docpal column type is made of: its PostgreSQL type ("sql"), the
+   rules it accepts, and whether it can be searchable ("text"). Null for an
+   unknown type. (PL/pgSQL: called for every column and filter, its plan is
+   kept for the session.) */
+begin
+    return case p_type
+        when 'text' then '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'
+        when 'long_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'rich_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'integer' then '{"sql": "integer", "rules": ["min", "max"]}'
+        when 'bigint' then '{"sql": "bigint", "rules": ["min", "max"]}'
+        when 'decimal' then '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'
+        when 'float' then '{"sql": "double precision", "rules": ["min", "max"]}'
+        when 'currency' then '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'
+        when 'percent' then '{"sql": "numeric", "rules": ["min", "max"]}'
+        when 'boolean' then '{"sql": "boolean", "rules": []}'
+        when 'date' then '{"sql": "date", "rules": ["min", "max"]}'
+        when 'time' then '{"sql": "time without time zone", "rules": ["min", "max"]}'
+        when 'datetime' then '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'
+        when 'duration' then '{"sql": "interval", "rules": []}'
+        when 'email' then '{"sql": "text", "rules": [], "text": true}'
+        when 'url' then '{"sql": "text", "rules": [], "text": true}'
+        when 'phone' then '{"sql": "text", "rules": [], "text": true}'
+        when 'json' then '{"sql": "jsonb", "rules": [], "text": true}'
+        when 'uuid' then '{"sql": "uuid", "rules": []}'
+        when 'select' then '{"sql": "text", "rules": ["options", "type_list"], "text": true}'
+        when 'multi_select' then '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'
+        when 'relation' then '{"sql": "uuid", "rules": ["target", "on_delete"]}'
+        when 'relation_many' then '{"sql": null, "rules": ["target"]}'
+        when 'user' then '{"sql": "uuid", "rules": []}'
+        when 'file' then '{"sql": "uuid", "rules": []}'
+        when 'autonumber' then '{"sql": "bigint", "rules": ["prefix"]}'
+        when 'rating' then '{"sql": "smallint", "rules": ["max"]}'
+        when 'color' then '{"sql": "text", "rules": [], "text": true}'
+        when 'formula' then '{"sql": null, "rules": ["expression"]}'
+    end::jsonb;
+end
 $$;
 
 -- ======================================================================
@@ -3656,7 +3686,9 @@ begin
     v_state := v_state || pg_catalog.jsonb_build_object(
         'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label));
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id');
+        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
+            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
+                                         '{"expr": "_t.id", "desc": false}'::jsonb));
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -3717,7 +3749,9 @@ begin
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id');
+        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id', 'order_items',
+            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_parts->>'start', 'desc', false),
+                                         '{"expr": "_t.id", "desc": false}'::jsonb));
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -3784,9 +3818,8 @@ begin
         v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
     end if;
     -- one lane's page: the lane condition is a plain equality, so an index can serve it
-    v_page := pg_catalog.format(
-        'coalesce((select pg_catalog.jsonb_agg(_q.r) from (select %s as r from %s where %s and %s @lane@ order by %s limit %s) _q), ''[]'')',
-        v_state->>'select', docpal_private.q_from(v_state, false), v_state->>'where', v_lane, v_state->>'order', v_limit);
+    v_page := '(' || docpal_private.q_rows_sql(v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0),
+                                              ' and ' || v_lane || ' @lane@') || ')';
     v_sql := pg_catalog.format(
         'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
          select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (

@@ -17,6 +17,7 @@ declare
     v_expr text;
     v_pairs text[] := '{}';
     v_order text[] := '{}';
+    v_items jsonb := '[]';
     v_where text := 'true';
     v_ref text;
     v_search text;
@@ -80,9 +81,12 @@ begin
             select q.p_state, q.o_sql into v_state, v_expr
               from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
             v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
+            v_items := v_items || pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
         end loop;
     end if;
-    v_order := v_order || '_t.id'::text;  -- a total order: pages never overlap
+    -- a total order: pages never overlap (and the last key is the id)
+    v_order := v_order || '_t.id'::text;
+    v_items := v_items || '{"expr": "_t.id", "desc": false}'::jsonb;
 
     if p_spec ? 'limit' then
         if pg_catalog.jsonb_typeof(p_spec->'limit') <> 'number' or (p_spec->>'limit')::numeric not between 1 and 1000
@@ -107,6 +111,7 @@ begin
     return v_state || pg_catalog.jsonb_build_object(
         'where', v_where,
         'order', pg_catalog.array_to_string(v_order, ', '),
+        'order_items', v_items,
         'limit', v_limit,
         'offset', v_offset,
         'count', coalesce(p_spec->>'count', 'exact'));

@@ -1,40 +1,43 @@
 create or replace function docpal_private.type_info(p_type text)
     returns jsonb
-    language sql immutable
+    language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-    /* What a docpal column type is made of: its PostgreSQL type ("sql"),
-       the rules it accepts, and whether it can be searchable. Null for an
-       unknown type. */
-    select (pg_catalog.jsonb_build_object(
-        'text',          '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'::jsonb,
-        'long_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
-        'rich_text',     '{"sql": "text", "rules": ["max_length"], "text": true}'::jsonb,
-        'integer',       '{"sql": "integer", "rules": ["min", "max"]}'::jsonb,
-        'bigint',        '{"sql": "bigint", "rules": ["min", "max"]}'::jsonb,
-        'decimal',       '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'::jsonb,
-        'float',         '{"sql": "double precision", "rules": ["min", "max"]}'::jsonb,
-        'currency',      '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'::jsonb,
-        'percent',       '{"sql": "numeric", "rules": ["min", "max"]}'::jsonb,
-        'boolean',       '{"sql": "boolean", "rules": []}'::jsonb,
-        'date',          '{"sql": "date", "rules": ["min", "max"]}'::jsonb,
-        'time',          '{"sql": "time without time zone", "rules": ["min", "max"]}'::jsonb,
-        'datetime',      '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'::jsonb,
-        'duration',      '{"sql": "interval", "rules": []}'::jsonb,
-        'email',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'url',           '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'phone',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'json',          '{"sql": "jsonb", "rules": [], "text": true}'::jsonb,
-        'uuid',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'select',        '{"sql": "text", "rules": ["options", "type_list"], "text": true}'::jsonb,
-        'multi_select',  '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'::jsonb,
-        'relation',      '{"sql": "uuid", "rules": ["target", "on_delete"]}'::jsonb,
-        'relation_many', '{"sql": null, "rules": ["target"]}'::jsonb,
-        'user',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'file',          '{"sql": "uuid", "rules": []}'::jsonb,
-        'autonumber',    '{"sql": "bigint", "rules": ["prefix"]}'::jsonb,
-        'rating',        '{"sql": "smallint", "rules": ["max"]}'::jsonb,
-        'color',         '{"sql": "text", "rules": [], "text": true}'::jsonb,
-        'formula',       '{"sql": null, "rules": ["expression"]}'::jsonb
-    ))->p_type
+/* What a docpal column type is made of: its PostgreSQL type ("sql"), the
+   rules it accepts, and whether it can be searchable ("text"). Null for an
+   unknown type. (PL/pgSQL: called for every column and filter, its plan is
+   kept for the session.) */
+begin
+    return case p_type
+        when 'text' then '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'
+        when 'long_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'rich_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'integer' then '{"sql": "integer", "rules": ["min", "max"]}'
+        when 'bigint' then '{"sql": "bigint", "rules": ["min", "max"]}'
+        when 'decimal' then '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'
+        when 'float' then '{"sql": "double precision", "rules": ["min", "max"]}'
+        when 'currency' then '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'
+        when 'percent' then '{"sql": "numeric", "rules": ["min", "max"]}'
+        when 'boolean' then '{"sql": "boolean", "rules": []}'
+        when 'date' then '{"sql": "date", "rules": ["min", "max"]}'
+        when 'time' then '{"sql": "time without time zone", "rules": ["min", "max"]}'
+        when 'datetime' then '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'
+        when 'duration' then '{"sql": "interval", "rules": []}'
+        when 'email' then '{"sql": "text", "rules": [], "text": true}'
+        when 'url' then '{"sql": "text", "rules": [], "text": true}'
+        when 'phone' then '{"sql": "text", "rules": [], "text": true}'
+        when 'json' then '{"sql": "jsonb", "rules": [], "text": true}'
+        when 'uuid' then '{"sql": "uuid", "rules": []}'
+        when 'select' then '{"sql": "text", "rules": ["options", "type_list"], "text": true}'
+        when 'multi_select' then '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'
+        when 'relation' then '{"sql": "uuid", "rules": ["target", "on_delete"]}'
+        when 'relation_many' then '{"sql": null, "rules": ["target"]}'
+        when 'user' then '{"sql": "uuid", "rules": []}'
+        when 'file' then '{"sql": "uuid", "rules": []}'
+        when 'autonumber' then '{"sql": "bigint", "rules": ["prefix"]}'
+        when 'rating' then '{"sql": "smallint", "rules": ["max"]}'
+        when 'color' then '{"sql": "text", "rules": [], "text": true}'
+        when 'formula' then '{"sql": null, "rules": ["expression"]}'
+    end::jsonb;
+end
 $$;

@@ -53,9 +53,8 @@ begin
         v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
     end if;
     -- one lane's page: the lane condition is a plain equality, so an index can serve it
-    v_page := pg_catalog.format(
-        'coalesce((select pg_catalog.jsonb_agg(_q.r) from (select %s as r from %s where %s and %s @lane@ order by %s limit %s) _q), ''[]'')',
-        v_state->>'select', docpal_private.q_from(v_state, false), v_state->>'where', v_lane, v_state->>'order', v_limit);
+    v_page := '(' || docpal_private.q_rows_sql(v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0),
+                                              ' and ' || v_lane || ' @lane@') || ')';
     v_sql := pg_catalog.format(
         'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
          select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
