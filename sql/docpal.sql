@@ -1663,13 +1663,10 @@ begin
                                   pg_catalog.format('%I.%I', p_state->>'schema', p_column->>'_table'))
            into v_type using p_column->>'name';
     end if;
-    begin
-        execute pg_catalog.format('select pg_catalog.array_agg((v #>> ''{}'')::%s) from pg_catalog.jsonb_array_elements($1) v', v_type)
-          using v_vals;
-    exception when others then
+    if not docpal_private.q_valid(v_type, v_vals) then
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s: %s is not a valid %s value', p_label, p_value, p_kind);
-    end;
+    end if;
     select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
     o_sql := case p_op
         when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
@@ -2004,6 +2001,45 @@ begin
     execute pg_catalog.format('select pg_catalog.count(*) from %s where %s', v_from, v_where)
        into v_total using p_state->'params';
     return v_total;
+end
+$$;
+
+-- ======================================================================
+-- functions/private/q_valid.sql
+-- ======================================================================
+
+create or replace function docpal_private.q_valid(p_type text, p_values jsonb)
+    returns boolean
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether every element of p_values converts to p_type. The common types
+   are cast statically (no dynamic statement to plan on every filter); any
+   other goes through EXECUTE. */
+declare
+    v_value text;
+    v_type text := p_type;  -- a type name the compiler made (column_sql_type), never user input
+begin
+    for v_value in select v #>> '{}' from pg_catalog.jsonb_array_elements(p_values) v loop
+        case p_type
+            when 'text' then null;
+            when 'integer' then perform v_value::integer;
+            when 'bigint' then perform v_value::bigint;
+            when 'smallint' then perform v_value::smallint;
+            when 'numeric' then perform v_value::numeric;
+            when 'double precision' then perform v_value::double precision;
+            when 'boolean' then perform v_value::boolean;
+            when 'uuid' then perform v_value::uuid;
+            when 'date' then perform v_value::date;
+            when 'time without time zone' then perform v_value::time;
+            when 'timestamp with time zone' then perform v_value::timestamptz;
+            when 'interval' then perform v_value::interval;
+            else execute pg_catalog.format('select $1::%s', v_type) using v_value;
+        end case;
+    end loop;
+    return true;
+exception when others then
+    return false;
 end
 $$;
 
@@ -3857,6 +3893,14 @@ begin
     select * into v_ctx from docpal_private.require_company();
     v_state := docpal_private.q_compile(v_ctx.schema_name, query_table.slug, query_table.spec);
     v_sql := docpal_private.q_rows_sql(v_state);
+    if v_state->>'count' = 'exact' then
+        -- page and count in one statement: one plan, one execution
+        v_sql := pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''rows'', (%s), ''total'', (select pg_catalog.count(*) from %s where %s))',
+            v_sql, docpal_private.q_from(v_state, true), v_state->>'where');
+        execute v_sql into v_rows using v_state->'params';
+        return v_rows;
+    end if;
     execute v_sql into v_rows using v_state->'params';
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total', docpal_private.q_total(v_state));
 end

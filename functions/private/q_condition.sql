@@ -164,13 +164,10 @@ begin
                                   pg_catalog.format('%I.%I', p_state->>'schema', p_column->>'_table'))
            into v_type using p_column->>'name';
     end if;
-    begin
-        execute pg_catalog.format('select pg_catalog.array_agg((v #>> ''{}'')::%s) from pg_catalog.jsonb_array_elements($1) v', v_type)
-          using v_vals;
-    exception when others then
+    if not docpal_private.q_valid(v_type, v_vals) then
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s: %s is not a valid %s value', p_label, p_value, p_kind);
-    end;
+    end if;
     select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
     o_sql := case p_op
         when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
