@@ -1385,7 +1385,8 @@ as $$
    permission layer) has one place to go. 22023 for an unknown key or a bad
    value, 42703 for an unknown path, 42P01 for an unknown table. */
 declare
-    v_spec jsonb := docpal_private.table_spec(p_schema, p_slug);
+    v_specs jsonb;
+    v_spec jsonb;
     v_state jsonb;
     v_key text;
     v_path text;
@@ -1399,8 +1400,20 @@ declare
     v_limit integer := 50;
     v_offset bigint := 0;
 begin
+    -- the table and the tables its relations point at, in one catalog read
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_object_agg(c.slug, c.spec) from %1$I._catalog c
+          where c.kind = ''table''
+            and (c.slug = $1 or c.slug in (select col->>''target''
+                                              from %1$I._catalog r, pg_catalog.jsonb_array_elements(r.spec->''columns'') col
+                                             where r.kind = ''table'' and r.slug = $1))', p_schema)
+       into v_specs using p_slug;
+    v_spec := v_specs->p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
     v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
-                                             'specs', pg_catalog.jsonb_build_object(p_slug, v_spec),
+                                             'specs', v_specs,
                                              'joins', '{}'::jsonb, 'params', '[]'::jsonb);
     if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
@@ -1752,7 +1765,8 @@ begin
             end if;
         end if;
     end loop;
-    o_sql := coalesce('(' || pg_catalog.array_to_string(v_parts, ' and ') || ')', 'true');
+    o_sql := case when pg_catalog.cardinality(v_parts) = 0 then 'true'
+                  else '(' || pg_catalog.array_to_string(v_parts, ' and ') || ')' end;
 end
 $$;
 

@@ -66,6 +66,7 @@ begin
             end if;
         end if;
     end loop;
-    o_sql := coalesce('(' || pg_catalog.array_to_string(v_parts, ' and ') || ')', 'true');
+    o_sql := case when pg_catalog.cardinality(v_parts) = 0 then 'true'
+                  else '(' || pg_catalog.array_to_string(v_parts, ' and ') || ')' end;
 end
 $$;
