@@ -27,3 +27,13 @@ def test_records_benchmark_runs(dburl):
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "(a) create_record" in proc.stdout and "rewrite: no" in proc.stdout
+
+
+def test_query_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_queries.py"), "--products", "3000", "--categories", "30",
+         "--repeat", "1", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "query_kanban" in proc.stdout and "aggregate" in proc.stdout
