@@ -3836,6 +3836,8 @@ declare
     v_options text;
     v_lanes text;
     v_page text;
+    v_null_page text;
+    v_page_state jsonb;
     v_sql text;
     v_result jsonb;
 begin
@@ -3868,8 +3870,9 @@ begin
         v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
     end if;
     -- one lane's page: the lane condition is a plain equality, so an index can serve it
-    v_page := '(' || docpal_private.q_rows_sql(v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0),
-                                              ' and ' || v_lane || ' @lane@') || ')';
+    v_page_state := v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0);
+    v_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' = _o.value') || ')';
+    v_null_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' is null') || ')';
     v_sql := pg_catalog.format(
         'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
          select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
@@ -3879,7 +3882,7 @@ begin
              select 1e18, pg_catalog.jsonb_build_object(''value'', null, ''count'', _c._n, ''rows'', %6$s)
                from _c where _c._lane is null) g',
         v_lane, docpal_private.q_from(v_state, true), v_state->>'where',
-        pg_catalog.replace(v_page, '@lane@', '= _o.value'), v_lanes, pg_catalog.replace(v_page, '@lane@', 'is null'));
+        v_page, v_lanes, v_null_page);
     execute v_sql into v_result using v_state->'params';
     return pg_catalog.jsonb_build_object('groups', v_result);
 end
