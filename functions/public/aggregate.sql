@@ -67,6 +67,12 @@ begin
                 raise exception using errcode = '22023',
                     message = pg_catalog.format('metric %s: %s needs a number column, not %s', v_name, v_op, v_kind);
             end if;
+            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json', 'json_path',
+                                                     'multi_select', 'relation_many') then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: %s needs an ordered column (text, number, date, time), not %s',
+                                                v_name, v_op, v_kind);
+            end if;
             v_agg := case v_op when 'count_distinct' then pg_catalog.format('pg_catalog.count(distinct %s)', v_expr)
                                else pg_catalog.format('pg_catalog.%s(%s)', v_op, v_expr) end;
             v_kind := case when v_op = 'count_distinct' then 'bigint' when v_op in ('sum', 'avg') then 'decimal' else v_kind end;
