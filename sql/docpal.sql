@@ -1564,8 +1564,9 @@ begin
                 raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
             end if;
             select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
-            o_sql := pg_catalog.format(case p_op when 'in' then '%s in (select pg_catalog.jsonb_array_elements(%s))'
-                                       else '%s not in (select pg_catalog.jsonb_array_elements(%s))' end, p_expr, v_ref);
+            o_sql := pg_catalog.format(case p_op when 'in' then '%1$s in (select pg_catalog.jsonb_array_elements(%2$s))'
+                                       else '(%1$s is not null and %1$s not in (select pg_catalog.jsonb_array_elements(%2$s)))' end,
+                                       p_expr, v_ref);
         elsif p_op = 'contains' and (p_kind = 'json' or pg_catalog.jsonb_typeof(p_value) in ('object', 'array')) then
             select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
             o_sql := pg_catalog.format('%s @> %s', p_expr, v_ref);
@@ -1684,7 +1685,8 @@ begin
     o_sql := case p_op
         when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
                                          p_expr, v_type, v_ref)
-        when 'nin' then pg_catalog.format('%s <> all (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
+        -- not null first: with an empty list, <> all would match nulls too
+        when 'nin' then pg_catalog.format('(%1$s is not null and %1$s <> all (array(select (_v #>> ''{}'')::%2$s from pg_catalog.jsonb_array_elements(%3$s) _v)))',
                                           p_expr, v_type, v_ref)
         when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s', p_expr, v_ref, v_type)
         else pg_catalog.format('%s %s (%s->>0)::%s', p_expr,
@@ -2758,12 +2760,17 @@ begin
             end if;
             select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_expr, v_kind, v_column
               from docpal_private.q_path(v_state, v_path, true) q;
+            if v_kind = 'json_path' and v_op <> 'count_distinct' then
+                -- inside json a number is a number: the metric takes the numbers, ignores the rest
+                v_expr := pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', v_expr);
+                v_kind := 'decimal';
+            end if;
             if v_op in ('sum', 'avg') and v_kind not in ('integer', 'bigint', 'decimal', 'float', 'currency', 'percent',
                                                          'rating', 'autonumber', 'formula') then
                 raise exception using errcode = '22023',
                     message = pg_catalog.format('metric %s: %s needs a number column, not %s', v_name, v_op, v_kind);
             end if;
-            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json', 'json_path',
+            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json',
                                                      'multi_select', 'relation_many') then
                 raise exception using errcode = '22023',
                     message = pg_catalog.format('metric %s: %s needs an ordered column (text, number, date, time), not %s',

@@ -672,3 +672,9 @@ def test_bound_values_are_never_sql(ctx, cat):
         res = q(ctx, {"filters": filters})
         assert res["rows"] == [] and res["total"] == 0
     assert ctx.execute(f"select count(*) from {FROM_PRODUCTS.format(s=cat.schema)}").fetchone()[0] == 30
+
+
+def test_nin_with_an_empty_list_does_not_match_nulls(ctx, cat):
+    """nin never matches nulls, not even with nothing to exclude."""
+    check(ctx, cat, {"qty": {"nin": []}}, "p.qty is not null")
+    check(ctx, cat, {"metadata.color": {"nin": []}}, "p.metadata ? 'color' and p.metadata->'color' <> 'null'")

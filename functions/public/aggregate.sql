@@ -62,12 +62,17 @@ begin
             end if;
             select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_expr, v_kind, v_column
               from docpal_private.q_path(v_state, v_path, true) q;
+            if v_kind = 'json_path' and v_op <> 'count_distinct' then
+                -- inside json a number is a number: the metric takes the numbers, ignores the rest
+                v_expr := pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', v_expr);
+                v_kind := 'decimal';
+            end if;
             if v_op in ('sum', 'avg') and v_kind not in ('integer', 'bigint', 'decimal', 'float', 'currency', 'percent',
                                                          'rating', 'autonumber', 'formula') then
                 raise exception using errcode = '22023',
                     message = pg_catalog.format('metric %s: %s needs a number column, not %s', v_name, v_op, v_kind);
             end if;
-            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json', 'json_path',
+            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json',
                                                      'multi_select', 'relation_many') then
                 raise exception using errcode = '22023',
                     message = pg_catalog.format('metric %s: %s needs an ordered column (text, number, date, time), not %s',
