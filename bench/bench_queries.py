@@ -51,20 +51,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 from statistics import median
 from typing import Callable
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
-from docpal import deploy, embedded
+import benchdb
+from docpal import deploy
 
 STATUSES = ["draft", "active", "archived"]
 CATEGORIES_SPEC = {"slug": "categories", "name": "Categories", "columns": [
@@ -161,10 +157,7 @@ def check(case: str, ok: bool, detail: str) -> None:
 def bench(url: str, n: int, c: int, repeat: int) -> int:
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
-        company = conn.execute("select docpal.create_company('bench', 'Bench')").fetchone()[0]
-        user = conn.execute("select docpal.create_user('bench@example.com', 'Bench')").fetchone()[0]
-        conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
-        conn.execute("select docpal.set_context(%s, %s)", (company, user))
+        company, user = benchdb.company_in_context(conn)
         conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(CATEGORIES_SPEC),))
         conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(PRODUCTS_SPEC),))
         schema = conn.execute("select schema_name from docpal_private.companies where id = %s",
@@ -308,9 +301,6 @@ def bench(url: str, n: int, c: int, repeat: int) -> int:
     return 0
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    return urlsplit(deploy.libpq_url(url))._replace(path=f"/{dbname}").geturl()
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -322,34 +312,12 @@ def main() -> int:
     args = parser.parse_args()
     if args.categories < 3 or args.products < 1 or args.repeat < 1:
         parser.error("need at least 3 categories, 1 product and 1 repeat")
-    dbname = f"docpal_bench_{secrets.token_hex(4)}"
-    cluster = tmp = None
-    if args.database_url:
-        admin_url = deploy.libpq_url(args.database_url)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-        url = with_dbname(admin_url, dbname)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="docpal-bench-"))
-        tmp.chmod(0o755)  # as root, the postgres OS user must reach the data folder
-        cluster = embedded.Cluster(tmp / "pgdata", fast=False).start()
-        admin_url = cluster.url()
-        url = cluster.create_database(dbname)
-    print(f"database: {url}")
-    try:
-        return bench(url, args.products, args.categories, args.repeat)
-    except Mismatch as exc:
-        print(f"\nMISMATCH: {exc}", file=sys.stderr)
-        return 1
-    finally:
+    with benchdb.fresh_database(args.database_url) as url:
         try:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
-        finally:
-            if cluster:
-                cluster.stop()
-                shutil.rmtree(tmp, ignore_errors=True)
-
+            return bench(url, args.products, args.categories, args.repeat)
+        except Mismatch as exc:
+            print(f"\nMISMATCH: {exc}", file=sys.stderr)
+            return 1
 
 if __name__ == "__main__":
     sys.exit(main())

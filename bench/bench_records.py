@@ -41,20 +41,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
-import shutil
 import sys
-import tempfile
 import time
 from decimal import Decimal
-from pathlib import Path
 from statistics import median
-from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
-from docpal import deploy, embedded
+import benchdb
+from docpal import deploy
 
 SPEC = {"slug": "bench", "name": "Bench", "columns": [
     {"name": "name", "type": "text", "required": True, "max_length": 200},
@@ -115,10 +111,7 @@ def array_literal(items: list[str]) -> str:
 def bench(url: str, n: int, m: int) -> int:
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        company = conn.execute("select docpal.create_company('bench', 'Bench')").fetchone()[0]
-        user = conn.execute("select docpal.create_user('bench@example.com', 'Bench')").fetchone()[0]
-        conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
-        conn.execute("select docpal.set_context(%s, %s)", (company, user))
+        company, user = benchdb.company_in_context(conn)
         conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
         schema = conn.execute("select schema_name from docpal_private.companies where id = %s",
                               (company,)).fetchone()[0]
@@ -252,9 +245,6 @@ def bench(url: str, n: int, m: int) -> int:
     return 0
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    return urlsplit(deploy.libpq_url(url))._replace(path=f"/{dbname}").geturl()
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -264,31 +254,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
-    dbname = f"docpal_bench_{secrets.token_hex(4)}"
-    cluster = tmp = None
-    if args.database_url:
-        admin_url = deploy.libpq_url(args.database_url)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-        url = with_dbname(admin_url, dbname)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="docpal-bench-"))
-        tmp.chmod(0o755)  # as root, the postgres OS user must reach the data folder
-        cluster = embedded.Cluster(tmp / "pgdata", fast=False).start()
-        admin_url = cluster.url()
-        url = cluster.create_database(dbname)
-    print(f"database: {url}")
-    try:
+    with benchdb.fresh_database(args.database_url) as url:
         return bench(url, args.rows, args.big_rows)
-    finally:
-        try:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
-        finally:
-            if cluster:
-                cluster.stop()
-                shutil.rmtree(tmp, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -29,18 +29,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
-from psycopg import sql
 
-from docpal import deploy, embedded, render
+import benchdb
+from docpal import deploy, render
 
 STEP_SQL = """\
 -- benchmark only: a realistic template change
@@ -133,9 +130,6 @@ def bench(url: str, n: int) -> int:
     return 1 if failed else 0
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    return urlsplit(deploy.libpq_url(url))._replace(path=f"/{dbname}").geturl()
-
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -143,31 +137,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
-    dbname = f"docpal_bench_{secrets.token_hex(4)}"
-    cluster = tmp = None
-    if args.database_url:
-        admin_url = deploy.libpq_url(args.database_url)
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-        url = with_dbname(admin_url, dbname)
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="docpal-bench-"))
-        tmp.chmod(0o755)  # as root, the postgres OS user must reach the data folder
-        cluster = embedded.Cluster(tmp / "pgdata", fast=False).start()
-        admin_url = cluster.url()
-        url = cluster.create_database(dbname)
-    print(f"database: {url}")
-    try:
+    with benchdb.fresh_database(args.database_url) as url:
         return bench(url, args.companies)
-    finally:
-        try:
-            with psycopg.connect(admin_url, autocommit=True) as conn:
-                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
-        finally:
-            if cluster:
-                cluster.stop()
-                shutil.rmtree(tmp, ignore_errors=True)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -10,7 +10,6 @@ import psycopg
 import pytest
 from psycopg import errors
 
-from conftest import unique_slug
 
 
 def one(conn, sql, *params):

@@ -11,45 +11,22 @@ the rows below, or with plain SQL against `<schema>.products`.
 
 from __future__ import annotations
 
-import json
 import uuid
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-import psycopg
-import pytest
-from psycopg.types.json import Jsonb, set_json_loads
+from helpers import fn, one, raises, set_context, table  # noqa: F401 (re-exported to the query tests)
 
 # --- helpers (copied from test_records_crud.py) ---------------------------------
 
 
-def one(conn, sql, *params):
-    return conn.execute(sql, params).fetchone()[0]
 
 
-def fn(conn, name, *args):
-    """Call docpal.<name>(args...); dicts and lists are passed as jsonb."""
-    args = [Jsonb(a) if isinstance(a, (dict, list)) else a for a in args]
-    marks = ", ".join(["%s"] * len(args))
-    return conn.execute(f"select docpal.{name}({marks})", args).fetchone()[0]
 
 
-@contextmanager
-def raises(*codes):
-    with pytest.raises(psycopg.Error) as exc:
-        yield exc
-    assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
 
 
-def set_context(conn, company, user):
-    set_json_loads(lambda s: json.loads(s, parse_float=Decimal), conn)
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], user))
-    return conn
 
 
-def table(slug, *columns):
-    return {"slug": slug, "name": slug.title(), "columns": list(columns)}
 
 
 # --- the data set -----------------------------------------------------------------

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
 import pytest
-from psycopg.types.json import Jsonb, set_json_loads
+from psycopg.types.json import Jsonb
+from helpers import fn, one, raises, set_context, table
 
 ITEMS = {"slug": "items", "name": "Items", "columns": [
     {"name": "name", "type": "text", "required": True, "max_length": 100},
@@ -27,15 +26,8 @@ RECORD_KEYS = SYSTEM | {c["name"] for c in ITEMS["columns"]}
 
 # --- helpers -------------------------------------------------------------------
 
-def one(conn, sql, *params):
-    return conn.execute(sql, params).fetchone()[0]
 
 
-def fn(conn, name, *args):
-    """Call docpal.<name>(args...); dicts and lists are passed as jsonb."""
-    args = [Jsonb(a) if isinstance(a, (dict, list)) else a for a in args]
-    marks = ", ".join(["%s"] * len(args))
-    return conn.execute(f"select docpal.{name}({marks})", args).fetchone()[0]
 
 
 def update(conn, slug, rid, patch, expected_version=None):
@@ -43,21 +35,10 @@ def update(conn, slug, rid, patch, expected_version=None):
                slug, uuid.UUID(str(rid)), Jsonb(patch), expected_version)
 
 
-@contextmanager
-def raises(*codes):
-    with pytest.raises(psycopg.Error) as exc:
-        yield exc
-    assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
 
 
-def set_context(conn, company, user):
-    set_json_loads(lambda s: json.loads(s, parse_float=Decimal), conn)
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], user))
-    return conn
 
 
-def table(slug, *columns):
-    return {"slug": slug, "name": slug.title(), "columns": list(columns)}
 
 
 def count(db, schema, slug="items"):

@@ -4,36 +4,23 @@ from __future__ import annotations
 
 import json
 import uuid
-from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from psycopg.types.json import Jsonb, set_json_loads
+from helpers import fn, one, raises, table
 
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 # --- helpers -------------------------------------------------------------------
 
-def one(conn, sql, *params):
-    return conn.execute(sql, params).fetchone()[0]
 
 
-def fn(conn, name, *args):
-    """Call docpal.<name>(args...); dicts and lists are passed as jsonb."""
-    args = [Jsonb(a) if isinstance(a, (dict, list)) else a for a in args]
-    marks = ", ".join(["%s"] * len(args))
-    return conn.execute(f"select docpal.{name}({marks})", args).fetchone()[0]
 
 
-@contextmanager
-def raises(*codes):
-    with pytest.raises(psycopg.Error) as exc:
-        yield exc
-    assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
 
 
 def detail(exc) -> dict:
@@ -42,8 +29,6 @@ def detail(exc) -> dict:
     return json.loads(text)
 
 
-def table(slug, *columns):
-    return {"slug": slug, "name": slug.title(), "columns": list(columns)}
 
 
 def count(db, schema, slug="t"):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from contextlib import contextmanager
 
-import psycopg
 import pytest
 from psycopg.types.json import Jsonb
+from helpers import fn, one, raises, table
 
 BIG = 100_000
 
@@ -30,26 +29,12 @@ SYSTEM_COLUMNS = ("id", "version", "created_at", "updated_at", "created_by", "up
 
 # --- helpers -------------------------------------------------------------------
 
-def one(conn, sql, *params):
-    return conn.execute(sql, params).fetchone()[0]
 
 
-def fn(conn, name, *args):
-    """Call docpal.<name>(args...); dicts and lists are passed as jsonb."""
-    args = [Jsonb(a) if isinstance(a, (dict, list)) else a for a in args]
-    marks = ", ".join(["%s"] * len(args))
-    return conn.execute(f"select docpal.{name}({marks})", args).fetchone()[0]
 
 
-@contextmanager
-def raises(*codes):
-    with pytest.raises(psycopg.Error) as exc:
-        yield exc
-    assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
 
 
-def table(slug, *columns, name=None):
-    return {"slug": slug, "name": name or slug.title(), "columns": list(columns)}
 
 
 def col(desc, name):

@@ -1,0 +1,61 @@
+"""What every benchmark needs: a fresh database, on the server of
+--database-url / $DATABASE_URL or on a throw-away cluster, removed afterwards;
+and a company with an owner in context."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+from docpal import deploy, embedded
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    return urlsplit(deploy.libpq_url(url))._replace(path=f"/{dbname}").geturl()
+
+
+@contextmanager
+def fresh_database(database_url: str | None) -> Iterator[str]:
+    """A new database docpal_bench_<hex>; yields its URL, drops it at the end
+    (and stops and removes the cluster when it started one)."""
+    dbname = f"docpal_bench_{secrets.token_hex(4)}"
+    cluster = tmp = None
+    if database_url:
+        admin_url = deploy.libpq_url(database_url)
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+        url = with_dbname(admin_url, dbname)
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="docpal-bench-"))
+        tmp.chmod(0o755)  # as root, the postgres OS user must reach the data folder
+        cluster = embedded.Cluster(tmp / "pgdata", fast=False).start()
+        admin_url = cluster.url()
+        url = cluster.create_database(dbname)
+    print(f"database: {url}")
+    try:
+        yield url
+    finally:
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+        finally:
+            if cluster:
+                cluster.stop()
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
+def company_in_context(conn: psycopg.Connection) -> tuple[str, str]:
+    """A company 'bench' with an owner, in context on conn: (company id, user id)."""
+    company = conn.execute("select docpal.create_company('bench', 'Bench')").fetchone()[0]
+    user = conn.execute("select docpal.create_user('bench@example.com', 'Bench')").fetchone()[0]
+    conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
+    conn.execute("select docpal.set_context(%s, %s)", (company, user))
+    return company, user

@@ -1,0 +1,42 @@
+"""Small helpers the test modules share: calling docpal functions, checking
+SQLSTATEs, building table specs."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb, set_json_loads
+
+
+def one(conn, sql, *params):
+    return conn.execute(sql, params).fetchone()[0]
+
+
+def fn(conn, name, *args):
+    """Call docpal.<name>(args...); dicts and lists are passed as jsonb."""
+    args = [Jsonb(a) if isinstance(a, (dict, list)) else a for a in args]
+    marks = ", ".join(["%s"] * len(args))
+    return conn.execute(f"select docpal.{name}({marks})", args).fetchone()[0]
+
+
+@contextmanager
+def raises(*codes):
+    """The block raises a database error with one of these SQLSTATEs."""
+    with pytest.raises(psycopg.Error) as exc:
+        yield exc
+    assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
+
+
+def set_context(conn, company, user):
+    """Act as user in company on conn; JSON numbers read back as Decimal (exact)."""
+    set_json_loads(lambda s: json.loads(s, parse_float=Decimal), conn)
+    conn.execute("select docpal.set_context(%s, %s)", (company["id"], user))
+    return conn
+
+
+def table(slug, *columns, name=None):
+    return {"slug": slug, "name": name or slug.title(), "columns": list(columns)}
