@@ -23,6 +23,7 @@ declare
     v_sql text;
     v_flat jsonb;
     v_level integer;
+    v_deepest integer;
     v_children jsonb := '{}';
 begin
     select * into v_ctx from docpal_private.require_company();
@@ -73,7 +74,9 @@ begin
         v_state->>'select', v_state->>'order', docpal_private.q_from(v_state, false));
     execute v_sql into v_flat using v_state->'params';
     -- nest: each level's nodes get their children, keyed by their parent for the level above
-    for v_level in reverse v_depth .. 1 loop
+    select coalesce(pg_catalog.max((n->>'depth')::integer), 0) into v_deepest
+      from pg_catalog.jsonb_array_elements(coalesce(v_flat, '[]')) n;
+    for v_level in reverse v_deepest .. 1 loop
         select coalesce(pg_catalog.jsonb_object_agg(p.parent, p.nodes), '{}') into v_children
           from (select coalesce(n->>'parent', '') as parent,
                        pg_catalog.jsonb_agg((n->'row') || pg_catalog.jsonb_build_object(
