@@ -1399,6 +1399,7 @@ declare
     v_search text;
     v_limit integer := 50;
     v_offset bigint := 0;
+    v_joined boolean := false;
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -1431,6 +1432,8 @@ begin
         end if;
         for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'columns') loop
             select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
+            -- a column of a joined table: the page must be joined back to build the JSON
+            v_joined := v_joined or (v_state->>'joined')::boolean;
             v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
         end loop;
         -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
@@ -1502,7 +1505,8 @@ begin
         'order_items', v_items,
         'limit', v_limit,
         'offset', v_offset,
-        'count', coalesce(p_spec->>'count', 'exact'));
+        'count', coalesce(p_spec->>'count', 'exact'),
+        'select_joined', v_joined);
 end
 $$;
 
@@ -1834,7 +1838,8 @@ as $$
    one per distinct relation path, recorded in p_state.joins and reused); a
    json column followed by keys becomes #> over them. 42703 for anything the
    catalog does not know. p_for_filter marks the joins a filter needs, which
-   are the only ones a separate count(*) has to make. */
+   are the only ones a separate count(*) has to make. p_state.joined is set
+   when the expression reads a joined table, not only the root row. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -1866,6 +1871,7 @@ begin
             o_kind := case v_segment when 'version' then 'integer' when 'id' then 'uuid'
                                      when 'created_at' then 'datetime' when 'updated_at' then 'datetime' else 'uuid' end;
             o_column := pg_catalog.jsonb_build_object('name', v_segment, 'type', o_kind);
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         select c into o_column from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_segment;
@@ -1883,6 +1889,7 @@ begin
             else
                 o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
             end if;
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         if o_kind = 'json' then
@@ -1891,6 +1898,7 @@ begin
             select q.p_state, q.o_ref into p_state, v_key from docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_keys)) q;
             o_sql := pg_catalog.format('(%I.%I #> (%s #>> ''{}'')::text[])', v_alias, v_segment, v_key);
             o_kind := 'json_path';
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         if o_kind <> 'relation' then
@@ -1961,6 +1969,17 @@ begin
                                  ', ' order by o)
       into v_keys, v_order
       from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
+    if not coalesce((p_state->>'select_joined')::boolean, true) then
+        -- the row JSON needs only the table's own row: carry it through the page
+        -- instead of looking each row up again
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+               from (select _t as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
+               cross join lateral (select (_k._row).*) _t',
+            p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint);
+    end if;
     return pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
            from %4$s
@@ -3747,7 +3766,8 @@ begin
             v_state->>'where', v_label, v_ref)));
     end if;
     v_state := v_state || pg_catalog.jsonb_build_object(
-        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label));
+        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
+        'select_joined', true);  -- the label may come through a relation
     if not v_spec ? 'sort' then
         v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
             pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
@@ -3808,7 +3828,7 @@ begin
         v_parts := v_parts || pg_catalog.jsonb_build_object(v_key,
             case when v_key = 'dependencies' then pg_catalog.format('pg_catalog.to_jsonb(%s)', v_sql) else v_sql end);
     end loop;
-    v_state := v_state || pg_catalog.jsonb_build_object('select', pg_catalog.format(
+    v_state := v_state || pg_catalog.jsonb_build_object('select_joined', true, 'select', pg_catalog.format(
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then

@@ -24,6 +24,7 @@ declare
     v_search text;
     v_limit integer := 50;
     v_offset bigint := 0;
+    v_joined boolean := false;
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -56,6 +57,8 @@ begin
         end if;
         for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'columns') loop
             select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
+            -- a column of a joined table: the page must be joined back to build the JSON
+            v_joined := v_joined or (v_state->>'joined')::boolean;
             v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
         end loop;
         -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
@@ -127,6 +130,7 @@ begin
         'order_items', v_items,
         'limit', v_limit,
         'offset', v_offset,
-        'count', coalesce(p_spec->>'count', 'exact'));
+        'count', coalesce(p_spec->>'count', 'exact'),
+        'select_joined', v_joined);
 end
 $$;

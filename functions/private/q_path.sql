@@ -10,7 +10,8 @@ as $$
    one per distinct relation path, recorded in p_state.joins and reused); a
    json column followed by keys becomes #> over them. 42703 for anything the
    catalog does not know. p_for_filter marks the joins a filter needs, which
-   are the only ones a separate count(*) has to make. */
+   are the only ones a separate count(*) has to make. p_state.joined is set
+   when the expression reads a joined table, not only the root row. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -42,6 +43,7 @@ begin
             o_kind := case v_segment when 'version' then 'integer' when 'id' then 'uuid'
                                      when 'created_at' then 'datetime' when 'updated_at' then 'datetime' else 'uuid' end;
             o_column := pg_catalog.jsonb_build_object('name', v_segment, 'type', o_kind);
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         select c into o_column from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_segment;
@@ -59,6 +61,7 @@ begin
             else
                 o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
             end if;
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         if o_kind = 'json' then
@@ -67,6 +70,7 @@ begin
             select q.p_state, q.o_ref into p_state, v_key from docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_keys)) q;
             o_sql := pg_catalog.format('(%I.%I #> (%s #>> ''{}'')::text[])', v_alias, v_segment, v_key);
             o_kind := 'json_path';
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
         if o_kind <> 'relation' then

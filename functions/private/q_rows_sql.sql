@@ -18,6 +18,17 @@ begin
                                  ', ' order by o)
       into v_keys, v_order
       from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
+    if not coalesce((p_state->>'select_joined')::boolean, true) then
+        -- the row JSON needs only the table's own row: carry it through the page
+        -- instead of looking each row up again
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+               from (select _t as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
+               cross join lateral (select (_k._row).*) _t',
+            p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint);
+    end if;
     return pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
            from %4$s

@@ -33,7 +33,8 @@ begin
             v_state->>'where', v_label, v_ref)));
     end if;
     v_state := v_state || pg_catalog.jsonb_build_object(
-        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label));
+        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
+        'select_joined', true);  -- the label may come through a relation
     if not v_spec ? 'sort' then
         v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
             pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),

@@ -43,7 +43,7 @@ begin
         v_parts := v_parts || pg_catalog.jsonb_build_object(v_key,
             case when v_key = 'dependencies' then pg_catalog.format('pg_catalog.to_jsonb(%s)', v_sql) else v_sql end);
     end loop;
-    v_state := v_state || pg_catalog.jsonb_build_object('select', pg_catalog.format(
+    v_state := v_state || pg_catalog.jsonb_build_object('select_joined', true, 'select', pg_catalog.format(
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then
