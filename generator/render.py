@@ -215,6 +215,46 @@ def _section(title: str, body: str) -> str:
     return f"\n-- {'=' * 70}\n-- {title}\n-- {'=' * 70}\n\n{body.rstrip()}\n"
 
 
+def _function_names(rendered: list[Rendered]) -> set[str]:
+    """Every function the templates define: the CREATE FUNCTION/PROCEDURE
+    statements, and for a function template that makes its function some
+    other way (a DO block), the file's name, which is the function's."""
+    names = set()
+    for item in rendered:
+        if item.kind not in ("function", "trigger"):
+            continue
+        created = {n.stmt.funcname[-1].sval for n in pglast.parse_sql(item.sql)
+                   if isinstance(n.stmt, pglast.ast.CreateFunctionStmt)}
+        names |= created or {Path(item.source).stem}
+    return names
+
+
+def _replaceable(sql: str) -> str:
+    """``sql`` with each CREATE OR REPLACE FUNCTION/PROCEDURE made safe to
+    re-apply when its result type or parameters changed, which CREATE OR
+    REPLACE refuses (42P13): the old function is then dropped (no CASCADE:
+    something that still depends on it makes the install fail loudly) and
+    created again. Function names are unique in docpal's schemas, so the name
+    alone identifies the old one."""
+    out = []
+    for statement in pglast.split(sql, with_parser=True):
+        node = pglast.parse_sql(statement)[0].stmt
+        if isinstance(node, pglast.ast.CreateFunctionStmt) and node.replace:
+            name = ".".join(n.sval for n in node.funcname)
+            kind = "procedure" if node.is_procedure else "function"
+            body = _dollar_quote(statement.strip() + "\n")
+            out.append(
+                "do $replace$\nbegin\n"
+                f"    execute {body};\n"
+                "exception when invalid_function_definition then\n"
+                f"    drop {kind} {name};\n"
+                f"    execute {body};\n"
+                "end\n$replace$;")
+        else:
+            out.append(statement.strip() + ";")
+    return "\n\n".join(out) + "\n"
+
+
 def code_script(rendered: list[Rendered], root: Path = ROOT) -> str:
     """Functions, triggers, tenant steps and grants, in one transaction.
 
@@ -226,14 +266,16 @@ def code_script(rendered: list[Rendered], root: Path = ROOT) -> str:
                       f"select pg_catalog.pg_advisory_xact_lock({INSTALL_LOCK_KEY});")]
     for item in rendered:
         if item.kind in ("function", "trigger"):
-            parts.append(_section(str(item.source), item.sql))
+            parts.append(_section(str(item.source), _replaceable(item.sql)))
     parts.append(_section("tenant template", _tenant_step_sql(tenant_steps(rendered))))
     parts.append(_section("version", (
         "insert into docpal_private.meta (key, value)\n"
         f"values ('version', '{__version__}')\n"
         "on conflict (key) do update set value = excluded.value;")))
     # before the grants: a REVOKE rewrites every pg_proc row it touches
-    parts.append(_section("drop functions that are no longer in the templates", (root / "sql/install/drop_stale.sql").read_text()))
+    names = ", ".join(f"'{name}'" for name in sorted(_function_names(rendered)))
+    parts.append(_section("drop functions that are no longer in the templates",
+                          _env(root).from_string((root / "sql/install/drop_stale.sql").read_text()).render(names=names)))
     parts.append(_section("grants", _grant_sql(rendered)))
     return _BEGIN + "set local check_function_bodies = off;  -- functions may call ones defined later\n" \
         + "".join(parts) + "\ncommit;\n"

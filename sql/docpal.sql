@@ -157,7 +157,9 @@ select pg_catalog.pg_advisory_xact_lock(4242017001);
 -- functions/private/apply_column.sql
 -- ======================================================================
 
-create or replace function docpal_private.apply_column(p_schema text, p_table text, p_old jsonb, p_new jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.apply_column(p_schema text, p_table text, p_old jsonb, p_new jsonb)
     returns jsonb
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -341,13 +343,206 @@ begin
     end loop;
     return p_new || pg_catalog.jsonb_build_object('objects', v_objects);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.apply_column;
+    execute $q$create or replace function docpal_private.apply_column(p_schema text, p_table text, p_old jsonb, p_new jsonb)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Brings one column of table p_schema.p_table from spec p_old (null: the
+   column does not exist yet) to the normalized spec p_new, and returns p_new
+   with "objects" (the names of the constraints, indexes and junction table
+   it owns). Only what changed is touched: objects whose definition is the
+   same are kept; label-like keys are catalog-only. Errors leave everything
+   as it was (the caller's transaction). */
+declare
+    v_col text := p_new->>'name';
+    v_type text := p_new->>'type';
+    v_old_type text := p_old->>'type';
+    v_sql_type text := docpal_private.column_sql_type(p_new);
+    v_stored jsonb := coalesce(p_old->'objects', '{}');
+    v_old_defs jsonb := '{}';
+    v_new jsonb;
+    v_objects jsonb := '{}';
+    v_key text;
+    v_statement text;
+    v_default text;
+    v_clause text;
+    v_expr text;
+    v_seq text;
+    v_nn text;
+    v_value text;
+    v_state text;
+    v_message text;
+begin
+    select coalesce(pg_catalog.jsonb_object_agg(o.key, pg_catalog.jsonb_build_object(
+               'name', o.name, 'definition', o.definition, 'statements', pg_catalog.to_jsonb(o.statements))), '{}')
+      into v_new from docpal_private.column_objects(p_schema, p_table, p_new) o;
+    if p_old is not null then
+        select coalesce(pg_catalog.jsonb_object_agg(o.key, o.definition), '{}')
+          into v_old_defs from docpal_private.column_objects(p_schema, p_table, p_old) o;
+    end if;
+
+    -- 1. objects that go away or change: dropped first (a CHECK of the old
+    --    type would not survive a type change)
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_old_defs) k loop
+        continue when v_new->v_key->>'definition' is not distinct from v_old_defs->>v_key;
+        execute case
+            when v_key = 'index' then pg_catalog.format('drop index if exists %I.%I', p_schema, v_stored->>v_key)
+            when v_key = 'junction' then pg_catalog.format('drop table if exists %I.%I', p_schema, v_stored->>v_key)
+            else pg_catalog.format('alter table %I.%I drop constraint if exists %I', p_schema, p_table, v_stored->>v_key)
+        end;
+    end loop;
+
+    -- 2. the column itself
+    if p_old is null then
+        if v_type = 'formula' then
+            v_expr := docpal_private.formula_sql(p_new->>'expression', array(
+                select a.attname::text from pg_catalog.pg_attribute a
+                 where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_table)::regclass
+                   and a.attnum > 0 and not a.attisdropped));
+            begin
+                execute pg_catalog.format('select pg_catalog.pg_typeof(%s)::text from (select (null::%I.%I).*) t',
+                                          v_expr, p_schema, p_table) into v_sql_type;
+                if v_sql_type = 'unknown' then
+                    v_sql_type := 'text';
+                    v_expr := '(' || v_expr || ')::text';
+                end if;
+                execute pg_catalog.format('alter table %I.%I add column %I %s generated always as (%s) stored',
+                                          p_schema, p_table, v_col, v_sql_type, v_expr);
+            exception
+                when lock_not_available then raise;
+                when others then
+                    raise exception using errcode = '22023',
+                        message = pg_catalog.format('formula %s cannot be stored: %s', v_col, sqlerrm);
+            end;
+        elsif v_type = 'autonumber' then
+            v_seq := docpal_private.ident(p_table, v_col, 'seq');
+            execute pg_catalog.format('create sequence %I.%I as bigint', p_schema, v_seq);
+            execute pg_catalog.format('alter table %I.%I add column %I bigint not null default pg_catalog.nextval(%L::regclass)',
+                                      p_schema, p_table, v_col, pg_catalog.format('%I.%I', p_schema, v_seq));
+            execute pg_catalog.format('alter sequence %I.%I owned by %I.%I.%I', p_schema, v_seq, p_schema, p_table, v_col);
+        elsif v_type <> 'relation_many' then
+            v_default := docpal_private.default_sql(p_new);
+            -- a constant default with NOT NULL is instant (no rewrite); without a
+            -- default, SET NOT NULL fails (23502) when the table has rows
+            v_clause := coalesce(' default ' || v_default, '')
+                        || case when (p_new->>'required')::boolean and v_default is not null then ' not null' else '' end;
+            execute pg_catalog.format('alter table %I.%I add column %I %s%s', p_schema, p_table, v_col, v_sql_type, v_clause);
+            if (p_new->>'required')::boolean and v_default is null then
+                execute pg_catalog.format('alter table %I.%I alter column %I set not null', p_schema, p_table, v_col);
+            end if;
+        end if;
+    else
+        if v_type <> v_old_type and 'relation_many' in (v_type, v_old_type)
+           or v_type = 'relation_many' and p_new->>'target' <> p_old->>'target'
+           or v_type <> v_old_type and 'formula' in (v_type, v_old_type)
+           or v_type = 'formula' and p_new->>'expression' <> p_old->>'expression'
+           or v_type <> v_old_type and 'autonumber' in (v_type, v_old_type) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a %s column cannot become %s; drop it and add a new one',
+                                            v_col, v_old_type, v_type);
+        end if;
+        if v_type not in ('relation_many', 'formula') then
+            if v_sql_type <> docpal_private.column_sql_type(p_old) or v_type <> v_old_type then
+                execute pg_catalog.format('alter table %I.%I alter column %I drop default', p_schema, p_table, v_col);
+                -- the full-text index's expression is written for the old type;
+                -- refresh_table builds it again afterwards
+                if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, docpal_private.ident(p_table, 'search'))) is not null then
+                    execute pg_catalog.format('drop index %I.%I', p_schema, docpal_private.ident(p_table, 'search'));
+                end if;
+                v_expr := case
+                    when v_old_type = 'select' and v_type = 'multi_select'
+                        then pg_catalog.format('case when %1$I is null then null else array[%1$I] end', v_col)
+                    when v_old_type = 'multi_select' and v_sql_type = 'text'
+                        then pg_catalog.format('pg_catalog.array_to_string(%I, '', '')', v_col)
+                    when v_type = 'json' then pg_catalog.format('pg_catalog.to_jsonb(%I)', v_col)
+                    when v_old_type = 'json' then pg_catalog.format('(%I #>> ''{}'')::%s', v_col, v_sql_type)
+                    else pg_catalog.format('%I::%s', v_col, v_sql_type) end;
+                begin
+                    begin
+                        execute pg_catalog.format('alter table %I.%I alter column %I type %s using %s',
+                                                  p_schema, p_table, v_col, v_sql_type, v_expr);
+                    exception when cannot_coerce or datatype_mismatch or undefined_function then
+                        -- no direct cast: go through the text form
+                        execute pg_catalog.format('alter table %I.%I alter column %I type %s using %I::text::%s',
+                                                  p_schema, p_table, v_col, v_sql_type, v_col, v_sql_type);
+                    end;
+                exception
+                    when lock_not_available then raise;
+                    when data_exception then
+                        get stacked diagnostics v_state = returned_sqlstate, v_message = message_text;
+                        raise exception using errcode = v_state,
+                            message = pg_catalog.format('column %s.%s cannot become %s: %s', p_table, v_col, v_type, v_message);
+                    when cannot_coerce or datatype_mismatch or undefined_function then
+                        raise exception using errcode = '22023',
+                            message = pg_catalog.format('column %s.%s: %s values cannot become %s', p_table, v_col, v_old_type, v_type);
+                end;
+            end if;
+            v_default := docpal_private.default_sql(p_new);
+            if v_default is distinct from docpal_private.default_sql(p_old) or v_type <> v_old_type then
+                v_clause := coalesce('set default ' || v_default, 'drop default');
+                execute pg_catalog.format('alter table %I.%I alter column %I %s', p_schema, p_table, v_col, v_clause);
+            end if;
+        end if;
+        if coalesce((p_new->>'required')::boolean, false) and not coalesce((p_old->>'required')::boolean, false) then
+            -- SET NOT NULL skips its own full scan when a validated CHECK proves it
+            v_nn := docpal_private.ident(p_table, v_col, 'nn');
+            execute pg_catalog.format('alter table %I.%I add constraint %I check (%I is not null) not valid',
+                                      p_schema, p_table, v_nn, v_col);
+            begin
+                execute pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, v_nn);
+            exception when check_violation then
+                raise exception using errcode = '23502',
+                    message = pg_catalog.format('column %s.%s cannot become required: some records have no value', p_table, v_col);
+            end;
+            execute pg_catalog.format('alter table %I.%I alter column %I set not null', p_schema, p_table, v_col);
+            execute pg_catalog.format('alter table %I.%I drop constraint %I', p_schema, p_table, v_nn);
+        elsif coalesce((p_old->>'required')::boolean, false) and not coalesce((p_new->>'required')::boolean, false)
+              and v_type <> 'autonumber' then
+            execute pg_catalog.format('alter table %I.%I alter column %I drop not null', p_schema, p_table, v_col);
+        end if;
+    end if;
+
+    -- 3. objects that are new or changed; unchanged ones keep their names
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_new) k loop
+        if v_old_defs ? v_key and v_old_defs->>v_key = v_new->v_key->>'definition' then
+            v_objects := v_objects || pg_catalog.jsonb_build_object(v_key, coalesce(v_stored->>v_key, v_new->v_key->>'name'));
+            continue;
+        end if;
+        for v_statement in select pg_catalog.jsonb_array_elements_text(v_new->v_key->'statements') loop
+            begin
+                execute v_statement;
+            exception when check_violation then
+                -- name the first value that breaks the rule
+                execute pg_catalog.format('select t.%I::text from %I.%I t where not (%s) limit 1',
+                                          v_col, p_schema, p_table, v_new->v_key->>'definition') into v_value;
+                raise exception using errcode = '23514',
+                    message = pg_catalog.format('column %s.%s: existing value %s breaks rule %s',
+                                                p_table, v_col, coalesce(v_value, 'null'), pg_catalog.substr(v_key, 7)),
+                    detail = pg_catalog.jsonb_build_object('column', v_col, 'rule', pg_catalog.substr(v_key, 7),
+                                                           'value', v_value)::text;
+            end;
+        end loop;
+        v_objects := v_objects || pg_catalog.jsonb_build_object(v_key, v_new->v_key->>'name');
+    end loop;
+    return p_new || pg_catalog.jsonb_build_object('objects', v_objects);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/apply_tenant_steps.sql
 -- ======================================================================
 
-create or replace function docpal_private.apply_tenant_steps(p_company uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.apply_tenant_steps(p_company uuid)
     returns integer
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -379,13 +574,54 @@ begin
      where c.id = p_company and c.schema_version <> v_company.schema_version;
     return v_company.schema_version;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.apply_tenant_steps;
+    execute $q$create or replace function docpal_private.apply_tenant_steps(p_company uuid)
+    returns integer
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+    -- a busy tenant table makes a step fail fast instead of queueing its traffic
+    set lock_timeout = '5s'
+as $$
+/* Brings one company schema to the current tenant template, in the caller's
+   transaction, and returns the version it is now at. The company row is
+   locked first, so two upgrades of one company run one after the other and
+   the second finds nothing to do. */
+declare
+    v_company docpal_private.companies;
+    v_step docpal_private.tenant_steps;
+    v_statement text;
+begin
+    v_company := docpal_private.company_for_update(p_company);
+    for v_step in
+        select * from docpal_private.tenant_steps s
+         where s.version > v_company.schema_version
+         order by s.version
+    loop
+        foreach v_statement in array v_step.statements loop
+            execute pg_catalog.format(v_statement, v_company.schema_name);
+        end loop;
+        v_company.schema_version := v_step.version;
+    end loop;
+    update docpal_private.companies c
+       set schema_version = v_company.schema_version
+     where c.id = p_company and c.schema_version <> v_company.schema_version;
+    return v_company.schema_version;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/caller_is_platform_admin.sql
 -- ======================================================================
 
-create or replace function docpal_private.caller_is_platform_admin()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.caller_is_platform_admin()
     returns boolean
     language sql stable
     set search_path = pg_catalog, pg_temp
@@ -397,13 +633,34 @@ as $$
       from pg_catalog.pg_roles r
      where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
                                 pg_catalog."session_user"()::text)
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.caller_is_platform_admin;
+    execute $q$create or replace function docpal_private.caller_is_platform_admin()
+    returns boolean
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* True when the role that called into docpal is a superuser or acts as
+       docpal_service. Inside a SECURITY DEFINER function current_user is the
+       owner, so the caller is the SET ROLE role, else the login role. */
+    select coalesce(bool_or(r.rolsuper or pg_catalog.pg_has_role(r.oid, 'docpal_service', 'USAGE')), false)
+      from pg_catalog.pg_roles r
+     where r.rolname = coalesce(nullif(pg_catalog.current_setting('role'), 'none'),
+                                pg_catalog."session_user"()::text)
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/check_targets.sql
 -- ======================================================================
 
-create or replace function docpal_private.check_targets(p_schema text, p_table text, p_columns jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.check_targets(p_schema text, p_table text, p_columns jsonb)
     returns void
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -421,13 +678,40 @@ begin
         perform docpal_private.table_spec(p_schema, v_target);
     end loop;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.check_targets;
+    execute $q$create or replace function docpal_private.check_targets(p_schema text, p_table text, p_columns jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* 42P01 when a relation or relation_many column of p_columns targets a
+   table that does not exist (p_table itself, the table being created or
+   changed, always does). */
+declare
+    v_target text;
+begin
+    for v_target in
+        select c->>'target' from pg_catalog.jsonb_array_elements(p_columns) c
+         where c->>'type' in ('relation', 'relation_many') and c->>'target' <> p_table
+    loop
+        perform docpal_private.table_spec(p_schema, v_target);
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/column_checks.sql
 -- ======================================================================
 
-create or replace function docpal_private.column_checks(p_schema text, p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.column_checks(p_schema text, p_column jsonb)
     returns table (rule text, expression text)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -481,13 +765,76 @@ begin
         return next;
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.column_checks;
+    execute $q$create or replace function docpal_private.column_checks(p_schema text, p_column jsonb)
+    returns table (rule text, expression text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The CHECK expressions that enforce a column's rules, one per rule; the
+   rule name is what a 23514 error reports. */
+declare
+    v_col text := pg_catalog.format('%I', p_column->>'name');
+    v_type text := p_column->>'type';
+    v_sql_type text := docpal_private.column_sql_type(p_column);
+    v_options text[];
+begin
+    if v_type = 'rating' then
+        rule := 'min'; expression := v_col || ' >= 0'; return next;
+        rule := 'max'; expression := pg_catalog.format('%s <= %s', v_col, (p_column->>'max')::integer); return next;
+        return;
+    end if;
+    if p_column ? 'min' then
+        rule := 'min'; expression := pg_catalog.format('%s >= %L::%s', v_col, p_column->>'min', v_sql_type); return next;
+    end if;
+    if p_column ? 'max' then
+        rule := 'max'; expression := pg_catalog.format('%s <= %L::%s', v_col, p_column->>'max', v_sql_type); return next;
+    end if;
+    if p_column ? 'min_length' then
+        rule := 'min_length';
+        expression := pg_catalog.format('pg_catalog.char_length(%s) >= %s', v_col, (p_column->>'min_length')::integer);
+        return next;
+    end if;
+    if p_column ? 'max_length' then
+        rule := 'max_length';
+        expression := pg_catalog.format('pg_catalog.char_length(%s) <= %s', v_col, (p_column->>'max_length')::integer);
+        return next;
+    end if;
+    if p_column ? 'pattern' then
+        rule := 'pattern'; expression := pg_catalog.format('%s ~ %L', v_col, p_column->>'pattern'); return next;
+    end if;
+    if v_type in ('email', 'url', 'phone', 'color') then
+        rule := 'format';
+        expression := pg_catalog.format('%s ~ %L', v_col, case v_type
+            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+            when 'url' then '^[Hh][Tt][Tt][Pp][Ss]?://[^[:space:]/?#]+[^[:space:]]*$'
+            when 'phone' then '^(?=.*[0-9])\+?[0-9 ()./-]{3,30}$'
+            else '^#[0-9A-Fa-f]{6}$' end);
+        return next;
+    end if;
+    if v_type in ('select', 'multi_select') then
+        v_options := docpal_private.column_options(p_schema, p_column);
+        rule := 'options';
+        expression := pg_catalog.format(case v_type when 'select' then '%s = any (%L::text[])' else '%s <@ %L::text[]' end,
+                                        v_col, v_options::text);
+        return next;
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/column_objects.sql
 -- ======================================================================
 
-create or replace function docpal_private.column_objects(p_schema text, p_table text, p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.column_objects(p_schema text, p_table text, p_column jsonb)
     returns table (key text, name text, definition text, statements text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -567,13 +914,102 @@ begin
         return next;
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.column_objects;
+    execute $q$create or replace function docpal_private.column_objects(p_schema text, p_table text, p_column jsonb)
+    returns table (key text, name text, definition text, statements text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The constraints, indexes and junction table a column owns, each with a
+   definition to compare (an object whose definition did not change is left
+   alone) and the statements that create it. CHECK and FOREIGN KEY
+   constraints are added NOT VALID and then validated, which scans the table
+   without blocking its writes. key is check:<rule>, unique, fkey, index or
+   junction. */
+declare
+    v_col text := p_column->>'name';
+    v_type text := p_column->>'type';
+    v_check record;
+    v_target text;
+    v_method text;
+    v_on_delete text;
+begin
+    for v_check in select c.rule, c.expression from docpal_private.column_checks(p_schema, p_column) c loop
+        key := 'check:' || v_check.rule;
+        name := docpal_private.ident(p_table, v_col, v_check.rule);
+        definition := v_check.expression;
+        statements := array[
+            pg_catalog.format('alter table %I.%I add constraint %I check (%s) not valid', p_schema, p_table, name, v_check.expression),
+            pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, name)];
+        return next;
+    end loop;
+
+    if (p_column->>'unique')::boolean then
+        key := 'unique';
+        name := docpal_private.ident(p_table, v_col, 'key');
+        definition := 'unique';
+        statements := array[pg_catalog.format('alter table %I.%I add constraint %I unique (%I)', p_schema, p_table, name, v_col)];
+        return next;
+    end if;
+
+    if v_type in ('relation', 'user', 'file') then
+        v_target := case v_type
+            when 'relation' then pg_catalog.format('%I.%I', p_schema, p_column->>'target')
+            when 'user' then 'docpal_private.users'
+            else pg_catalog.format('%I._files', p_schema) end;
+        v_on_delete := case v_type when 'relation' then pg_catalog.replace(p_column->>'on_delete', '_', ' ')
+                                   when 'user' then 'set null' else 'restrict' end;
+        key := 'fkey';
+        name := docpal_private.ident(p_table, v_col, 'fkey');
+        definition := v_target || ' on delete ' || v_on_delete;
+        statements := array[
+            pg_catalog.format('alter table %I.%I add constraint %I foreign key (%I) references %s (id) on delete %s not valid',
+                              p_schema, p_table, name, v_col, v_target, v_on_delete),
+            pg_catalog.format('alter table %I.%I validate constraint %I', p_schema, p_table, name)];
+        return next;
+    end if;
+
+    if v_type = 'relation' or (p_column->>'indexed')::boolean and v_type <> 'relation_many' then
+        v_method := case when v_type in ('multi_select', 'json') then 'gin' else 'btree' end;
+        key := 'index';
+        name := docpal_private.ident(p_table, v_col, 'idx');
+        definition := v_method;
+        statements := array[pg_catalog.format('create index %I on %I.%I using %s (%I)', name, p_schema, p_table, v_method, v_col)];
+        return next;
+    end if;
+
+    if v_type = 'relation_many' then
+        key := 'junction';
+        name := docpal_private.ident('_' || p_table, '_' || v_col);
+        definition := p_column->>'target';
+        statements := array[
+            pg_catalog.format('create table %I.%I (
+                source_id uuid not null references %I.%I (id) on delete cascade,
+                target_id uuid not null references %I.%I (id) on delete cascade,
+                position  integer not null,
+                primary key (source_id, target_id))',
+                p_schema, name, p_schema, p_table, p_schema, p_column->>'target'),
+            pg_catalog.format('create index %I on %I.%I (target_id)', docpal_private.ident(name, 'target'), p_schema, name),
+            pg_catalog.format('comment on table %I.%I is %L', p_schema, name,
+                              pg_catalog.format('docpal junction of %s.%s (relation_many to %s)', p_table, v_col, p_column->>'target'))];
+        return next;
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/column_options.sql
 -- ======================================================================
 
-create or replace function docpal_private.column_options(p_schema text, p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.column_options(p_schema text, p_column jsonb)
     returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -594,13 +1030,43 @@ begin
     end if;
     return array(select v->>'value' from pg_catalog.jsonb_array_elements(v_values) v);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.column_options;
+    execute $q$create or replace function docpal_private.column_options(p_schema text, p_column jsonb)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The allowed values of a select/multi_select column: its options, or the
+   values of its type list (22023 when that list does not exist). */
+declare
+    v_values jsonb;
+begin
+    if p_column ? 'options' then
+        return array(select pg_catalog.jsonb_array_elements_text(p_column->'options'));
+    end if;
+    execute pg_catalog.format('select c.spec->''values'' from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_values using 'type_list', p_column->>'type_list';
+    if v_values is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: type list %L does not exist', p_column->>'name', p_column->>'type_list');
+    end if;
+    return array(select v->>'value' from pg_catalog.jsonb_array_elements(v_values) v);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/column_spec.sql
 -- ======================================================================
 
-create or replace function docpal_private.column_spec(p_spec jsonb, p_column text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.column_spec(p_spec jsonb, p_column text)
     returns jsonb
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -616,13 +1082,38 @@ begin
     end if;
     return v_column;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.column_spec;
+    execute $q$create or replace function docpal_private.column_spec(p_spec jsonb, p_column text)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The spec of column p_column of a table spec; 42703 when there is none. */
+declare
+    v_column jsonb;
+begin
+    select c into v_column from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = p_column;
+    if v_column is null then
+        raise exception using errcode = '42703',
+            message = pg_catalog.format('table %L has no column %L', p_spec->>'slug', p_column);
+    end if;
+    return v_column;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/column_sql_type.sql
 -- ======================================================================
 
-create or replace function docpal_private.column_sql_type(p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.column_sql_type(p_column jsonb)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -637,13 +1128,37 @@ begin
         else docpal_private.type_info(p_column->>'type')->>'sql'
     end;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.column_sql_type;
+    execute $q$create or replace function docpal_private.column_sql_type(p_column jsonb)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The PostgreSQL type of a (normalized) column; null for relation_many and
+   formula (whose type PostgreSQL infers). */
+begin
+    return case
+        when p_column->>'type' = 'decimal' and p_column ? 'precision'
+            then pg_catalog.format('numeric(%s,%s)', (p_column->>'precision')::integer,
+                                   coalesce((p_column->>'scale')::integer, 0))
+        else docpal_private.type_info(p_column->>'type')->>'sql'
+    end;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/company_for_update.sql
 -- ======================================================================
 
-create or replace function docpal_private.company_for_update(p_company uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.company_for_update(p_company uuid)
     returns docpal_private.companies
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -659,13 +1174,38 @@ begin
     end if;
     return v_company;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.company_for_update;
+    execute $q$create or replace function docpal_private.company_for_update(p_company uuid)
+    returns docpal_private.companies
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company row, locked for the rest of the transaction; P0002 when unknown. */
+declare
+    v_company docpal_private.companies;
+begin
+    select * into v_company from docpal_private.companies c where c.id = p_company for update;
+    if not found then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('company %s does not exist', coalesce(p_company::text, 'null'));
+    end if;
+    return v_company;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/company_json.sql
 -- ======================================================================
 
-create or replace function docpal_private.company_json(p_company docpal_private.companies)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.company_json(p_company docpal_private.companies)
     returns jsonb
     language sql stable
     set search_path = pg_catalog, pg_temp
@@ -682,13 +1222,39 @@ as $$
         'settings', p_company.settings,
         'created_at', p_company.created_at,
         'updated_at', p_company.updated_at)
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.company_json;
+    execute $q$create or replace function docpal_private.company_json(p_company docpal_private.companies)
+    returns jsonb
+    language sql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The public shape of a company. */
+    select pg_catalog.jsonb_build_object(
+        'id', p_company.id,
+        'slug', p_company.slug,
+        'name', p_company.name,
+        'status', p_company.status,
+        'status_reason', p_company.status_reason,
+        'schema', p_company.schema_name,
+        'schema_version', p_company.schema_version,
+        'settings', p_company.settings,
+        'created_at', p_company.created_at,
+        'updated_at', p_company.updated_at)
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/context.sql
 -- ======================================================================
 
-create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -714,13 +1280,48 @@ begin
     company_id := v_parts[1]::uuid;
     user_id := v_parts[2]::uuid;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.context;
+    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company and user of the verified context, or two nulls without one.
+   A value that was not signed by set_context/authenticate in this very
+   session (forged, tampered with, or copied from another session) is 42501. */
+declare
+    v_token text := pg_catalog.current_setting('docpal.context', true);
+    v_parts text[];
+begin
+    if v_token is null or v_token = '' then
+        return;
+    end if;
+    v_parts := pg_catalog.string_to_array(v_token, '|');
+    if pg_catalog.cardinality(v_parts) <> 5
+       or v_parts[1] !~ '^[0-9a-f-]{36}$' or v_parts[2] !~ '^[0-9a-f-]{36}$'
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+        raise exception using
+            errcode = '42501',
+            message = 'the docpal context is not valid in this session',
+            hint = 'A context is set only by docpal.set_context or docpal.authenticate.';
+    end if;
+    company_id := v_parts[1]::uuid;
+    user_id := v_parts[2]::uuid;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/context_token.sql
 -- ======================================================================
 
-create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
     returns text
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -733,13 +1334,35 @@ begin
     return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
         (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.context_token;
+    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A context value for this session: company|user|pid|backend start|hmac,
+   signed with the secret only the docpal owner can read. */
+declare
+    v_payload text := p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag();
+begin
+    return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
+        (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/context_user.sql
 -- ======================================================================
 
-create or replace function docpal_private.context_user()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.context_user()
     returns uuid
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -751,13 +1374,34 @@ begin
 exception when insufficient_privilege then
     return null;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.context_user;
+    execute $q$create or replace function docpal_private.context_user()
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The user of a valid context, else null (never raises): for triggers, which
+   must not fail a DBA's plain SQL because of a stale setting. */
+begin
+    return (select c.user_id from docpal_private.context() c);
+exception when insufficient_privilege then
+    return null;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/ddl_begin.sql
 -- ======================================================================
 
-create or replace function docpal_private.ddl_begin()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.ddl_begin()
     returns void
     language sql
     set search_path = pg_catalog, pg_temp
@@ -768,13 +1412,33 @@ as $$
        docpal.ddl_lock_timeout overrides the default of 3s. */
     select pg_catalog.set_config('lock_timeout',
         coalesce(nullif(pg_catalog.current_setting('docpal.ddl_lock_timeout', true), ''), '3s'), true);
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.ddl_begin;
+    execute $q$create or replace function docpal_private.ddl_begin()
+    returns void
+    language sql
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* Every schema change starts here: SET LOCAL lock_timeout, so a busy
+       table makes the change fail fast (55P03) instead of queueing all of
+       the table's traffic behind an ACCESS EXCLUSIVE lock request.
+       docpal.ddl_lock_timeout overrides the default of 3s. */
+    select pg_catalog.set_config('lock_timeout',
+        coalesce(nullif(pg_catalog.current_setting('docpal.ddl_lock_timeout', true), ''), '3s'), true);
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/default_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.default_sql(p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.default_sql(p_column jsonb)
     returns text
     language sql immutable
     set search_path = pg_catalog, pg_temp
@@ -794,13 +1458,42 @@ as $$
                      array(select pg_catalog.jsonb_array_elements_text(p_column->'default'))::text)
         else pg_catalog.format('%L::%s', p_column->>'default', docpal_private.column_sql_type(p_column))
     end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.default_sql;
+    execute $q$create or replace function docpal_private.default_sql(p_column jsonb)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The SQL of a column's default, or null: a literal cast to the column's
+       type, or for date/time/datetime "now", the current date or time. */
+    select case
+        when not p_column ? 'default' or p_column->'default' = 'null'::jsonb then null
+        when p_column->>'type' in ('date', 'time', 'datetime') and p_column->>'default' = 'now'
+            then case p_column->>'type' when 'date' then 'current_date'
+                                        when 'time' then 'localtime'
+                                        else 'pg_catalog.now()' end
+        when p_column->>'type' = 'json'
+            then pg_catalog.format('%L::jsonb', (p_column->'default')::text)
+        when p_column->>'type' = 'multi_select'
+            then pg_catalog.format('%L::text[]',
+                     array(select pg_catalog.jsonb_array_elements_text(p_column->'default'))::text)
+        else pg_catalog.format('%L::%s', p_column->>'default', docpal_private.column_sql_type(p_column))
+    end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/describe_table.sql
 -- ======================================================================
 
-create or replace function docpal_private.describe_table(p_schema text, p_slug text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.describe_table(p_schema text, p_slug text)
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -834,13 +1527,56 @@ begin
         'created_at', v_created,
         'updated_at', v_updated);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.describe_table;
+    execute $q$create or replace function docpal_private.describe_table(p_schema text, p_slug text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The public description of a table: its spec, each column with data_type
+   (the PostgreSQL type, from the catalog), created_at and updated_at.
+   42P01 when unknown. */
+declare
+    v_spec jsonb;
+    v_created timestamptz;
+    v_updated timestamptz;
+    v_types jsonb;
+begin
+    execute pg_catalog.format('select c.spec, c.created_at, c.updated_at from %I._catalog c where c.kind = $1 and c.slug = $2',
+                              p_schema)
+       into v_spec, v_created, v_updated using 'table', p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    select pg_catalog.jsonb_object_agg(a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod))
+      into v_types
+      from pg_catalog.pg_attribute a
+     where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass and a.attnum > 0 and not a.attisdropped;
+    v_spec := docpal_private.public_spec(v_spec);
+    return v_spec || pg_catalog.jsonb_build_object(
+        'description', v_spec->'description',
+        'columns', coalesce((
+            select pg_catalog.jsonb_agg(c || pg_catalog.jsonb_build_object('data_type',
+                       case when c->>'type' = 'relation_many' then 'uuid[]' else v_types->>(c->>'name') end) order by o)
+              from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)), '[]'),
+        'created_at', v_created,
+        'updated_at', v_updated);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/detach_table.sql
 -- ======================================================================
 
-create or replace function docpal_private.detach_table(p_schema text, p_table text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.detach_table(p_schema text, p_table text)
     returns void
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -851,13 +1587,33 @@ as $$
 begin
     execute pg_catalog.format('drop trigger if exists _docpal_stamp on %I.%I', p_schema, p_table);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.detach_table;
+    execute $q$create or replace function docpal_private.detach_table(p_schema text, p_table text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops the update trigger before a column change (its WHEN clause names the
+   columns, which blocks dropping or retyping them); refresh_table puts it
+   back in the same transaction. */
+begin
+    execute pg_catalog.format('drop trigger if exists _docpal_stamp on %I.%I', p_schema, p_table);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/formula_parse.sql
 -- ======================================================================
 
-create or replace function docpal_private.formula_parse(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.formula_parse(
     p_tokens text[], p_pos integer, p_columns text[], p_level integer,
     out o_sql text, out o_pos integer)
     language plpgsql immutable
@@ -956,13 +1712,121 @@ begin
         raise exception using errcode = '22023', message = pg_catalog.format('unexpected %L in formula', v_token);
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.formula_parse;
+    execute $q$create or replace function docpal_private.formula_parse(
+    p_tokens text[], p_pos integer, p_columns text[], p_level integer,
+    out o_sql text, out o_pos integer)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Recursive descent over formula tokens from position p_pos; returns the SQL
+   of one expression and the position after it. p_level: 0 = + - ||,
+   1 = * /, 2 = unary minus, literal, column, call or parentheses. Every
+   piece of output is made here: identifiers through format('%I'), strings
+   through quote_literal, functions from a fixed allow-list, so nothing from
+   the expression reaches SQL as written. */
+declare
+    v_token text := p_tokens[p_pos];
+    v_op text;
+    v_rhs text;
+    v_name text;
+    v_args text[] := '{}';
+    v_arg text;
+begin
+    if p_level < 2 then
+        select f.o_sql, f.o_pos into o_sql, o_pos
+          from docpal_private.formula_parse(p_tokens, p_pos, p_columns, p_level + 1) f;
+        while p_tokens[o_pos] = any (case p_level when 0 then array['+', '-', '||'] else array['*', '/'] end) loop
+            v_op := p_tokens[o_pos];
+            select f.o_sql, f.o_pos into v_rhs, o_pos
+              from docpal_private.formula_parse(p_tokens, o_pos + 1, p_columns, p_level + 1) f;
+            o_sql := case when v_op = '||' then pg_catalog.format('((%s)::text || (%s)::text)', o_sql, v_rhs)
+                          else pg_catalog.format('(%s %s %s)', o_sql, v_op, v_rhs) end;
+        end loop;
+        return;
+    end if;
+
+    if v_token is null then
+        raise exception using errcode = '22023', message = 'formula ends too early';
+    elsif v_token = '-' then
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 2) f;
+        o_sql := '(-' || o_sql || ')';
+    elsif v_token = '(' then
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 0) f;
+        if p_tokens[o_pos] is distinct from ')' then
+            raise exception using errcode = '22023', message = 'formula has an unclosed parenthesis';
+        end if;
+        o_pos := o_pos + 1;
+    elsif v_token ~ '^[0-9]' then
+        o_sql := v_token;
+        o_pos := p_pos + 1;
+    elsif v_token ~ '^''' then
+        o_sql := pg_catalog.quote_literal(pg_catalog.replace(pg_catalog.substr(v_token, 2, pg_catalog.length(v_token) - 2), '''''', ''''));
+        o_pos := p_pos + 1;
+    elsif v_token ~ '^[A-Za-z_]' and p_tokens[p_pos + 1] = '(' then
+        v_name := pg_catalog.lower(v_token);
+        if v_name <> all (array['abs', 'ceil', 'floor', 'round', 'coalesce', 'nullif', 'greatest', 'least', 'upper',
+                                'lower', 'length', 'trim', 'left', 'right', 'substr', 'replace', 'concat', 'date_part']) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('function %s is not allowed in a formula', v_name),
+                hint = 'Allowed: abs ceil floor round coalesce nullif greatest least upper lower length trim left right substr replace concat date_part.';
+        end if;
+        o_pos := p_pos + 2;
+        if p_tokens[o_pos] is distinct from ')' then
+            loop
+                select f.o_sql, f.o_pos into v_arg, o_pos from docpal_private.formula_parse(p_tokens, o_pos, p_columns, 0) f;
+                v_args := v_args || v_arg;
+                exit when p_tokens[o_pos] is distinct from ',';
+                o_pos := o_pos + 1;
+            end loop;
+        end if;
+        if p_tokens[o_pos] is distinct from ')' then
+            raise exception using errcode = '22023', message = pg_catalog.format('formula call of %s is not closed', v_name);
+        end if;
+        o_pos := o_pos + 1;
+        if pg_catalog.cardinality(v_args) = 0 then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s needs arguments', v_name);
+        end if;
+        o_sql := case
+            -- SQL constructs, not functions: they have no schema
+            when v_name in ('coalesce', 'nullif', 'greatest', 'least')
+                then v_name || '(' || pg_catalog.array_to_string(v_args, ', ') || ')'
+            -- concat() is only STABLE; this spelling of it is immutable
+            when v_name = 'concat'
+                then '(' || (select pg_catalog.string_agg(pg_catalog.format('coalesce((%s)::text, '''')', a), ' || ')
+                               from pg_catalog.unnest(v_args) a) || ')'
+            when v_name = 'round'
+                then pg_catalog.format('pg_catalog.round((%s)::numeric%s)', v_args[1],
+                                       case when pg_catalog.cardinality(v_args) > 1
+                                            then ', (' || v_args[2] || ')::integer' else '' end)
+            else 'pg_catalog.' || v_name || '(' || pg_catalog.array_to_string(v_args, ', ') || ')'
+        end;
+    elsif v_token ~ '^[A-Za-z_]' then
+        if v_token <> all (p_columns) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('formula refers to %L, which is not a column of this table', v_token);
+        end if;
+        o_sql := pg_catalog.format('%I', v_token);
+        o_pos := p_pos + 1;
+    else
+        raise exception using errcode = '22023', message = pg_catalog.format('unexpected %L in formula', v_token);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/formula_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.formula_sql(p_expression text, p_columns text[])
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.formula_sql(p_expression text, p_columns text[])
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -1002,18 +1866,59 @@ begin
     end if;
     return v_sql;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.formula_sql;
+    execute $q$create or replace function docpal_private.formula_sql(p_expression text, p_columns text[])
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL of a formula over the columns p_columns, or 22023. The language:
+   column names, numbers, 'strings', + - * / ||, parentheses and the
+   functions of the allow-list in formula_parse. */
+declare
+    v_rest text := p_expression;
+    v_token text;
+    v_tokens text[] := '{}';
+    v_sql text;
+    v_pos integer;
+begin
+    if p_expression is null or pg_catalog.btrim(p_expression) = '' or pg_catalog.length(p_expression) > 2000 then
+        raise exception using errcode = '22023', message = 'a formula needs an expression of at most 2000 characters';
+    end if;
+    loop
+        v_rest := pg_catalog.regexp_replace(v_rest, '^\s+', '');
+        exit when v_rest = '';
+        v_token := (pg_catalog.regexp_match(v_rest,
+            '^([0-9]+(?:\.[0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|\|\||[-+*/(),])'))[1];
+        if v_token is null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('formula cannot contain %L', pg_catalog.left(v_rest, 20));
+        end if;
+        v_tokens := v_tokens || v_token;
+        v_rest := pg_catalog.substr(v_rest, pg_catalog.length(v_token) + 1);
+    end loop;
+    if pg_catalog.cardinality(v_tokens) > 400 then
+        raise exception using errcode = '22023', message = 'formula is too long';
+    end if;
+    select f.o_sql, f.o_pos into v_sql, v_pos from docpal_private.formula_parse(v_tokens, 1, p_columns, 0) f;
+    if v_pos <= pg_catalog.cardinality(v_tokens) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('unexpected %L in formula', v_tokens[v_pos]);
+    end if;
+    return v_sql;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/hmac_sha256.sql
 -- ======================================================================
 
--- docpal_private.hmac_sha256(p_data text, p_key bytea) -> bytea
--- HMAC-SHA256 from pgcrypto. pgcrypto may already live in another schema
--- (CREATE EXTENSION IF NOT EXISTS does not move it), so the wrapper is
--- generated against the schema the catalog names. PL/pgSQL rather than SQL:
--- a SQL function with a SET clause is re-planned on every call, a PL/pgSQL
--- one keeps its plan for the session (this runs on every context check).
 do $do$
 declare
     v_schema text;
@@ -1039,7 +1944,9 @@ $do$;
 -- functions/private/ident.sql
 -- ======================================================================
 
-create or replace function docpal_private.ident(variadic p_parts text[])
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.ident(variadic p_parts text[])
     returns text
     language sql immutable strict parallel safe
     set search_path = pg_catalog, pg_temp
@@ -1050,13 +1957,33 @@ as $$
     select case when pg_catalog.octet_length(v.name) <= 63 then v.name
                 else pg_catalog.left(v.name, 54) || '_' || pg_catalog.left(pg_catalog.md5(v.name), 8) end
       from (select pg_catalog.array_to_string(p_parts, '_') as name) v
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.ident;
+    execute $q$create or replace function docpal_private.ident(variadic p_parts text[])
+    returns text
+    language sql immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* An object name from its parts joined by '_', kept within PostgreSQL's
+       63-byte limit: a longer name is cut and given a hash of the whole, so
+       two long names never collide. */
+    select case when pg_catalog.octet_length(v.name) <= 63 then v.name
+                else pg_catalog.left(v.name, 54) || '_' || pg_catalog.left(pg_catalog.md5(v.name), 8) end
+      from (select pg_catalog.array_to_string(p_parts, '_') as name) v
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/insert_lists.sql
 -- ======================================================================
 
-create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -1069,13 +1996,35 @@ begin
     select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '') || '$2, $2'
       into o_values from pg_catalog.unnest(p_columns) c;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.insert_lists;
+    execute $q$create or replace function docpal_private.insert_lists(p_columns text[], out o_targets text, out o_values text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The column list of an INSERT of p_columns plus created_by and updated_by,
+   and the matching select list over jsonb_populate_record alias _r with $2
+   (the user) for the two. */
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
+      into o_targets from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c;
+    select coalesce(pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') || ', ', '') || '$2, $2'
+      into o_values from pg_catalog.unnest(p_columns) c;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/join_words.sql
 -- ======================================================================
 
-create or replace function docpal_private.join_words(p_words text[])
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.join_words(p_words text[])
     returns text
     language sql immutable strict parallel safe
     set search_path = pg_catalog, pg_temp
@@ -1085,13 +2034,32 @@ as $$
        change, so this may be used in index expressions (full-text search
        over multi_select columns). */
     select pg_catalog.array_to_string(p_words, ' ')
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.join_words;
+    execute $q$create or replace function docpal_private.join_words(p_words text[])
+    returns text
+    language sql immutable strict parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The elements of a text array joined by spaces. array_to_string is only
+       STABLE (it handles any element type); for text[] the result cannot
+       change, so this may be used in index expressions (full-text search
+       over multi_select columns). */
+    select pg_catalog.array_to_string(p_words, ' ')
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/log_schema_change.sql
 -- ======================================================================
 
-create or replace function docpal_private.log_schema_change(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.log_schema_change(
     p_schema text, p_user uuid, p_table text, p_change text, p_before jsonb, p_after jsonb)
     returns void
     language plpgsql
@@ -1104,13 +2072,35 @@ begin
         p_schema)
       using p_user, p_table, p_change, docpal_private.public_spec(p_before), docpal_private.public_spec(p_after);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.log_schema_change;
+    execute $q$create or replace function docpal_private.log_schema_change(
+    p_schema text, p_user uuid, p_table text, p_change text, p_before jsonb, p_after jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One schema_history entry, in the transaction of the change it records. */
+begin
+    execute pg_catalog.format(
+        'insert into %I._schema_history (user_id, table_slug, change, before, after) values ($1, $2, $3, $4, $5)',
+        p_schema)
+      using p_user, p_table, p_change, docpal_private.public_spec(p_before), docpal_private.public_spec(p_after);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/normalize_column.sql
 -- ======================================================================
 
-create or replace function docpal_private.normalize_column(p_schema text, p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.normalize_column(p_schema text, p_column jsonb)
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -1290,13 +2280,202 @@ begin
     end if;
     return v_col;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.normalize_column;
+    execute $q$create or replace function docpal_private.normalize_column(p_schema text, p_column jsonb)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Validates a column spec and returns it in canonical form (defaults filled
+   in: on_delete, rating max). Everything wrong with it is 22023, raised
+   before any DDL runs. Relation targets are checked by the caller, which
+   knows the table being created. */
+declare
+    v_name text := p_column->>'name';
+    v_type text := p_column->>'type';
+    v_info jsonb;
+    v_sql_type text;
+    v_key text;
+    v_col jsonb;
+    v_options text[];
+    v_ok boolean;
+    v_default_sql text;
+begin
+    if p_column is null or pg_catalog.jsonb_typeof(p_column) <> 'object' then
+        raise exception using errcode = '22023', message = 'a column spec must be a JSON object';
+    end if;
+    if pg_catalog.jsonb_typeof(p_column->'name') is distinct from 'string' or v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('invalid column name %L', coalesce(p_column->>'name', 'null')),
+            hint = 'A column name is a lower-case letter, then up to 62 letters, digits or underscores.';
+    end if;
+    if v_name in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column name %L is reserved for a system column', v_name);
+    end if;
+    v_info := docpal_private.type_info(v_type);
+    if v_info is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: unknown type %L', v_name, coalesce(v_type, 'null'));
+    end if;
+    v_col := p_column - 'objects';
+    for v_key in select k from pg_catalog.jsonb_object_keys(v_col) k loop
+        if v_key not in ('name', 'type', 'required', 'unique', 'default', 'indexed', 'searchable',
+                         'label', 'description', 'view_type')
+           and not (v_info->'rules') ? v_key then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: %L is not a rule of type %s', v_name, v_key, v_type);
+        end if;
+    end loop;
+    -- drop keys set to null: "no such rule"
+    v_col := (select coalesce(pg_catalog.jsonb_object_agg(e.key, e.value), '{}')
+                from pg_catalog.jsonb_each(v_col) e where e.value <> 'null'::jsonb);
+
+    foreach v_key in array array['required', 'unique', 'indexed', 'searchable'] loop
+        if v_col ? v_key and pg_catalog.jsonb_typeof(v_col->v_key) <> 'boolean' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: %s must be true or false', v_name, v_key);
+        end if;
+    end loop;
+    foreach v_key in array array['label', 'description', 'view_type', 'prefix', 'currency', 'pattern',
+                                 'type_list', 'target', 'on_delete', 'expression'] loop
+        if v_col ? v_key and pg_catalog.jsonb_typeof(v_col->v_key) <> 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: %s must be a string', v_name, v_key);
+        end if;
+    end loop;
+    foreach v_key in array array['min_length', 'max_length', 'precision', 'scale'] loop
+        if v_col ? v_key and (pg_catalog.jsonb_typeof(v_col->v_key) <> 'number' or (v_col->>v_key)::numeric < 0
+                              or (v_col->>v_key)::numeric <> pg_catalog.trunc((v_col->>v_key)::numeric)) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: %s must be a whole number of at least 0', v_name, v_key);
+        end if;
+    end loop;
+    if (v_col->>'min_length')::integer > (v_col->>'max_length')::integer then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: min_length is above max_length', v_name);
+    end if;
+    if v_col ? 'scale' and not v_col ? 'precision' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: scale needs a precision', v_name);
+    end if;
+    if (v_col->>'precision')::integer not between 1 and 1000 or (v_col->>'scale')::integer > (v_col->>'precision')::integer then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: precision must be 1 to 1000 and scale at most the precision', v_name);
+    end if;
+    if v_col ? 'currency' and v_col->>'currency' !~ '^[A-Z]{3}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: currency must be an ISO 4217 code', v_name);
+    end if;
+    if v_col ? 'pattern' then
+        begin
+            v_ok := '' ~ (v_col->>'pattern');
+        exception when invalid_regular_expression then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: invalid pattern %L: %s', v_name, v_col->>'pattern', sqlerrm);
+        end;
+    end if;
+
+    v_sql_type := docpal_private.column_sql_type(v_col);
+    if v_type = 'rating' then
+        if v_col ? 'max' and (pg_catalog.jsonb_typeof(v_col->'max') <> 'number'
+                              or (v_col->>'max')::numeric not between 1 and 100
+                              or (v_col->>'max')::numeric <> pg_catalog.trunc((v_col->>'max')::numeric)) then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: a rating max is 1 to 100', v_name);
+        end if;
+        v_col := v_col || pg_catalog.jsonb_build_object('max', coalesce((v_col->>'max')::integer, 5));
+    else
+        foreach v_key in array array['min', 'max'] loop
+            continue when not v_col ? v_key;
+            begin
+                execute pg_catalog.format('select %L::%s', v_col->>v_key, v_sql_type);
+            exception when others then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('column %s: %s %s is not a %s', v_name, v_key, v_col->>v_key, v_type);
+            end;
+        end loop;
+        if v_col ? 'min' and v_col ? 'max' then
+            execute pg_catalog.format('select %L::%s <= %L::%s', v_col->>'min', v_sql_type, v_col->>'max', v_sql_type) into v_ok;
+            if not v_ok then
+                raise exception using errcode = '22023', message = pg_catalog.format('column %s: min is above max', v_name);
+            end if;
+        end if;
+    end if;
+
+    if v_type in ('select', 'multi_select') then
+        if (v_col ? 'options') = (v_col ? 'type_list') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a %s column needs options or a type_list (one of them)', v_name, v_type);
+        end if;
+        if v_col ? 'options' and (pg_catalog.jsonb_typeof(v_col->'options') <> 'array'
+               or pg_catalog.jsonb_array_length(v_col->'options') = 0
+               or exists (select from pg_catalog.jsonb_array_elements(v_col->'options') o
+                           where pg_catalog.jsonb_typeof(o) <> 'string' or o #>> '{}' = '')
+               or (select pg_catalog.count(distinct o) <> pg_catalog.count(*)
+                     from pg_catalog.jsonb_array_elements(v_col->'options') o)) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: options must be a non-empty array of distinct strings', v_name);
+        end if;
+        v_options := docpal_private.column_options(p_schema, v_col);
+    end if;
+
+    if v_type in ('relation', 'relation_many') then
+        if not v_col ? 'target' or v_col->>'target' !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023', message = pg_catalog.format('column %s: a %s needs a target table', v_name, v_type);
+        end if;
+    end if;
+    if v_type = 'relation' then
+        v_col := v_col || pg_catalog.jsonb_build_object('on_delete', coalesce(v_col->>'on_delete', 'restrict'));
+        if v_col->>'on_delete' not in ('restrict', 'set_null', 'cascade') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: on_delete is restrict, set_null or cascade', v_name);
+        end if;
+        if v_col->>'on_delete' = 'set_null' and (v_col->>'required')::boolean then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: a required relation cannot be set to null on delete', v_name);
+        end if;
+    end if;
+    if v_type = 'formula' and not v_col ? 'expression' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: a formula needs an expression', v_name);
+    end if;
+    if v_type in ('relation_many', 'formula', 'autonumber') and v_col ? 'default' then
+        raise exception using errcode = '22023', message = pg_catalog.format('column %s: a %s column takes no default', v_name, v_type);
+    end if;
+    if v_type = 'relation_many' and (v_col ? 'required' or v_col ? 'unique' or v_col ? 'indexed') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: a relation_many takes no required, unique or indexed', v_name);
+    end if;
+    if (v_col->>'searchable')::boolean and not coalesce((v_info->>'text')::boolean, false) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s: only text-like columns can be searchable, not %s', v_name, v_type);
+    end if;
+
+    if v_col ? 'default' then
+        begin
+            v_default_sql := docpal_private.default_sql(v_col);
+            execute pg_catalog.format('select %s', v_default_sql);
+        exception when others then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: default %s is not a %s', v_name, v_col->'default', v_type);
+        end;
+        if v_type = 'select' and (v_col->>'default') <> all (v_options)
+           or v_type = 'multi_select' and not array(select pg_catalog.jsonb_array_elements_text(v_col->'default')) <@ v_options then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: default %s is not among the options', v_name, v_col->'default');
+        end if;
+    end if;
+    return v_col;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/normalize_type_list.sql
 -- ======================================================================
 
-create or replace function docpal_private.normalize_type_list(p_slug text, p_values jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.normalize_type_list(p_slug text, p_values jsonb)
     returns jsonb
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -1332,13 +2511,58 @@ begin
     end if;
     return pg_catalog.jsonb_build_object('slug', p_slug, 'values', v_values);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.normalize_type_list;
+    execute $q$create or replace function docpal_private.normalize_type_list(p_slug text, p_values jsonb)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {slug, values: [{value, label, color}]} from ["a", "b"] or
+   [{"value", "label", "color"}]; 22023 for anything else, an empty list, a
+   value given twice or a color that is not #rrggbb. */
+declare
+    v_values jsonb;
+begin
+    if p_slug is null or p_slug !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('invalid type list slug %L', p_slug);
+    end if;
+    if p_values is null or pg_catalog.jsonb_typeof(p_values) <> 'array' or pg_catalog.jsonb_array_length(p_values) = 0 then
+        raise exception using errcode = '22023', message = 'type list values must be a non-empty array';
+    end if;
+    select pg_catalog.jsonb_agg(case pg_catalog.jsonb_typeof(v)
+               when 'string' then pg_catalog.jsonb_build_object('value', v, 'label', v, 'color', null)
+               else pg_catalog.jsonb_build_object('value', v->'value', 'label', coalesce(v->'label', v->'value'),
+                                                  'color', v->'color') end order by o)
+      into v_values
+      from pg_catalog.jsonb_array_elements(p_values) with ordinality x(v, o);
+    if exists (select from pg_catalog.jsonb_array_elements(v_values) v
+                where pg_catalog.jsonb_typeof(v->'value') is distinct from 'string' or v->>'value' = ''
+                   or pg_catalog.jsonb_typeof(v->'label') <> 'string'
+                   or v->'color' <> 'null'::jsonb and coalesce(v->>'color', '') !~ '^#[0-9A-Fa-f]{6}$')
+       or exists (select from pg_catalog.jsonb_array_elements(p_values) v
+                   where pg_catalog.jsonb_typeof(v) = 'object'
+                     and exists (select from pg_catalog.jsonb_object_keys(v) k where k not in ('value', 'label', 'color')))
+       or (select pg_catalog.count(distinct v->>'value') <> pg_catalog.count(*) from pg_catalog.jsonb_array_elements(v_values) v) then
+        raise exception using errcode = '22023',
+            message = 'type list values are distinct non-empty strings, or objects {value, label, color} with color #rrggbb';
+    end if;
+    return pg_catalog.jsonb_build_object('slug', p_slug, 'values', v_values);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/physical_columns.sql
 -- ======================================================================
 
-create or replace function docpal_private.physical_columns(p_spec jsonb, p_include_formula boolean default true)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.physical_columns(p_spec jsonb, p_include_formula boolean default true)
     returns text[]
     language sql immutable
     set search_path = pg_catalog, pg_temp
@@ -1347,13 +2571,31 @@ as $$
     select coalesce(pg_catalog.array_agg(c->>'name' order by o), '{}')
       from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
      where c->>'type' <> 'relation_many' and (p_include_formula or c->>'type' <> 'formula')
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.physical_columns;
+    execute $q$create or replace function docpal_private.physical_columns(p_spec jsonb, p_include_formula boolean default true)
+    returns text[]
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The table's columns that are PostgreSQL columns (not relation_many), in order. */
+    select coalesce(pg_catalog.array_agg(c->>'name' order by o), '{}')
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+     where c->>'type' <> 'relation_many' and (p_include_formula or c->>'type' <> 'formula')
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/public_spec.sql
 -- ======================================================================
 
-create or replace function docpal_private.public_spec(p_spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.public_spec(p_spec jsonb)
     returns jsonb
     language sql immutable
     set search_path = pg_catalog, pg_temp
@@ -1367,13 +2609,36 @@ as $$
                         from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)), '[]'))
         else p_spec - 'objects' - 'search'
     end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.public_spec;
+    execute $q$create or replace function docpal_private.public_spec(p_spec jsonb)
+    returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* A column or table spec without docpal's internal keys ("objects":
+       the names of the constraints and indexes a column owns). */
+    select case
+        when p_spec is null then null
+        when p_spec ? 'columns' then (p_spec - 'objects' - 'search') || pg_catalog.jsonb_build_object('columns',
+            coalesce((select pg_catalog.jsonb_agg(c - 'objects' order by o)
+                        from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)), '[]'))
+        else p_spec - 'objects' - 'search'
+    end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_compile.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -1508,13 +2773,157 @@ begin
         'count', coalesce(p_spec->>'count', 'exact'),
         'select_joined', v_joined);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_compile;
+    execute $q$create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Compiles the keys every query spec shares into SQL pieces, returned in the
+   compiler state: select (the row JSON), where, order, limit, offset, count,
+   plus joins and params for q_from and EXECUTE ... USING. The one place
+   where a spec becomes SQL, so a row predicate or a column allow-list (the
+   permission layer) has one place to go. 22023 for an unknown key or a bad
+   value, 42703 for an unknown path, 42P01 for an unknown table. */
+declare
+    v_specs jsonb;
+    v_spec jsonb;
+    v_state jsonb;
+    v_key text;
+    v_path text;
+    v_expr text;
+    v_pairs text[] := '{}';
+    v_order text[] := '{}';
+    v_items jsonb := '[]';
+    v_where text := 'true';
+    v_ref text;
+    v_search text;
+    v_limit integer := 50;
+    v_offset bigint := 0;
+    v_joined boolean := false;
+begin
+    -- the table and the tables its relations point at, in one catalog read
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_object_agg(c.slug, c.spec) from %1$I._catalog c
+          where c.kind = ''table''
+            and (c.slug = $1 or c.slug in (select col->>''target''
+                                              from %1$I._catalog r, pg_catalog.jsonb_array_elements(r.spec->''columns'') col
+                                             where r.kind = ''table'' and r.slug = $1))', p_schema)
+       into v_specs using p_slug;
+    v_spec := v_specs->p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
+                                             'specs', v_specs,
+                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(p_spec) k loop
+        if v_key not in ('columns', 'filters', 'search', 'sort', 'limit', 'offset', 'count') and v_key <> all (p_extra_keys) then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in query spec', v_key);
+        end if;
+    end loop;
+
+    if p_spec ? 'columns' then
+        if pg_catalog.jsonb_typeof(p_spec->'columns') <> 'array' or pg_catalog.jsonb_array_length(p_spec->'columns') = 0
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'columns must be a non-empty array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'columns') loop
+            select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
+            -- a column of a joined table: the page must be joined back to build the JSON
+            v_joined := v_joined or (v_state->>'joined')::boolean;
+            v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+        end loop;
+        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
+        v_state := v_state || pg_catalog.jsonb_build_object('select', (
+            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
+                     group by (o - 1) / 50) c));
+    else
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+    end if;
+
+    if p_spec ? 'filters' then
+        select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
+        if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
+            raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        v_search := docpal_private.search_sql(v_spec, '_t');
+        if v_search is null then
+            raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);
+        end if;
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, p_spec->'search') q;
+        v_where := v_where || pg_catalog.format(' and %s @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
+                                                v_search, v_ref);
+    end if;
+
+    if p_spec ? 'sort' then
+        if pg_catalog.jsonb_typeof(p_spec->'sort') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(p_spec->'sort') c where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'sort must be an array of paths';
+        end if;
+        for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'sort') loop
+            select q.p_state, q.o_sql into v_state, v_expr
+              from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
+            v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
+            v_items := v_items || pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
+        end loop;
+    end if;
+    -- a total order: pages never overlap (and the last key is the id)
+    v_order := v_order || '_t.id'::text;
+    v_items := v_items || '{"expr": "_t.id", "desc": false}'::jsonb;
+
+    if p_spec ? 'limit' then
+        if pg_catalog.jsonb_typeof(p_spec->'limit') <> 'number' or (p_spec->>'limit')::numeric not between 1 and 1000
+           or (p_spec->>'limit')::numeric <> pg_catalog.trunc((p_spec->>'limit')::numeric) then
+            raise exception using errcode = '22023', message = 'limit is a whole number from 1 to 1000';
+        end if;
+        v_limit := (p_spec->>'limit')::integer;
+    end if;
+    if p_spec ? 'offset' then
+        if pg_catalog.jsonb_typeof(p_spec->'offset') <> 'number' or (p_spec->>'offset')::numeric < 0
+           or (p_spec->>'offset')::numeric > 1e15
+           or (p_spec->>'offset')::numeric <> pg_catalog.trunc((p_spec->>'offset')::numeric) then
+            raise exception using errcode = '22023', message = 'offset is a whole number of at least 0';
+        end if;
+        v_offset := (p_spec->>'offset')::bigint;
+    end if;
+    if p_spec ? 'count' and (pg_catalog.jsonb_typeof(p_spec->'count') <> 'string'
+                             or p_spec->>'count' not in ('exact', 'estimated', 'none')) then
+        raise exception using errcode = '22023', message = 'count is exact, estimated or none';
+    end if;
+
+    return v_state || pg_catalog.jsonb_build_object(
+        'where', v_where,
+        'order', pg_catalog.array_to_string(v_order, ', '),
+        'order_items', v_items,
+        'limit', v_limit,
+        'offset', v_offset,
+        'count', coalesce(p_spec->>'count', 'exact'),
+        'select_joined', v_joined);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_condition.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_condition(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_condition(
     inout p_state jsonb, p_expr text, p_kind text, p_column jsonb, p_op text, p_value jsonb, p_label text,
     out o_sql text)
     language plpgsql stable
@@ -1697,13 +3106,205 @@ begin
                                case p_op when 'eq' then '=' when 'neq' then '<>' when 'gt' then '>' when 'gte' then '>='
                                          when 'lt' then '<' else '<=' end, v_ref, v_type) end;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_condition;
+    execute $q$create or replace function docpal_private.q_condition(
+    inout p_state jsonb, p_expr text, p_kind text, p_column jsonb, p_op text, p_value jsonb, p_label text,
+    out o_sql text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One operator applied to one path: the SQL condition, with the value bound
+   as a parameter and cast to the column's type. 22023 for an operator the
+   kind of column does not take, or a value of the wrong kind. */
+declare
+    v_type text;          -- the SQL type values are cast to
+    v_array boolean := p_kind in ('multi_select', 'relation_many');
+    v_text boolean;
+    v_ref text;
+    v_vals jsonb;
+    v_num boolean;
+    v_elem text;
+    v_count integer;
+begin
+    v_type := case
+        when p_kind in ('relation', 'user', 'file') then 'uuid'
+        when p_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
+        -- values compare as the base type: numeric(12,2) would round the value given
+        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '\(.*\)', '') end;
+    v_text := p_kind in ('text', 'long_text', 'rich_text', 'email', 'url', 'phone', 'select', 'color');
+
+    -- operators every kind takes
+    if p_op in ('is_null', 'is_empty') then
+        if pg_catalog.jsonb_typeof(p_value) <> 'boolean' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes true or false', p_label, p_op);
+        end if;
+        o_sql := case
+            when p_op = 'is_null' then pg_catalog.format('%s is null', p_expr)
+            when v_array then pg_catalog.format('coalesce(pg_catalog.cardinality(%s), 0) = 0', p_expr)
+            when p_kind in ('json', 'json_path') then pg_catalog.format(
+                '(%1$s is null or %1$s in (''null''::jsonb, ''""''::jsonb, ''[]''::jsonb, ''{}''::jsonb))', p_expr)
+            when v_text then pg_catalog.format('coalesce(%s, '''') = ''''', p_expr)
+            else pg_catalog.format('%s is null', p_expr) end;
+        if p_value = 'false'::jsonb then
+            o_sql := 'not (' || o_sql || ')';
+        end if;
+        return;
+    end if;
+
+    -- json paths: a number compares as a number, a string as text
+    if p_kind in ('json', 'json_path') then
+        if p_op in ('eq', 'neq') then
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format(case p_op when 'eq' then '%s = %s' else '%s <> %s' end, p_expr, v_ref);
+        elsif p_op in ('in', 'nin') then
+            if pg_catalog.jsonb_typeof(p_value) <> 'array' then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
+            end if;
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format(case p_op when 'in' then '%1$s in (select pg_catalog.jsonb_array_elements(%2$s))'
+                                       else '(%1$s is not null and %1$s not in (select pg_catalog.jsonb_array_elements(%2$s)))' end,
+                                       p_expr, v_ref);
+        elsif p_op = 'contains' and (p_kind = 'json' or pg_catalog.jsonb_typeof(p_value) in ('object', 'array')) then
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            o_sql := pg_catalog.format('%s @> %s', p_expr, v_ref);
+        elsif p_kind = 'json' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: operator %s does not apply to a json column (use a path into it)', p_label, p_op);
+        elsif p_op in ('gt', 'gte', 'lt', 'lte', 'between') then
+            v_vals := case p_op when 'between' then p_value else pg_catalog.jsonb_build_array(p_value) end;
+            v_count := case p_op when 'between' then 2 else 1 end;
+            if pg_catalog.jsonb_typeof(v_vals) <> 'array' or pg_catalog.jsonb_array_length(v_vals) <> v_count
+               or exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) not in ('number', 'string'))
+               or (select pg_catalog.count(distinct pg_catalog.jsonb_typeof(v)) from pg_catalog.jsonb_array_elements(v_vals) v) > 1 then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('%s: %s takes a number or a string%s', p_label, p_op,
+                                                case p_op when 'between' then ' pair' else '' end);
+            end if;
+            v_num := pg_catalog.jsonb_typeof(v_vals->0) = 'number';
+            v_elem := case when v_num
+                then pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', p_expr)
+                else pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''string'' then %1$s #>> ''{}'' end)', p_expr) end;
+            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+            o_sql := case p_op
+                when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s',
+                                                      v_elem, v_ref, case when v_num then 'numeric' else 'text' end)
+                else pg_catalog.format('%s %s (%s->>0)::%s', v_elem,
+                                       case p_op when 'gt' then '>' when 'gte' then '>=' when 'lt' then '<' else '<=' end,
+                                       v_ref, case when v_num then 'numeric' else 'text' end) end;
+        elsif p_op in ('like', 'ilike', 'contains', 'icontains', 'starts_with', 'ends_with') then
+            if pg_catalog.jsonb_typeof(p_value) <> 'string' then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes a string', p_label, p_op);
+            end if;
+            p_expr := pg_catalog.format('(%s #>> ''{}'')', p_expr);
+            v_text := true;
+        else
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: unknown operator %L', p_label, p_op);
+        end if;
+        if o_sql is not null then
+            return;
+        end if;
+    end if;
+
+    -- text operators
+    if p_op in ('like', 'ilike', 'contains', 'icontains', 'starts_with', 'ends_with') and not v_array then
+        if not v_text then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: %s applies to text, not %s', p_label, p_op, p_kind);
+        end if;
+        if pg_catalog.jsonb_typeof(p_value) <> 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes a string', p_label, p_op);
+        end if;
+        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+        o_sql := pg_catalog.format(case p_op
+            when 'like' then '%s like (%s #>> ''{}'')'
+            when 'ilike' then '%s ilike (%s #>> ''{}'')'
+            when 'contains' then 'pg_catalog.strpos(%s, (%s #>> ''{}'')) > 0'
+            when 'icontains' then 'pg_catalog.strpos(pg_catalog.lower(%s), pg_catalog.lower(%s #>> ''{}'')) > 0'
+            when 'starts_with' then 'pg_catalog.starts_with(%s, (%s #>> ''{}''))'
+            else 'pg_catalog.right(%1$s, pg_catalog.length(%2$s #>> ''{}'')) = (%2$s #>> ''{}'')' end, p_expr, v_ref);
+        return;
+    end if;
+
+    -- arrays: multi_select and relation_many
+    if v_array then
+        if p_op not in ('contains', 'has_any', 'has_all', 'eq') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s: operator %L does not apply to %s', p_label, p_op, p_kind);
+        end if;
+        v_vals := case when pg_catalog.jsonb_typeof(p_value) = 'array' then p_value else pg_catalog.jsonb_build_array(p_value) end;
+        if p_op in ('has_any', 'has_all') and pg_catalog.jsonb_typeof(p_value) <> 'array' then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
+        end if;
+        if exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) <> 'string') then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes strings', p_label, p_op);
+        end if;
+        if p_kind = 'relation_many' then
+            begin
+                perform (select pg_catalog.array_agg((v #>> '{}')::uuid) from pg_catalog.jsonb_array_elements(v_vals) v);
+            exception when invalid_text_representation then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes record ids', p_label, p_op);
+            end;
+        end if;
+        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+        o_sql := pg_catalog.format('%s %s array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v)',
+                                   p_expr, case p_op when 'has_any' then '&&' when 'eq' then '=' else '@>' end,
+                                   case p_kind when 'relation_many' then 'uuid' else 'text' end, v_ref);
+        return;
+    end if;
+
+    -- scalars
+    if p_op not in ('eq', 'neq', 'gt', 'gte', 'lt', 'lte', 'in', 'nin', 'between') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: unknown operator %L for %s', p_label, p_op, p_kind);
+    end if;
+    v_vals := case when p_op in ('in', 'nin', 'between') then p_value else pg_catalog.jsonb_build_array(p_value) end;
+    if pg_catalog.jsonb_typeof(v_vals) <> 'array'
+       or p_op = 'between' and pg_catalog.jsonb_array_length(v_vals) <> 2
+       or exists (select from pg_catalog.jsonb_array_elements(v_vals) v where pg_catalog.jsonb_typeof(v) in ('object', 'array', 'null')) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: %s takes %s', p_label, p_op,
+                                        case p_op when 'between' then 'a pair of values' when 'eq' then 'a value'
+                                             when 'neq' then 'a value' when 'in' then 'an array of values'
+                                             when 'nin' then 'an array of values' else 'a value' end);
+    end if;
+    if v_type is null then
+        -- formula columns: compare as the column's own type
+        execute pg_catalog.format('select pg_catalog.format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute a
+                                    where a.attrelid = %L::regclass and a.attname = $1',
+                                  pg_catalog.format('%I.%I', p_state->>'schema', p_column->>'_table'))
+           into v_type using p_column->>'name';
+    end if;
+    if not docpal_private.q_valid(v_type, v_vals) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s: %s is not a valid %s value', p_label, p_value, p_kind);
+    end if;
+    select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+    o_sql := case p_op
+        when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
+                                         p_expr, v_type, v_ref)
+        -- not null first: with an empty list, <> all would match nulls too
+        when 'nin' then pg_catalog.format('(%1$s is not null and %1$s <> all (array(select (_v #>> ''{}'')::%2$s from pg_catalog.jsonb_array_elements(%3$s) _v)))',
+                                          p_expr, v_type, v_ref)
+        when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s', p_expr, v_ref, v_type)
+        else pg_catalog.format('%s %s (%s->>0)::%s', p_expr,
+                               case p_op when 'eq' then '=' when 'neq' then '<>' when 'gt' then '>' when 'gte' then '>='
+                                         when 'lt' then '<' else '<=' end, v_ref, v_type) end;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_filter.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_filter(inout p_state jsonb, p_filter jsonb, p_depth integer default 0,
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_filter(inout p_state jsonb, p_filter jsonb, p_depth integer default 0,
                                                    out o_sql text)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -1774,13 +3375,93 @@ begin
     o_sql := case when pg_catalog.cardinality(v_parts) = 0 then 'true'
                   else '(' || pg_catalog.array_to_string(v_parts, ' and ') || ')' end;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_filter;
+    execute $q$create or replace function docpal_private.q_filter(inout p_state jsonb, p_filter jsonb, p_depth integer default 0,
+                                                   out o_sql text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A filter object as one SQL condition: each key is a path (with a literal
+   for equality, null for is_null, or an object of operators) or _and / _or
+   (arrays of filters) / _not (a filter); keys are ANDed. In p_state.paths
+   (when present) a path is first mapped to another expression: aggregate's
+   having uses it for metric names. */
+declare
+    v_key text;
+    v_value jsonb;
+    v_parts text[] := '{}';
+    v_sub text;
+    v_item jsonb;
+    v_op text;
+    v_expr text;
+    v_kind text;
+    v_column jsonb;
+begin
+    if p_depth > 32 then
+        raise exception using errcode = '22023', message = 'filters are nested too deep';
+    end if;
+    if p_filter is null or pg_catalog.jsonb_typeof(p_filter) <> 'object' then
+        raise exception using errcode = '22023', message = 'a filter must be a JSON object';
+    end if;
+    for v_key, v_value in select e.key, e.value from pg_catalog.jsonb_each(p_filter) e loop
+        if v_key in ('_and', '_or') then
+            if pg_catalog.jsonb_typeof(v_value) <> 'array' or pg_catalog.jsonb_array_length(v_value) = 0 then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s takes a non-empty array of filters', v_key);
+            end if;
+            v_sub := null;
+            for v_item in select pg_catalog.jsonb_array_elements(v_value) loop
+                select f.p_state, f.o_sql into p_state, o_sql from docpal_private.q_filter(p_state, v_item, p_depth + 1) f;
+                v_sub := coalesce(v_sub || case v_key when '_and' then ' and ' else ' or ' end, '') || o_sql;
+            end loop;
+            v_parts := v_parts || ('(' || v_sub || ')');
+        elsif v_key = '_not' then
+            select f.p_state, f.o_sql into p_state, o_sql from docpal_private.q_filter(p_state, v_value, p_depth + 1) f;
+            v_parts := v_parts || ('not (' || o_sql || ')');
+        else
+            if p_state->'paths' ? v_key then
+                v_expr := p_state->'paths'->v_key->>'sql';
+                v_kind := p_state->'paths'->v_key->>'kind';
+                v_column := p_state->'paths'->v_key->'column';
+            else
+                select q.p_state, q.o_sql, q.o_kind, q.o_column into p_state, v_expr, v_kind, v_column
+                  from docpal_private.q_path(p_state, v_key, true) q;
+            end if;
+            if pg_catalog.jsonb_typeof(v_value) = 'object' then
+                if v_value = '{}'::jsonb then
+                    raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
+                end if;
+                for v_op, v_item in select e.key, e.value from pg_catalog.jsonb_each(v_value) e loop
+                    select c.p_state, c.o_sql into p_state, o_sql
+                      from docpal_private.q_condition(p_state, v_expr, v_kind, v_column, v_op, v_item, v_key) c;
+                    v_parts := v_parts || o_sql;
+                end loop;
+            else
+                select c.p_state, c.o_sql into p_state, o_sql
+                  from docpal_private.q_condition(p_state, v_expr, v_kind, v_column,
+                                                  case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
+                                                  case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key) c;
+                v_parts := v_parts || o_sql;
+            end if;
+        end if;
+    end loop;
+    o_sql := case when pg_catalog.cardinality(v_parts) = 0 then 'true'
+                  else '(' || pg_catalog.array_to_string(v_parts, ' and ') || ')' end;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_from.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_from(p_state jsonb, p_filter_only boolean)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_from(p_state jsonb, p_filter_only boolean)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -1803,13 +3484,45 @@ begin
                     where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
     return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_from;
+    execute $q$create or replace function docpal_private.q_from(p_state jsonb, p_filter_only boolean)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
+   in the order they were made (a join's parent comes first). With
+   p_filter_only, only the joins a filter uses (and their parents): a join on
+   a unique id never changes the row count, so count(*) needs no other. */
+declare
+    v_joins text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+               p_state->>'schema', j.value->>'table', j.value->>'alias',
+               j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+      into v_joins
+      from pg_catalog.jsonb_each(p_state->'joins') j
+     where not p_filter_only
+        or (j.value->>'filter')::boolean
+        or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
+                    where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
+    return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_param.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_param(inout p_state jsonb, p_value jsonb, out o_ref text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_param(inout p_state jsonb, p_value jsonb, out o_ref text)
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -1820,13 +3533,33 @@ begin
     o_ref := pg_catalog.format('($1->%s)', pg_catalog.jsonb_array_length(p_state->'params'));
     p_state := pg_catalog.jsonb_set(p_state, '{params}', (p_state->'params') || pg_catalog.jsonb_build_array(p_value));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_param;
+    execute $q$create or replace function docpal_private.q_param(inout p_state jsonb, p_value jsonb, out o_ref text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds a value to the query's parameters and returns the SQL that reads it:
+   ($1->N). Every value of a query spec reaches SQL this way, bound, never
+   spliced. */
+begin
+    o_ref := pg_catalog.format('($1->%s)', pg_catalog.jsonb_array_length(p_state->'params'));
+    p_state := pg_catalog.jsonb_set(p_state, '{params}', (p_state->'params') || pg_catalog.jsonb_build_array(p_value));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_path.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_path(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_path(
     inout p_state jsonb, p_path text, p_for_filter boolean,
     out o_sql text, out o_kind text, out o_column jsonb)
     language plpgsql stable
@@ -1923,13 +3656,119 @@ begin
         v_prefix := v_key || '.';
     end loop;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_path;
+    execute $q$create or replace function docpal_private.q_path(
+    inout p_state jsonb, p_path text, p_for_filter boolean,
+    out o_sql text, out o_kind text, out o_column jsonb)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Resolves a query path against the catalog: its SQL expression, its kind
+   (the docpal type, 'json_path', or the system column's), and its column
+   spec. A relation followed by more segments joins its target (LEFT JOIN,
+   one per distinct relation path, recorded in p_state.joins and reused); a
+   json column followed by keys becomes #> over them. 42703 for anything the
+   catalog does not know. p_for_filter marks the joins a filter needs, which
+   are the only ones a separate count(*) has to make. p_state.joined is set
+   when the expression reads a joined table, not only the root row. */
+declare
+    v_segments text[] := pg_catalog.string_to_array(p_path, '.');
+    v_alias text := '_t';
+    v_table text := p_state->>'root';
+    v_spec jsonb;
+    v_prefix text := '';
+    v_join text;
+    v_key text;
+    v_segment text;
+    v_keys text;
+    i integer;
+begin
+    if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
+        raise exception using errcode = '42703', message = pg_catalog.format('invalid path %L', p_path);
+    end if;
+    for i in 1 .. pg_catalog.cardinality(v_segments) loop
+        v_segment := v_segments[i];
+        v_spec := p_state->'specs'->v_table;
+        if v_spec is null then
+            v_spec := docpal_private.table_spec(p_state->>'schema', v_table);
+            p_state := pg_catalog.jsonb_set(p_state, array['specs', v_table], v_spec);
+        end if;
+        if v_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+            if i < pg_catalog.cardinality(v_segments) then
+                raise exception using errcode = '42703',
+                    message = pg_catalog.format('path %L: %s is not a relation', p_path, v_segment);
+            end if;
+            o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
+            o_kind := case v_segment when 'version' then 'integer' when 'id' then 'uuid'
+                                     when 'created_at' then 'datetime' when 'updated_at' then 'datetime' else 'uuid' end;
+            o_column := pg_catalog.jsonb_build_object('name', v_segment, 'type', o_kind);
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
+            return;
+        end if;
+        select c into o_column from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_segment;
+        if o_column is null then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('path %L: table %L has no column %L', p_path, v_table, v_segment);
+        end if;
+        o_kind := o_column->>'type';
+        o_column := o_column || pg_catalog.jsonb_build_object('_table', v_table);
+        if i = pg_catalog.cardinality(v_segments) then
+            if o_kind = 'relation_many' then
+                o_sql := pg_catalog.format(
+                    '(select coalesce(pg_catalog.array_agg(_j.target_id order by _j.position), ''{}'') from %I.%I _j where _j.source_id = %I.id)',
+                    p_state->>'schema', o_column->'objects'->>'junction', v_alias);
+            else
+                o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
+            end if;
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
+            return;
+        end if;
+        if o_kind = 'json' then
+            -- the remaining segments are keys inside the json value
+            v_keys := (v_segments[i + 1:])::text;
+            select q.p_state, q.o_ref into p_state, v_key from docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_keys)) q;
+            o_sql := pg_catalog.format('(%I.%I #> (%s #>> ''{}'')::text[])', v_alias, v_segment, v_key);
+            o_kind := 'json_path';
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
+            return;
+        end if;
+        if o_kind <> 'relation' then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('path %L: %s is not a relation', p_path, v_segment);
+        end if;
+        v_key := v_prefix || v_segment;
+        v_join := p_state->'joins'->v_key->>'alias';
+        if v_join is null then
+            v_join := 'j' || (select pg_catalog.count(*) + 1 from pg_catalog.jsonb_object_keys(p_state->'joins'));
+            p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key], pg_catalog.jsonb_build_object(
+                'alias', v_join, 'table', o_column->>'target', 'from', v_alias, 'column', v_segment,
+                'parent', nullif(pg_catalog.rtrim(v_prefix, '.'), ''),
+                'n', (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')),
+                'filter', false));
+        end if;
+        if p_for_filter then
+            p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'filter'], 'true');
+        end if;
+        v_alias := v_join;
+        v_table := o_column->>'target';
+        v_prefix := v_key || '.';
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_reject.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_reject(p_spec jsonb, p_keys text[], p_function text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_reject(p_spec jsonb, p_keys text[], p_function text)
     returns void
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -1943,13 +3782,36 @@ begin
         raise exception using errcode = '22023', message = pg_catalog.format('%s takes no %L', p_function, v_key);
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_reject;
+    execute $q$create or replace function docpal_private.q_reject(p_spec jsonb, p_keys text[], p_function text)
+    returns void
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* 22023 when the spec has one of p_keys, which p_function does not take. */
+declare
+    v_key text;
+begin
+    select k into v_key from pg_catalog.jsonb_object_keys(p_spec) k where k = any (p_keys) limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('%s takes no %L', p_function, v_key);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_rows_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_rows_sql(p_state jsonb, p_extra_where text default '')
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_rows_sql(p_state jsonb, p_extra_where text default '')
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -1988,13 +3850,61 @@ begin
         p_state->>'where', p_extra_where, p_state->>'order',
         (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_rows_sql;
+    execute $q$create or replace function docpal_private.q_rows_sql(p_state jsonb, p_extra_where text default '')
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The statement that reads one page of a compiled query as a JSON array, in
+   sort order ($1 is the parameter array). The page is found first, as ids
+   and sort keys only; the row JSON is built afterwards for those rows alone,
+   so a sort no index serves does not build JSON for every row it sorts.
+   p_extra_where is ANDed to the filters (query_kanban's lane). */
+declare
+    v_items jsonb := p_state->'order_items';
+    v_keys text;
+    v_order text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
+           pg_catalog.string_agg(pg_catalog.format('_k._s%s%s', o, case when (i->>'desc')::boolean then ' desc' else '' end),
+                                 ', ' order by o)
+      into v_keys, v_order
+      from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
+    if not coalesce((p_state->>'select_joined')::boolean, true) then
+        -- the row JSON needs only the table's own row: carry it through the page
+        -- instead of looking each row up again
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+               from (select _t as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
+               cross join lateral (select (_k._row).*) _t',
+            p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint);
+    end if;
+    return pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+           from %4$s
+           join (select %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k on _k._s%10$s = _t.id',
+        p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+        p_state->>'where', p_extra_where, p_state->>'order',
+        (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_spec.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_spec(p_spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_spec(p_spec jsonb)
     returns jsonb
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -2006,13 +3916,34 @@ begin
     end if;
     return p_spec;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_spec;
+    execute $q$create or replace function docpal_private.q_spec(p_spec jsonb)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_spec, checked to be an object (22023): the first thing every query function does. */
+begin
+    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
+    end if;
+    return p_spec;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_total.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_total(p_state jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_total(p_state jsonb)
     returns bigint
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -2037,13 +3968,47 @@ begin
        into v_total using p_state->'params';
     return v_total;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_total;
+    execute $q$create or replace function docpal_private.q_total(p_state jsonb)
+    returns bigint
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* (Volatile: EXPLAIN is refused inside a non-volatile function.)
+   The total of a compiled query: count(*) with only the joins the filters
+   need (exact), the planner's row estimate (estimated), or null (none). */
+declare
+    v_from text := docpal_private.q_from(p_state, true);
+    v_where text := p_state->>'where';
+    v_plan jsonb;
+    v_total bigint;
+begin
+    if p_state->>'count' = 'none' then
+        return null;
+    elsif p_state->>'count' = 'estimated' then
+        execute pg_catalog.format('explain (format json) select 1 from %s where %s', v_from, v_where)
+           into v_plan using p_state->'params';
+        return pg_catalog.round((v_plan->0->'Plan'->>'Plan Rows')::numeric)::bigint;
+    end if;
+    execute pg_catalog.format('select pg_catalog.count(*) from %s where %s', v_from, v_where)
+       into v_total using p_state->'params';
+    return v_total;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/q_valid.sql
 -- ======================================================================
 
-create or replace function docpal_private.q_valid(p_type text, p_values jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_valid(p_type text, p_values jsonb)
     returns boolean
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -2076,13 +4041,55 @@ begin
 exception when others then
     return false;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_valid;
+    execute $q$create or replace function docpal_private.q_valid(p_type text, p_values jsonb)
+    returns boolean
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether every element of p_values converts to p_type. The common types
+   are cast statically (no dynamic statement to plan on every filter); any
+   other goes through EXECUTE. */
+declare
+    v_value text;
+    v_type text := p_type;  -- a type name the compiler made (column_sql_type), never user input
+begin
+    for v_value in select v #>> '{}' from pg_catalog.jsonb_array_elements(p_values) v loop
+        case p_type
+            when 'text' then null;
+            when 'integer' then perform v_value::integer;
+            when 'bigint' then perform v_value::bigint;
+            when 'smallint' then perform v_value::smallint;
+            when 'numeric' then perform v_value::numeric;
+            when 'double precision' then perform v_value::double precision;
+            when 'boolean' then perform v_value::boolean;
+            when 'uuid' then perform v_value::uuid;
+            when 'date' then perform v_value::date;
+            when 'time without time zone' then perform v_value::time;
+            when 'timestamp with time zone' then perform v_value::timestamptz;
+            when 'interval' then perform v_value::interval;
+            else execute pg_catalog.format('select $1::%s', v_type) using v_value;
+        end case;
+    end loop;
+    return true;
+exception when others then
+    return false;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/raise_write_error.sql
 -- ======================================================================
 
-create or replace function docpal_private.raise_write_error(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.raise_write_error(
     p_schema text, p_spec jsonb, p_rows jsonb,
     p_state text, p_message text, p_detail text, p_constraint text, p_column text)
     returns void
@@ -2149,13 +4156,89 @@ begin
     end if;
     raise exception using errcode = p_state, message = p_message, detail = p_detail;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.raise_write_error;
+    execute $q$create or replace function docpal_private.raise_write_error(
+    p_schema text, p_spec jsonb, p_rows jsonb,
+    p_state text, p_message text, p_detail text, p_constraint text, p_column text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Re-raises an error of a record write in the contract's words: the table,
+   the column and the rule, and for 23514 a JSON DETAIL {column, rule, value}.
+   p_rows are the records being written (an array), used to name the column
+   and the value at fault. Errors it does not know are re-raised unchanged. */
+declare
+    v_table text := p_spec->>'slug';
+    v_column jsonb;
+    v_key text;
+    v_rule text;
+    v_value jsonb;
+    v_row jsonb;
+    v_check text;
+begin
+    if p_constraint is not null then
+        select c, o.key into v_column, v_key
+          from pg_catalog.jsonb_array_elements(p_spec->'columns') c, pg_catalog.jsonb_each_text(c->'objects') o
+         where o.value = p_constraint;
+    end if;
+
+    if p_state = '23514' and v_key like 'check:%' then
+        v_rule := pg_catalog.substr(v_key, 7);
+        select c.expression into v_check from docpal_private.column_checks(p_schema, v_column) c where c.rule = v_rule;
+        -- the first written value that breaks the rule
+        execute pg_catalog.format(
+            'select x.r->%L from pg_catalog.jsonb_array_elements($1) x(r)
+              where not coalesce((select %s from pg_catalog.jsonb_populate_record(null::%I.%I, x.r) as _t), true) limit 1',
+            v_column->>'name', v_check, p_schema, v_table)
+           into v_value using p_rows;
+        raise exception using errcode = '23514',
+            message = pg_catalog.format('%s.%s: %s breaks rule %s', v_table, v_column->>'name',
+                                        coalesce(v_value::text, 'the value'), v_rule),
+            detail = pg_catalog.jsonb_build_object('column', v_column->>'name', 'rule', v_rule, 'value', v_value)::text;
+    elsif p_state = '23505' and v_key = 'unique' then
+        p_message := pg_catalog.format('%s.%s: the value is already taken', v_table, v_column->>'name');
+    elsif p_state = '23503' and v_key = 'fkey' then
+        p_message := pg_catalog.format('%s.%s: the referenced %s does not exist', v_table, v_column->>'name',
+                                       coalesce(v_column->>'target', v_column->>'type'));
+    elsif p_state = '23502' then
+        raise exception using errcode = '23502',
+            message = pg_catalog.format('%s.%s is required', v_table, coalesce(p_column, '?'));
+    elsif p_state in ('22P02', '22007', '22008', '22003', '22001', '2202E') then
+        -- which column: convert the values one key at a time until one fails
+        for v_row in select r from pg_catalog.jsonb_array_elements(p_rows) r limit 1000 loop
+            for v_key in select k from pg_catalog.jsonb_object_keys(v_row) k loop
+                begin
+                    execute pg_catalog.format('select (pg_catalog.jsonb_populate_record(null::%I.%I, $1)).%I',
+                                              p_schema, v_table, v_key)
+                      using pg_catalog.jsonb_build_object(v_key, v_row->v_key);
+                exception when others then
+                    raise exception using errcode = p_state,
+                        message = pg_catalog.format('%s.%s: %s', v_table, v_key, p_message);
+                end;
+            end loop;
+        end loop;
+    end if;
+    if p_detail is null then
+        raise exception using errcode = p_state, message = p_message;
+    end if;
+    raise exception using errcode = p_state, message = p_message, detail = p_detail;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/record_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.record_sql(p_schema text, p_spec jsonb, p_alias text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.record_sql(p_schema text, p_spec jsonb, p_alias text)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -2176,13 +4259,43 @@ begin
     return pg_catalog.format('pg_catalog.to_jsonb(%I)', p_alias)
            || coalesce(' || pg_catalog.jsonb_build_object(' || v_links || ')', '');
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.record_sql;
+    execute $q$create or replace function docpal_private.record_sql(p_schema text, p_spec jsonb, p_alias text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL of the JSON of the row p_alias of a table: to_jsonb of the row, plus
+   each relation_many column as the array of linked ids, in their order ([]
+   when none). */
+declare
+    v_links text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format(
+               '%L, coalesce((select pg_catalog.jsonb_agg(j.target_id order by j.position) from %I.%I j
+                               where j.source_id = %I.id), ''[]'')',
+               c->>'name', p_schema, c->'objects'->>'junction', p_alias), ', ')
+      into v_links
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+     where c->>'type' = 'relation_many';
+    return pg_catalog.format('pg_catalog.to_jsonb(%I)', p_alias)
+           || coalesce(' || pg_catalog.jsonb_build_object(' || v_links || ')', '');
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/refresh_table.sql
 -- ======================================================================
 
-create or replace function docpal_private.refresh_table(p_schema text, p_spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.refresh_table(p_schema text, p_spec jsonb)
     returns jsonb
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -2220,13 +4333,60 @@ begin
     return case when v_search is null then p_spec - 'search'
                 else p_spec || pg_catalog.jsonb_build_object('search', v_search) end;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.refresh_table;
+    execute $q$create or replace function docpal_private.refresh_table(p_schema text, p_spec jsonb)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes the table-level objects match the spec and returns the spec with
+   "search" (the definition of its full-text index):
+   - the BEFORE UPDATE trigger, fired only when a data column changes (a
+     WHEN clause over the stored columns; generated columns are not yet
+     computed in a BEFORE trigger, so they are left out, and so are the
+     bookkeeping columns version, updated_at, updated_by);
+   - the GIN full-text index over the searchable columns, rebuilt only when
+     that set changed. */
+declare
+    v_table text := p_spec->>'slug';
+    v_columns text[] := array['id', 'created_at', 'created_by'] || docpal_private.physical_columns(p_spec, false);
+    v_search text := docpal_private.search_sql(p_spec);
+    v_index text := docpal_private.ident(v_table, 'search');
+begin
+    execute pg_catalog.format(
+        'create or replace trigger _docpal_stamp before update on %I.%I for each row
+         when ((%s) is distinct from (%s)) execute function docpal_private.stamp_update(%L)',
+        p_schema, v_table,
+        (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+        (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+        v_table);
+    if v_search is distinct from p_spec->>'search'
+       or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
+        if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then
+            execute pg_catalog.format('drop index %I.%I', p_schema, v_index);
+        end if;
+        if v_search is not null then
+            execute pg_catalog.format('create index %I on %I.%I using gin (%s)', v_index, p_schema, v_table, v_search);
+        end if;
+    end if;
+    return case when v_search is null then p_spec - 'search'
+                else p_spec || pg_catalog.jsonb_build_object('search', v_search) end;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/require_company.sql
 -- ======================================================================
 
-create or replace function docpal_private.require_company(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.require_company(
     out company_id uuid, out user_id uuid, out schema_name text, out member_role text)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -2256,13 +4416,52 @@ begin
             message = pg_catalog.format('user %s is not a member of company %s', user_id, company_id);
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.require_company;
+    execute $q$create or replace function docpal_private.require_company(
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text)
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company in context, for every tenant function: its id, the user, the
+   company schema and the user's company role. 42501 without a context, for a
+   suspended company, or when the user is no longer a member. */
+declare
+    v_status text;
+begin
+    select c.company_id, c.user_id into company_id, user_id from docpal_private.context() c;
+    if company_id is null then
+        raise exception using errcode = '42501', message = 'no company in context',
+            hint = 'Call docpal.set_context (service) or docpal.authenticate (client) first.';
+    end if;
+    select c.schema_name, c.status into schema_name, v_status
+      from docpal_private.companies c where c.id = company_id;
+    if v_status is distinct from 'active' then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('company %s is %s', company_id, coalesce(v_status, 'gone'));
+    end if;
+    select m.role into member_role
+      from docpal_private.memberships m
+     where m.company_id = require_company.company_id and m.user_id = require_company.user_id;
+    if member_role is null then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('user %s is not a member of company %s', user_id, company_id);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/save_table_spec.sql
 -- ======================================================================
 
-create or replace function docpal_private.save_table_spec(p_schema text, p_spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.save_table_spec(p_schema text, p_spec jsonb)
     returns void
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -2274,13 +4473,34 @@ begin
          on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', p_schema)
       using 'table', p_spec->>'slug', p_spec;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.save_table_spec;
+    execute $q$create or replace function docpal_private.save_table_spec(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Stores (inserts or replaces) a table's catalog entry. */
+begin
+    execute pg_catalog.format(
+        'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
+         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', p_schema)
+      using 'table', p_spec->>'slug', p_spec;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/search_sql.sql
 -- ======================================================================
 
-create or replace function docpal_private.search_sql(p_spec jsonb, p_alias text default null)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.search_sql(p_spec jsonb, p_alias text default null)
     returns text
     language sql immutable
     set search_path = pg_catalog, pg_temp
@@ -2299,13 +4519,41 @@ as $$
            || ')'
       from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
      where (c->>'searchable')::boolean
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.search_sql;
+    execute $q$create or replace function docpal_private.search_sql(p_spec jsonb, p_alias text default null)
+    returns text
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The tsvector expression over a table's searchable columns (null when
+       none): the GIN index is built on exactly this, and full-text search
+       must use exactly this to be served by it (p_alias qualifies the
+       columns in a query; the planner matches the index all the same). */
+    select 'pg_catalog.to_tsvector(''simple''::regconfig, '
+           || pg_catalog.string_agg(pg_catalog.format(case c->>'type'
+                  when 'multi_select' then 'coalesce(docpal_private.join_words(%s), '''')'
+                  when 'json' then 'coalesce((%s)::text, '''')'
+                  else 'coalesce(%s, '''')' end,
+                  coalesce(pg_catalog.quote_ident(p_alias) || '.', '') || pg_catalog.quote_ident(c->>'name')),
+                  ' || '' '' || ' order by o)
+           || ')'
+      from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+     where (c->>'searchable')::boolean
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/session_tag.sql
 -- ======================================================================
 
-create or replace function docpal_private.session_tag()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.session_tag()
     returns text
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -2319,13 +4567,36 @@ begin
     return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.date_part('epoch', a.backend_start)::text
               from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.session_tag;
+    execute $q$create or replace function docpal_private.session_tag()
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* This backend's pid and start time: a signed context names the session it
+   was issued to, so it is worthless in any other (even one that later gets
+   the same pid). (PL/pgSQL, like the other helpers on the hot path: its plan
+   is kept for the session, where a SQL function with SET is re-planned on
+   every call.) */
+begin
+    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.date_part('epoch', a.backend_start)::text
+              from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/stamp_update.sql
 -- ======================================================================
 
-create or replace function docpal_private.stamp_update()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.stamp_update()
     returns trigger
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -2349,13 +4620,46 @@ begin
     end if;
     return new;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.stamp_update;
+    execute $q$create or replace function docpal_private.stamp_update()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* BEFORE UPDATE on every docpal table, fired only when a data column changed
+   (the trigger's WHEN clause lists them): version + 1, updated_at, and
+   updated_by from the context unless the statement set it. id, created_at
+   and created_by never change. TG_ARGV[0] is the table slug (not
+   TG_TABLE_NAME, which names the shard on a Citus worker). */
+begin
+    if new.id is distinct from old.id then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('the id of a record of table %L cannot change', tg_argv[0]);
+    end if;
+    new.version := old.version + 1;
+    new.updated_at := pg_catalog.now();
+    new.created_at := old.created_at;
+    new.created_by := old.created_by;
+    if new.updated_by is not distinct from old.updated_by then
+        new.updated_by := docpal_private.context_user();
+    end if;
+    return new;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/table_spec.sql
 -- ======================================================================
 
-create or replace function docpal_private.table_spec(p_schema text, p_slug text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.table_spec(p_schema text, p_slug text)
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -2372,13 +4676,39 @@ begin
     end if;
     return v_spec;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.table_spec;
+    execute $q$create or replace function docpal_private.table_spec(p_schema text, p_slug text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The catalog entry of table p_slug in company schema p_schema; 42P01 when unknown. */
+declare
+    v_spec jsonb;
+begin
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_spec using 'table', p_slug;
+    if v_spec is null then
+        raise exception using errcode = '42P01',
+            message = pg_catalog.format('table %L does not exist', p_slug);
+    end if;
+    return v_spec;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/type_info.sql
 -- ======================================================================
 
-create or replace function docpal_private.type_info(p_type text)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.type_info(p_type text)
     returns jsonb
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -2420,13 +4750,64 @@ begin
         when 'formula' then '{"sql": null, "rules": ["expression"]}'
     end::jsonb;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.type_info;
+    execute $q$create or replace function docpal_private.type_info(p_type text)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* What a docpal column type is made of: its PostgreSQL type ("sql"), the
+   rules it accepts, and whether it can be searchable ("text"). Null for an
+   unknown type. (PL/pgSQL: called for every column and filter, its plan is
+   kept for the session.) */
+begin
+    return case p_type
+        when 'text' then '{"sql": "text", "rules": ["min_length", "max_length", "pattern"], "text": true}'
+        when 'long_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'rich_text' then '{"sql": "text", "rules": ["max_length"], "text": true}'
+        when 'integer' then '{"sql": "integer", "rules": ["min", "max"]}'
+        when 'bigint' then '{"sql": "bigint", "rules": ["min", "max"]}'
+        when 'decimal' then '{"sql": "numeric", "rules": ["min", "max", "precision", "scale"]}'
+        when 'float' then '{"sql": "double precision", "rules": ["min", "max"]}'
+        when 'currency' then '{"sql": "numeric(19,4)", "rules": ["min", "max", "currency"]}'
+        when 'percent' then '{"sql": "numeric", "rules": ["min", "max"]}'
+        when 'boolean' then '{"sql": "boolean", "rules": []}'
+        when 'date' then '{"sql": "date", "rules": ["min", "max"]}'
+        when 'time' then '{"sql": "time without time zone", "rules": ["min", "max"]}'
+        when 'datetime' then '{"sql": "timestamp with time zone", "rules": ["min", "max"]}'
+        when 'duration' then '{"sql": "interval", "rules": []}'
+        when 'email' then '{"sql": "text", "rules": [], "text": true}'
+        when 'url' then '{"sql": "text", "rules": [], "text": true}'
+        when 'phone' then '{"sql": "text", "rules": [], "text": true}'
+        when 'json' then '{"sql": "jsonb", "rules": [], "text": true}'
+        when 'uuid' then '{"sql": "uuid", "rules": []}'
+        when 'select' then '{"sql": "text", "rules": ["options", "type_list"], "text": true}'
+        when 'multi_select' then '{"sql": "text[]", "rules": ["options", "type_list"], "text": true}'
+        when 'relation' then '{"sql": "uuid", "rules": ["target", "on_delete"]}'
+        when 'relation_many' then '{"sql": null, "rules": ["target"]}'
+        when 'user' then '{"sql": "uuid", "rules": []}'
+        when 'file' then '{"sql": "uuid", "rules": []}'
+        when 'autonumber' then '{"sql": "bigint", "rules": ["prefix"]}'
+        when 'rating' then '{"sql": "smallint", "rules": ["max"]}'
+        when 'color' then '{"sql": "text", "rules": [], "text": true}'
+        when 'formula' then '{"sql": null, "rules": ["expression"]}'
+    end::jsonb;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/upgrade_tenants.sql
 -- ======================================================================
 
-create or replace procedure docpal_private.upgrade_tenants()
+do $replace$
+begin
+    execute $q$create or replace procedure docpal_private.upgrade_tenants()
     language plpgsql
     -- No SET search_path here: a procedure with SET clauses cannot COMMIT.
     -- Every name below is schema-qualified instead; the procedure is not
@@ -2495,13 +4876,91 @@ begin
      where r.id = v_run;
     commit;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop procedure docpal_private.upgrade_tenants;
+    execute $q$create or replace procedure docpal_private.upgrade_tenants()
+    language plpgsql
+    -- No SET search_path here: a procedure with SET clauses cannot COMMIT.
+    -- Every name below is schema-qualified instead; the procedure is not
+    -- SECURITY DEFINER and is granted to nobody (it runs as the migrator).
+as $$
+/* Upgrades every company schema behind the tenant template, one transaction
+   per company. A failure is recorded in tenant_upgrades and the run goes on;
+   companies already current are skipped, so a re-run picks up where an
+   interrupted or failed run stopped. Progress is reported as NOTICEs whose
+   text is JSON ({"done", "pending", "company", "status"}), which the CLI turns
+   into a progress bar. Must be called outside a transaction block. */
+declare
+    v_target integer;
+    v_run bigint;
+    v_pending integer;
+    v_done integer := 0;
+    v_failed integer := 0;
+    v_company record;
+    v_started timestamptz;
+    v_status text;
+    v_error text;
+    v_version integer;
+begin
+    select coalesce(max(s.version), 0) into v_target from docpal_private.tenant_steps s;
+    select count(*) into v_pending from docpal_private.companies c where c.schema_version < v_target;
+    insert into docpal_private.tenant_upgrade_runs (target_version, pending)
+    values (v_target, v_pending) returning id into v_run;
+    commit;
+    for v_company in
+        select c.id, c.schema_version from docpal_private.companies c
+         where c.schema_version < v_target
+         order by c.created_at, c.id
+    loop
+        v_started := pg_catalog.clock_timestamp();
+        v_error := null;
+        v_version := v_company.schema_version;
+        begin
+            v_version := docpal_private.apply_tenant_steps(v_company.id);
+            v_status := 'ok';
+        exception
+            when no_data_found then
+                v_status := null;  -- dropped since the loop started: nothing to record
+            when others then
+                get stacked diagnostics v_error = message_text;
+                v_status := 'failed';
+        end;
+        v_done := v_done + 1;
+        if v_status is not null then
+            insert into docpal_private.tenant_upgrades
+                (run_id, company_id, from_version, to_version, status, error, started_at)
+            values (v_run, v_company.id, v_company.schema_version, v_version, v_status, v_error, v_started);
+            if v_status = 'failed' then
+                v_failed := v_failed + 1;
+            end if;
+        end if;
+        update docpal_private.tenant_upgrade_runs r
+           set upgraded = v_done - v_failed, failed = v_failed
+         where r.id = v_run;
+        commit;
+        raise notice '%', pg_catalog.jsonb_build_object(
+            'done', v_done, 'pending', v_pending, 'company', v_company.id,
+            'status', coalesce(v_status, 'gone'), 'error', v_error);
+    end loop;
+    update docpal_private.tenant_upgrade_runs r
+       set finished_at = pg_catalog.clock_timestamp()
+     where r.id = v_run;
+    commit;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/with_column.sql
 -- ======================================================================
 
-create or replace function docpal_private.with_column(p_spec jsonb, p_name text, p_column jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.with_column(p_spec jsonb, p_name text, p_column jsonb)
     returns jsonb
     language sql immutable
     set search_path = pg_catalog, pg_temp
@@ -2516,13 +4975,37 @@ as $$
                 select p_column, 1e9 where p_column is not null
                    and not exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = p_name)) v
          where v.c is not null), '[]'))
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.with_column;
+    execute $q$create or replace function docpal_private.with_column(p_spec jsonb, p_name text, p_column jsonb)
+    returns jsonb
+    language sql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The table spec with column p_name replaced by p_column (appended when
+       p_name is not there; removed when p_column is null). */
+    select p_spec || pg_catalog.jsonb_build_object('columns', coalesce((
+        select pg_catalog.jsonb_agg(v.c order by v.o)
+          from (select case when c->>'name' = p_name then p_column else c end as c, o
+                  from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)
+                union all
+                select p_column, 1e9 where p_column is not null
+                   and not exists (select from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = p_name)) v
+         where v.c is not null), '[]'))
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/write_keys.sql
 -- ======================================================================
 
-create or replace function docpal_private.write_keys(p_spec jsonb, p_data jsonb, p_allow_id boolean)
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.write_keys(p_spec jsonb, p_data jsonb, p_allow_id boolean)
     returns table (key text, many boolean)
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -2560,13 +5043,60 @@ begin
         return next;
     end loop;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.write_keys;
+    execute $q$create or replace function docpal_private.write_keys(p_spec jsonb, p_data jsonb, p_allow_id boolean)
+    returns table (key text, many boolean)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The keys of a record write, each a writable column (many: a relation_many
+   column). 22023 when p_data is not an object or names a read-only column
+   (system columns but a new record's id, autonumber, formula); 42703 for a
+   key that is no column. */
+declare
+    v_type text;
+begin
+    if p_data is null or pg_catalog.jsonb_typeof(p_data) <> 'object' then
+        raise exception using errcode = '22023', message = 'a record must be a JSON object';
+    end if;
+    for key in select k from pg_catalog.jsonb_object_keys(p_data) k loop
+        if key = 'id' and p_allow_id then
+            many := false;
+            return next;
+            continue;
+        end if;
+        if key in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s.%s is a system column and cannot be written', p_spec->>'slug', key);
+        end if;
+        select c->>'type' into v_type from pg_catalog.jsonb_array_elements(p_spec->'columns') c where c->>'name' = key;
+        if v_type is null then
+            raise exception using errcode = '42703',
+                message = pg_catalog.format('table %L has no column %L', p_spec->>'slug', key);
+        end if;
+        if v_type in ('autonumber', 'formula') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%s.%s is a %s column and cannot be written', p_spec->>'slug', key, v_type);
+        end if;
+        many := v_type = 'relation_many';
+        return next;
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/private/write_links.sql
 -- ======================================================================
 
-create or replace function docpal_private.write_links(
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.write_links(
     p_schema text, p_spec jsonb, p_column text, p_links jsonb)
     returns boolean
     language plpgsql
@@ -2617,14 +5147,73 @@ begin
     end;
     return v_changed + v_added > 0;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.write_links;
+    execute $q$create or replace function docpal_private.write_links(
+    p_schema text, p_spec jsonb, p_column text, p_links jsonb)
+    returns boolean
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Sets the relation_many column p_column of the records in p_links
+   ({"<record id>": [target ids...]}) to exactly those ids, in that order;
+   returns whether anything changed. 22023 when a value is not an array of
+   ids, 23503 when a target does not exist. */
+declare
+    v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
+    v_changed integer;
+    v_added integer;
+begin
+    if exists (select from pg_catalog.jsonb_each(p_links) e
+                where pg_catalog.jsonb_typeof(e.value) <> 'array'
+                   or exists (select from pg_catalog.jsonb_array_elements(e.value) v where pg_catalog.jsonb_typeof(v) <> 'string')) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
+    end if;
+    begin
+        -- the wanted links, first occurrence of an id wins its position
+        execute pg_catalog.format(
+            'with wanted as (
+                 select e.key::uuid as source_id, (v #>> ''{}'')::uuid as target_id, pg_catalog.min(o)::integer as position
+                   from pg_catalog.jsonb_each($1) e, pg_catalog.jsonb_array_elements(e.value) with ordinality x(v, o)
+                  group by 1, 2),
+             gone as (
+                 delete from %1$I.%2$I j
+                  where j.source_id in (select e.key::uuid from pg_catalog.jsonb_each($1) e)
+                    and not exists (select from wanted w where w.source_id = j.source_id and w.target_id = j.target_id
+                                                           and w.position = j.position)
+                 returning 1)
+             select (select pg_catalog.count(*) from gone)::integer', p_schema, v_junction)
+           into v_changed using p_links;
+        execute pg_catalog.format(
+            'insert into %1$I.%2$I (source_id, target_id, position)
+             select e.key::uuid, (v #>> ''{}'')::uuid, pg_catalog.min(o)
+               from pg_catalog.jsonb_each($1) e, pg_catalog.jsonb_array_elements(e.value) with ordinality x(v, o)
+              group by 1, 2
+             on conflict (source_id, target_id) do nothing', p_schema, v_junction)
+          using p_links;
+        get diagnostics v_added = row_count;
+    exception when foreign_key_violation then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
+                                        docpal_private.column_spec(p_spec, p_column)->>'target');
+    end;
+    return v_changed + v_added > 0;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/activate_company.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.activate_company(id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal.activate_company(id uuid)
     returns jsonb
     language plpgsql
     security definer
@@ -2641,14 +5230,39 @@ begin
     returning * into v_company;
     return docpal_private.company_json(v_company);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.activate_company;
+    execute $q$create or replace function docpal.activate_company(id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes a suspended company active again; returns it. P0002 for an unknown id. */
+declare
+    v_company docpal_private.companies;
+begin
+    v_company := docpal_private.company_for_update(activate_company.id);
+    update docpal_private.companies c
+       set status = 'active', status_reason = null, updated_at = pg_catalog.now()
+     where c.id = activate_company.id
+    returning * into v_company;
+    return docpal_private.company_json(v_company);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/add_column.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.add_column(slug text, "column" jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.add_column(slug text, "column" jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -2679,14 +5293,53 @@ begin
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, add_column.slug, 'add_column', null, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, add_column.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.add_column;
+    execute $q$create or replace function docpal.add_column(slug text, "column" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds a column; returns describe_table. Without a default, or with a
+   constant one, the table is not rewritten. 22023 for a bad spec, 42701 when
+   the name is taken, 42P01 for an unknown table or relation target, 23502
+   for a required column without default on a table with rows. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_new jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);
+    v_new := docpal_private.normalize_column(v_ctx.schema_name, add_column."column");
+    if exists (select from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_new->>'name') then
+        raise exception using errcode = '42701',
+            message = pg_catalog.format('table %L already has a column %L', add_column.slug, v_new->>'name');
+    end if;
+    perform docpal_private.check_targets(v_ctx.schema_name, add_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.detach_table(v_ctx.schema_name, add_column.slug);
+    v_new := docpal_private.apply_column(v_ctx.schema_name, add_column.slug, null, v_new);
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, add_column.slug, 'add_column', null, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, add_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/add_member.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.add_member(company uuid, user_id uuid, role text default 'member')
+do $replace$
+begin
+    execute $q$create or replace function docpal.add_member(company uuid, user_id uuid, role text default 'member')
     returns void
     language plpgsql
     security definer
@@ -2709,14 +5362,45 @@ exception when foreign_key_violation or not_null_violation then
         message = pg_catalog.format('company %s or user %s does not exist',
                                     coalesce(add_member.company::text, 'null'), coalesce(add_member.user_id::text, 'null'));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.add_member;
+    execute $q$create or replace function docpal.add_member(company uuid, user_id uuid, role text default 'member')
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes a user a member of a company with a company role (owner, admin or
+   member); adding an existing member again sets their role. 22023 for an
+   unknown role, 23503 for an unknown company or user. */
+begin
+    if add_member.role is null or add_member.role not in ('owner', 'admin', 'member') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('unknown company role %L', add_member.role),
+            hint = 'Built-in roles are owner, admin and member.';
+    end if;
+    insert into docpal_private.memberships (company_id, user_id, role)
+    values (add_member.company, add_member.user_id, add_member.role)
+    on conflict on constraint memberships_pkey do update set role = excluded.role;
+exception when foreign_key_violation or not_null_violation then
+    raise exception using errcode = '23503',
+        message = pg_catalog.format('company %s or user %s does not exist',
+                                    coalesce(add_member.company::text, 'null'), coalesce(add_member.user_id::text, 'null'));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/aggregate.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.aggregate(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.aggregate(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -2830,14 +5514,136 @@ begin
     execute v_sql into v_result using v_state->'params';
     return pg_catalog.jsonb_build_object('groups', v_result);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.aggregate;
+    execute $q$create or replace function docpal.aggregate(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {groups: [{<group path>: value, ..., <metric>: value}]}: one GROUP BY over
+   the filtered rows, metrics count, count_distinct, sum, avg, min, max, and
+   having as a filter over the metric names; groups ordered by their values. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(aggregate.spec);
+    v_state jsonb;
+    v_path text;
+    v_expr text;
+    v_kind text;
+    v_column jsonb;
+    v_groups text[] := '{}';
+    v_pairs text[] := '{}';
+    v_name text;
+    v_metric jsonb;
+    v_op text;
+    v_agg text;
+    v_having text := 'true';
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'sort', 'limit', 'offset', 'count'], 'aggregate');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, aggregate.slug, v_spec - 'group_by' - 'metrics' - 'having',
+                                        array[]::text[]);
+    if v_spec ? 'group_by' and (pg_catalog.jsonb_typeof(v_spec->'group_by') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(v_spec->'group_by') g where pg_catalog.jsonb_typeof(g) <> 'string')) then
+        raise exception using errcode = '22023', message = 'group_by must be an array of paths';
+    end if;
+    for v_path in select pg_catalog.jsonb_array_elements_text(coalesce(v_spec->'group_by', '[]')) loop
+        select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, true) q;
+        v_groups := v_groups || v_expr;
+        v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+    end loop;
+
+    if pg_catalog.jsonb_typeof(v_spec->'metrics') is distinct from 'object' or v_spec->'metrics' = '{}'::jsonb then
+        raise exception using errcode = '22023', message = 'metrics must be an object of name: metric';
+    end if;
+    v_state := v_state || '{"paths": {}}'::jsonb;
+    for v_name, v_metric in select e.key, e.value from pg_catalog.jsonb_each(v_spec->'metrics') e loop
+        if v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023', message = pg_catalog.format('invalid metric name %L', v_name);
+        end if;
+        if v_metric = '"count"'::jsonb then
+            v_agg := 'pg_catalog.count(*)';
+            v_kind := 'bigint';
+        else
+            if pg_catalog.jsonb_typeof(v_metric) <> 'object' or (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(v_metric)) <> 1 then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: "count" or {"sum" | "avg" | "min" | "max" | "count_distinct": path}', v_name);
+            end if;
+            select e.key, e.value #>> '{}' into v_op, v_path from pg_catalog.jsonb_each(v_metric) e;
+            if v_op not in ('count_distinct', 'sum', 'avg', 'min', 'max') or pg_catalog.jsonb_typeof(v_metric->v_op) <> 'string' then
+                raise exception using errcode = '22023', message = pg_catalog.format('metric %s: unknown metric %L', v_name, v_op);
+            end if;
+            select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_expr, v_kind, v_column
+              from docpal_private.q_path(v_state, v_path, true) q;
+            if v_kind = 'json_path' and v_op <> 'count_distinct' then
+                -- inside json a number is a number: the metric takes the numbers, ignores the rest
+                v_expr := pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', v_expr);
+                v_kind := 'decimal';
+            end if;
+            if v_op in ('sum', 'avg') and v_kind not in ('integer', 'bigint', 'decimal', 'float', 'currency', 'percent',
+                                                         'rating', 'autonumber', 'formula') then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: %s needs a number column, not %s', v_name, v_op, v_kind);
+            end if;
+            if v_op in ('min', 'max') and v_kind in ('uuid', 'relation', 'user', 'file', 'boolean', 'json',
+                                                     'multi_select', 'relation_many') then
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('metric %s: %s needs an ordered column (text, number, date, time), not %s',
+                                                v_name, v_op, v_kind);
+            end if;
+            v_agg := case v_op when 'count_distinct' then pg_catalog.format('pg_catalog.count(distinct %s)', v_expr)
+                               else pg_catalog.format('pg_catalog.%s(%s)', v_op, v_expr) end;
+            v_kind := case when v_op = 'count_distinct' then 'bigint' when v_op in ('sum', 'avg') then 'decimal' else v_kind end;
+        end if;
+        v_pairs := v_pairs || pg_catalog.format('%L, %s', v_name, v_agg);
+        v_state := pg_catalog.jsonb_set(v_state, array['paths', v_name], pg_catalog.jsonb_build_object(
+            'sql', v_agg, 'kind', v_kind,
+            'column', coalesce(case when v_kind in ('bigint', 'decimal') then pg_catalog.jsonb_build_object('type', v_kind) end,
+                               v_column, pg_catalog.jsonb_build_object('type', v_kind))));
+    end loop;
+    if v_spec ? 'having' then
+        -- only metric names: a path would have no meaning after GROUP BY
+        if pg_catalog.jsonb_typeof(v_spec->'having') = 'object' and exists (
+               select from pg_catalog.jsonb_object_keys(v_spec->'having') k
+                where k not in ('_and', '_or', '_not') and not v_state->'paths' ? k) then
+            raise exception using errcode = '42703', message = 'having names only metrics';
+        end if;
+        select f.p_state, f.o_sql into v_state, v_having from docpal_private.q_filter(v_state, v_spec->'having') f;
+    end if;
+
+    v_sql := pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(_g.r order by %s), ''[]'') from (
+             select %s as r%s from %s where %s %s having %s) _g',
+        coalesce((select pg_catalog.string_agg('_g.g' || o, ', ' order by o) from pg_catalog.generate_subscripts(v_groups, 1) o), '1'),
+        (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+           from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                   from pg_catalog.unnest(v_pairs) with ordinality x(p, o) group by (o - 1) / 50) c),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format(', %s as g%s', g, o), '' order by o)
+                    from pg_catalog.unnest(v_groups) with ordinality x(g, o)), ''),
+        docpal_private.q_from(v_state, false), v_state->>'where',
+        coalesce('group by ' || (select pg_catalog.string_agg(g, ', ') from pg_catalog.unnest(v_groups) g), ''),
+        v_having);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('groups', v_result);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/alter_column.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.alter_column(slug text, column_name text, patch jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.alter_column(slug text, column_name text, patch jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -2876,14 +5682,61 @@ begin
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, alter_column.slug, 'alter_column', v_old, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.alter_column;
+    execute $q$create or replace function docpal.alter_column(slug text, column_name text, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Merges patch into the column's spec (a key set to null removes that rule)
+   and brings the table to it; returns describe_table. A type change
+   converts the data (22P02/22007/22008 naming the value that does not
+   convert; 23514 when converted values break a rule); either way nothing
+   changes on failure. 42703 for an unknown column. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_new jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);
+    v_old := docpal_private.column_spec(v_spec, alter_column.column_name);
+    if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a column patch must be a JSON object';
+    end if;
+    if patch ? 'name' and patch->>'name' is distinct from alter_column.column_name then
+        raise exception using errcode = '22023', message = 'use rename_column to rename a column';
+    end if;
+    v_new := docpal_private.normalize_column(v_ctx.schema_name, (v_old - 'objects') || patch);
+    if v_new = v_old - 'objects' then
+        return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);  -- nothing to do
+    end if;
+    perform docpal_private.check_targets(v_ctx.schema_name, alter_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.detach_table(v_ctx.schema_name, alter_column.slug);
+    v_new := docpal_private.apply_column(v_ctx.schema_name, alter_column.slug, v_old, v_new);
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, alter_column.slug, 'alter_column', v_old, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/alter_table.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.alter_table(slug text, patch jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.alter_table(slug text, patch jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -2918,14 +5771,57 @@ begin
         pg_catalog.jsonb_build_object('name', (v_spec || patch)->'name', 'description', (v_spec || patch)->'description'));
     return docpal_private.describe_table(v_ctx.schema_name, alter_table.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.alter_table;
+    execute $q$create or replace function docpal.alter_table(slug text, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Changes a table's name and/or description; returns describe_table.
+   22023 for any other key or a value of the wrong kind, 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_key text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
+    if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a table patch must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(patch) k loop
+        if v_key not in ('name', 'description') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('%L cannot be changed by alter_table', v_key),
+                hint = 'alter_table changes name and description; columns have their own functions.';
+        end if;
+    end loop;
+    if patch ? 'name' and (pg_catalog.jsonb_typeof(patch->'name') <> 'string' or pg_catalog.btrim(patch->>'name') = '')
+       or patch ? 'description' and pg_catalog.jsonb_typeof(patch->'description') not in ('string', 'null') then
+        raise exception using errcode = '22023', message = 'name is a non-empty string, description a string or null';
+    end if;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec || patch);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, alter_table.slug, 'alter_table',
+        pg_catalog.jsonb_build_object('name', v_spec->'name', 'description', v_spec->'description'),
+        pg_catalog.jsonb_build_object('name', (v_spec || patch)->'name', 'description', (v_spec || patch)->'description'));
+    return docpal_private.describe_table(v_ctx.schema_name, alter_table.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/clear_context.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.clear_context()
+do $replace$
+begin
+    execute $q$create or replace function docpal.clear_context()
     returns void
     language sql
     security definer
@@ -2933,14 +5829,30 @@ create or replace function docpal.clear_context()
 as $$
     /* Ends the context, whether it was set for the session or the transaction. */
     select pg_catalog.set_config('docpal.context', '', false);
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.clear_context;
+    execute $q$create or replace function docpal.clear_context()
+    returns void
+    language sql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* Ends the context, whether it was set for the session or the transaction. */
+    select pg_catalog.set_config('docpal.context', '', false);
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_company.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.create_company(slug text, name text, settings jsonb default '{}')
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_company(slug text, name text, settings jsonb default '{}')
     returns uuid
     language plpgsql
     security definer
@@ -2984,14 +5896,66 @@ begin
     end if;
     return v_id;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_company;
+    execute $q$create or replace function docpal.create_company(slug text, name text, settings jsonb default '{}')
+    returns uuid
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates a company and its schema company_<hex of id>, built from the
+   current tenant template; returns the id. 22023 for a bad slug, name or
+   settings, 23505 when the slug is taken. */
+declare
+    v_id uuid := pg_catalog.gen_random_uuid();
+    v_schema text := 'company_' || pg_catalog.replace(v_id::text, '-', '');
+begin
+    if create_company.slug is null or create_company.slug !~ '^[a-z][a-z0-9-]{1,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('invalid company slug %L', create_company.slug),
+            hint = 'A slug is 2 to 63 characters: a lower-case letter, then letters, digits or hyphens.';
+    end if;
+    if create_company.name is null or pg_catalog.btrim(create_company.name) = '' then
+        raise exception using errcode = '22023', message = 'a company needs a name';
+    end if;
+    if create_company.settings is null or pg_catalog.jsonb_typeof(create_company.settings) <> 'object' then
+        raise exception using errcode = '22023', message = 'company settings must be a JSON object';
+    end if;
+    begin
+        insert into docpal_private.companies (id, slug, name, settings, schema_name)
+        values (v_id, create_company.slug, create_company.name, create_company.settings, v_schema);
+    exception when unique_violation then
+        raise exception using errcode = '23505',
+            message = pg_catalog.format('company slug %L is already taken', create_company.slug);
+    end;
+    execute pg_catalog.format('create schema %I', v_schema);
+    execute pg_catalog.format('revoke all on schema %I from public', v_schema);
+    perform docpal_private.apply_tenant_steps(v_id);
+    -- Scale-out opt-in (contract section 10): hand the finished schema to Citus.
+    if pg_catalog.current_setting('docpal.distributed', true) = 'on'
+       and exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+        -- citus_schema_distribute exists only where Citus is installed
+        perform 'PRAGMA:disable:check';
+        execute 'select pg_catalog.citus_schema_distribute($1::regnamespace)' using v_schema;
+        perform 'PRAGMA:enable:check';
+    end if;
+    return v_id;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_record.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.create_record(slug text, data jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_record(slug text, data jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3050,14 +6014,81 @@ begin
     end;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_record;
+    execute $q$create or replace function docpal.create_record(slug text, data jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts one record and returns it as stored (absent keys take their
+   defaults). Errors: 42P01 unknown table, 42703 unknown key, 22023 read-only
+   column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
+   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value}). */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
+            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
+           into v_result using create_record.data, v_ctx.user_id;
+        if pg_catalog.cardinality(v_many) > 0 then
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
+                        pg_catalog.jsonb_build_object(v_result->>'id', create_record.data->c))
+               from pg_catalog.unnest(v_many) c;
+            select v_result || pg_catalog.jsonb_object_agg(c, (
+                       select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
+                         from (select distinct on (v) v, o
+                                 from pg_catalog.jsonb_array_elements(create_record.data->c) with ordinality x(v, o)
+                                order by v, o) d))
+              into v_result from pg_catalog.unnest(v_many) c;
+        end if;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(create_record.data),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_column, ''));
+    end;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_records.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.create_records(slug text, "rows" jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_records(slug text, "rows" jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3169,14 +6200,134 @@ begin
        into v_result using v_rows;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_records;
+    execute $q$create or replace function docpal.create_records(slug text, "rows" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Inserts an array of records, all or nothing, and returns them in input
+   order. Rows are inserted with one INSERT ... SELECT per distinct set of
+   keys (so absent keys still take their defaults), not row by row. Errors as
+   create_record; 22023 when rows is not an array of objects. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_rows jsonb;
+    v_keys text[];
+    v_columns text[];
+    v_many text[];
+    v_group jsonb;
+    v_count bigint;
+    v_bad bigint;
+    v_all_keys jsonb;
+    v_pairs numeric;
+    v_uniform boolean;
+    v_result jsonb;
+    v_targets text;
+    v_values text;
+    v_record text;
+    v_column text;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
+    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array' then
+        raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
+    end if;
+    select pg_catalog.count(*), pg_catalog.count(*) filter (where pg_catalog.jsonb_typeof(r) <> 'object')
+      into v_count, v_bad from pg_catalog.jsonb_array_elements(create_records."rows") r;
+    if v_bad > 0 then
+        raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
+    end if;
+    if v_count = 0 then
+        return '[]';
+    end if;
+    -- one pass over the keys: their union (each checked once), and whether
+    -- every row has all of them (then one INSERT serves all rows)
+    select pg_catalog.jsonb_object_agg(k.key, null), pg_catalog.sum(k.n)
+      into v_all_keys, v_pairs
+      from (select k as key, pg_catalog.count(*) as n
+              from pg_catalog.jsonb_array_elements(create_records."rows") r, pg_catalog.jsonb_object_keys(r) k
+             group by k) k;
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
+    v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
+
+    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
+    begin
+        if v_uniform and pg_catalog.cardinality(v_many) = 0 then
+            -- the common case: one statement, rows come back in input order
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+            execute pg_catalog.format(
+                'with ins as (
+                     insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r
+                     returning %s as record)
+                 select pg_catalog.jsonb_agg(ins.record) from ins',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
+               into v_result using create_records."rows", v_ctx.user_id;
+            return v_result;
+        end if;
+
+        -- rows with different keys: give each an id, insert per key set, read back in order
+        select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
+                                    order by o)
+          into v_rows from pg_catalog.jsonb_array_elements(create_records."rows") with ordinality x(r, o);
+        for v_keys, v_group in
+            select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
+              from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
+                      from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
+             group by g.keys
+        loop
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
+            execute pg_catalog.format(
+                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
+              using v_group, v_ctx.user_id;
+        end loop;
+        foreach v_column in array v_many loop
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
+                   from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, create_records."rows",
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(%s order by x.o)
+           from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
+           join %I.%I _t on _t.id = (x.r->>''id'')::uuid',
+        v_record, v_ctx.schema_name, create_records.slug)
+       into v_result using v_rows;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_table.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.create_table(spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_table(spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3260,14 +6411,106 @@ begin
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, v_slug, 'create_table', null, v_table);
     return docpal_private.describe_table(v_ctx.schema_name, v_slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_table;
+    execute $q$create or replace function docpal.create_table(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates table <company schema>.<slug> with the system columns and the
+   columns of the spec; returns describe_table. Every column spec is checked
+   before any DDL runs (22023; 42701 for a name given twice; 42P01 for an
+   unknown relation target); 42P07 when the slug is taken. */
+declare
+    v_ctx record;
+    v_slug text := spec->>'slug';
+    v_key text;
+    v_column jsonb;
+    v_columns jsonb := '[]';
+    v_applied jsonb := '{}';
+    v_table jsonb;
+    v_comment text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a table spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
+        if v_key not in ('slug', 'name', 'description', 'columns') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in table spec', v_key);
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(spec->'slug') is distinct from 'string' or v_slug !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('invalid table slug %L', coalesce(spec->>'slug', 'null')),
+            hint = 'A slug is a lower-case letter, then up to 62 letters, digits or underscores.';
+    end if;
+    if spec ? 'name' and (pg_catalog.jsonb_typeof(spec->'name') <> 'string' or pg_catalog.btrim(spec->>'name') = '')
+       or spec ? 'description' and pg_catalog.jsonb_typeof(spec->'description') not in ('string', 'null')
+       or spec ? 'columns' and pg_catalog.jsonb_typeof(spec->'columns') <> 'array' then
+        raise exception using errcode = '22023',
+            message = 'a table spec has a non-empty string name, a string description and an array of columns';
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I.%I', v_ctx.schema_name, v_slug)) is not null then
+        raise exception using errcode = '42P07', message = pg_catalog.format('table %L already exists', v_slug);
+    end if;
+
+    for v_column in select c from pg_catalog.jsonb_array_elements(coalesce(spec->'columns', '[]')) c loop
+        v_column := docpal_private.normalize_column(v_ctx.schema_name, v_column);
+        if exists (select from pg_catalog.jsonb_array_elements(v_columns) c where c->>'name' = v_column->>'name') then
+            raise exception using errcode = '42701',
+                message = pg_catalog.format('column %L is given twice', v_column->>'name');
+        end if;
+        v_columns := v_columns || v_column;
+    end loop;
+    perform docpal_private.check_targets(v_ctx.schema_name, v_slug, v_columns);
+
+    execute pg_catalog.format(
+        'create table %I.%I (
+            id         uuid primary key default pg_catalog.gen_random_uuid(),
+            version    integer not null default 1,
+            created_at timestamptz not null default pg_catalog.now(),
+            updated_at timestamptz not null default pg_catalog.now(),
+            created_by uuid,
+            updated_by uuid)', v_ctx.schema_name, v_slug);
+    v_comment := 'docpal table: ' || coalesce(spec->>'name', v_slug);
+    execute pg_catalog.format('comment on table %I.%I is %L', v_ctx.schema_name, v_slug, v_comment);
+    -- formulas last: they may use any other column of the table
+    for v_column in
+        select c from pg_catalog.jsonb_array_elements(v_columns) with ordinality x(c, o)
+         order by (c->>'type' = 'formula'), o
+    loop
+        v_applied := v_applied || pg_catalog.jsonb_build_object(v_column->>'name',
+            docpal_private.apply_column(v_ctx.schema_name, v_slug, null, v_column));
+    end loop;
+    v_table := pg_catalog.jsonb_build_object(
+        'slug', v_slug,
+        'name', coalesce(spec->>'name', v_slug),
+        'description', spec->'description',
+        'columns', coalesce((select pg_catalog.jsonb_agg(v_applied->(c->>'name') order by o)
+                               from pg_catalog.jsonb_array_elements(v_columns) with ordinality x(c, o)), '[]'));
+    v_table := docpal_private.refresh_table(v_ctx.schema_name, v_table);
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_table);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, v_slug, 'create_table', null, v_table);
+    return docpal_private.describe_table(v_ctx.schema_name, v_slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_type_list.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.create_type_list(slug text, "values" jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_type_list(slug text, "values" jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3291,14 +6534,46 @@ begin
     end;
     return v_list;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_type_list;
+    execute $q$create or replace function docpal.create_type_list(slug text, "values" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A named list of options for select and multi_select columns; returns
+   {slug, values: [{value, label, color}]}. 22023 for bad values, 42710 when
+   the slug is taken. */
+declare
+    v_ctx record;
+    v_list jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
+    begin
+        execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3)', v_ctx.schema_name)
+          using 'type_list', create_type_list.slug, v_list;
+    exception when unique_violation then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('type list %L already exists', create_type_list.slug);
+    end;
+    return v_list;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/create_user.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.create_user(email text, display_name text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_user(email text, display_name text)
     returns uuid
     language plpgsql
     security definer
@@ -3323,14 +6598,47 @@ exception when unique_violation then
     raise exception using errcode = '23505',
         message = pg_catalog.format('a user with email %L already exists', create_user.email);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_user;
+    execute $q$create or replace function docpal.create_user(email text, display_name text)
+    returns uuid
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates a global user; returns its id. 22023 for a malformed email or an
+   empty display name, 23505 when the email (in any case) is taken. */
+declare
+    v_id uuid;
+begin
+    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('invalid email address %L', create_user.email);
+    end if;
+    if create_user.display_name is null or pg_catalog.btrim(create_user.display_name) = '' then
+        raise exception using errcode = '22023', message = 'a user needs a display name';
+    end if;
+    insert into docpal_private.users (email, display_name)
+    values (pg_catalog.btrim(create_user.email), create_user.display_name)
+    returning id into v_id;
+    return v_id;
+exception when unique_violation then
+    raise exception using errcode = '23505',
+        message = pg_catalog.format('a user with email %L already exists', create_user.email);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/current_company.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.current_company()
+do $replace$
+begin
+    execute $q$create or replace function docpal.current_company()
     returns uuid
     language sql stable
     security definer
@@ -3338,14 +6646,30 @@ create or replace function docpal.current_company()
 as $$
     /* The company in context, or null; 42501 for a context not signed in this session. */
     select c.company_id from docpal_private.context() c
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.current_company;
+    execute $q$create or replace function docpal.current_company()
+    returns uuid
+    language sql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The company in context, or null; 42501 for a context not signed in this session. */
+    select c.company_id from docpal_private.context() c
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/current_user_id.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.current_user_id()
+do $replace$
+begin
+    execute $q$create or replace function docpal.current_user_id()
     returns uuid
     language sql stable
     security definer
@@ -3353,14 +6677,30 @@ create or replace function docpal.current_user_id()
 as $$
     /* The user in context, or null; 42501 for a context not signed in this session. */
     select c.user_id from docpal_private.context() c
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.current_user_id;
+    execute $q$create or replace function docpal.current_user_id()
+    returns uuid
+    language sql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The user in context, or null; 42501 for a context not signed in this session. */
+    select c.user_id from docpal_private.context() c
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/delete_record.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.delete_record(slug text, id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal.delete_record(slug text, id uuid)
     returns jsonb
     language plpgsql
     security definer
@@ -3398,14 +6738,60 @@ begin
     end if;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.delete_record;
+    execute $q$create or replace function docpal.delete_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Deletes the record and returns it as it was. P0002 when there is none;
+   23503 while a relation with on_delete restrict points at it. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_result jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
+    begin
+        -- RETURNING sees the links: the junction rows go only at the end of the statement
+        execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
+                                  docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'))
+           into v_result using delete_record.id;
+    exception when foreign_key_violation then
+        get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                v_constraint = constraint_name;
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('record %s of %s cannot be deleted: other records point at it (%s)',
+                                        delete_record.id, delete_record.slug, v_constraint),
+            detail = v_detail;
+    end;
+    if v_result is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
+    end if;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/describe_table.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.describe_table(slug text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.describe_table(slug text)
     returns jsonb
     language plpgsql stable
     security definer
@@ -3419,14 +6805,36 @@ begin
     select * into v_ctx from docpal_private.require_company();
     return docpal_private.describe_table(v_ctx.schema_name, describe_table.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.describe_table;
+    execute $q$create or replace function docpal.describe_table(slug text)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {slug, name, description, columns: [{name, type, data_type, ...rules}],
+   created_at, updated_at}; 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.describe_table(v_ctx.schema_name, describe_table.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/drop_column.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.drop_column(slug text, column_name text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.drop_column(slug text, column_name text)
     returns jsonb
     language plpgsql
     security definer
@@ -3465,14 +6873,61 @@ begin
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, drop_column.slug, 'drop_column', v_old, null);
     return docpal_private.describe_table(v_ctx.schema_name, drop_column.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.drop_column;
+    execute $q$create or replace function docpal.drop_column(slug text, column_name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops a column (a relation_many's junction table with it); returns
+   describe_table. 2BP01 when a formula column uses it, 42703 when unknown. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_users text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_column.slug);
+    v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
+    select pg_catalog.string_agg(c->>'name', ', ') into v_users
+      from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+     where c->>'type' = 'formula' and c->>'expression' ~ ('\m' || drop_column.column_name || '\M');
+    if v_users is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
+                                        drop_column.slug, drop_column.column_name, v_users);
+    end if;
+    perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
+    if v_old->>'type' = 'relation_many' then
+        execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');
+    else
+        execute pg_catalog.format('alter table %I.%I drop column %I',
+                                  v_ctx.schema_name, drop_column.slug, drop_column.column_name);
+    end if;
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name,
+                                           docpal_private.with_column(v_spec, drop_column.column_name, null));
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, drop_column.slug, 'drop_column', v_old, null);
+    return docpal_private.describe_table(v_ctx.schema_name, drop_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/drop_company.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.drop_company(id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal.drop_company(id uuid)
     returns void
     language plpgsql
     security definer
@@ -3487,14 +6942,37 @@ begin
     execute pg_catalog.format('drop schema if exists %I cascade', v_company.schema_name);
     delete from docpal_private.companies c where c.id = drop_company.id;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.drop_company;
+    execute $q$create or replace function docpal.drop_company(id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops the company schema with everything in it, and the company's rows in
+   the global tables (memberships, upgrade records). P0002 for an unknown id. */
+declare
+    v_company docpal_private.companies;
+begin
+    v_company := docpal_private.company_for_update(drop_company.id);
+    execute pg_catalog.format('drop schema if exists %I cascade', v_company.schema_name);
+    delete from docpal_private.companies c where c.id = drop_company.id;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/drop_table.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.drop_table(slug text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.drop_table(slug text)
     returns void
     language plpgsql
     security definer
@@ -3532,14 +7010,60 @@ begin
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.drop_table;
+    execute $q$create or replace function docpal.drop_table(slug text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Drops a table with its junction tables and catalog entry. 2BP01 while a
+   relation or relation_many column of another table targets it; 42P01 for
+   an unknown slug. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_users text;
+    v_junction text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_table.slug);
+    execute pg_catalog.format(
+        'select pg_catalog.string_agg(c.slug || ''.'' || (col->>''name''), '', '' order by c.slug)
+           from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''columns'') col
+          where c.kind = ''table'' and c.slug <> $1 and col->>''target'' = $1', v_ctx.schema_name)
+       into v_users using drop_table.slug;
+    if v_users is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('table %L cannot be dropped: %s point at it', drop_table.slug, v_users),
+            hint = 'Drop or change those relation columns first.';
+    end if;
+    for v_junction in
+        select c->'objects'->>'junction' from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+         where c->>'type' = 'relation_many'
+    loop
+        execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
+    end loop;
+    execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+      using 'table', drop_table.slug;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/explain_query.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.explain_query(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.explain_query(slug text, spec jsonb)
     returns text
     language plpgsql
     security definer
@@ -3555,14 +7079,38 @@ begin
     v_state := docpal_private.q_compile(v_ctx.schema_name, explain_query.slug, explain_query.spec);
     return docpal_private.q_rows_sql(v_state) || E'\n-- $1 = ' || (v_state->'params')::text;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.explain_query;
+    execute $q$create or replace function docpal.explain_query(slug text, spec jsonb)
+    returns text
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL query_table would run for the spec, and a comment line with its
+   bound parameter $1, for a DBA to EXPLAIN. */
+declare
+    v_ctx record;
+    v_state jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_state := docpal_private.q_compile(v_ctx.schema_name, explain_query.slug, explain_query.spec);
+    return docpal_private.q_rows_sql(v_state) || E'\n-- $1 = ' || (v_state->'params')::text;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/get_company.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.get_company(ref text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.get_company(ref text)
     returns jsonb
     language plpgsql stable
     security definer
@@ -3590,14 +7138,50 @@ begin
     end if;
     return docpal_private.company_json(v_company);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.get_company;
+    execute $q$create or replace function docpal.get_company(ref text)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company whose id or slug is ref, or null. Platform admins see every
+   company; anyone else sees only the active company of their context. */
+declare
+    v_company docpal_private.companies;
+    v_context uuid;
+begin
+    if get_company.ref ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then
+        select * into v_company from docpal_private.companies c where c.id = get_company.ref::uuid;
+    else
+        select * into v_company from docpal_private.companies c where c.slug = get_company.ref;
+    end if;
+    if v_company.id is null then
+        return null;
+    end if;
+    if not docpal_private.caller_is_platform_admin() then
+        select c.company_id into v_context from docpal_private.context() c;
+        if v_context is distinct from v_company.id or v_company.status <> 'active' then
+            return null;
+        end if;
+    end if;
+    return docpal_private.company_json(v_company);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/get_record.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.get_record(slug text, id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal.get_record(slug text, id uuid)
     returns jsonb
     language plpgsql stable
     security definer
@@ -3616,14 +7200,41 @@ begin
        into v_result using get_record.id;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.get_record;
+    execute $q$create or replace function docpal.get_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record, or null when there is none. 42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
+       into v_result using get_record.id;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/list_companies.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.list_companies()
+do $replace$
+begin
+    execute $q$create or replace function docpal.list_companies()
     returns jsonb
     language sql stable
     security definer
@@ -3632,14 +7243,31 @@ as $$
     /* Every company, oldest first, as get_company shapes it. */
     select coalesce(pg_catalog.jsonb_agg(docpal_private.company_json(c) order by c.created_at, c.id), '[]')
       from docpal_private.companies c
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.list_companies;
+    execute $q$create or replace function docpal.list_companies()
+    returns jsonb
+    language sql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* Every company, oldest first, as get_company shapes it. */
+    select coalesce(pg_catalog.jsonb_agg(docpal_private.company_json(c) order by c.created_at, c.id), '[]')
+      from docpal_private.companies c
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/list_tables.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.list_tables()
+do $replace$
+begin
+    execute $q$create or replace function docpal.list_tables()
     returns jsonb
     language plpgsql stable
     security definer
@@ -3657,14 +7285,40 @@ begin
        into v_result using v_ctx.schema_name;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.list_tables;
+    execute $q$create or replace function docpal.list_tables()
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every table of the company in context, as describe_table shapes them, by slug. */
+declare
+    v_ctx record;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(docpal_private.describe_table($1, c.slug) order by c.slug), ''[]'')
+           from %I._catalog c where c.kind = ''table''', v_ctx.schema_name)
+       into v_result using v_ctx.schema_name;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_breadcrumb.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_breadcrumb(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_breadcrumb(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3725,14 +7379,83 @@ begin
     end if;
     return pg_catalog.jsonb_build_object('path', v_result);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_breadcrumb;
+    execute $q$create or replace function docpal.query_breadcrumb(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {path: [{id, label}]}: the ancestors of record id through the self
+   relation parent, root first, ending with the record itself. A recursive
+   CTE walks up with a visited-path guard (a cycle ends the walk) and at most
+   100 steps. P0002 when the record does not exist. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_breadcrumb.spec);
+    v_state jsonb;
+    v_parent jsonb;
+    v_label text;
+    v_id uuid;
+    v_ref text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec - 'id' - 'parent' - 'label',
+                                    array(select pg_catalog.jsonb_object_keys(v_spec - 'id' - 'parent' - 'label')),
+                                    'query_breadcrumb');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_breadcrumb.slug, '{}');
+    begin
+        v_id := (v_spec->>'id')::uuid;
+    exception when invalid_text_representation then
+        v_id := null;
+    end;
+    if v_id is null or pg_catalog.jsonb_typeof(v_spec->'id') <> 'string' then
+        raise exception using errcode = '22023', message = 'query_breadcrumb needs id: a record id';
+    end if;
+    if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' or pg_catalog.jsonb_typeof(v_spec->'label') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_breadcrumb needs parent (a self relation) and label (a path)';
+    end if;
+    v_parent := docpal_private.column_spec(v_state->'specs'->query_breadcrumb.slug, v_spec->>'parent');
+    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> query_breadcrumb.slug then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_breadcrumb.slug);
+    end if;
+    select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
+    select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'id') q;
+    v_sql := pg_catalog.format(
+        'with recursive _up(id, parent, depth, seen) as (
+             select _b.id, _b.%1$I, 1, array[_b.id] from %2$I.%3$I _b where _b.id = (%4$s #>> ''{}'')::uuid
+             union all
+             select _p.id, _p.%1$I, _up.depth + 1, _up.seen || _p.id
+               from _up join %2$I.%3$I _p on _p.id = _up.parent
+              where _p.id <> all (_up.seen) and _up.depth < 100)
+         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %5$s) order by _up.depth desc)
+           from %6$s join _up on _up.id = _t.id',
+        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false));
+    execute v_sql into v_result using v_state->'params';
+    if v_result is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', v_id, query_breadcrumb.slug);
+    end if;
+    return pg_catalog.jsonb_build_object('path', v_result);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_dropdown.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_dropdown(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_dropdown(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3777,14 +7500,67 @@ begin
     execute v_sql into v_result using v_state->'params';
     return pg_catalog.jsonb_build_object('options', v_result);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_dropdown;
+    execute $q$create or replace function docpal.query_dropdown(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {options: [{id, label}]}: label is a path; search keeps the options whose
+   label contains it, ignoring case; ordered by label (or spec.sort). */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_dropdown.spec);
+    v_state jsonb;
+    v_label text;
+    v_ref text;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'count'], 'query_dropdown');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_dropdown.slug, v_spec - 'label' - 'search');
+    if pg_catalog.jsonb_typeof(v_spec->'label') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_dropdown needs label: a path';
+    end if;
+    select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', true) q;
+    if v_spec ? 'search' and v_spec->'search' <> 'null'::jsonb then
+        if pg_catalog.jsonb_typeof(v_spec->'search') <> 'string' then
+            raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'search') q;
+        v_state := pg_catalog.jsonb_set(v_state, '{where}', pg_catalog.to_jsonb(pg_catalog.format(
+            '%s and pg_catalog.strpos(pg_catalog.lower((%s)::text), pg_catalog.lower(%s #>> ''{}'')) > 0',
+            v_state->>'where', v_label, v_ref)));
+    end if;
+    v_state := v_state || pg_catalog.jsonb_build_object(
+        'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
+        'select_joined', true);  -- the label may come through a relation
+    if not v_spec ? 'sort' then
+        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
+            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
+                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+    end if;
+    v_sql := docpal_private.q_rows_sql(v_state);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('options', v_result);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_gantt.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_gantt(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_gantt(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3840,14 +7616,78 @@ begin
     execute v_sql into v_result using v_state->'params';
     return pg_catalog.jsonb_build_object('tasks', v_result);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_gantt;
+    execute $q$create or replace function docpal.query_gantt(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {tasks: [{id, label, start, end, dependencies}]}: start and end are date
+   or datetime paths, label a path, dependencies an optional relation_many of
+   the table to itself; sorted by spec.sort, else by start. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_gantt.spec);
+    v_state jsonb;
+    v_key text;
+    v_sql text;
+    v_kind text;
+    v_column jsonb;
+    v_parts jsonb := '{}';
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['columns', 'count'], 'query_gantt');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_gantt.slug,
+                                        v_spec - 'start' - 'end' - 'label' - 'dependencies');
+    foreach v_key in array array['start', 'end', 'label', 'dependencies'] loop
+        if v_key = 'dependencies' and not v_spec ? v_key then
+            v_parts := v_parts || '{"dependencies": "''[]''::jsonb"}';
+            continue;
+        end if;
+        if pg_catalog.jsonb_typeof(v_spec->v_key) is distinct from 'string' then
+            raise exception using errcode = '22023', message = pg_catalog.format('query_gantt needs %s: a path', v_key);
+        end if;
+        select q.p_state, q.o_sql, q.o_kind, q.o_column into v_state, v_sql, v_kind, v_column
+          from docpal_private.q_path(v_state, v_spec->>v_key, false) q;
+        if v_key in ('start', 'end') and v_kind not in ('date', 'datetime', 'json_path') then
+            raise exception using errcode = '22023', message = pg_catalog.format('%s must be a date or datetime column', v_key);
+        end if;
+        if v_key = 'dependencies' and (v_kind <> 'relation_many' or v_column->>'target' <> query_gantt.slug) then
+            raise exception using errcode = '22023',
+                message = 'dependencies must be a relation_many column of the table to itself';
+        end if;
+        v_parts := v_parts || pg_catalog.jsonb_build_object(v_key,
+            case when v_key = 'dependencies' then pg_catalog.format('pg_catalog.to_jsonb(%s)', v_sql) else v_sql end);
+    end loop;
+    v_state := v_state || pg_catalog.jsonb_build_object('select_joined', true, 'select', pg_catalog.format(
+        'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
+        v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
+    if not v_spec ? 'sort' then
+        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id', 'order_items',
+            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_parts->>'start', 'desc', false),
+                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+    end if;
+    v_sql := docpal_private.q_rows_sql(v_state);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('tasks', v_result);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_kanban.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_kanban(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_kanban(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3919,14 +7759,94 @@ begin
     execute v_sql into v_result using v_state->'params';
     return pg_catalog.jsonb_build_object('groups', v_result);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_kanban;
+    execute $q$create or replace function docpal.query_kanban(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {groups: [{value, count, rows}]} for a select or relation column
+   (group_by). For a select every option is a lane, in option order, empty
+   ones with count 0, then a null lane when records have no value; for a
+   relation the lanes are the values present. One statement: the counts from
+   one GROUP BY, each lane's first limit_per_group rows from its own
+   correlated subquery (which an index on the sort or lane column serves). */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_kanban.spec);
+    v_state jsonb;
+    v_column jsonb;
+    v_lane text;
+    v_limit integer := 50;
+    v_options text;
+    v_lanes text;
+    v_page text;
+    v_null_page text;
+    v_page_state jsonb;
+    v_sql text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_kanban');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_kanban.slug, v_spec - 'group_by' - 'limit_per_group');
+    if pg_catalog.jsonb_typeof(v_spec->'group_by') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_kanban needs group_by: a select or relation column';
+    end if;
+    v_column := docpal_private.column_spec(v_state->'specs'->query_kanban.slug, v_spec->>'group_by');
+    if v_column->>'type' not in ('select', 'relation') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
+    end if;
+    if v_spec ? 'limit_per_group' then
+        if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
+           or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
+           or (v_spec->>'limit_per_group')::numeric <> pg_catalog.trunc((v_spec->>'limit_per_group')::numeric) then
+            raise exception using errcode = '22023', message = 'limit_per_group is a whole number from 1 to 1000';
+        end if;
+        v_limit := (v_spec->>'limit_per_group')::integer;
+    end if;
+    v_lane := pg_catalog.format('_t.%I', v_column->>'name');
+    if v_column->>'type' = 'select' then
+        select q.p_state, q.o_ref into v_state, v_options
+          from docpal_private.q_param(v_state, pg_catalog.to_jsonb(docpal_private.column_options(v_ctx.schema_name, v_column))) q;
+        v_lanes := pg_catalog.format(
+            'select v.value #>> ''{}'' as value, v.ord from pg_catalog.jsonb_array_elements(%s) with ordinality v(value, ord)', v_options);
+    else
+        v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
+    end if;
+    -- one lane's page: the lane condition is a plain equality, so an index can serve it
+    v_page_state := v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0);
+    v_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' = _o.value') || ')';
+    v_null_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' is null') || ')';
+    v_sql := pg_catalog.format(
+        'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
+         select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
+             select _o.ord, pg_catalog.jsonb_build_object(''value'', _o.value, ''count'', coalesce(_c._n, 0), ''rows'', %4$s) as j
+               from (%5$s) _o left join _c on _c._lane = _o.value
+             union all
+             select 1e18, pg_catalog.jsonb_build_object(''value'', null, ''count'', _c._n, ''rows'', %6$s)
+               from _c where _c._lane is null) g',
+        v_lane, docpal_private.q_from(v_state, true), v_state->>'where',
+        v_page, v_lanes, v_null_page);
+    execute v_sql into v_result using v_state->'params';
+    return pg_catalog.jsonb_build_object('groups', v_result);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_table.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_table(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_table(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -3954,14 +7874,50 @@ begin
     execute v_sql into v_rows using v_state->'params';
     return pg_catalog.jsonb_build_object('rows', v_rows, 'total', docpal_private.q_total(v_state));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_table;
+    execute $q$create or replace function docpal.query_table(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {rows, total}: the records (or the columns asked for) matching the spec,
+   sorted and paged, in one statement, plus the total as spec.count says. */
+declare
+    v_ctx record;
+    v_state jsonb;
+    v_sql text;
+    v_rows jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_table.slug, query_table.spec);
+    v_sql := docpal_private.q_rows_sql(v_state);
+    if v_state->>'count' = 'exact' then
+        -- page and count in one statement: one plan, one execution
+        v_sql := pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''rows'', (%s), ''total'', (select pg_catalog.count(*) from %s where %s))',
+            v_sql, docpal_private.q_from(v_state, true), v_state->>'where');
+        execute v_sql into v_rows using v_state->'params';
+        return v_rows;
+    end if;
+    execute v_sql into v_rows using v_state->'params';
+    return pg_catalog.jsonb_build_object('rows', v_rows, 'total', docpal_private.q_total(v_state));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/query_tree.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.query_tree(slug text, spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.query_tree(slug text, spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -4051,14 +8007,112 @@ begin
         (select pg_catalog.jsonb_agg(e.value) from pg_catalog.jsonb_each(v_children) c, pg_catalog.jsonb_array_elements(c.value) e),
         '[]'));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.query_tree;
+    execute $q$create or replace function docpal.query_tree(slug text, spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* {nodes: [{...row, children: [...]}]} through the self relation parent,
+   from the top (records without a parent) or from the children of root, to
+   max_depth levels (default 10, at most 100). A recursive CTE walks down with
+   a visited-path guard, so a cycle ends; filters restrict the nodes (a node
+   filtered out hides its subtree); sort orders siblings. The flat result is
+   nested here, one level at a time from the deepest. */
+declare
+    v_ctx record;
+    v_spec jsonb := docpal_private.q_spec(query_tree.spec);
+    v_state jsonb;
+    v_parent jsonb;
+    v_root uuid;
+    v_depth integer := 10;
+    v_ref text;
+    v_start text;
+    v_sql text;
+    v_flat jsonb;
+    v_level integer;
+    v_deepest integer;
+    v_children jsonb := '{}';
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_tree');
+    v_state := docpal_private.q_compile(v_ctx.schema_name, query_tree.slug, v_spec - 'parent' - 'root' - 'max_depth');
+    if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'query_tree needs parent: a relation of the table to itself';
+    end if;
+    v_parent := docpal_private.column_spec(v_state->'specs'->query_tree.slug, v_spec->>'parent');
+    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> query_tree.slug then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
+    end if;
+    if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
+        begin
+            v_root := (v_spec->>'root')::uuid;
+        exception when invalid_text_representation then
+            v_root := null;
+        end;
+        if v_root is null or pg_catalog.jsonb_typeof(v_spec->'root') <> 'string' then
+            raise exception using errcode = '22023', message = 'root must be a record id or null';
+        end if;
+    end if;
+    if v_spec ? 'max_depth' then
+        if pg_catalog.jsonb_typeof(v_spec->'max_depth') <> 'number' or (v_spec->>'max_depth')::numeric not between 1 and 100
+           or (v_spec->>'max_depth')::numeric <> pg_catalog.trunc((v_spec->>'max_depth')::numeric) then
+            raise exception using errcode = '22023', message = 'max_depth is a whole number from 1 to 100';
+        end if;
+        v_depth := (v_spec->>'max_depth')::integer;
+    end if;
+    if v_root is null then
+        v_start := pg_catalog.format('_t.%I is null', v_parent->>'name');
+    else
+        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'root') q;
+        v_start := pg_catalog.format('_t.%I = (%s #>> ''{}'')::uuid', v_parent->>'name', v_ref);
+    end if;
+    v_sql := pg_catalog.format(
+        'with recursive _n(id, depth, seen) as (
+             select _t.id, 1, array[_t.id] from %1$s where %2$s and %3$s
+             union all
+             select _t.id, _n.depth + 1, _n.seen || _t.id
+               from %1$s join _n on _t.%4$I = _n.id
+              where %2$s and _t.id <> all (_n.seen) and _n.depth < %5$s)
+         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''parent'', _t.%4$I, ''depth'', _n.depth,
+                                                                    ''row'', %6$s) order by %7$s)
+           from %8$s join _n on _n.id = _t.id',
+        docpal_private.q_from(v_state, true), v_state->>'where', v_start, v_parent->>'name', v_depth,
+        v_state->>'select', v_state->>'order', docpal_private.q_from(v_state, false));
+    execute v_sql into v_flat using v_state->'params';
+    -- nest: each level's nodes get their children, keyed by their parent for the level above
+    select coalesce(pg_catalog.max((n->>'depth')::integer), 0) into v_deepest
+      from pg_catalog.jsonb_array_elements(coalesce(v_flat, '[]')) n;
+    for v_level in reverse v_deepest .. 1 loop
+        select coalesce(pg_catalog.jsonb_object_agg(p.parent, p.nodes), '{}') into v_children
+          from (select coalesce(n->>'parent', '') as parent,
+                       pg_catalog.jsonb_agg((n->'row') || pg_catalog.jsonb_build_object(
+                           'children', coalesce(v_children->(n->>'id'), '[]')) order by o) as nodes
+                  from pg_catalog.jsonb_array_elements(coalesce(v_flat, '[]')) with ordinality x(n, o)
+                 where (n->>'depth')::integer = v_level
+                 group by 1) p;
+    end loop;
+    return pg_catalog.jsonb_build_object('nodes', coalesce(
+        (select pg_catalog.jsonb_agg(e.value) from pg_catalog.jsonb_each(v_children) c, pg_catalog.jsonb_array_elements(c.value) e),
+        '[]'));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/register_file.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.register_file(spec jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.register_file(spec jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -4106,14 +8160,70 @@ begin
             spec->>'storage_key', v_ctx.user_id;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.register_file;
+    execute $q$create or replace function docpal.register_file(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Registers a stored file's metadata for file columns; returns {id, name,
+   size, mime, sha256, storage_key}. The same content (sha256) in the company
+   returns the file already registered. 22023 for a bad spec. */
+declare
+    v_ctx record;
+    v_key text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a file spec must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
+        if v_key not in ('name', 'size', 'mime', 'sha256', 'storage_key') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in file spec', v_key);
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(spec->'name') is distinct from 'string' or pg_catalog.btrim(spec->>'name') = ''
+       or pg_catalog.jsonb_typeof(spec->'mime') is distinct from 'string' or spec->>'mime' !~ '^[a-zA-Z0-9.+-]+/[a-zA-Z0-9.+-]+'
+       or pg_catalog.jsonb_typeof(spec->'storage_key') is distinct from 'string' or spec->>'storage_key' = ''
+       or pg_catalog.jsonb_typeof(spec->'sha256') is distinct from 'string' or pg_catalog.lower(spec->>'sha256') !~ '^[0-9a-f]{64}$'
+       or pg_catalog.jsonb_typeof(spec->'size') is distinct from 'number' or (spec->>'size')::numeric < 0
+       or (spec->>'size')::numeric <> pg_catalog.trunc((spec->>'size')::numeric) then
+        raise exception using errcode = '22023',
+            message = 'a file spec is {name, size (bytes), mime (type/subtype), sha256 (64 hex digits), storage_key}';
+    end if;
+    execute pg_catalog.format(
+        'with ins as (
+             insert into %1$I._files (name, size, mime, sha256, storage_key, created_by)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (sha256) do nothing
+             returning id, name, size, mime, sha256, storage_key)
+         select pg_catalog.to_jsonb(f) from (
+             select * from ins
+             union all
+             select f.id, f.name, f.size, f.mime, f.sha256, f.storage_key from %1$I._files f
+              where f.sha256 = $4 and not exists (select from ins)) f', v_ctx.schema_name)
+       into v_result
+      using spec->>'name', (spec->>'size')::bigint, spec->>'mime', pg_catalog.lower(spec->>'sha256'),
+            spec->>'storage_key', v_ctx.user_id;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/remove_member.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.remove_member(company uuid, user_id uuid)
+do $replace$
+begin
+    execute $q$create or replace function docpal.remove_member(company uuid, user_id uuid)
     returns void
     language plpgsql
     security definer
@@ -4130,14 +8240,39 @@ begin
                                         coalesce(remove_member.user_id::text, 'null'), coalesce(remove_member.company::text, 'null'));
     end if;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.remove_member;
+    execute $q$create or replace function docpal.remove_member(company uuid, user_id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes a user from a company; their contexts for it stop working at once.
+   P0002 when the user is not a member. */
+begin
+    delete from docpal_private.memberships m
+     where m.company_id = remove_member.company and m.user_id = remove_member.user_id;
+    if not found then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('user %s is not a member of company %s',
+                                        coalesce(remove_member.user_id::text, 'null'), coalesce(remove_member.company::text, 'null'));
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/rename_column.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.rename_column(slug text, old_name text, new_name text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.rename_column(slug text, old_name text, new_name text)
     returns jsonb
     language plpgsql
     security definer
@@ -4184,14 +8319,69 @@ begin
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.rename_column;
+    execute $q$create or replace function docpal.rename_column(slug text, old_name text, new_name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Renames a column; constraints, indexes, the trigger and relations follow
+   (PostgreSQL tracks columns by number, so nothing is rebuilt). Returns
+   describe_table. 42703 for an unknown column, 42701 when new_name is taken,
+   22023 for an invalid or reserved name. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_old jsonb;
+    v_new jsonb;
+    v_formula jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rename_column.slug);
+    v_old := docpal_private.column_spec(v_spec, rename_column.old_name);
+    v_new := docpal_private.normalize_column(v_ctx.schema_name,
+                 (v_old - 'objects') || pg_catalog.jsonb_build_object('name', rename_column.new_name))
+             || pg_catalog.jsonb_build_object('objects', v_old->'objects');
+    if exists (select from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = rename_column.new_name) then
+        raise exception using errcode = '42701',
+            message = pg_catalog.format('table %L already has a column %L', rename_column.slug, rename_column.new_name);
+    end if;
+    if v_old->>'type' <> 'relation_many' then
+        execute pg_catalog.format('alter table %I.%I rename column %I to %I',
+                                  v_ctx.schema_name, rename_column.slug, rename_column.old_name, rename_column.new_name);
+    end if;
+    v_spec := docpal_private.with_column(v_spec, rename_column.old_name, v_new);
+    -- formula expressions are kept as written: rename the column in them too
+    for v_formula in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'formula' loop
+        v_spec := docpal_private.with_column(v_spec, v_formula->>'name', v_formula || pg_catalog.jsonb_build_object(
+            'expression', pg_catalog.regexp_replace(v_formula->>'expression',
+                                                    '\m' || rename_column.old_name || '\M', rename_column.new_name, 'g')));
+    end loop;
+    -- the search index follows the column by number; record its new spelling without rebuilding it
+    if v_spec ? 'search' then
+        v_spec := v_spec || pg_catalog.jsonb_build_object('search', docpal_private.search_sql(v_spec));
+    end if;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
+    return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/resolve_company.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.resolve_company(host text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.resolve_company(host text)
     returns uuid
     language sql stable
     security definer
@@ -4208,14 +8398,39 @@ as $$
                pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.btrim(resolve_company.host)),
                                          '^[a-z][a-z0-9+.-]*://|[:/?#].*$', '', 'g'),
                '.', 1)
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.resolve_company;
+    execute $q$create or replace function docpal.resolve_company(host text)
+    returns uuid
+    language sql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+    /* The active company whose slug is the first label of a host name:
+       'acme', 'acme.example.com', 'acme.localhost:3000' and
+       'https://acme.example.com/path' all give slug acme. Null when unknown
+       or suspended. */
+    select c.id
+      from docpal_private.companies c
+     where c.status = 'active'
+       and c.slug = pg_catalog.split_part(
+               pg_catalog.regexp_replace(pg_catalog.lower(pg_catalog.btrim(resolve_company.host)),
+                                         '^[a-z][a-z0-9+.-]*://|[:/?#].*$', '', 'g'),
+               '.', 1)
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/schema_history.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.schema_history(slug text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.schema_history(slug text)
     returns jsonb
     language plpgsql stable
     security definer
@@ -4237,14 +8452,44 @@ begin
        into v_result using schema_history.slug;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.schema_history;
+    execute $q$create or replace function docpal.schema_history(slug text)
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every schema change of the table, oldest first: {at, user_id, change,
+   before, after}. 42P01 for an unknown slug. */
+declare
+    v_ctx record;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.table_spec(v_ctx.schema_name, schema_history.slug);
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''at'', h.at, ''user_id'', h.user_id, ''change'', h.change, ''before'', h.before, ''after'', h.after)
+                  order by h.id), ''[]'')
+           from %I._schema_history h where h.table_slug = $1', v_ctx.schema_name)
+       into v_result using schema_history.slug;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/set_context.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default false)
+do $replace$
+begin
+    execute $q$create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default false)
     returns void
     language plpgsql
     security definer
@@ -4268,14 +8513,46 @@ begin
                                   docpal_private.context_token(set_context.company, set_context.user_id),
                                   coalesce(set_context.is_local, false));
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.set_context;
+    execute $q$create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default false)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Acts as user_id in company for the rest of the session, or with
+   is_local until the transaction ends (for transaction-pooling PgBouncer).
+   The context is signed for this session only. 42501 when the user is not a
+   member or the company is not active. */
+begin
+    if not exists (
+        select from docpal_private.memberships m
+          join docpal_private.companies c on c.id = m.company_id
+         where m.company_id = set_context.company and m.user_id = set_context.user_id and c.status = 'active'
+    ) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('user %s is not a member of an active company %s',
+                                        coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
+    end if;
+    perform pg_catalog.set_config('docpal.context',
+                                  docpal_private.context_token(set_context.company, set_context.user_id),
+                                  coalesce(set_context.is_local, false));
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/suspend_company.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.suspend_company(id uuid, reason text)
+do $replace$
+begin
+    execute $q$create or replace function docpal.suspend_company(id uuid, reason text)
     returns jsonb
     language plpgsql
     security definer
@@ -4293,14 +8570,40 @@ begin
     returning * into v_company;
     return docpal_private.company_json(v_company);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.suspend_company;
+    execute $q$create or replace function docpal.suspend_company(id uuid, reason text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Suspends a company: from now on only platform admins can read it, and no
+   context can be set for it. Returns the company; P0002 for an unknown id. */
+declare
+    v_company docpal_private.companies;
+begin
+    v_company := docpal_private.company_for_update(suspend_company.id);
+    update docpal_private.companies c
+       set status = 'suspended', status_reason = suspend_company.reason, updated_at = pg_catalog.now()
+     where c.id = suspend_company.id
+    returning * into v_company;
+    return docpal_private.company_json(v_company);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/update_company.sql
 -- ======================================================================
 
--- grant: docpal_service
-create or replace function docpal.update_company(id uuid, patch jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.update_company(id uuid, patch jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -4339,14 +8642,61 @@ begin
     returning * into v_company;
     return docpal_private.company_json(v_company);
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.update_company;
+    execute $q$create or replace function docpal.update_company(id uuid, patch jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Changes a company's name and/or settings (each replaced whole, as a PATCH
+   of those fields); returns the company. P0002 for an unknown id, 22023 for
+   any other key or a value of the wrong kind. */
+declare
+    v_company docpal_private.companies;
+    v_key text;
+begin
+    if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
+        raise exception using errcode = '22023', message = 'a company patch must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(update_company.patch) k loop
+        if v_key not in ('name', 'settings') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('company field %L cannot be changed', v_key),
+                hint = 'update_company changes name and settings.';
+        end if;
+    end loop;
+    if update_company.patch ? 'name' and (pg_catalog.jsonb_typeof(update_company.patch->'name') <> 'string'
+                             or pg_catalog.btrim(update_company.patch->>'name') = '') then
+        raise exception using errcode = '22023', message = 'a company name must be a non-empty string';
+    end if;
+    if update_company.patch ? 'settings' and pg_catalog.jsonb_typeof(update_company.patch->'settings') <> 'object' then
+        raise exception using errcode = '22023', message = 'company settings must be a JSON object';
+    end if;
+    v_company := docpal_private.company_for_update(update_company.id);
+    update docpal_private.companies c
+       set name = coalesce(update_company.patch->>'name', c.name),
+           settings = coalesce(update_company.patch->'settings', c.settings),
+           updated_at = pg_catalog.now()
+     where c.id = update_company.id
+    returning * into v_company;
+    return docpal_private.company_json(v_company);
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/update_record.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.update_record(slug text, id uuid, patch jsonb, expected_version integer default null)
+do $replace$
+begin
+    execute $q$create or replace function docpal.update_record(slug text, id uuid, patch jsonb, expected_version integer default null)
     returns jsonb
     language plpgsql
     security definer
@@ -4430,14 +8780,106 @@ begin
        into v_result using update_record.id;
     return v_result;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.update_record;
+    execute $q$create or replace function docpal.update_record(slug text, id uuid, patch jsonb, expected_version integer default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Applies patch to the record and returns it. A patch that changes nothing
+   writes nothing (same version). The row is locked first, so concurrent
+   updates with the same expected_version go one at a time and all but the
+   first get 40001. P0002 when the record does not exist; other errors as
+   create_record. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_columns text[];
+    v_many text[];
+    v_version integer;
+    v_updated integer := 0;
+    v_linked boolean := false;
+    v_column text;
+    v_result jsonb;
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, update_record.slug);
+    select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
+           coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
+      into v_columns, v_many
+      from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
+       into v_version using update_record.id;
+    if v_version is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
+    end if;
+    if update_record.expected_version is not null and update_record.expected_version <> v_version then
+        raise exception using errcode = '40001',
+            message = pg_catalog.format('record %s of table %s is at version %s, not %s',
+                                        update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    begin
+        if pg_catalog.cardinality(v_columns) > 0 then
+            execute pg_catalog.format(
+                'update %I.%I as _t set (%s, updated_by) = row(%s, $3)
+                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r
+                  where _t.id = $2 and (%s) is distinct from (%s)',
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                v_ctx.schema_name, update_record.slug,
+                (select pg_catalog.string_agg(pg_catalog.format('_t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
+              using update_record.patch, update_record.id, v_ctx.user_id;
+            get diagnostics v_updated = row_count;
+        end if;
+        foreach v_column in array v_many loop
+            if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                v_linked := true;
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    if v_linked and v_updated = 0 then
+        -- only links changed: still a new version of the record
+        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
+          using update_record.id, v_ctx.user_id;
+    end if;
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
+                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
+       into v_result using update_record.id;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- functions/public/update_type_list.sql
 -- ======================================================================
 
--- grant: docpal_service, docpal_app
-create or replace function docpal.update_type_list(slug text, "values" jsonb)
+do $replace$
+begin
+    execute $q$create or replace function docpal.update_type_list(slug text, "values" jsonb)
     returns jsonb
     language plpgsql
     security definer
@@ -4485,15 +8927,70 @@ begin
     end loop;
     return v_list;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.update_type_list;
+    execute $q$create or replace function docpal.update_type_list(slug text, "values" jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Replaces a type list's values and re-checks every column that uses it (its
+   options CHECK is regenerated and validated): removing a value that is
+   still stored is 23514 and changes nothing. 42704 for an unknown list. */
+declare
+    v_ctx record;
+    v_list jsonb;
+    v_table text;
+    v_column jsonb;
+    v_spec jsonb;
+    v_old_options jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.ddl_begin();
+    v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
+    execute pg_catalog.format('select pg_catalog.jsonb_path_query_array(c.spec, ''$.values[*].value'')
+                                 from %I._catalog c where c.kind = $1 and c.slug = $2 for update', v_ctx.schema_name)
+       into v_old_options using 'type_list', update_type_list.slug;
+    if v_old_options is null then
+        raise exception using errcode = '42704',
+            message = pg_catalog.format('type list %L does not exist', update_type_list.slug);
+    end if;
+    execute pg_catalog.format('update %I._catalog c set spec = $3, updated_at = pg_catalog.now()
+                                where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+      using 'type_list', update_type_list.slug, v_list;
+    for v_table, v_spec in execute pg_catalog.format(
+        'select c.slug, c.spec from %I._catalog c
+          where c.kind = ''table''
+            and exists (select from pg_catalog.jsonb_array_elements(c.spec->''columns'') col
+                         where col->>''type_list'' = $1)', v_ctx.schema_name) using update_type_list.slug
+    loop
+        for v_column in
+            select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
+        loop
+            v_spec := docpal_private.with_column(v_spec, v_column->>'name',
+                -- the old CHECK was made from the old values: say so, or it would look unchanged
+                docpal_private.apply_column(v_ctx.schema_name, v_table,
+                    v_column || pg_catalog.jsonb_build_object('options', v_old_options), v_column - 'objects'));
+        end loop;
+        perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
+    end loop;
+    return v_list;
+end
+$$
+$q$;
+end
+$replace$;
 
 -- ======================================================================
 -- triggers/companies_guard.sql
 -- ======================================================================
 
--- The schema name is derived from the id once; a company row must never be
--- re-pointed at another schema (that would hand one tenant another's data).
-create or replace function docpal_private.companies_guard()
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.companies_guard()
     returns trigger
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -4506,7 +9003,27 @@ begin
     end if;
     return new;
 end
-$$;
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.companies_guard;
+    execute $q$create or replace function docpal_private.companies_guard()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* BEFORE UPDATE on companies: id and schema_name are immutable. */
+begin
+    if new.id <> old.id or new.schema_name <> old.schema_name then
+        raise exception using errcode = '42501',
+            message = 'a company''s id and schema cannot be changed';
+    end if;
+    return new;
+end
+$$
+$q$;
+end
+$replace$;
 
 create or replace trigger companies_guard
     before update of id, schema_name on docpal_private.companies
@@ -4621,10 +9138,10 @@ on conflict (key) do update set value = excluded.value;
 -- drop functions that are no longer in the templates
 -- ======================================================================
 
--- Every function of this version was created or replaced by this transaction,
--- so its pg_proc row carries this transaction's xid; anything else in the
--- docpal schemas is left over from an older version and goes. (No CASCADE: a
--- stale function something still depends on makes the install fail loudly.)
+-- Functions in the docpal schemas that no template defines any more are left
+-- over from an older version, and go. Function names are unique in these
+-- schemas, so the names the templates define are the whole list. (No CASCADE:
+-- a stale function something still depends on makes the install fail loudly.)
 do $$
 declare
     v_proc record;
@@ -4633,7 +9150,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.xmin <> pg_catalog.pg_current_xact_id()::xid
+           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'list_companies', 'list_tables', 'log_schema_change', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_sql', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'save_table_spec', 'schema_history', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

@@ -259,3 +259,16 @@ def test_editing_a_shipped_tenant_step_is_refused(empty_db, project_copy):
         deploy.migrate(empty_db, root=project_copy)
     with psycopg.connect(empty_db, autocommit=True) as conn:
         assert catalog_snapshot(conn) == before
+
+
+def test_a_function_whose_result_type_changes_is_replaced(empty_db, project_copy):
+    """CREATE OR REPLACE cannot change OUT parameters; migrate drops and recreates such a function."""
+    deploy.migrate(empty_db, root=project_copy)
+    helper = project_copy / "functions/private/q_param.sql"
+    helper.write_text(helper.read_text()
+                      .replace("out o_ref text)", "out o_ref text, out o_position integer)")
+                      .replace("    o_ref := pg_catalog.format", "    o_position := 0;\n    o_ref := pg_catalog.format"))
+    deploy.migrate(empty_db, root=project_copy)
+    with psycopg.connect(empty_db, autocommit=True) as conn:
+        assert one(conn, "select 'o_position' = any (proargnames) from pg_proc "
+                         "where oid = 'docpal_private.q_param'::regproc")
