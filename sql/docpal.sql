@@ -2701,12 +2701,7 @@ begin
             v_joined := v_joined or (v_state->>'joined')::boolean;
             v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
         end loop;
-        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
-        v_state := v_state || pg_catalog.jsonb_build_object('select', (
-            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
-                     group by (o - 1) / 50) c));
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
     end if;
@@ -2840,12 +2835,7 @@ begin
             v_joined := v_joined or (v_state->>'joined')::boolean;
             v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
         end loop;
-        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
-        v_state := v_state || pg_catalog.jsonb_build_object('select', (
-            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
-                     group by (o - 1) / 50) c));
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
     end if;
@@ -3510,6 +3500,86 @@ begin
         or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
                     where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
     return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/q_object_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_object_sql(p_pairs text[])
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL building one JSON object from "'key', expression" pairs.
+   jsonb_build_object takes at most 100 arguments: 50 pairs a call, joined by ||. */
+begin
+    return (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                      from pg_catalog.unnest(p_pairs) with ordinality x(p, o)
+                     group by (o - 1) / 50) c);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_object_sql;
+    execute $q$create or replace function docpal_private.q_object_sql(p_pairs text[])
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL building one JSON object from "'key', expression" pairs.
+   jsonb_build_object takes at most 100 arguments: 50 pairs a call, joined by ||. */
+begin
+    return (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
+              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
+                      from pg_catalog.unnest(p_pairs) with ordinality x(p, o)
+                     group by (o - 1) / 50) c);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/q_order_by.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_order_by(p_state jsonb, p_expr text)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The compiled state ordered by p_expr, then by id (the views' default sort). */
+begin
+    return p_state || pg_catalog.jsonb_build_object(
+        'order', p_expr || ', _t.id',
+        'order_items', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', p_expr, 'desc', false),
+                                                    '{"expr": "_t.id", "desc": false}'::jsonb));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_order_by;
+    execute $q$create or replace function docpal_private.q_order_by(p_state jsonb, p_expr text)
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The compiled state ordered by p_expr, then by id (the views' default sort). */
+begin
+    return p_state || pg_catalog.jsonb_build_object(
+        'order', p_expr || ', _t.id',
+        'order_items', pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', p_expr, 'desc', false),
+                                                    '{"expr": "_t.id", "desc": false}'::jsonb));
 end
 $$
 $q$;
@@ -5503,9 +5573,7 @@ begin
         'select coalesce(pg_catalog.jsonb_agg(_g.r order by %s), ''[]'') from (
              select %s as r%s from %s where %s %s having %s) _g',
         coalesce((select pg_catalog.string_agg('_g.g' || o, ', ' order by o) from pg_catalog.generate_subscripts(v_groups, 1) o), '1'),
-        (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-           from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                   from pg_catalog.unnest(v_pairs) with ordinality x(p, o) group by (o - 1) / 50) c),
+        docpal_private.q_object_sql(v_pairs),
         coalesce((select pg_catalog.string_agg(pg_catalog.format(', %s as g%s', g, o), '' order by o)
                     from pg_catalog.unnest(v_groups) with ordinality x(g, o)), ''),
         docpal_private.q_from(v_state, false), v_state->>'where',
@@ -5621,9 +5689,7 @@ begin
         'select coalesce(pg_catalog.jsonb_agg(_g.r order by %s), ''[]'') from (
              select %s as r%s from %s where %s %s having %s) _g',
         coalesce((select pg_catalog.string_agg('_g.g' || o, ', ' order by o) from pg_catalog.generate_subscripts(v_groups, 1) o), '1'),
-        (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-           from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                   from pg_catalog.unnest(v_pairs) with ordinality x(p, o) group by (o - 1) / 50) c),
+        docpal_private.q_object_sql(v_pairs),
         coalesce((select pg_catalog.string_agg(pg_catalog.format(', %s as g%s', g, o), '' order by o)
                     from pg_catalog.unnest(v_groups) with ordinality x(g, o)), ''),
         docpal_private.q_from(v_state, false), v_state->>'where',
@@ -7492,9 +7558,7 @@ begin
         'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
         'select_joined', true);  -- the label may come through a relation
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_label);
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -7541,9 +7605,7 @@ begin
         'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
         'select_joined', true);  -- the label may come through a relation
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_label);
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -7608,9 +7670,7 @@ begin
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_parts->>'start', 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_parts->>'start');
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -7668,9 +7728,7 @@ begin
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_parts->>'start', 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_parts->>'start');
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
@@ -9150,7 +9208,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'list_companies', 'list_tables', 'log_schema_change', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_sql', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'save_table_spec', 'schema_history', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'list_companies', 'list_tables', 'log_schema_change', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_sql', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'save_table_spec', 'schema_history', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

@@ -61,12 +61,7 @@ begin
             v_joined := v_joined or (v_state->>'joined')::boolean;
             v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
         end loop;
-        -- jsonb_build_object takes at most 100 arguments: 50 pairs a call
-        v_state := v_state || pg_catalog.jsonb_build_object('select', (
-            select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-              from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                      from pg_catalog.unnest(v_pairs) with ordinality x(p, o)
-                     group by (o - 1) / 50) c));
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
     end if;

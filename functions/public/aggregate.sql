@@ -102,9 +102,7 @@ begin
         'select coalesce(pg_catalog.jsonb_agg(_g.r order by %s), ''[]'') from (
              select %s as r%s from %s where %s %s having %s) _g',
         coalesce((select pg_catalog.string_agg('_g.g' || o, ', ' order by o) from pg_catalog.generate_subscripts(v_groups, 1) o), '1'),
-        (select pg_catalog.string_agg('pg_catalog.jsonb_build_object(' || c.chunk || ')', ' || ')
-           from (select pg_catalog.string_agg(p, ', ' order by o) as chunk
-                   from pg_catalog.unnest(v_pairs) with ordinality x(p, o) group by (o - 1) / 50) c),
+        docpal_private.q_object_sql(v_pairs),
         coalesce((select pg_catalog.string_agg(pg_catalog.format(', %s as g%s', g, o), '' order by o)
                     from pg_catalog.unnest(v_groups) with ordinality x(g, o)), ''),
         docpal_private.q_from(v_state, false), v_state->>'where',

@@ -36,9 +36,7 @@ begin
         'select', pg_catalog.format('pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s)', v_label),
         'select_joined', true);  -- the label may come through a relation
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', v_label || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_label, 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_label);
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';

@@ -47,9 +47,7 @@ begin
         'pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %s, ''start'', %s, ''end'', %s, ''dependencies'', %s)',
         v_parts->>'label', v_parts->>'start', v_parts->>'end', v_parts->>'dependencies'));
     if not v_spec ? 'sort' then
-        v_state := v_state || pg_catalog.jsonb_build_object('order', (v_parts->>'start') || ', _t.id', 'order_items',
-            pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('expr', v_parts->>'start', 'desc', false),
-                                         '{"expr": "_t.id", "desc": false}'::jsonb));
+        v_state := docpal_private.q_order_by(v_state, v_parts->>'start');
     end if;
     v_sql := docpal_private.q_rows_sql(v_state);
     execute v_sql into v_result using v_state->'params';
