@@ -616,6 +616,757 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/audit_capture.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_capture()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: one
+   set-based INSERT into the company's _audit_log per statement, in the
+   writer's transaction. TG_ARGV[0] is the table slug (never TG_TABLE_NAME,
+   which names the shard on a Citus worker); the log is in the table's own
+   schema. Updates that changed no data column (no-ops; only version or
+   updated_* touched) write nothing. docpal.audit_action (set locally by
+   rollback_record / restore_record / rollback_table) labels an UPDATE as
+   ROLLBACK and an INSERT as RESTORE. */
+declare
+    v_slug text := tg_argv[0];
+    v_user uuid := docpal_private.context_user();
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    -- stored columns that are bookkeeping, not data: never "changed"
+    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    -- changed columns are listed in table order
+    v_order text[];
+begin
+    v_order := array(select a.attname::text from pg_catalog.pg_attribute a
+                      where a.attrelid = tg_relid and a.attnum > 0 and not a.attisdropped order by a.attnum);
+    if tg_op = 'INSERT' then
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, new, changed, summary)
+             select $1, $2, n.id, $3, n.version, n.j,
+                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($6, e.key))
+                       from pg_catalog.jsonb_each(n.j) e where e.key <> all ($4)),
+                    $5
+               from (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n',
+            tg_table_schema)
+          using v_user, v_slug, case when v_label = 'RESTORE' then 'RESTORE' else 'INSERT' end, v_system,
+                case when v_label = 'RESTORE' then 'restored' else 'created' end, v_order;
+    elsif tg_op = 'UPDATE' then
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+             select $1, $2, n.id, $3, n.version, o.j, n.j, d.changed, d.summary
+               from (select _o.id, pg_catalog.to_jsonb(_o) as j from _docpal_old _o) o
+               join (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n on n.id = o.id,
+                    lateral (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($5, e.key)) as changed,
+                                    pg_catalog.string_agg(e.key || '': '' || docpal_private.audit_value(o.j -> e.key)
+                                                          || '' → '' || docpal_private.audit_value(e.value), ''; ''
+                                                          order by pg_catalog.array_position($5, e.key)) as summary
+                               from pg_catalog.jsonb_each(n.j) e
+                              where e.key <> all ($4) and e.value is distinct from o.j -> e.key) d
+              where d.changed is not null',
+            tg_table_schema)
+          using v_user, v_slug, case when v_label = 'ROLLBACK' then 'ROLLBACK' else 'UPDATE' end, v_system, v_order;
+    else
+        -- DELETE (rows in _docpal_old) or TRUNCATE (BEFORE: every row still in the table)
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, changed, summary)
+             select $1, $2, o.id, ''DELETE'', o.version, o.j,
+                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($4, e.key))
+                       from pg_catalog.jsonb_each(o.j) e where e.key <> all ($3)),
+                    ''deleted''
+               from (select _o.id, _o.version, pg_catalog.to_jsonb(_o) as j from %s _o) o',
+            tg_table_schema,
+            case when tg_op = 'DELETE' then '_docpal_old' else pg_catalog.format('%I.%I', tg_table_schema, v_slug) end)
+          using v_user, v_slug, v_system, v_order;
+    end if;
+    return null;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_capture;
+    execute $q$create or replace function docpal_private.audit_capture()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: one
+   set-based INSERT into the company's _audit_log per statement, in the
+   writer's transaction. TG_ARGV[0] is the table slug (never TG_TABLE_NAME,
+   which names the shard on a Citus worker); the log is in the table's own
+   schema. Updates that changed no data column (no-ops; only version or
+   updated_* touched) write nothing. docpal.audit_action (set locally by
+   rollback_record / restore_record / rollback_table) labels an UPDATE as
+   ROLLBACK and an INSERT as RESTORE. */
+declare
+    v_slug text := tg_argv[0];
+    v_user uuid := docpal_private.context_user();
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    -- stored columns that are bookkeeping, not data: never "changed"
+    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    -- changed columns are listed in table order
+    v_order text[];
+begin
+    v_order := array(select a.attname::text from pg_catalog.pg_attribute a
+                      where a.attrelid = tg_relid and a.attnum > 0 and not a.attisdropped order by a.attnum);
+    if tg_op = 'INSERT' then
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, new, changed, summary)
+             select $1, $2, n.id, $3, n.version, n.j,
+                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($6, e.key))
+                       from pg_catalog.jsonb_each(n.j) e where e.key <> all ($4)),
+                    $5
+               from (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n',
+            tg_table_schema)
+          using v_user, v_slug, case when v_label = 'RESTORE' then 'RESTORE' else 'INSERT' end, v_system,
+                case when v_label = 'RESTORE' then 'restored' else 'created' end, v_order;
+    elsif tg_op = 'UPDATE' then
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+             select $1, $2, n.id, $3, n.version, o.j, n.j, d.changed, d.summary
+               from (select _o.id, pg_catalog.to_jsonb(_o) as j from _docpal_old _o) o
+               join (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n on n.id = o.id,
+                    lateral (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($5, e.key)) as changed,
+                                    pg_catalog.string_agg(e.key || '': '' || docpal_private.audit_value(o.j -> e.key)
+                                                          || '' → '' || docpal_private.audit_value(e.value), ''; ''
+                                                          order by pg_catalog.array_position($5, e.key)) as summary
+                               from pg_catalog.jsonb_each(n.j) e
+                              where e.key <> all ($4) and e.value is distinct from o.j -> e.key) d
+              where d.changed is not null',
+            tg_table_schema)
+          using v_user, v_slug, case when v_label = 'ROLLBACK' then 'ROLLBACK' else 'UPDATE' end, v_system, v_order;
+    else
+        -- DELETE (rows in _docpal_old) or TRUNCATE (BEFORE: every row still in the table)
+        execute pg_catalog.format(
+            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, changed, summary)
+             select $1, $2, o.id, ''DELETE'', o.version, o.j,
+                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($4, e.key))
+                       from pg_catalog.jsonb_each(o.j) e where e.key <> all ($3)),
+                    ''deleted''
+               from (select _o.id, _o.version, pg_catalog.to_jsonb(_o) as j from %s _o) o',
+            tg_table_schema,
+            case when tg_op = 'DELETE' then '_docpal_old' else pg_catalog.format('%I.%I', tg_table_schema, v_slug) end)
+          using v_user, v_slug, v_system, v_order;
+    end if;
+    return null;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_content_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_content_sql(p_alias text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL expression (as bytea) that the hash chain covers for the audit
+   entry p_alias: every column but seal and hash, as a JSON array, with the
+   time in UTC, so the bytes do not depend on the session's TimeZone or
+   DateStyle. The sealer and the verifier both use this one definition. */
+begin
+    return pg_catalog.format(
+        'pg_catalog.convert_to(pg_catalog.jsonb_build_array(%1$I.id, pg_catalog.timezone(''UTC'', %1$I.at), %1$I.txid::text,
+             %1$I.user_id, %1$I.db_role, %1$I."table", %1$I.record_id, %1$I.action, %1$I.version,
+             %1$I.old, %1$I.new, %1$I.changed, %1$I.summary)::text, ''UTF8'')', p_alias);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_content_sql;
+    execute $q$create or replace function docpal_private.audit_content_sql(p_alias text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The SQL expression (as bytea) that the hash chain covers for the audit
+   entry p_alias: every column but seal and hash, as a JSON array, with the
+   time in UTC, so the bytes do not depend on the session's TimeZone or
+   DateStyle. The sealer and the verifier both use this one definition. */
+begin
+    return pg_catalog.format(
+        'pg_catalog.convert_to(pg_catalog.jsonb_build_array(%1$I.id, pg_catalog.timezone(''UTC'', %1$I.at), %1$I.txid::text,
+             %1$I.user_id, %1$I.db_role, %1$I."table", %1$I.record_id, %1$I.action, %1$I.version,
+             %1$I.old, %1$I.new, %1$I.changed, %1$I.summary)::text, ''UTF8'')', p_alias);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_entry_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_entry_sql(p_alias text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL of the JSON of the audit entry p_alias, as the audit functions
+   return it (the hash as hex; seal is internal). */
+begin
+    return pg_catalog.format(
+        'pg_catalog.jsonb_build_object(''id'', %1$I.id, ''at'', %1$I.at, ''txid'', %1$I.txid::text,
+             ''user_id'', %1$I.user_id, ''db_role'', %1$I.db_role, ''table'', %1$I."table", ''record_id'', %1$I.record_id,
+             ''action'', %1$I.action, ''version'', %1$I.version, ''old'', %1$I.old, ''new'', %1$I.new,
+             ''changed'', pg_catalog.to_jsonb(%1$I.changed), ''summary'', %1$I.summary,
+             ''hash'', pg_catalog.encode(%1$I.hash, ''hex''))', p_alias);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_entry_sql;
+    execute $q$create or replace function docpal_private.audit_entry_sql(p_alias text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL of the JSON of the audit entry p_alias, as the audit functions
+   return it (the hash as hex; seal is internal). */
+begin
+    return pg_catalog.format(
+        'pg_catalog.jsonb_build_object(''id'', %1$I.id, ''at'', %1$I.at, ''txid'', %1$I.txid::text,
+             ''user_id'', %1$I.user_id, ''db_role'', %1$I.db_role, ''table'', %1$I."table", ''record_id'', %1$I.record_id,
+             ''action'', %1$I.action, ''version'', %1$I.version, ''old'', %1$I.old, ''new'', %1$I.new,
+             ''changed'', pg_catalog.to_jsonb(%1$I.changed), ''summary'', %1$I.summary,
+             ''hash'', pg_catalog.encode(%1$I.hash, ''hex''))', p_alias);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_links.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_links()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* AFTER INSERT / UPDATE / DELETE (per statement, transition tables
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on a relation_many junction
+   table: a change of linked ids is an entry of the source record
+   (docpal_private.log_links). The lists before the statement are the lists
+   now with the statement's rows taken out and its old rows put back.
+   TG_ARGV: table slug, column name, junction table. docpal's own record
+   functions log their link changes themselves, one entry per column written
+   (write_links sets docpal.audit_links = off around its statements). */
+declare
+    v_slug text := tg_argv[0];
+    v_column text := tg_argv[1];
+    v_junction text := tg_argv[2];
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    v_sources uuid[];
+    v_before jsonb;
+begin
+    if pg_catalog.current_setting('docpal.audit_links', true) = 'off' then
+        return null;
+    end if;
+    if tg_op = 'TRUNCATE' then
+        execute pg_catalog.format('select pg_catalog.array_agg(distinct j.source_id) from %I.%I j', tg_table_schema, v_junction)
+           into v_sources;
+        v_before := docpal_private.link_lists(tg_table_schema, v_junction, v_sources);
+        perform docpal_private.log_links(tg_table_schema, v_slug, v_column, v_before, '{}', 'UPDATE');
+        return null;
+    end if;
+    execute pg_catalog.format(
+        'select pg_catalog.array_agg(distinct s.source_id) from (%s) s',
+        case tg_op when 'INSERT' then 'select source_id from _docpal_new'
+                   when 'DELETE' then 'select source_id from _docpal_old'
+                   else 'select source_id from _docpal_new union all select source_id from _docpal_old' end)
+       into v_sources;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_object_agg(x.source_id, x.targets), ''{}'')
+           from (select r.source_id, pg_catalog.jsonb_agg(r.target_id order by r.position) as targets
+                   from (select j.source_id, j.target_id, j.position from %I.%I j
+                          where j.source_id = any ($1) %s
+                         %s) r
+                  group by r.source_id) x',
+        tg_table_schema, v_junction,
+        case when tg_op in ('INSERT', 'UPDATE')
+             then 'and not exists (select from _docpal_new n where n.source_id = j.source_id and n.target_id = j.target_id)' else '' end,
+        case when tg_op in ('DELETE', 'UPDATE')
+             then 'union all select o.source_id, o.target_id, o.position from _docpal_old o' else '' end)
+       into v_before using v_sources;
+    perform docpal_private.log_links(tg_table_schema, v_slug, v_column, v_before,
+                                     docpal_private.link_lists(tg_table_schema, v_junction, v_sources),
+                                     case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
+    return null;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_links;
+    execute $q$create or replace function docpal_private.audit_links()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* AFTER INSERT / UPDATE / DELETE (per statement, transition tables
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on a relation_many junction
+   table: a change of linked ids is an entry of the source record
+   (docpal_private.log_links). The lists before the statement are the lists
+   now with the statement's rows taken out and its old rows put back.
+   TG_ARGV: table slug, column name, junction table. docpal's own record
+   functions log their link changes themselves, one entry per column written
+   (write_links sets docpal.audit_links = off around its statements). */
+declare
+    v_slug text := tg_argv[0];
+    v_column text := tg_argv[1];
+    v_junction text := tg_argv[2];
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    v_sources uuid[];
+    v_before jsonb;
+begin
+    if pg_catalog.current_setting('docpal.audit_links', true) = 'off' then
+        return null;
+    end if;
+    if tg_op = 'TRUNCATE' then
+        execute pg_catalog.format('select pg_catalog.array_agg(distinct j.source_id) from %I.%I j', tg_table_schema, v_junction)
+           into v_sources;
+        v_before := docpal_private.link_lists(tg_table_schema, v_junction, v_sources);
+        perform docpal_private.log_links(tg_table_schema, v_slug, v_column, v_before, '{}', 'UPDATE');
+        return null;
+    end if;
+    execute pg_catalog.format(
+        'select pg_catalog.array_agg(distinct s.source_id) from (%s) s',
+        case tg_op when 'INSERT' then 'select source_id from _docpal_new'
+                   when 'DELETE' then 'select source_id from _docpal_old'
+                   else 'select source_id from _docpal_new union all select source_id from _docpal_old' end)
+       into v_sources;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_object_agg(x.source_id, x.targets), ''{}'')
+           from (select r.source_id, pg_catalog.jsonb_agg(r.target_id order by r.position) as targets
+                   from (select j.source_id, j.target_id, j.position from %I.%I j
+                          where j.source_id = any ($1) %s
+                         %s) r
+                  group by r.source_id) x',
+        tg_table_schema, v_junction,
+        case when tg_op in ('INSERT', 'UPDATE')
+             then 'and not exists (select from _docpal_new n where n.source_id = j.source_id and n.target_id = j.target_id)' else '' end,
+        case when tg_op in ('DELETE', 'UPDATE')
+             then 'union all select o.source_id, o.target_id, o.position from _docpal_old o' else '' end)
+       into v_before using v_sources;
+    perform docpal_private.log_links(tg_table_schema, v_slug, v_column, v_before,
+                                     docpal_private.link_lists(tg_table_schema, v_junction, v_sources),
+                                     case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
+    return null;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_log_guard.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_log_guard()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* BEFORE UPDATE/DELETE (row) and TRUNCATE (statement) on every company's
+   _audit_log and its partitions: the log is append-only for every role,
+   superusers and the owner included (42501). Two exceptions:
+   - the sealer's one write of seal and hash into an entry that has neither,
+     with every other column unchanged;
+   - DELETE and TRUNCATE under the maintenance switch
+     (SET LOCAL docpal.audit_maintenance = on), for retention. */
+begin
+    if tg_op = 'UPDATE' then
+        if old.seal is null and old.hash is null and new.seal is not null and new.hash is not null
+           and (new.id, new.at, new.txid, new.user_id, new.db_role, new."table", new.record_id,
+                new.action, new.version, new.old, new.new, new.changed, new.summary)
+               is not distinct from
+               (old.id, old.at, old.txid, old.user_id, old.db_role, old."table", old.record_id,
+                old.action, old.version, old.old, old.new, old.changed, old.summary) then
+            return new;
+        end if;
+    elsif pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
+        if tg_op = 'DELETE' then
+            return old;
+        end if;
+        return null;
+    end if;
+    raise exception using errcode = '42501',
+        message = pg_catalog.format('the audit log is append-only: %s refused', tg_op),
+        hint = 'Retention runs under SET LOCAL docpal.audit_maintenance = on (docpal.maintain_audit_log).';
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_log_guard;
+    execute $q$create or replace function docpal_private.audit_log_guard()
+    returns trigger
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* BEFORE UPDATE/DELETE (row) and TRUNCATE (statement) on every company's
+   _audit_log and its partitions: the log is append-only for every role,
+   superusers and the owner included (42501). Two exceptions:
+   - the sealer's one write of seal and hash into an entry that has neither,
+     with every other column unchanged;
+   - DELETE and TRUNCATE under the maintenance switch
+     (SET LOCAL docpal.audit_maintenance = on), for retention. */
+begin
+    if tg_op = 'UPDATE' then
+        if old.seal is null and old.hash is null and new.seal is not null and new.hash is not null
+           and (new.id, new.at, new.txid, new.user_id, new.db_role, new."table", new.record_id,
+                new.action, new.version, new.old, new.new, new.changed, new.summary)
+               is not distinct from
+               (old.id, old.at, old.txid, old.user_id, old.db_role, old."table", old.record_id,
+                old.action, old.version, old.old, old.new, old.changed, old.summary) then
+            return new;
+        end if;
+    elsif pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
+        if tg_op = 'DELETE' then
+            return old;
+        end if;
+        return null;
+    end if;
+    raise exception using errcode = '42501',
+        message = pg_catalog.format('the audit log is append-only: %s refused', tg_op),
+        hint = 'Retention runs under SET LOCAL docpal.audit_maintenance = on (docpal.maintain_audit_log).';
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_partitions.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_partitions(p_schema text, p_months integer default 2)
+    returns text[]
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes sure the company's audit log has a monthly partition
+   (_audit_log_YYYYMM, months in UTC) for the current month, the
+   p_months - 1 after it and every month the default partition holds
+   entries of; returns the partitions created. Entries that landed
+   in the default partition (no monthly one existed yet) move into their new
+   month first: PostgreSQL refuses a new partition whose range the default
+   still holds. */
+declare
+    v_month timestamp;
+    v_from timestamptz;
+    v_to timestamptz;
+    v_name text;
+    v_stranded boolean;
+    v_created text[] := '{}';
+begin
+    for v_month in execute pg_catalog.format(
+        'select pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', pg_catalog.now())) + pg_catalog.make_interval(months => i)
+           from pg_catalog.generate_series(0, $1 - 1) i
+          union
+         select distinct pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', d.at)) from %I._audit_log_default d
+          order by 1', p_schema) using p_months
+    loop
+        v_name := '_audit_log_' || pg_catalog.to_char(v_month, 'YYYYMM');
+        continue when pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_name)) is not null;
+        v_from := pg_catalog.timezone('UTC', v_month);
+        v_to := pg_catalog.timezone('UTC', v_month + interval '1 month');
+        execute pg_catalog.format('select exists (select from %I._audit_log_default d where d.at >= $1 and d.at < $2)', p_schema)
+           into strict v_stranded using v_from, v_to;
+        if v_stranded then
+            execute pg_catalog.format('create table %I.%I (like %I._audit_log including defaults including constraints)',
+                                      p_schema, v_name, p_schema);
+            perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+            execute pg_catalog.format(
+                'with moved as (delete from %1$I._audit_log_default d where d.at >= $1 and d.at < $2 returning d.*)
+                 insert into %1$I.%2$I select * from moved', p_schema, v_name)
+              using v_from, v_to;
+            perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+            execute pg_catalog.format('alter table %I._audit_log attach partition %I.%I for values from (%L) to (%L)',
+                                      p_schema, p_schema, v_name, v_from, v_to);
+        else
+            execute pg_catalog.format('create table %I.%I partition of %I._audit_log for values from (%L) to (%L)',
+                                      p_schema, v_name, p_schema, v_from, v_to);
+        end if;
+        execute pg_catalog.format(
+            'create trigger _audit_log_no_truncate before truncate on %I.%I
+                 for each statement execute function docpal_private.audit_log_guard()', p_schema, v_name);
+        v_created := v_created || v_name;
+    end loop;
+    return v_created;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_partitions;
+    execute $q$create or replace function docpal_private.audit_partitions(p_schema text, p_months integer default 2)
+    returns text[]
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes sure the company's audit log has a monthly partition
+   (_audit_log_YYYYMM, months in UTC) for the current month, the
+   p_months - 1 after it and every month the default partition holds
+   entries of; returns the partitions created. Entries that landed
+   in the default partition (no monthly one existed yet) move into their new
+   month first: PostgreSQL refuses a new partition whose range the default
+   still holds. */
+declare
+    v_month timestamp;
+    v_from timestamptz;
+    v_to timestamptz;
+    v_name text;
+    v_stranded boolean;
+    v_created text[] := '{}';
+begin
+    for v_month in execute pg_catalog.format(
+        'select pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', pg_catalog.now())) + pg_catalog.make_interval(months => i)
+           from pg_catalog.generate_series(0, $1 - 1) i
+          union
+         select distinct pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', d.at)) from %I._audit_log_default d
+          order by 1', p_schema) using p_months
+    loop
+        v_name := '_audit_log_' || pg_catalog.to_char(v_month, 'YYYYMM');
+        continue when pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_name)) is not null;
+        v_from := pg_catalog.timezone('UTC', v_month);
+        v_to := pg_catalog.timezone('UTC', v_month + interval '1 month');
+        execute pg_catalog.format('select exists (select from %I._audit_log_default d where d.at >= $1 and d.at < $2)', p_schema)
+           into strict v_stranded using v_from, v_to;
+        if v_stranded then
+            execute pg_catalog.format('create table %I.%I (like %I._audit_log including defaults including constraints)',
+                                      p_schema, v_name, p_schema);
+            perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+            execute pg_catalog.format(
+                'with moved as (delete from %1$I._audit_log_default d where d.at >= $1 and d.at < $2 returning d.*)
+                 insert into %1$I.%2$I select * from moved', p_schema, v_name)
+              using v_from, v_to;
+            perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+            execute pg_catalog.format('alter table %I._audit_log attach partition %I.%I for values from (%L) to (%L)',
+                                      p_schema, p_schema, v_name, v_from, v_to);
+        else
+            execute pg_catalog.format('create table %I.%I partition of %I._audit_log for values from (%L) to (%L)',
+                                      p_schema, v_name, p_schema, v_from, v_to);
+        end if;
+        execute pg_catalog.format(
+            'create trigger _audit_log_no_truncate before truncate on %I.%I
+                 for each statement execute function docpal_private.audit_log_guard()', p_schema, v_name);
+        v_created := v_created || v_name;
+    end loop;
+    return v_created;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_setup.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_setup(p_schema regnamespace)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Tenant step 0004: the monthly partitions of the audit log and the capture
+   triggers of the tables a company already has. */
+declare
+    v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
+    v_spec jsonb;
+begin
+    perform docpal_private.audit_partitions(v_schema);
+    for v_spec in execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = ''table''', v_schema) loop
+        perform docpal_private.audit_triggers(v_schema, v_spec);
+    end loop;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_setup;
+    execute $q$create or replace function docpal_private.audit_setup(p_schema regnamespace)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Tenant step 0004: the monthly partitions of the audit log and the capture
+   triggers of the tables a company already has. */
+declare
+    v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
+    v_spec jsonb;
+begin
+    perform docpal_private.audit_partitions(v_schema);
+    for v_spec in execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = ''table''', v_schema) loop
+        perform docpal_private.audit_triggers(v_schema, v_spec);
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_triggers.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_triggers(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates (or re-creates) the audit capture triggers of a docpal table and
+   of its relation_many junction tables. Transition tables allow one event
+   per trigger, hence one AFTER trigger per event; TRUNCATE is logged by a
+   BEFORE trigger while the rows are still there. The logical names travel
+   as trigger arguments (Citus: TG_TABLE_NAME names the shard). */
+declare
+    v_table text := p_spec->>'slug';
+    v_column jsonb;
+    v_target text;
+    v_args text;
+    v_function text;
+begin
+    for v_target, v_args, v_function in
+        select v_table, pg_catalog.format('%L', v_table), 'audit_capture'
+        union all
+        select c->'objects'->>'junction', pg_catalog.format('%L, %L, %L', v_table, c->>'name', c->'objects'->>'junction'), 'audit_links'
+          from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+         where c->>'type' = 'relation_many'
+    loop
+        execute pg_catalog.format(
+            'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
+                 referencing new table as _docpal_new
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_update after update on %1$I.%2$I
+                 referencing old table as _docpal_old new table as _docpal_new
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
+                 referencing old table as _docpal_old
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
+                 for each statement execute function docpal_private.%4$I(%3$s)',
+            p_schema, v_target, v_args, v_function);
+    end loop;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_triggers;
+    execute $q$create or replace function docpal_private.audit_triggers(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates (or re-creates) the audit capture triggers of a docpal table and
+   of its relation_many junction tables. Transition tables allow one event
+   per trigger, hence one AFTER trigger per event; TRUNCATE is logged by a
+   BEFORE trigger while the rows are still there. The logical names travel
+   as trigger arguments (Citus: TG_TABLE_NAME names the shard). */
+declare
+    v_table text := p_spec->>'slug';
+    v_column jsonb;
+    v_target text;
+    v_args text;
+    v_function text;
+begin
+    for v_target, v_args, v_function in
+        select v_table, pg_catalog.format('%L', v_table), 'audit_capture'
+        union all
+        select c->'objects'->>'junction', pg_catalog.format('%L, %L, %L', v_table, c->>'name', c->'objects'->>'junction'), 'audit_links'
+          from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+         where c->>'type' = 'relation_many'
+    loop
+        execute pg_catalog.format(
+            'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
+                 referencing new table as _docpal_new
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_update after update on %1$I.%2$I
+                 referencing old table as _docpal_old new table as _docpal_new
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
+                 referencing old table as _docpal_old
+                 for each statement execute function docpal_private.%4$I(%3$s);
+             create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
+                 for each statement execute function docpal_private.%4$I(%3$s)',
+            p_schema, v_target, v_args, v_function);
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/audit_value.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_value(p_value jsonb)
+    returns text
+    language plpgsql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A value as the audit summary shows it: strings bare, JSON otherwise,
+   "empty" for null, cut to 40 characters (39 and an ellipsis). */
+declare
+    v_text text := coalesce(p_value #>> '{}', 'empty');
+begin
+    if pg_catalog.length(v_text) > 40 then
+        return pg_catalog.left(v_text, 39) || '…';
+    end if;
+    return v_text;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_value;
+    execute $q$create or replace function docpal_private.audit_value(p_value jsonb)
+    returns text
+    language plpgsql immutable parallel safe
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A value as the audit summary shows it: strings bare, JSON otherwise,
+   "empty" for null, cut to 40 characters (39 and an ellipsis). */
+declare
+    v_text text := coalesce(p_value #>> '{}', 'empty');
+begin
+    if pg_catalog.length(v_text) > 40 then
+        return pg_catalog.left(v_text, 39) || '…';
+    end if;
+    return v_text;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/caller_is_platform_admin.sql
 -- ======================================================================
 
@@ -2054,6 +2805,134 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/link_lists.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.link_lists(p_schema text, p_junction text, p_sources uuid[])
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The linked ids of each of p_sources in a junction table, in order:
+   {"<source id>": ["<target id>", ...]}; a source without links is absent. */
+declare
+    v_lists jsonb;
+begin
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_object_agg(x.source_id, x.targets), ''{}'')
+           from (select j.source_id, pg_catalog.jsonb_agg(j.target_id order by j.position) as targets
+                   from %I.%I j where j.source_id = any ($1) group by j.source_id) x',
+        p_schema, p_junction)
+       into v_lists using p_sources;
+    return v_lists;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.link_lists;
+    execute $q$create or replace function docpal_private.link_lists(p_schema text, p_junction text, p_sources uuid[])
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The linked ids of each of p_sources in a junction table, in order:
+   {"<source id>": ["<target id>", ...]}; a source without links is absent. */
+declare
+    v_lists jsonb;
+begin
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_object_agg(x.source_id, x.targets), ''{}'')
+           from (select j.source_id, pg_catalog.jsonb_agg(j.target_id order by j.position) as targets
+                   from %I.%I j where j.source_id = any ($1) group by j.source_id) x',
+        p_schema, p_junction)
+       into v_lists using p_sources;
+    return v_lists;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/log_links.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.log_links(
+    p_schema text, p_slug text, p_column text, p_before jsonb, p_after jsonb, p_action text)
+    returns integer
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One audit entry per source record whose list of links in relation_many
+   column p_column went from p_before to p_after ({"<source id>": [ids]},
+   absent = no links): an UPDATE (or p_action) of that record at its current
+   version, old/new holding only the column. Records that are gone (a
+   cascade after their own DELETE) get none: their DELETE entry ends their
+   history. Returns the number of entries. */
+declare
+    v_count integer;
+begin
+    execute pg_catalog.format(
+        'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+         select $1, $2, p.id, $3, p.version,
+                pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
+                array[$4],
+                pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
+                                  pg_catalog.jsonb_array_length(l.after))
+           from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
+                   from pg_catalog.jsonb_object_keys($5 || $6) k) l
+           join %1$I.%2$I p on p.id = l.id
+          where l.before <> l.after',
+        p_schema, p_slug)
+      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.log_links;
+    execute $q$create or replace function docpal_private.log_links(
+    p_schema text, p_slug text, p_column text, p_before jsonb, p_after jsonb, p_action text)
+    returns integer
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* One audit entry per source record whose list of links in relation_many
+   column p_column went from p_before to p_after ({"<source id>": [ids]},
+   absent = no links): an UPDATE (or p_action) of that record at its current
+   version, old/new holding only the column. Records that are gone (a
+   cascade after their own DELETE) get none: their DELETE entry ends their
+   history. Returns the number of entries. */
+declare
+    v_count integer;
+begin
+    execute pg_catalog.format(
+        'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+         select $1, $2, p.id, $3, p.version,
+                pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
+                array[$4],
+                pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
+                                  pg_catalog.jsonb_array_length(l.after))
+           from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
+                   from pg_catalog.jsonb_object_keys($5 || $6) k) l
+           join %1$I.%2$I p on p.id = l.id
+          where l.before <> l.after',
+        p_schema, p_slug)
+      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
+    get diagnostics v_count = row_count;
+    return v_count;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/log_schema_change.sql
 -- ======================================================================
 
@@ -2088,6 +2967,171 @@ begin
         'insert into %I._schema_history (user_id, table_slug, change, before, after) values ($1, $2, $3, $4, $5)',
         p_schema)
       using p_user, p_table, p_change, docpal_private.public_spec(p_before), docpal_private.public_spec(p_after);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/maintain_audit.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.maintain_audit(p_schema text, p_keep_months integer default null,
+                                                         p_archive boolean default false)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Audit log upkeep for one company: the coming monthly partitions, sealing,
+   and with p_keep_months retention: monthly partitions that ended more than
+   p_keep_months months before the current month (UTC) are dropped (or, with
+   p_archive, detached and renamed _audit_archive_YYYYMM, out of the log, to
+   be dumped), and older entries in the default partition deleted. Before
+   that, the hash of every removed entry that a kept one chains to is stored
+   as an anchor in _audit_seals, so verification stays exact from the first
+   kept entry. A partition still holding unsealed entries (a transaction
+   still running) is kept for the next run. */
+declare
+    v_created text[] := docpal_private.audit_partitions(p_schema);
+    v_sealed bigint := docpal_private.seal_audit(p_schema);
+    v_cutoff timestamptz;
+    v_old regclass[];
+    v_removed text[] := '{}';
+    v_anchors integer := 0;
+    v_partition regclass;
+    v_name text;
+begin
+    if p_keep_months is not null then
+        if p_keep_months < 0 then
+            raise exception using errcode = '22023', message = 'keep_months is a whole number of months, 0 or more';
+        end if;
+        v_cutoff := pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now()))
+                                               - pg_catalog.make_interval(months => p_keep_months));
+        -- monthly partitions wholly before the cutoff and fully sealed
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
+               from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+                and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
+                                                 + interval ''1 month'') <= $1
+                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
+            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+           into v_old using v_cutoff;
+        -- anchors: removed entries that a kept entry chains to
+        execute pg_catalog.format(
+            'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
+             select d.seal, d.id, d.hash, ''anchor''
+               from %1$I._audit_log d
+              where d.seal is not null
+                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
+                and exists (select from %1$I._audit_log k
+                             where k.seal = d.seal + 1
+                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
+             on conflict (seal) do nothing',
+            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
+          using v_old::oid[], v_cutoff;
+        get diagnostics v_anchors = row_count;
+        foreach v_partition in array v_old loop
+            v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
+            if p_archive then
+                execute pg_catalog.format('alter table %I._audit_log detach partition %s', p_schema, v_partition);
+                execute pg_catalog.format('alter table %s rename to %I', v_partition,
+                                          pg_catalog.replace(v_name, '_audit_log_', '_audit_archive_'));
+            else
+                execute pg_catalog.format('drop table %s', v_partition);
+            end if;
+            v_removed := v_removed || v_name;
+        end loop;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
+          using v_cutoff;
+        perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+    end if;
+    return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
+                                         case when p_archive then 'archived' else 'dropped' end, pg_catalog.to_jsonb(v_removed),
+                                         'sealed', v_sealed, 'anchors', v_anchors);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.maintain_audit;
+    execute $q$create or replace function docpal_private.maintain_audit(p_schema text, p_keep_months integer default null,
+                                                         p_archive boolean default false)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Audit log upkeep for one company: the coming monthly partitions, sealing,
+   and with p_keep_months retention: monthly partitions that ended more than
+   p_keep_months months before the current month (UTC) are dropped (or, with
+   p_archive, detached and renamed _audit_archive_YYYYMM, out of the log, to
+   be dumped), and older entries in the default partition deleted. Before
+   that, the hash of every removed entry that a kept one chains to is stored
+   as an anchor in _audit_seals, so verification stays exact from the first
+   kept entry. A partition still holding unsealed entries (a transaction
+   still running) is kept for the next run. */
+declare
+    v_created text[] := docpal_private.audit_partitions(p_schema);
+    v_sealed bigint := docpal_private.seal_audit(p_schema);
+    v_cutoff timestamptz;
+    v_old regclass[];
+    v_removed text[] := '{}';
+    v_anchors integer := 0;
+    v_partition regclass;
+    v_name text;
+begin
+    if p_keep_months is not null then
+        if p_keep_months < 0 then
+            raise exception using errcode = '22023', message = 'keep_months is a whole number of months, 0 or more';
+        end if;
+        v_cutoff := pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now()))
+                                               - pg_catalog.make_interval(months => p_keep_months));
+        -- monthly partitions wholly before the cutoff and fully sealed
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
+               from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+                and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
+                                                 + interval ''1 month'') <= $1
+                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
+            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+           into v_old using v_cutoff;
+        -- anchors: removed entries that a kept entry chains to
+        execute pg_catalog.format(
+            'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
+             select d.seal, d.id, d.hash, ''anchor''
+               from %1$I._audit_log d
+              where d.seal is not null
+                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
+                and exists (select from %1$I._audit_log k
+                             where k.seal = d.seal + 1
+                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
+             on conflict (seal) do nothing',
+            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
+          using v_old::oid[], v_cutoff;
+        get diagnostics v_anchors = row_count;
+        foreach v_partition in array v_old loop
+            v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
+            if p_archive then
+                execute pg_catalog.format('alter table %I._audit_log detach partition %s', p_schema, v_partition);
+                execute pg_catalog.format('alter table %s rename to %I', v_partition,
+                                          pg_catalog.replace(v_name, '_audit_log_', '_audit_archive_'));
+            else
+                execute pg_catalog.format('drop table %s', v_partition);
+            end if;
+            v_removed := v_removed || v_name;
+        end loop;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
+          using v_cutoff;
+        perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+    end if;
+    return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
+                                         case when p_archive then 'archived' else 'dropped' end, pg_catalog.to_jsonb(v_removed),
+                                         'sealed', v_sealed, 'anchors', v_anchors);
 end
 $$
 $q$;
@@ -4360,6 +5404,109 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/record_state.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.record_state(
+    p_schema text, p_spec jsonb, p_id uuid, p_version integer, p_at timestamptz)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A record as its audit entries say it was, shaped like get_record (the
+   stored row as to_jsonb, each relation_many column as its id list):
+   - with p_version: at that version (null when the record never had it);
+   - with p_at: at that time (null when it did not exist then);
+   - with neither: as last known, a deleted record as it was deleted.
+   The row is the newest entry carrying a whole row (INSERT, UPDATE,
+   ROLLBACK, RESTORE; a DELETE ends it) up to that point; each list is the
+   newest link entry of its column up to that point ([] without one). */
+declare
+    v_cond text := case when p_version is not null then 'e.version <= $3' when p_at is not null then 'e.at <= $4' else 'true' end;
+    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                            where c->>'type' = 'relation_many');
+    v_state jsonb;
+    v_exists boolean;
+begin
+    if p_version is not null then
+        execute pg_catalog.format(
+            'select exists (select from %I._audit_log e where e."table" = $1 and e.record_id = $2 and e.version = $3)', p_schema)
+           into v_exists using p_spec->>'slug', p_id, p_version;
+        if not v_exists then
+            return null;
+        end if;
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(d.new, d.old) || coalesce((select pg_catalog.jsonb_object_agg(c, coalesce(
+                    (select e.new -> c from %1$I._audit_log e
+                      where e."table" = $1 and e.record_id = $2 and e.changed = array[c] and not (e.new ? ''id'') and %2$s
+                      order by e.id desc limit 1), ''[]''))
+                  from pg_catalog.unnest($5::text[]) c), ''{}'')
+           from (select e.new, e.old, e.action from %1$I._audit_log e
+                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'') and %2$s
+                    and (e.action <> ''DELETE'' or $3 is null)
+                  order by e.id desc limit 1) d
+          where d.action <> ''DELETE'' or ($3 is null and $4 is null)',
+        p_schema, v_cond)
+       into v_state using p_spec->>'slug', p_id, p_version, p_at, v_many;
+    return v_state;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.record_state;
+    execute $q$create or replace function docpal_private.record_state(
+    p_schema text, p_spec jsonb, p_id uuid, p_version integer, p_at timestamptz)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A record as its audit entries say it was, shaped like get_record (the
+   stored row as to_jsonb, each relation_many column as its id list):
+   - with p_version: at that version (null when the record never had it);
+   - with p_at: at that time (null when it did not exist then);
+   - with neither: as last known, a deleted record as it was deleted.
+   The row is the newest entry carrying a whole row (INSERT, UPDATE,
+   ROLLBACK, RESTORE; a DELETE ends it) up to that point; each list is the
+   newest link entry of its column up to that point ([] without one). */
+declare
+    v_cond text := case when p_version is not null then 'e.version <= $3' when p_at is not null then 'e.at <= $4' else 'true' end;
+    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                            where c->>'type' = 'relation_many');
+    v_state jsonb;
+    v_exists boolean;
+begin
+    if p_version is not null then
+        execute pg_catalog.format(
+            'select exists (select from %I._audit_log e where e."table" = $1 and e.record_id = $2 and e.version = $3)', p_schema)
+           into v_exists using p_spec->>'slug', p_id, p_version;
+        if not v_exists then
+            return null;
+        end if;
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(d.new, d.old) || coalesce((select pg_catalog.jsonb_object_agg(c, coalesce(
+                    (select e.new -> c from %1$I._audit_log e
+                      where e."table" = $1 and e.record_id = $2 and e.changed = array[c] and not (e.new ? ''id'') and %2$s
+                      order by e.id desc limit 1), ''[]''))
+                  from pg_catalog.unnest($5::text[]) c), ''{}'')
+           from (select e.new, e.old, e.action from %1$I._audit_log e
+                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'') and %2$s
+                    and (e.action <> ''DELETE'' or $3 is null)
+                  order by e.id desc limit 1) d
+          where d.action <> ''DELETE'' or ($3 is null and $4 is null)',
+        p_schema, v_cond)
+       into v_state using p_spec->>'slug', p_id, p_version, p_at, v_many;
+    return v_state;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/refresh_table.sql
 -- ======================================================================
 
@@ -4372,6 +5519,7 @@ begin
 as $$
 /* Makes the table-level objects match the spec and returns the spec with
    "search" (the definition of its full-text index):
+   - the audit capture triggers (docpal_private.audit_triggers);
    - the BEFORE UPDATE trigger, fired only when a data column changes (a
      WHEN clause over the stored columns; generated columns are not yet
      computed in a BEFORE trigger, so they are left out, and so are the
@@ -4391,6 +5539,7 @@ begin
         (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         v_table);
+    perform docpal_private.audit_triggers(p_schema, p_spec);
     if v_search is distinct from p_spec->>'search'
        or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
         if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then
@@ -4414,6 +5563,7 @@ exception when invalid_function_definition then
 as $$
 /* Makes the table-level objects match the spec and returns the spec with
    "search" (the definition of its full-text index):
+   - the audit capture triggers (docpal_private.audit_triggers);
    - the BEFORE UPDATE trigger, fired only when a data column changes (a
      WHEN clause over the stored columns; generated columns are not yet
      computed in a BEFORE trigger, so they are left out, and so are the
@@ -4433,6 +5583,7 @@ begin
         (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         v_table);
+    perform docpal_private.audit_triggers(p_schema, p_spec);
     if v_search is distinct from p_spec->>'search'
        or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
         if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then
@@ -4526,6 +5677,220 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/restore_image.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.restore_image(p_schema text, p_spec jsonb, p_image jsonb, p_version integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Re-inserts a record from its audit image (the stored row as to_jsonb,
+   relation_many columns as id lists) with the same id and created_*, at
+   p_version, and its links; returns it as get_record does. Logged as
+   RESTORE. Columns the image lacks (added since) take their defaults;
+   formula columns are computed again. The table's rules apply and their
+   errors come out as from create_record. */
+declare
+    v_slug text := p_spec->>'slug';
+    v_columns text[];
+    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                            where c->>'type' = 'relation_many');
+    v_column text;
+    v_result jsonb;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    v_columns := array(select c from pg_catalog.unnest(array['id', 'created_at', 'created_by']
+                                                       || docpal_private.physical_columns(p_spec, false)) c
+                        where p_image ? c);
+    perform pg_catalog.set_config('docpal.audit_action', 'RESTORE', true);
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I (%s, version, updated_at, updated_by)
+             select %s, $2, pg_catalog.now(), $3 from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r',
+            p_schema, v_slug,
+            (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            p_schema, v_slug)
+          using p_image, p_version, docpal_private.context_user();
+        foreach v_column in array v_many loop
+            if pg_catalog.jsonb_typeof(p_image->v_column) = 'array' and p_image->v_column <> '[]' then
+                perform docpal_private.write_links(p_schema, p_spec, v_column,
+                                                   pg_catalog.jsonb_build_object(p_image->>'id', p_image->v_column));
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(p_schema, p_spec, pg_catalog.jsonb_build_array(p_image),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, v_slug)
+       into v_result using (p_image->>'id')::uuid;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.restore_image;
+    execute $q$create or replace function docpal_private.restore_image(p_schema text, p_spec jsonb, p_image jsonb, p_version integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Re-inserts a record from its audit image (the stored row as to_jsonb,
+   relation_many columns as id lists) with the same id and created_*, at
+   p_version, and its links; returns it as get_record does. Logged as
+   RESTORE. Columns the image lacks (added since) take their defaults;
+   formula columns are computed again. The table's rules apply and their
+   errors come out as from create_record. */
+declare
+    v_slug text := p_spec->>'slug';
+    v_columns text[];
+    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                            where c->>'type' = 'relation_many');
+    v_column text;
+    v_result jsonb;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    v_columns := array(select c from pg_catalog.unnest(array['id', 'created_at', 'created_by']
+                                                       || docpal_private.physical_columns(p_spec, false)) c
+                        where p_image ? c);
+    perform pg_catalog.set_config('docpal.audit_action', 'RESTORE', true);
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I (%s, version, updated_at, updated_by)
+             select %s, $2, pg_catalog.now(), $3 from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r',
+            p_schema, v_slug,
+            (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            p_schema, v_slug)
+          using p_image, p_version, docpal_private.context_user();
+        foreach v_column in array v_many loop
+            if pg_catalog.jsonb_typeof(p_image->v_column) = 'array' and p_image->v_column <> '[]' then
+                perform docpal_private.write_links(p_schema, p_spec, v_column,
+                                                   pg_catalog.jsonb_build_object(p_image->>'id', p_image->v_column));
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(p_schema, p_spec, pg_catalog.jsonb_build_array(p_image),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, v_slug)
+       into v_result using (p_image->>'id')::uuid;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/rollback_patch.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.rollback_patch(p_spec jsonb, p_state jsonb, p_columns text[])
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The update_record patch that puts back the values of p_state (a
+   record_state image): the writable data columns (not autonumber or formula;
+   relation_many lists included), only p_columns when given, only those the
+   image has. 22023 for an empty p_columns or a column that is not writable
+   data, 42703 for a name that is not a column. */
+declare
+    v_writable text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                                where c->>'type' not in ('autonumber', 'formula'));
+    v_column text;
+begin
+    if p_columns is not null then
+        if pg_catalog.cardinality(p_columns) = 0 then
+            raise exception using errcode = '22023', message = 'columns, when given, names at least one column';
+        end if;
+        foreach v_column in array p_columns loop
+            if v_column is null or not (v_column = any (v_writable)) then
+                if v_column is null
+                   or not (v_column = any (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])) then
+                    perform docpal_private.column_spec(p_spec, v_column);  -- 42703 when there is none
+                end if;
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('column %s of table %s is not data that can be rolled back',
+                                                v_column, p_spec->>'slug');
+            end if;
+        end loop;
+    end if;
+    return coalesce((select pg_catalog.jsonb_object_agg(c, p_state->c)
+                       from pg_catalog.unnest(coalesce(p_columns, v_writable)) c
+                      where p_state ? c), '{}');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.rollback_patch;
+    execute $q$create or replace function docpal_private.rollback_patch(p_spec jsonb, p_state jsonb, p_columns text[])
+    returns jsonb
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The update_record patch that puts back the values of p_state (a
+   record_state image): the writable data columns (not autonumber or formula;
+   relation_many lists included), only p_columns when given, only those the
+   image has. 22023 for an empty p_columns or a column that is not writable
+   data, 42703 for a name that is not a column. */
+declare
+    v_writable text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                                where c->>'type' not in ('autonumber', 'formula'));
+    v_column text;
+begin
+    if p_columns is not null then
+        if pg_catalog.cardinality(p_columns) = 0 then
+            raise exception using errcode = '22023', message = 'columns, when given, names at least one column';
+        end if;
+        foreach v_column in array p_columns loop
+            if v_column is null or not (v_column = any (v_writable)) then
+                if v_column is null
+                   or not (v_column = any (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])) then
+                    perform docpal_private.column_spec(p_spec, v_column);  -- 42703 when there is none
+                end if;
+                raise exception using errcode = '22023',
+                    message = pg_catalog.format('column %s of table %s is not data that can be rolled back',
+                                                v_column, p_spec->>'slug');
+            end if;
+        end loop;
+    end if;
+    return coalesce((select pg_catalog.jsonb_object_agg(c, p_state->c)
+                       from pg_catalog.unnest(coalesce(p_columns, v_writable)) c
+                      where p_state ? c), '{}');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/save_table_spec.sql
 -- ======================================================================
 
@@ -4558,6 +5923,135 @@ begin
         'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
          on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', p_schema)
       using 'table', p_spec->>'slug', p_spec;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/seal_audit.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.seal_audit(p_schema text)
+    returns bigint
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The sealer: chains the committed entries of a company's audit log that
+   have no seal yet, in id order, after the last sealed one:
+   seal = previous seal + 1, hash = sha256(previous hash || content). Only
+   one sealer per company runs at a time (advisory lock); writers never wait
+   for it. An entry that commits after a larger id was sealed is sealed in a
+   later run, after it: the chain order is the seal order, so it never forks
+   and is never rewritten. Records the run's last point in _audit_seals (a
+   cut-off tail is then noticed) and returns the number of entries sealed. */
+declare
+    v_seal bigint;
+    v_hash bytea;
+    v_ids bigint[];
+    v_ats timestamptz[];
+    v_contents bytea[];
+    v_hashes bytea[];
+    v_total bigint := 0;
+begin
+    perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
+    execute pg_catalog.format(
+        'select x.seal, x.hash from (select l.seal, l.hash from %1$I._audit_log l where l.seal is not null
+                                      union all select s.seal, s.hash from %1$I._audit_seals s) x
+          order by x.seal desc limit 1', p_schema)
+       into v_seal, v_hash;
+    v_seal := coalesce(v_seal, 0);
+    v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+    loop
+        execute pg_catalog.format(
+            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.at order by x.id),
+                    pg_catalog.array_agg(x.content order by x.id)
+               from (select l.id, l.at, %2$s as content from %1$I._audit_log l
+                      where l.seal is null order by l.id limit 10000) x',
+            p_schema, docpal_private.audit_content_sql('l'))
+           into v_ids, v_ats, v_contents;
+        exit when v_ids is null;
+        v_hashes := '{}';
+        for i in 1 .. pg_catalog.cardinality(v_ids) loop
+            v_hash := pg_catalog.sha256(v_hash || v_contents[i]);
+            v_hashes := v_hashes || v_hash;
+        end loop;
+        execute pg_catalog.format(
+            'update %I._audit_log l set seal = $1 + u.o, hash = u.hash
+               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::bytea[]))
+                    with ordinality u(id, at, hash, o)
+              where l.id = u.id and l.at = u.at', p_schema)
+          using v_seal, v_ids, v_ats, v_hashes;
+        v_seal := v_seal + pg_catalog.cardinality(v_ids);
+        v_total := v_total + pg_catalog.cardinality(v_ids);
+        execute pg_catalog.format('insert into %I._audit_seals (seal, entry_id, hash, kind) values ($1, $2, $3, ''run'')', p_schema)
+          using v_seal, v_ids[pg_catalog.cardinality(v_ids)], v_hash;
+    end loop;
+    return v_total;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.seal_audit;
+    execute $q$create or replace function docpal_private.seal_audit(p_schema text)
+    returns bigint
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The sealer: chains the committed entries of a company's audit log that
+   have no seal yet, in id order, after the last sealed one:
+   seal = previous seal + 1, hash = sha256(previous hash || content). Only
+   one sealer per company runs at a time (advisory lock); writers never wait
+   for it. An entry that commits after a larger id was sealed is sealed in a
+   later run, after it: the chain order is the seal order, so it never forks
+   and is never rewritten. Records the run's last point in _audit_seals (a
+   cut-off tail is then noticed) and returns the number of entries sealed. */
+declare
+    v_seal bigint;
+    v_hash bytea;
+    v_ids bigint[];
+    v_ats timestamptz[];
+    v_contents bytea[];
+    v_hashes bytea[];
+    v_total bigint := 0;
+begin
+    perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
+    execute pg_catalog.format(
+        'select x.seal, x.hash from (select l.seal, l.hash from %1$I._audit_log l where l.seal is not null
+                                      union all select s.seal, s.hash from %1$I._audit_seals s) x
+          order by x.seal desc limit 1', p_schema)
+       into v_seal, v_hash;
+    v_seal := coalesce(v_seal, 0);
+    v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+    loop
+        execute pg_catalog.format(
+            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.at order by x.id),
+                    pg_catalog.array_agg(x.content order by x.id)
+               from (select l.id, l.at, %2$s as content from %1$I._audit_log l
+                      where l.seal is null order by l.id limit 10000) x',
+            p_schema, docpal_private.audit_content_sql('l'))
+           into v_ids, v_ats, v_contents;
+        exit when v_ids is null;
+        v_hashes := '{}';
+        for i in 1 .. pg_catalog.cardinality(v_ids) loop
+            v_hash := pg_catalog.sha256(v_hash || v_contents[i]);
+            v_hashes := v_hashes || v_hash;
+        end loop;
+        execute pg_catalog.format(
+            'update %I._audit_log l set seal = $1 + u.o, hash = u.hash
+               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::bytea[]))
+                    with ordinality u(id, at, hash, o)
+              where l.id = u.id and l.at = u.at', p_schema)
+          using v_seal, v_ids, v_ats, v_hashes;
+        v_seal := v_seal + pg_catalog.cardinality(v_ids);
+        v_total := v_total + pg_catalog.cardinality(v_ids);
+        execute pg_catalog.format('insert into %I._audit_seals (seal, entry_id, hash, kind) values ($1, $2, $3, ''run'')', p_schema)
+          using v_seal, v_ids[pg_catalog.cardinality(v_ids)], v_hash;
+    end loop;
+    return v_total;
 end
 $$
 $q$;
@@ -5025,6 +6519,109 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/verify_audit.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.verify_audit(p_schema text)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Checks a company's sealed chain, set-based (every entry against the
+   stored hash of the one before it, so no step waits for another):
+   {ok, checked, first_broken}. An entry holds when its hash is
+   sha256(hash of seal - 1 || content), where seal - 1 is the entry before
+   it, a retention anchor, or (for seal 1) 32 zero bytes. A missing tail is
+   caught by the last sealing run's record: first_broken is then the id of
+   the entry that run ended with. */
+declare
+    v_checked bigint;
+    v_broken_seal bigint;
+    v_broken bigint;
+begin
+    execute pg_catalog.format(
+        'select pg_catalog.count(*), pg_catalog.min(v.seal) filter (where not v.ok)
+           from (select l.seal,
+                        coalesce(l.hash = pg_catalog.sha256(
+                            case when pg_catalog.lag(l.seal) over w = l.seal - 1 then pg_catalog.lag(l.hash) over w
+                                 when l.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
+                                 else (select s.hash from %1$I._audit_seals s where s.seal = l.seal - 1 and s.kind = ''anchor'')
+                            end || %2$s), false) as ok
+                   from %1$I._audit_log l
+                  where l.seal is not null
+                 window w as (order by l.seal)) v',
+        p_schema, docpal_private.audit_content_sql('l'))
+       into v_checked, v_broken_seal;
+    if v_broken_seal is not null then
+        execute pg_catalog.format('select l.id from %I._audit_log l where l.seal = $1 limit 1', p_schema)
+           into v_broken using v_broken_seal;
+    else
+        -- the last run's end must still be there, unchanged
+        execute pg_catalog.format(
+            'select r.entry_id from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
+                                      order by s.seal desc limit 1) r
+              where not exists (select from %1$I._audit_log l where l.seal = r.seal and l.id = r.entry_id and l.hash = r.hash)',
+            p_schema)
+           into v_broken;
+    end if;
+    return pg_catalog.jsonb_build_object('ok', v_broken is null, 'checked', v_checked, 'first_broken', v_broken);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.verify_audit;
+    execute $q$create or replace function docpal_private.verify_audit(p_schema text)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Checks a company's sealed chain, set-based (every entry against the
+   stored hash of the one before it, so no step waits for another):
+   {ok, checked, first_broken}. An entry holds when its hash is
+   sha256(hash of seal - 1 || content), where seal - 1 is the entry before
+   it, a retention anchor, or (for seal 1) 32 zero bytes. A missing tail is
+   caught by the last sealing run's record: first_broken is then the id of
+   the entry that run ended with. */
+declare
+    v_checked bigint;
+    v_broken_seal bigint;
+    v_broken bigint;
+begin
+    execute pg_catalog.format(
+        'select pg_catalog.count(*), pg_catalog.min(v.seal) filter (where not v.ok)
+           from (select l.seal,
+                        coalesce(l.hash = pg_catalog.sha256(
+                            case when pg_catalog.lag(l.seal) over w = l.seal - 1 then pg_catalog.lag(l.hash) over w
+                                 when l.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
+                                 else (select s.hash from %1$I._audit_seals s where s.seal = l.seal - 1 and s.kind = ''anchor'')
+                            end || %2$s), false) as ok
+                   from %1$I._audit_log l
+                  where l.seal is not null
+                 window w as (order by l.seal)) v',
+        p_schema, docpal_private.audit_content_sql('l'))
+       into v_checked, v_broken_seal;
+    if v_broken_seal is not null then
+        execute pg_catalog.format('select l.id from %I._audit_log l where l.seal = $1 limit 1', p_schema)
+           into v_broken using v_broken_seal;
+    else
+        -- the last run's end must still be there, unchanged
+        execute pg_catalog.format(
+            'select r.entry_id from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
+                                      order by s.seal desc limit 1) r
+              where not exists (select from %1$I._audit_log l where l.seal = r.seal and l.id = r.entry_id and l.hash = r.hash)',
+            p_schema)
+           into v_broken;
+    end if;
+    return pg_catalog.jsonb_build_object('ok', v_broken is null, 'checked', v_checked, 'first_broken', v_broken);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/with_column.sql
 -- ======================================================================
 
@@ -5167,7 +6764,7 @@ $replace$;
 do $replace$
 begin
     execute $q$create or replace function docpal_private.write_links(
-    p_schema text, p_spec jsonb, p_column text, p_links jsonb)
+    p_schema text, p_spec jsonb, p_column text, p_links jsonb, p_bump boolean default false)
     returns boolean
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -5175,11 +6772,19 @@ as $$
 /* Sets the relation_many column p_column of the records in p_links
    ({"<record id>": [target ids...]}) to exactly those ids, in that order;
    returns whether anything changed. 22023 when a value is not an array of
-   ids, 23503 when a target does not exist. */
+   ids, 23503 when a target does not exist. Audit: one entry per record
+   whose list changed (docpal_private.log_links), labelled by
+   docpal.audit_action; the junction's own trigger stands aside meanwhile
+   (it would log the delete and the insert as two entries). With p_bump a
+   changed record first gets a new version (when no data column changed). */
 declare
     v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
     v_changed integer;
     v_added integer;
+    v_sources uuid[] := array(select k::uuid from pg_catalog.jsonb_object_keys(p_links) k);
+    v_before jsonb;
+    v_after jsonb;
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
 begin
     if exists (select from pg_catalog.jsonb_each(p_links) e
                 where pg_catalog.jsonb_typeof(e.value) <> 'array'
@@ -5187,6 +6792,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
     end if;
+    v_before := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    perform pg_catalog.set_config('docpal.audit_links', 'off', true);
     begin
         -- the wanted links, first occurrence of an id wins its position
         execute pg_catalog.format(
@@ -5215,14 +6822,27 @@ begin
             message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
                                         docpal_private.column_spec(p_spec, p_column)->>'target');
     end;
-    return v_changed + v_added > 0;
+    perform pg_catalog.set_config('docpal.audit_links', '', true);
+    if v_changed + v_added = 0 then
+        return false;
+    end if;
+    v_after := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    if p_bump then
+        execute pg_catalog.format(
+            'update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+              where _t.id = any ($1)', p_schema, p_spec->>'slug')
+          using v_sources, docpal_private.context_user();
+    end if;
+    perform docpal_private.log_links(p_schema, p_spec->>'slug', p_column, v_before, v_after,
+                                     case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
+    return true;
 end
 $$
 $q$;
 exception when invalid_function_definition then
     drop function docpal_private.write_links;
     execute $q$create or replace function docpal_private.write_links(
-    p_schema text, p_spec jsonb, p_column text, p_links jsonb)
+    p_schema text, p_spec jsonb, p_column text, p_links jsonb, p_bump boolean default false)
     returns boolean
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -5230,11 +6850,19 @@ as $$
 /* Sets the relation_many column p_column of the records in p_links
    ({"<record id>": [target ids...]}) to exactly those ids, in that order;
    returns whether anything changed. 22023 when a value is not an array of
-   ids, 23503 when a target does not exist. */
+   ids, 23503 when a target does not exist. Audit: one entry per record
+   whose list changed (docpal_private.log_links), labelled by
+   docpal.audit_action; the junction's own trigger stands aside meanwhile
+   (it would log the delete and the insert as two entries). With p_bump a
+   changed record first gets a new version (when no data column changed). */
 declare
     v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
     v_changed integer;
     v_added integer;
+    v_sources uuid[] := array(select k::uuid from pg_catalog.jsonb_object_keys(p_links) k);
+    v_before jsonb;
+    v_after jsonb;
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
 begin
     if exists (select from pg_catalog.jsonb_each(p_links) e
                 where pg_catalog.jsonb_typeof(e.value) <> 'array'
@@ -5242,6 +6870,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
     end if;
+    v_before := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    perform pg_catalog.set_config('docpal.audit_links', 'off', true);
     begin
         -- the wanted links, first occurrence of an id wins its position
         execute pg_catalog.format(
@@ -5270,7 +6900,20 @@ begin
             message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
                                         docpal_private.column_spec(p_spec, p_column)->>'target');
     end;
-    return v_changed + v_added > 0;
+    perform pg_catalog.set_config('docpal.audit_links', '', true);
+    if v_changed + v_added = 0 then
+        return false;
+    end if;
+    v_after := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    if p_bump then
+        execute pg_catalog.format(
+            'update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+              where _t.id = any ($1)', p_schema, p_spec->>'slug')
+          using v_sources, docpal_private.context_user();
+    end if;
+    perform docpal_private.log_links(p_schema, p_spec->>'slug', p_column, v_before, v_after,
+                                     case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
+    return true;
 end
 $$
 $q$;
@@ -5875,6 +7518,223 @@ begin
         pg_catalog.jsonb_build_object('name', v_spec->'name', 'description', v_spec->'description'),
         pg_catalog.jsonb_build_object('name', (v_spec || patch)->'name', 'description', (v_spec || patch)->'description'));
     return docpal_private.describe_table(v_ctx.schema_name, alter_table.slug);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/audit_report.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.audit_report(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Reports over the company's audit log; spec {kind, from, to, user_id,
+   table}: from inclusive, to exclusive, the rest narrow the entries.
+   - changes: {report_type, period, total, entries} (oldest first);
+   - user_activity: {report_type, period, users: [{user_id, user, changes,
+     inserts, updates, deletes, rollbacks, restores, tables, first_at,
+     last_at}]} (most active first);
+   - compliance: {report_type, period, summary: {total_changes,
+     users_active, tables_modified}, details: [{at, user, action, table,
+     record_id, change_summary}]} (oldest first).
+   "user" is the user's email, or the database role for plain SQL without a
+   context. 22023 for a bad spec, 42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_kind text;
+    v_from timestamptz;
+    v_to timestamptz;
+    v_user uuid;
+    v_table text;
+    v_where text := 'e.at >= coalesce($1, ''-infinity'') and e.at < coalesce($2, ''infinity'')
+                     and ($3::uuid is null or e.user_id = $3) and ($4::text is null or e."table" = $4)';
+    v_report jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
+        raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';
+    end if;
+    if exists (select from pg_catalog.jsonb_object_keys(audit_report.spec) k
+                where k not in ('kind', 'from', 'to', 'user_id', 'table')) then
+        raise exception using errcode = '22023',
+            message = 'an audit report spec takes only kind, from, to, user_id and table';
+    end if;
+    v_kind := audit_report.spec->>'kind';
+    if v_kind is null or v_kind not in ('changes', 'user_activity', 'compliance') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('unknown audit report kind %s (changes, user_activity or compliance)',
+                                        coalesce(v_kind, 'null'));
+    end if;
+    begin
+        v_from := audit_report.spec->>'from';
+        v_to := audit_report.spec->>'to';
+        v_user := audit_report.spec->>'user_id';
+    exception when data_exception then
+        raise exception using errcode = '22023',
+            message = 'from and to must be timestamps and user_id a uuid', detail = sqlerrm;
+    end;
+    v_table := audit_report.spec->>'table';
+    if v_table is not null then
+        perform docpal_private.table_spec(v_ctx.schema_name, v_table);
+    end if;
+    if v_kind = 'changes' then
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''total'', pg_catalog.count(*),
+                        ''entries'', coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]''))
+               from %I._audit_log e where %s',
+            docpal_private.audit_entry_sql('e'), v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    elsif v_kind = 'user_activity' then
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''users'', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        ''user_id'', a.user_id, ''user'', a.who, ''changes'', a.changes, ''inserts'', a.inserts,
+                        ''updates'', a.updates, ''deletes'', a.deletes, ''rollbacks'', a.rollbacks, ''restores'', a.restores,
+                        ''tables'', pg_catalog.to_jsonb(a.tables), ''first_at'', a.first_at, ''last_at'', a.last_at)
+                    order by a.changes desc, a.who), ''[]''))
+               from (select e.user_id, coalesce(u.email, e.db_role) as who, pg_catalog.count(*) as changes,
+                            pg_catalog.count(*) filter (where e.action = ''INSERT'') as inserts,
+                            pg_catalog.count(*) filter (where e.action = ''UPDATE'') as updates,
+                            pg_catalog.count(*) filter (where e.action = ''DELETE'') as deletes,
+                            pg_catalog.count(*) filter (where e.action = ''ROLLBACK'') as rollbacks,
+                            pg_catalog.count(*) filter (where e.action = ''RESTORE'') as restores,
+                            pg_catalog.array_agg(distinct e."table") as tables,
+                            pg_catalog.min(e.at) as first_at, pg_catalog.max(e.at) as last_at
+                       from %I._audit_log e left join docpal_private.users u on u.id = e.user_id
+                      where %s
+                      group by e.user_id, coalesce(u.email, e.db_role)) a',
+            v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    else
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(
+                        ''summary'', pg_catalog.jsonb_build_object(
+                            ''total_changes'', pg_catalog.count(*),
+                            ''users_active'', pg_catalog.count(distinct coalesce(e.user_id::text, ''role:'' || e.db_role)),
+                            ''tables_modified'', pg_catalog.count(distinct e."table")),
+                        ''details'', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                            ''at'', e.at, ''user'', coalesce(u.email, e.db_role), ''action'', e.action, ''table'', e."table",
+                            ''record_id'', e.record_id, ''change_summary'', e.summary) order by e.id), ''[]''))
+               from %I._audit_log e left join docpal_private.users u on u.id = e.user_id
+              where %s',
+            v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    end if;
+    return pg_catalog.jsonb_build_object('report_type', v_kind,
+                                         'period', pg_catalog.jsonb_build_object('from', v_from, 'to', v_to))
+           || v_report;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.audit_report;
+    execute $q$create or replace function docpal.audit_report(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Reports over the company's audit log; spec {kind, from, to, user_id,
+   table}: from inclusive, to exclusive, the rest narrow the entries.
+   - changes: {report_type, period, total, entries} (oldest first);
+   - user_activity: {report_type, period, users: [{user_id, user, changes,
+     inserts, updates, deletes, rollbacks, restores, tables, first_at,
+     last_at}]} (most active first);
+   - compliance: {report_type, period, summary: {total_changes,
+     users_active, tables_modified}, details: [{at, user, action, table,
+     record_id, change_summary}]} (oldest first).
+   "user" is the user's email, or the database role for plain SQL without a
+   context. 22023 for a bad spec, 42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_kind text;
+    v_from timestamptz;
+    v_to timestamptz;
+    v_user uuid;
+    v_table text;
+    v_where text := 'e.at >= coalesce($1, ''-infinity'') and e.at < coalesce($2, ''infinity'')
+                     and ($3::uuid is null or e.user_id = $3) and ($4::text is null or e."table" = $4)';
+    v_report jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
+        raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';
+    end if;
+    if exists (select from pg_catalog.jsonb_object_keys(audit_report.spec) k
+                where k not in ('kind', 'from', 'to', 'user_id', 'table')) then
+        raise exception using errcode = '22023',
+            message = 'an audit report spec takes only kind, from, to, user_id and table';
+    end if;
+    v_kind := audit_report.spec->>'kind';
+    if v_kind is null or v_kind not in ('changes', 'user_activity', 'compliance') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('unknown audit report kind %s (changes, user_activity or compliance)',
+                                        coalesce(v_kind, 'null'));
+    end if;
+    begin
+        v_from := audit_report.spec->>'from';
+        v_to := audit_report.spec->>'to';
+        v_user := audit_report.spec->>'user_id';
+    exception when data_exception then
+        raise exception using errcode = '22023',
+            message = 'from and to must be timestamps and user_id a uuid', detail = sqlerrm;
+    end;
+    v_table := audit_report.spec->>'table';
+    if v_table is not null then
+        perform docpal_private.table_spec(v_ctx.schema_name, v_table);
+    end if;
+    if v_kind = 'changes' then
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''total'', pg_catalog.count(*),
+                        ''entries'', coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]''))
+               from %I._audit_log e where %s',
+            docpal_private.audit_entry_sql('e'), v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    elsif v_kind = 'user_activity' then
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(''users'', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        ''user_id'', a.user_id, ''user'', a.who, ''changes'', a.changes, ''inserts'', a.inserts,
+                        ''updates'', a.updates, ''deletes'', a.deletes, ''rollbacks'', a.rollbacks, ''restores'', a.restores,
+                        ''tables'', pg_catalog.to_jsonb(a.tables), ''first_at'', a.first_at, ''last_at'', a.last_at)
+                    order by a.changes desc, a.who), ''[]''))
+               from (select e.user_id, coalesce(u.email, e.db_role) as who, pg_catalog.count(*) as changes,
+                            pg_catalog.count(*) filter (where e.action = ''INSERT'') as inserts,
+                            pg_catalog.count(*) filter (where e.action = ''UPDATE'') as updates,
+                            pg_catalog.count(*) filter (where e.action = ''DELETE'') as deletes,
+                            pg_catalog.count(*) filter (where e.action = ''ROLLBACK'') as rollbacks,
+                            pg_catalog.count(*) filter (where e.action = ''RESTORE'') as restores,
+                            pg_catalog.array_agg(distinct e."table") as tables,
+                            pg_catalog.min(e.at) as first_at, pg_catalog.max(e.at) as last_at
+                       from %I._audit_log e left join docpal_private.users u on u.id = e.user_id
+                      where %s
+                      group by e.user_id, coalesce(u.email, e.db_role)) a',
+            v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    else
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_build_object(
+                        ''summary'', pg_catalog.jsonb_build_object(
+                            ''total_changes'', pg_catalog.count(*),
+                            ''users_active'', pg_catalog.count(distinct coalesce(e.user_id::text, ''role:'' || e.db_role)),
+                            ''tables_modified'', pg_catalog.count(distinct e."table")),
+                        ''details'', coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                            ''at'', e.at, ''user'', coalesce(u.email, e.db_role), ''action'', e.action, ''table'', e."table",
+                            ''record_id'', e.record_id, ''change_summary'', e.summary) order by e.id), ''[]''))
+               from %I._audit_log e left join docpal_private.users u on u.id = e.user_id
+              where %s',
+            v_ctx.schema_name, v_where)
+           into v_report using v_from, v_to, v_user, v_table;
+    end if;
+    return pg_catalog.jsonb_build_object('report_type', v_kind,
+                                         'period', pg_catalog.jsonb_build_object('from', v_from, 'to', v_to))
+           || v_report;
 end
 $$
 $q$;
@@ -7379,6 +9239,59 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/maintain_audit_log.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.maintain_audit_log(keep_months integer default null, archive boolean default false)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Audit log upkeep for the company in context (docpal_private.maintain_audit):
+   partitions, sealing, and retention with keep_months. Company owners and
+   admins only (42501). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if v_ctx.member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501',
+            message = 'only a company owner or admin may maintain its audit log';
+    end if;
+    return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.maintain_audit_log;
+    execute $q$create or replace function docpal.maintain_audit_log(keep_months integer default null, archive boolean default false)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Audit log upkeep for the company in context (docpal_private.maintain_audit):
+   partitions, sealing, and retention with keep_months. Company owners and
+   admins only (42501). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if v_ctx.member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501',
+            message = 'only a company owner or admin may maintain its audit log';
+    end if;
+    return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/query_breadcrumb.sql
 -- ======================================================================
 
@@ -8165,6 +10078,110 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/record_history.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.record_history(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every audit entry of the record, oldest first ([] for an id never seen);
+   42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_history jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
+           from %I._audit_log e where e."table" = $1 and e.record_id = $2',
+        docpal_private.audit_entry_sql('e'), v_ctx.schema_name)
+       into v_history using record_history.slug, record_history.id;
+    return v_history;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.record_history;
+    execute $q$create or replace function docpal.record_history(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Every audit entry of the record, oldest first ([] for an id never seen);
+   42P01 for an unknown table. */
+declare
+    v_ctx record;
+    v_history jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
+           from %I._audit_log e where e."table" = $1 and e.record_id = $2',
+        docpal_private.audit_entry_sql('e'), v_ctx.schema_name)
+       into v_history using record_history.slug, record_history.id;
+    return v_history;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/record_version.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.record_version(slug text, id uuid, version integer)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record as it was at that version, shaped as get_record returns it;
+   null when it never had that version. 42P01 for an unknown table. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.record_state(v_ctx.schema_name,
+                                       docpal_private.table_spec(v_ctx.schema_name, record_version.slug),
+                                       record_version.id, record_version.version, null);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.record_version;
+    execute $q$create or replace function docpal.record_version(slug text, id uuid, version integer)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record as it was at that version, shaped as get_record returns it;
+   null when it never had that version. 42P01 for an unknown table. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.record_state(v_ctx.schema_name,
+                                       docpal_private.table_spec(v_ctx.schema_name, record_version.slug),
+                                       record_version.id, record_version.version, null);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/register_file.sql
 -- ======================================================================
 
@@ -8483,6 +10500,341 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/restore_record.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.restore_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Brings a deleted record back: same id, its last values and links, as the
+   next version, logged as RESTORE. P0002 when it was never deleted, 23505
+   when a record with that id exists, the table's rules otherwise. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_exists boolean;
+    v_last text;
+    v_version integer;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, restore_record.slug);
+    execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, restore_record.slug)
+       into v_exists using restore_record.id;
+    if v_exists then
+        raise exception using errcode = '23505',
+            message = pg_catalog.format('record %s of table %s exists: there is nothing to restore', restore_record.id, restore_record.slug);
+    end if;
+    execute pg_catalog.format(
+        'select (select e.action from %1$I._audit_log e
+                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
+                  order by e.id desc limit 1),
+                (select pg_catalog.max(e.version) from %1$I._audit_log e where e."table" = $1 and e.record_id = $2)',
+        v_ctx.schema_name)
+       into v_last, v_version using restore_record.slug, restore_record.id;
+    if v_last is distinct from 'DELETE' then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s was never deleted', restore_record.id, restore_record.slug);
+    end if;
+    return docpal_private.restore_image(v_ctx.schema_name, v_spec,
+                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, null, null),
+                                        v_version + 1);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.restore_record;
+    execute $q$create or replace function docpal.restore_record(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Brings a deleted record back: same id, its last values and links, as the
+   next version, logged as RESTORE. P0002 when it was never deleted, 23505
+   when a record with that id exists, the table's rules otherwise. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_exists boolean;
+    v_last text;
+    v_version integer;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, restore_record.slug);
+    execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, restore_record.slug)
+       into v_exists using restore_record.id;
+    if v_exists then
+        raise exception using errcode = '23505',
+            message = pg_catalog.format('record %s of table %s exists: there is nothing to restore', restore_record.id, restore_record.slug);
+    end if;
+    execute pg_catalog.format(
+        'select (select e.action from %1$I._audit_log e
+                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
+                  order by e.id desc limit 1),
+                (select pg_catalog.max(e.version) from %1$I._audit_log e where e."table" = $1 and e.record_id = $2)',
+        v_ctx.schema_name)
+       into v_last, v_version using restore_record.slug, restore_record.id;
+    if v_last is distinct from 'DELETE' then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s was never deleted', restore_record.id, restore_record.slug);
+    end if;
+    return docpal_private.restore_image(v_ctx.schema_name, v_spec,
+                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, null, null),
+                                        v_version + 1);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/rollback_record.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.rollback_record(slug text, id uuid, version integer, columns text[] default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Writes the values the record had at that version back (only columns when
+   given) through update_record, so every rule and permission of an update
+   applies; logged as ROLLBACK; returns the record. P0002 when the record
+   does not exist or never had that version; 22023/42703 for bad columns. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_state jsonb;
+    v_exists boolean;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_record.slug);
+    execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, rollback_record.slug)
+       into v_exists using rollback_record.id;
+    if not v_exists then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', rollback_record.id, rollback_record.slug),
+            hint = 'A deleted record comes back with docpal.restore_record.';
+    end if;
+    v_state := docpal_private.record_state(v_ctx.schema_name, v_spec, rollback_record.id, rollback_record.version, null);
+    if v_state is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s has no version %s',
+                                        rollback_record.id, rollback_record.slug, rollback_record.version);
+    end if;
+    perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+    v_result := docpal.update_record(rollback_record.slug, rollback_record.id,
+                                     docpal_private.rollback_patch(v_spec, v_state, rollback_record.columns));
+    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.rollback_record;
+    execute $q$create or replace function docpal.rollback_record(slug text, id uuid, version integer, columns text[] default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Writes the values the record had at that version back (only columns when
+   given) through update_record, so every rule and permission of an update
+   applies; logged as ROLLBACK; returns the record. P0002 when the record
+   does not exist or never had that version; 22023/42703 for bad columns. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_state jsonb;
+    v_exists boolean;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_record.slug);
+    execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, rollback_record.slug)
+       into v_exists using rollback_record.id;
+    if not v_exists then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', rollback_record.id, rollback_record.slug),
+            hint = 'A deleted record comes back with docpal.restore_record.';
+    end if;
+    v_state := docpal_private.record_state(v_ctx.schema_name, v_spec, rollback_record.id, rollback_record.version, null);
+    if v_state is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s has no version %s',
+                                        rollback_record.id, rollback_record.slug, rollback_record.version);
+    end if;
+    perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+    v_result := docpal.update_record(rollback_record.slug, rollback_record.id,
+                                     docpal_private.rollback_patch(v_spec, v_state, rollback_record.columns));
+    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/rollback_table.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.rollback_table(slug text, at timestamptz)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Puts every record of the table that changed after "at" back as it was
+   then, in the caller's transaction (all or nothing): records created since
+   are deleted (newest first), records deleted since are re-inserted (oldest
+   first, so a record is back before those that point at it), the others are
+   rolled back. Returns {updated, restored, deleted}. 22023 for a time in the
+   future. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_record record;
+    v_then jsonb;
+    v_version integer;
+    v_after jsonb;
+    v_updated integer := 0;
+    v_restored integer := 0;
+    v_deleted integer := 0;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_table.slug);
+    if rollback_table.at is null or rollback_table.at > pg_catalog.now() then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('rollback_table needs a time in the past, not %s', coalesce(rollback_table.at::text, 'null'));
+    end if;
+    -- every record with an entry after "at", as it was then and as it is now
+    for v_record in execute pg_catalog.format(
+        'select x.record_id, x.first_id, x.last_version, _t.version as now_version
+           from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
+                   from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
+           left join %1$I.%2$I _t on _t.id = x.record_id
+          order by case when _t.version is null then 1 else 0 end, x.first_id desc',
+        v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
+    loop
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        if v_then is null and v_record.now_version is not null then
+            perform docpal.delete_record(rollback_table.slug, v_record.record_id);
+            v_deleted := v_deleted + 1;
+        elsif v_then is not null and v_record.now_version is not null then
+            perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+            v_after := docpal.update_record(rollback_table.slug, v_record.record_id,
+                                            docpal_private.rollback_patch(v_spec, v_then, null));
+            perform pg_catalog.set_config('docpal.audit_action', '', true);
+            if (v_after->>'version')::integer <> v_record.now_version then
+                v_updated := v_updated + 1;
+            end if;
+        end if;
+    end loop;
+    -- then the re-inserts, oldest first
+    for v_record in execute pg_catalog.format(
+        'select x.record_id, x.last_version
+           from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
+                   from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
+          where not exists (select from %1$I.%2$I _t where _t.id = x.record_id)
+          order by x.first_id',
+        v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
+    loop
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        continue when v_then is null;
+        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_record.last_version + 1);
+        v_restored := v_restored + 1;
+    end loop;
+    return pg_catalog.jsonb_build_object('updated', v_updated, 'restored', v_restored, 'deleted', v_deleted);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.rollback_table;
+    execute $q$create or replace function docpal.rollback_table(slug text, at timestamptz)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Puts every record of the table that changed after "at" back as it was
+   then, in the caller's transaction (all or nothing): records created since
+   are deleted (newest first), records deleted since are re-inserted (oldest
+   first, so a record is back before those that point at it), the others are
+   rolled back. Returns {updated, restored, deleted}. 22023 for a time in the
+   future. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_record record;
+    v_then jsonb;
+    v_version integer;
+    v_after jsonb;
+    v_updated integer := 0;
+    v_restored integer := 0;
+    v_deleted integer := 0;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_table.slug);
+    if rollback_table.at is null or rollback_table.at > pg_catalog.now() then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('rollback_table needs a time in the past, not %s', coalesce(rollback_table.at::text, 'null'));
+    end if;
+    -- every record with an entry after "at", as it was then and as it is now
+    for v_record in execute pg_catalog.format(
+        'select x.record_id, x.first_id, x.last_version, _t.version as now_version
+           from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
+                   from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
+           left join %1$I.%2$I _t on _t.id = x.record_id
+          order by case when _t.version is null then 1 else 0 end, x.first_id desc',
+        v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
+    loop
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        if v_then is null and v_record.now_version is not null then
+            perform docpal.delete_record(rollback_table.slug, v_record.record_id);
+            v_deleted := v_deleted + 1;
+        elsif v_then is not null and v_record.now_version is not null then
+            perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+            v_after := docpal.update_record(rollback_table.slug, v_record.record_id,
+                                            docpal_private.rollback_patch(v_spec, v_then, null));
+            perform pg_catalog.set_config('docpal.audit_action', '', true);
+            if (v_after->>'version')::integer <> v_record.now_version then
+                v_updated := v_updated + 1;
+            end if;
+        end if;
+    end loop;
+    -- then the re-inserts, oldest first
+    for v_record in execute pg_catalog.format(
+        'select x.record_id, x.last_version
+           from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
+                   from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
+          where not exists (select from %1$I.%2$I _t where _t.id = x.record_id)
+          order by x.first_id',
+        v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
+    loop
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        continue when v_then is null;
+        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_record.last_version + 1);
+        v_restored := v_restored + 1;
+    end loop;
+    return pg_catalog.jsonb_build_object('updated', v_updated, 'restored', v_restored, 'deleted', v_deleted);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/schema_history.sql
 -- ======================================================================
 
@@ -8535,6 +10887,49 @@ begin
            from %I._schema_history h where h.table_slug = $1', v_ctx.schema_name)
        into v_result using schema_history.slug;
     return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/seal_audit_chain.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.seal_audit_chain()
+    returns bigint
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Chains the company's committed, unsealed audit entries; returns how many
+   (docpal_private.seal_audit). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.seal_audit(v_ctx.schema_name);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.seal_audit_chain;
+    execute $q$create or replace function docpal.seal_audit_chain()
+    returns bigint
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Chains the company's committed, unsealed audit entries; returns how many
+   (docpal_private.seal_audit). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    return docpal_private.seal_audit(v_ctx.schema_name);
 end
 $$
 $q$;
@@ -8814,8 +11209,10 @@ begin
             get diagnostics v_updated = row_count;
         end if;
         foreach v_column in array v_many loop
+            -- the first link change of a record whose data did not change makes its new version
             if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column),
+                                          v_updated = 0 and not v_linked) then
                 v_linked := true;
             end if;
         end loop;
@@ -8827,12 +11224,6 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
-    if v_linked and v_updated = 0 then
-        -- only links changed: still a new version of the record
-        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
-                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
-          using update_record.id, v_ctx.user_id;
-    end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
@@ -8902,8 +11293,10 @@ begin
             get diagnostics v_updated = row_count;
         end if;
         foreach v_column in array v_many loop
+            -- the first link change of a record whose data did not change makes its new version
             if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column),
+                                          v_updated = 0 and not v_linked) then
                 v_linked := true;
             end if;
         end loop;
@@ -8915,12 +11308,6 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
-    if v_linked and v_updated = 0 then
-        -- only links changed: still a new version of the record
-        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
-                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
-          using update_record.id, v_ctx.user_id;
-    end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
@@ -9043,6 +11430,51 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/verify_audit_chain.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.verify_audit_chain()
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Seals the company's committed entries, then checks its whole chain:
+   {ok, checked, first_broken} (docpal_private.verify_audit). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.seal_audit(v_ctx.schema_name);
+    return docpal_private.verify_audit(v_ctx.schema_name);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.verify_audit_chain;
+    execute $q$create or replace function docpal.verify_audit_chain()
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Seals the company's committed entries, then checks its whole chain:
+   {ok, checked, first_broken} (docpal_private.verify_audit). */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    perform docpal_private.seal_audit(v_ctx.schema_name);
+    return docpal_private.verify_audit(v_ctx.schema_name);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- triggers/companies_guard.sql
 -- ======================================================================
 
@@ -9101,7 +11533,8 @@ begin
       from docpal_private.tenant_steps s
       join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
-        (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa')) as n(version, checksum) on n.version = s.version
+        (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
+        (4, 'c2fd29d030c4dd46d6d04710efb0ee3c16e60c6b49d73ac3dccaf7adc12f6020')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -9183,6 +11616,34 @@ values (3, 'files',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
+insert into docpal_private.tenant_steps (version, name, statements, checksum)
+values (4, 'audit_chain',
+        array[$q$alter table %1$I._audit_log rename column table_slug to "table"$q$,
+        $q$alter table %1$I._audit_log add column seal bigint$q$,
+        $q$create index on %1$I._audit_log (seal) where seal is not null$q$,
+        $q$create index on %1$I._audit_log (id) where seal is null$q$,
+        $q$create table %1$I._audit_seals (
+    seal     bigint primary key,
+    entry_id bigint not null,
+    hash     bytea not null,
+    kind     text not null check (kind in ('run', 'anchor')),
+    at       timestamptz not null default pg_catalog.now()
+)$q$,
+        $q$comment on table %1$I._audit_seals is 'docpal audit chain: sealing runs and retention anchors.'$q$,
+        $q$create trigger _audit_log_append_only
+    before update or delete on %1$I._audit_log
+    for each row execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_log_no_truncate
+    before truncate on %1$I._audit_log
+    for each statement execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_log_no_truncate
+    before truncate on %1$I._audit_log_default
+    for each statement execute function docpal_private.audit_log_guard()$q$,
+        $q$select docpal_private.audit_setup('%1$I'::regnamespace)$q$]::text[],
+        'c2fd29d030c4dd46d6d04710efb0ee3c16e60c6b49d73ac3dccaf7adc12f6020')
+on conflict (version) do update
+    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
+    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -9208,7 +11669,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'list_companies', 'list_tables', 'log_schema_change', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_sql', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'save_table_spec', 'schema_history', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_capture', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_triggers', 'audit_value', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')
@@ -9231,6 +11692,7 @@ grant execute on function docpal.add_member to docpal_service;
 grant execute on function docpal.aggregate to docpal_service, docpal_app;
 grant execute on function docpal.alter_column to docpal_service, docpal_app;
 grant execute on function docpal.alter_table to docpal_service, docpal_app;
+grant execute on function docpal.audit_report to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
 grant execute on function docpal.create_company to docpal_service;
 grant execute on function docpal.create_record to docpal_service, docpal_app;
@@ -9250,22 +11712,30 @@ grant execute on function docpal.get_company to docpal_service, docpal_app;
 grant execute on function docpal.get_record to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
 grant execute on function docpal.list_tables to docpal_service, docpal_app;
+grant execute on function docpal.maintain_audit_log to docpal_service, docpal_app;
 grant execute on function docpal.query_breadcrumb to docpal_service, docpal_app;
 grant execute on function docpal.query_dropdown to docpal_service, docpal_app;
 grant execute on function docpal.query_gantt to docpal_service, docpal_app;
 grant execute on function docpal.query_kanban to docpal_service, docpal_app;
 grant execute on function docpal.query_table to docpal_service, docpal_app;
 grant execute on function docpal.query_tree to docpal_service, docpal_app;
+grant execute on function docpal.record_history to docpal_service, docpal_app;
+grant execute on function docpal.record_version to docpal_service, docpal_app;
 grant execute on function docpal.register_file to docpal_service, docpal_app;
 grant execute on function docpal.remove_member to docpal_service;
 grant execute on function docpal.rename_column to docpal_service, docpal_app;
 grant execute on function docpal.resolve_company to docpal_service, docpal_app;
+grant execute on function docpal.restore_record to docpal_service, docpal_app;
+grant execute on function docpal.rollback_record to docpal_service, docpal_app;
+grant execute on function docpal.rollback_table to docpal_service, docpal_app;
 grant execute on function docpal.schema_history to docpal_service, docpal_app;
+grant execute on function docpal.seal_audit_chain to docpal_service, docpal_app;
 grant execute on function docpal.set_context to docpal_service;
 grant execute on function docpal.suspend_company to docpal_service;
 grant execute on function docpal.update_company to docpal_service;
 grant execute on function docpal.update_record to docpal_service, docpal_app;
 grant execute on function docpal.update_type_list to docpal_service, docpal_app;
+grant execute on function docpal.verify_audit_chain to docpal_service, docpal_app;
 
 commit;
 

@@ -5,6 +5,7 @@ create or replace function docpal_private.refresh_table(p_schema text, p_spec js
 as $$
 /* Makes the table-level objects match the spec and returns the spec with
    "search" (the definition of its full-text index):
+   - the audit capture triggers (docpal_private.audit_triggers);
    - the BEFORE UPDATE trigger, fired only when a data column changes (a
      WHEN clause over the stored columns; generated columns are not yet
      computed in a BEFORE trigger, so they are left out, and so are the
@@ -24,6 +25,7 @@ begin
         (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         v_table);
+    perform docpal_private.audit_triggers(p_schema, p_spec);
     if v_search is distinct from p_spec->>'search'
        or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
         if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then

@@ -1,5 +1,5 @@
 create or replace function docpal_private.write_links(
-    p_schema text, p_spec jsonb, p_column text, p_links jsonb)
+    p_schema text, p_spec jsonb, p_column text, p_links jsonb, p_bump boolean default false)
     returns boolean
     language plpgsql
     set search_path = pg_catalog, pg_temp
@@ -7,11 +7,19 @@ as $$
 /* Sets the relation_many column p_column of the records in p_links
    ({"<record id>": [target ids...]}) to exactly those ids, in that order;
    returns whether anything changed. 22023 when a value is not an array of
-   ids, 23503 when a target does not exist. */
+   ids, 23503 when a target does not exist. Audit: one entry per record
+   whose list changed (docpal_private.log_links), labelled by
+   docpal.audit_action; the junction's own trigger stands aside meanwhile
+   (it would log the delete and the insert as two entries). With p_bump a
+   changed record first gets a new version (when no data column changed). */
 declare
     v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
     v_changed integer;
     v_added integer;
+    v_sources uuid[] := array(select k::uuid from pg_catalog.jsonb_object_keys(p_links) k);
+    v_before jsonb;
+    v_after jsonb;
+    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
 begin
     if exists (select from pg_catalog.jsonb_each(p_links) e
                 where pg_catalog.jsonb_typeof(e.value) <> 'array'
@@ -19,6 +27,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
     end if;
+    v_before := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    perform pg_catalog.set_config('docpal.audit_links', 'off', true);
     begin
         -- the wanted links, first occurrence of an id wins its position
         execute pg_catalog.format(
@@ -47,6 +57,19 @@ begin
             message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
                                         docpal_private.column_spec(p_spec, p_column)->>'target');
     end;
-    return v_changed + v_added > 0;
+    perform pg_catalog.set_config('docpal.audit_links', '', true);
+    if v_changed + v_added = 0 then
+        return false;
+    end if;
+    v_after := docpal_private.link_lists(p_schema, v_junction, v_sources);
+    if p_bump then
+        execute pg_catalog.format(
+            'update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
+              where _t.id = any ($1)', p_schema, p_spec->>'slug')
+          using v_sources, docpal_private.context_user();
+    end if;
+    perform docpal_private.log_links(p_schema, p_spec->>'slug', p_column, v_before, v_after,
+                                     case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
+    return true;
 end
 $$;

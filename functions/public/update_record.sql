@@ -59,8 +59,10 @@ begin
             get diagnostics v_updated = row_count;
         end if;
         foreach v_column in array v_many loop
+            -- the first link change of a record whose data did not change makes its new version
             if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column)) then
+                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column),
+                                          v_updated = 0 and not v_linked) then
                 v_linked := true;
             end if;
         end loop;
@@ -72,12 +74,6 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
-    if v_linked and v_updated = 0 then
-        -- only links changed: still a new version of the record
-        execute pg_catalog.format('update %I.%I _t set version = _t.version + 1, updated_at = pg_catalog.now(), updated_by = $2
-                                    where _t.id = $1', v_ctx.schema_name, update_record.slug)
-          using update_record.id, v_ctx.user_id;
-    end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;

@@ -1,0 +1,56 @@
+create or replace function docpal_private.audit_partitions(p_schema text, p_months integer default 2)
+    returns text[]
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes sure the company's audit log has a monthly partition
+   (_audit_log_YYYYMM, months in UTC) for the current month, the
+   p_months - 1 after it and every month the default partition holds
+   entries of; returns the partitions created. Entries that landed
+   in the default partition (no monthly one existed yet) move into their new
+   month first: PostgreSQL refuses a new partition whose range the default
+   still holds. */
+declare
+    v_month timestamp;
+    v_from timestamptz;
+    v_to timestamptz;
+    v_name text;
+    v_stranded boolean;
+    v_created text[] := '{}';
+begin
+    for v_month in execute pg_catalog.format(
+        'select pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', pg_catalog.now())) + pg_catalog.make_interval(months => i)
+           from pg_catalog.generate_series(0, $1 - 1) i
+          union
+         select distinct pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', d.at)) from %I._audit_log_default d
+          order by 1', p_schema) using p_months
+    loop
+        v_name := '_audit_log_' || pg_catalog.to_char(v_month, 'YYYYMM');
+        continue when pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_name)) is not null;
+        v_from := pg_catalog.timezone('UTC', v_month);
+        v_to := pg_catalog.timezone('UTC', v_month + interval '1 month');
+        execute pg_catalog.format('select exists (select from %I._audit_log_default d where d.at >= $1 and d.at < $2)', p_schema)
+           into strict v_stranded using v_from, v_to;
+        if v_stranded then
+            execute pg_catalog.format('create table %I.%I (like %I._audit_log including defaults including constraints)',
+                                      p_schema, v_name, p_schema);
+            perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+            execute pg_catalog.format(
+                'with moved as (delete from %1$I._audit_log_default d where d.at >= $1 and d.at < $2 returning d.*)
+                 insert into %1$I.%2$I select * from moved', p_schema, v_name)
+              using v_from, v_to;
+            perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+            execute pg_catalog.format('alter table %I._audit_log attach partition %I.%I for values from (%L) to (%L)',
+                                      p_schema, p_schema, v_name, v_from, v_to);
+        else
+            execute pg_catalog.format('create table %I.%I partition of %I._audit_log for values from (%L) to (%L)',
+                                      p_schema, v_name, p_schema, v_from, v_to);
+        end if;
+        execute pg_catalog.format(
+            'create trigger _audit_log_no_truncate before truncate on %I.%I
+                 for each statement execute function docpal_private.audit_log_guard()', p_schema, v_name);
+        v_created := v_created || v_name;
+    end loop;
+    return v_created;
+end
+$$;

@@ -1,0 +1,76 @@
+create or replace function docpal_private.maintain_audit(p_schema text, p_keep_months integer default null,
+                                                         p_archive boolean default false)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Audit log upkeep for one company: the coming monthly partitions, sealing,
+   and with p_keep_months retention: monthly partitions that ended more than
+   p_keep_months months before the current month (UTC) are dropped (or, with
+   p_archive, detached and renamed _audit_archive_YYYYMM, out of the log, to
+   be dumped), and older entries in the default partition deleted. Before
+   that, the hash of every removed entry that a kept one chains to is stored
+   as an anchor in _audit_seals, so verification stays exact from the first
+   kept entry. A partition still holding unsealed entries (a transaction
+   still running) is kept for the next run. */
+declare
+    v_created text[] := docpal_private.audit_partitions(p_schema);
+    v_sealed bigint := docpal_private.seal_audit(p_schema);
+    v_cutoff timestamptz;
+    v_old regclass[];
+    v_removed text[] := '{}';
+    v_anchors integer := 0;
+    v_partition regclass;
+    v_name text;
+begin
+    if p_keep_months is not null then
+        if p_keep_months < 0 then
+            raise exception using errcode = '22023', message = 'keep_months is a whole number of months, 0 or more';
+        end if;
+        v_cutoff := pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now()))
+                                               - pg_catalog.make_interval(months => p_keep_months));
+        -- monthly partitions wholly before the cutoff and fully sealed
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
+               from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+                and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
+                                                 + interval ''1 month'') <= $1
+                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
+            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+           into v_old using v_cutoff;
+        -- anchors: removed entries that a kept entry chains to
+        execute pg_catalog.format(
+            'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
+             select d.seal, d.id, d.hash, ''anchor''
+               from %1$I._audit_log d
+              where d.seal is not null
+                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
+                and exists (select from %1$I._audit_log k
+                             where k.seal = d.seal + 1
+                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
+             on conflict (seal) do nothing',
+            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
+          using v_old::oid[], v_cutoff;
+        get diagnostics v_anchors = row_count;
+        foreach v_partition in array v_old loop
+            v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
+            if p_archive then
+                execute pg_catalog.format('alter table %I._audit_log detach partition %s', p_schema, v_partition);
+                execute pg_catalog.format('alter table %s rename to %I', v_partition,
+                                          pg_catalog.replace(v_name, '_audit_log_', '_audit_archive_'));
+            else
+                execute pg_catalog.format('drop table %s', v_partition);
+            end if;
+            v_removed := v_removed || v_name;
+        end loop;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
+          using v_cutoff;
+        perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+    end if;
+    return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
+                                         case when p_archive then 'archived' else 'dropped' end, pg_catalog.to_jsonb(v_removed),
+                                         'sealed', v_sealed, 'anchors', v_anchors);
+end
+$$;

@@ -1,0 +1,58 @@
+create or replace function docpal_private.restore_image(p_schema text, p_spec jsonb, p_image jsonb, p_version integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Re-inserts a record from its audit image (the stored row as to_jsonb,
+   relation_many columns as id lists) with the same id and created_*, at
+   p_version, and its links; returns it as get_record does. Logged as
+   RESTORE. Columns the image lacks (added since) take their defaults;
+   formula columns are computed again. The table's rules apply and their
+   errors come out as from create_record. */
+declare
+    v_slug text := p_spec->>'slug';
+    v_columns text[];
+    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                            where c->>'type' = 'relation_many');
+    v_column text;
+    v_result jsonb;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_state text;
+    v_message text;
+    v_detail text;
+    v_constraint text;
+    v_null_column text;
+begin
+    v_columns := array(select c from pg_catalog.unnest(array['id', 'created_at', 'created_by']
+                                                       || docpal_private.physical_columns(p_spec, false)) c
+                        where p_image ? c);
+    perform pg_catalog.set_config('docpal.audit_action', 'RESTORE', true);
+    begin
+        execute pg_catalog.format(
+            'insert into %I.%I (%s, version, updated_at, updated_by)
+             select %s, $2, pg_catalog.now(), $3 from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r',
+            p_schema, v_slug,
+            (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            p_schema, v_slug)
+          using p_image, p_version, docpal_private.context_user();
+        foreach v_column in array v_many loop
+            if pg_catalog.jsonb_typeof(p_image->v_column) = 'array' and p_image->v_column <> '[]' then
+                perform docpal_private.write_links(p_schema, p_spec, v_column,
+                                                   pg_catalog.jsonb_build_object(p_image->>'id', p_image->v_column));
+            end if;
+        end loop;
+    exception
+        when integrity_constraint_violation or data_exception then
+            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
+                                    v_constraint = constraint_name, v_null_column = column_name;
+            perform docpal_private.raise_write_error(p_schema, p_spec, pg_catalog.jsonb_build_array(p_image),
+                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
+                                                     nullif(v_null_column, ''));
+    end;
+    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, v_slug)
+       into v_result using (p_image->>'id')::uuid;
+    return v_result;
+end
+$$;
