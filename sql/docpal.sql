@@ -10704,7 +10704,9 @@ as $$
 declare
     v_ctx record;
     v_spec jsonb;
-    v_record record;
+    v_id uuid;
+    v_last_version integer;
+    v_now_version integer;
     v_then jsonb;
     v_version integer;
     v_after jsonb;
@@ -10719,30 +10721,30 @@ begin
             message = pg_catalog.format('rollback_table needs a time in the past, not %s', coalesce(rollback_table.at::text, 'null'));
     end if;
     -- every record with an entry after "at", as it was then and as it is now
-    for v_record in execute pg_catalog.format(
-        'select x.record_id, x.first_id, x.last_version, _t.version as now_version
+    for v_id, v_now_version in execute pg_catalog.format(
+        'select x.record_id, _t.version as now_version
            from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
                    from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
            left join %1$I.%2$I _t on _t.id = x.record_id
           order by case when _t.version is null then 1 else 0 end, x.first_id desc',
         v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
     loop
-        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
-        if v_then is null and v_record.now_version is not null then
-            perform docpal.delete_record(rollback_table.slug, v_record.record_id);
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_id, null, rollback_table.at);
+        if v_then is null and v_now_version is not null then
+            perform docpal.delete_record(rollback_table.slug, v_id);
             v_deleted := v_deleted + 1;
-        elsif v_then is not null and v_record.now_version is not null then
+        elsif v_then is not null and v_now_version is not null then
             perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
-            v_after := docpal.update_record(rollback_table.slug, v_record.record_id,
+            v_after := docpal.update_record(rollback_table.slug, v_id,
                                             docpal_private.rollback_patch(v_spec, v_then, null));
             perform pg_catalog.set_config('docpal.audit_action', '', true);
-            if (v_after->>'version')::integer <> v_record.now_version then
+            if (v_after->>'version')::integer <> v_now_version then
                 v_updated := v_updated + 1;
             end if;
         end if;
     end loop;
     -- then the re-inserts, oldest first
-    for v_record in execute pg_catalog.format(
+    for v_id, v_last_version in execute pg_catalog.format(
         'select x.record_id, x.last_version
            from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
                    from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
@@ -10750,9 +10752,9 @@ begin
           order by x.first_id',
         v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
     loop
-        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_id, null, rollback_table.at);
         continue when v_then is null;
-        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_record.last_version + 1);
+        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_last_version + 1);
         v_restored := v_restored + 1;
     end loop;
     return pg_catalog.jsonb_build_object('updated', v_updated, 'restored', v_restored, 'deleted', v_deleted);
@@ -10776,7 +10778,9 @@ as $$
 declare
     v_ctx record;
     v_spec jsonb;
-    v_record record;
+    v_id uuid;
+    v_last_version integer;
+    v_now_version integer;
     v_then jsonb;
     v_version integer;
     v_after jsonb;
@@ -10791,30 +10795,30 @@ begin
             message = pg_catalog.format('rollback_table needs a time in the past, not %s', coalesce(rollback_table.at::text, 'null'));
     end if;
     -- every record with an entry after "at", as it was then and as it is now
-    for v_record in execute pg_catalog.format(
-        'select x.record_id, x.first_id, x.last_version, _t.version as now_version
+    for v_id, v_now_version in execute pg_catalog.format(
+        'select x.record_id, _t.version as now_version
            from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
                    from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
            left join %1$I.%2$I _t on _t.id = x.record_id
           order by case when _t.version is null then 1 else 0 end, x.first_id desc',
         v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
     loop
-        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
-        if v_then is null and v_record.now_version is not null then
-            perform docpal.delete_record(rollback_table.slug, v_record.record_id);
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_id, null, rollback_table.at);
+        if v_then is null and v_now_version is not null then
+            perform docpal.delete_record(rollback_table.slug, v_id);
             v_deleted := v_deleted + 1;
-        elsif v_then is not null and v_record.now_version is not null then
+        elsif v_then is not null and v_now_version is not null then
             perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
-            v_after := docpal.update_record(rollback_table.slug, v_record.record_id,
+            v_after := docpal.update_record(rollback_table.slug, v_id,
                                             docpal_private.rollback_patch(v_spec, v_then, null));
             perform pg_catalog.set_config('docpal.audit_action', '', true);
-            if (v_after->>'version')::integer <> v_record.now_version then
+            if (v_after->>'version')::integer <> v_now_version then
                 v_updated := v_updated + 1;
             end if;
         end if;
     end loop;
     -- then the re-inserts, oldest first
-    for v_record in execute pg_catalog.format(
+    for v_id, v_last_version in execute pg_catalog.format(
         'select x.record_id, x.last_version
            from (select e.record_id, pg_catalog.min(e.id) as first_id, pg_catalog.max(e.version) as last_version
                    from %1$I._audit_log e where e."table" = $1 and e.at > $2 group by e.record_id) x
@@ -10822,9 +10826,9 @@ begin
           order by x.first_id',
         v_ctx.schema_name, rollback_table.slug) using rollback_table.slug, rollback_table.at
     loop
-        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_record.record_id, null, rollback_table.at);
+        v_then := docpal_private.record_state(v_ctx.schema_name, v_spec, v_id, null, rollback_table.at);
         continue when v_then is null;
-        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_record.last_version + 1);
+        perform docpal_private.restore_image(v_ctx.schema_name, v_spec, v_then, v_last_version + 1);
         v_restored := v_restored + 1;
     end loop;
     return pg_catalog.jsonb_build_object('updated', v_updated, 'restored', v_restored, 'deleted', v_deleted);

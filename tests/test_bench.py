@@ -37,3 +37,12 @@ def test_query_benchmark_runs(dburl):
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "query_kanban" in proc.stdout and "aggregate" in proc.stdout
+
+
+def test_audit_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_audit.py"), "--tiny", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "single-row UPDATE" in proc.stdout and "verify_audit_chain of" in proc.stdout
