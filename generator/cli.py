@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from . import __version__, deploy, render
+from . import __version__, audit, deploy, render
 
 database_url_option = click.option(
     "--database-url", envvar="DATABASE_URL", metavar="URL",
@@ -142,6 +142,46 @@ def tenants_migrate(database_url: str | None) -> None:
         result = deploy.upgrade_only(_need_url(database_url), progress=progress)
     _report_upgrade(result)
     if result.failed:
+        sys.exit(1)
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """Audit log upkeep: partitions, sealing, retention, verification."""
+
+
+_company_option = click.option("--company", metavar="SLUG|ID", default=None,
+                               help="Only this company (default: every company).")
+
+
+@audit_group.command("maintain")
+@database_url_option
+@_company_option
+@click.option("--keep-months", type=click.IntRange(min=0), default=None,
+              help="Drop (or archive) monthly partitions that ended more than this many months ago.")
+@click.option("--archive", is_flag=True, help="Detach old partitions as _audit_archive_YYYYMM instead of dropping them.")
+def audit_maintain(database_url: str | None, company: str | None, keep_months: int | None, archive: bool) -> None:
+    """Create coming partitions, seal the chains, apply retention (one JSON line per company)."""
+    try:
+        for item in audit.maintain(_need_url(database_url), keep_months, archive, company):
+            click.echo(json.dumps(item, default=str))
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@audit_group.command("verify")
+@database_url_option
+@_company_option
+def audit_verify(database_url: str | None, company: str | None) -> None:
+    """Seal and verify each company's chain; exits 1 when one is broken."""
+    broken = False
+    try:
+        for item in audit.verify(_need_url(database_url), company):
+            click.echo(json.dumps(item, default=str))
+            broken = broken or not item["ok"]
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from None
+    if broken:
         sys.exit(1)
 
 

@@ -95,3 +95,27 @@ def test_console_script_is_installed():
     exe = Path(sys.executable).parent / "docpal"
     proc = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and "docpal" in proc.stdout
+
+
+def test_audit_maintain_and_verify(dburl, db, company):
+    db.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    db.execute("""select docpal.create_table('{"slug": "notes", "columns": [{"name": "title", "type": "text"}]}')""")
+    db.execute("""select docpal.create_record('notes', '{"title": "a"}')""")
+    db.execute("select docpal.clear_context()")
+    maintained = invoke("audit", "maintain", "--company", company["slug"], "--keep-months", "12", "--database-url", dburl)
+    assert maintained.exit_code == 0, maintained.output
+    item = json.loads(maintained.output)
+    assert (item["company"], item["sealed"], item["dropped"]) == (company["slug"], 1, [])
+    verified = invoke("audit", "verify", "--database-url", dburl)
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.output) | {"id": None} == {
+        "company": company["slug"], "id": None, "sealed": 0, "ok": True, "checked": 1, "first_broken": None}
+    # a tampered entry: verify reports it and exits 1
+    with db.transaction():
+        db.execute("set local session_replication_role = replica")
+        db.execute(f"""update {company['schema']}._audit_log set summary = 'forged'""")
+    broken = invoke("audit", "verify", "--company", str(company["id"]), "--database-url", dburl)
+    assert broken.exit_code == 1
+    assert json.loads(broken.output)["ok"] is False
+    unknown = invoke("audit", "verify", "--company", "nope", "--database-url", dburl)
+    assert unknown.exit_code == 2 and "no company 'nope'" in unknown.output
