@@ -14,7 +14,7 @@ begin
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
     if pg_catalog.cardinality(v_parts) <> 5
-       or v_parts[1] !~ '^[0-9a-f-]{36}$' or v_parts[2] !~ '^[0-9a-f-]{36}$'
+       or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
        or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
         raise exception using
             errcode = '42501',

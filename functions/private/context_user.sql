@@ -4,10 +4,24 @@ create or replace function docpal_private.context_user()
     set search_path = pg_catalog, pg_temp
 as $$
 /* The user of a valid context, else null (never raises): for triggers, which
-   must not fail a DBA's plain SQL because of a stale setting. */
+   must not fail a DBA's plain SQL because of a stale setting. Checks the
+   signature itself rather than catching context()'s error: an exception
+   block is a subtransaction, and the BEFORE UPDATE trigger calls this for
+   every row a statement changes. Without a context it costs one setting
+   lookup. */
+declare
+    v_token text := pg_catalog.current_setting('docpal.context', true);
+    v_parts text[];
 begin
-    return (select c.user_id from docpal_private.context() c);
-exception when insufficient_privilege then
-    return null;
+    if v_token is null or v_token = '' then
+        return null;
+    end if;
+    v_parts := pg_catalog.string_to_array(v_token, '|');
+    if pg_catalog.cardinality(v_parts) <> 5
+       or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+        return null;
+    end if;
+    return v_parts[2]::uuid;
 end
 $$;
