@@ -36,6 +36,13 @@ def test_set_context_for_session_and_clear(service, company):
     assert context_of(service) == (None, None)
 
 
+@pytest.mark.parametrize("setting", ["extra_float_digits = -3", "timezone = 'Pacific/Chatham'", "datestyle = 'SQL, DMY'"])
+def test_session_settings_do_not_invalidate_a_context(service, company, setting):
+    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute(f"set {setting}")
+    assert context_of(service) == (company["id"], company["owner"])
+
+
 def test_set_context_named_arguments(service, company):
     service.execute("select docpal.set_context(company => %s, user_id => %s, is_local => false)",
                     (company["id"], company["owner"]))

@@ -5,11 +5,12 @@ create or replace function docpal_private.session_tag()
 as $$
 /* This backend's pid and start time: a signed context names the session it
    was issued to, so it is worthless in any other (even one that later gets
-   the same pid). (PL/pgSQL, like the other helpers on the hot path: its plan
+   the same pid). The start is numeric text, which no session setting
+   changes (float text follows extra_float_digits). (PL/pgSQL, like the other helpers on the hot path: its plan
    is kept for the session, where a SQL function with SET is re-planned on
    every call.) */
 begin
-    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.date_part('epoch', a.backend_start)::text
+    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.extract('epoch', a.backend_start)::text
               from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
 end
 $$;
