@@ -627,64 +627,22 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
-   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: one
-   set-based INSERT into the company's _audit_log per statement, in the
-   writer's transaction. TG_ARGV[0] is the table slug (never TG_TABLE_NAME,
-   which names the shard on a Citus worker); the log is in the table's own
-   schema. Updates that changed no data column (no-ops; only version or
-   updated_* touched) write nothing. docpal.audit_action (set locally by
-   rollback_record / restore_record / rollback_table) labels an UPDATE as
-   ROLLBACK and an INSERT as RESTORE. */
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: runs
+   the capture statement docpal_private.audit_triggers generated for this
+   table and event (TG_ARGV[1]), one set-based INSERT into the company's
+   _audit_log in the writer's transaction. TG_ARGV[0] is the table slug.
+   docpal.audit_action (set locally by rollback_record / restore_record /
+   rollback_table) labels an UPDATE as ROLLBACK and an INSERT as RESTORE. */
 declare
-    v_slug text := tg_argv[0];
-    v_user uuid := docpal_private.context_user();
     v_label text := pg_catalog.current_setting('docpal.audit_action', true);
-    -- stored columns that are bookkeeping, not data: never "changed"
-    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
-    -- changed columns are listed in table order
-    v_order text[];
+    v_action text := case when tg_op = 'TRUNCATE' then 'DELETE'
+                          when tg_op = 'UPDATE' and v_label = 'ROLLBACK' then 'ROLLBACK'
+                          when tg_op = 'INSERT' and v_label = 'RESTORE' then 'RESTORE'
+                          else tg_op end;
 begin
-    v_order := array(select a.attname::text from pg_catalog.pg_attribute a
-                      where a.attrelid = tg_relid and a.attnum > 0 and not a.attisdropped order by a.attnum);
-    if tg_op = 'INSERT' then
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, new, changed, summary)
-             select $1, $2, n.id, $3, n.version, n.j,
-                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($6, e.key))
-                       from pg_catalog.jsonb_each(n.j) e where e.key <> all ($4)),
-                    $5
-               from (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n',
-            tg_table_schema)
-          using v_user, v_slug, case when v_label = 'RESTORE' then 'RESTORE' else 'INSERT' end, v_system,
-                case when v_label = 'RESTORE' then 'restored' else 'created' end, v_order;
-    elsif tg_op = 'UPDATE' then
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-             select $1, $2, n.id, $3, n.version, o.j, n.j, d.changed, d.summary
-               from (select _o.id, pg_catalog.to_jsonb(_o) as j from _docpal_old _o) o
-               join (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n on n.id = o.id,
-                    lateral (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($5, e.key)) as changed,
-                                    pg_catalog.string_agg(e.key || '': '' || docpal_private.audit_value(o.j -> e.key)
-                                                          || '' → '' || docpal_private.audit_value(e.value), ''; ''
-                                                          order by pg_catalog.array_position($5, e.key)) as summary
-                               from pg_catalog.jsonb_each(n.j) e
-                              where e.key <> all ($4) and e.value is distinct from o.j -> e.key) d
-              where d.changed is not null',
-            tg_table_schema)
-          using v_user, v_slug, case when v_label = 'ROLLBACK' then 'ROLLBACK' else 'UPDATE' end, v_system, v_order;
-    else
-        -- DELETE (rows in _docpal_old) or TRUNCATE (BEFORE: every row still in the table)
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, changed, summary)
-             select $1, $2, o.id, ''DELETE'', o.version, o.j,
-                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($4, e.key))
-                       from pg_catalog.jsonb_each(o.j) e where e.key <> all ($3)),
-                    ''deleted''
-               from (select _o.id, _o.version, pg_catalog.to_jsonb(_o) as j from %s _o) o',
-            tg_table_schema,
-            case when tg_op = 'DELETE' then '_docpal_old' else pg_catalog.format('%I.%I', tg_table_schema, v_slug) end)
-          using v_user, v_slug, v_system, v_order;
-    end if;
+    execute tg_argv[1]
+      using docpal_private.context_user(), tg_argv[0], v_action,
+            case v_action when 'INSERT' then 'created' when 'RESTORE' then 'restored' else 'deleted' end;
     return null;
 end
 $$
@@ -697,64 +655,22 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
-   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: one
-   set-based INSERT into the company's _audit_log per statement, in the
-   writer's transaction. TG_ARGV[0] is the table slug (never TG_TABLE_NAME,
-   which names the shard on a Citus worker); the log is in the table's own
-   schema. Updates that changed no data column (no-ops; only version or
-   updated_* touched) write nothing. docpal.audit_action (set locally by
-   rollback_record / restore_record / rollback_table) labels an UPDATE as
-   ROLLBACK and an INSERT as RESTORE. */
+   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: runs
+   the capture statement docpal_private.audit_triggers generated for this
+   table and event (TG_ARGV[1]), one set-based INSERT into the company's
+   _audit_log in the writer's transaction. TG_ARGV[0] is the table slug.
+   docpal.audit_action (set locally by rollback_record / restore_record /
+   rollback_table) labels an UPDATE as ROLLBACK and an INSERT as RESTORE. */
 declare
-    v_slug text := tg_argv[0];
-    v_user uuid := docpal_private.context_user();
     v_label text := pg_catalog.current_setting('docpal.audit_action', true);
-    -- stored columns that are bookkeeping, not data: never "changed"
-    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
-    -- changed columns are listed in table order
-    v_order text[];
+    v_action text := case when tg_op = 'TRUNCATE' then 'DELETE'
+                          when tg_op = 'UPDATE' and v_label = 'ROLLBACK' then 'ROLLBACK'
+                          when tg_op = 'INSERT' and v_label = 'RESTORE' then 'RESTORE'
+                          else tg_op end;
 begin
-    v_order := array(select a.attname::text from pg_catalog.pg_attribute a
-                      where a.attrelid = tg_relid and a.attnum > 0 and not a.attisdropped order by a.attnum);
-    if tg_op = 'INSERT' then
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, new, changed, summary)
-             select $1, $2, n.id, $3, n.version, n.j,
-                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($6, e.key))
-                       from pg_catalog.jsonb_each(n.j) e where e.key <> all ($4)),
-                    $5
-               from (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n',
-            tg_table_schema)
-          using v_user, v_slug, case when v_label = 'RESTORE' then 'RESTORE' else 'INSERT' end, v_system,
-                case when v_label = 'RESTORE' then 'restored' else 'created' end, v_order;
-    elsif tg_op = 'UPDATE' then
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-             select $1, $2, n.id, $3, n.version, o.j, n.j, d.changed, d.summary
-               from (select _o.id, pg_catalog.to_jsonb(_o) as j from _docpal_old _o) o
-               join (select _n.id, _n.version, pg_catalog.to_jsonb(_n) as j from _docpal_new _n) n on n.id = o.id,
-                    lateral (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($5, e.key)) as changed,
-                                    pg_catalog.string_agg(e.key || '': '' || docpal_private.audit_value(o.j -> e.key)
-                                                          || '' → '' || docpal_private.audit_value(e.value), ''; ''
-                                                          order by pg_catalog.array_position($5, e.key)) as summary
-                               from pg_catalog.jsonb_each(n.j) e
-                              where e.key <> all ($4) and e.value is distinct from o.j -> e.key) d
-              where d.changed is not null',
-            tg_table_schema)
-          using v_user, v_slug, case when v_label = 'ROLLBACK' then 'ROLLBACK' else 'UPDATE' end, v_system, v_order;
-    else
-        -- DELETE (rows in _docpal_old) or TRUNCATE (BEFORE: every row still in the table)
-        execute pg_catalog.format(
-            'insert into %I._audit_log (user_id, "table", record_id, action, version, old, changed, summary)
-             select $1, $2, o.id, ''DELETE'', o.version, o.j,
-                    (select pg_catalog.array_agg(e.key order by pg_catalog.array_position($4, e.key))
-                       from pg_catalog.jsonb_each(o.j) e where e.key <> all ($3)),
-                    ''deleted''
-               from (select _o.id, _o.version, pg_catalog.to_jsonb(_o) as j from %s _o) o',
-            tg_table_schema,
-            case when tg_op = 'DELETE' then '_docpal_old' else pg_catalog.format('%I.%I', tg_table_schema, v_slug) end)
-          using v_user, v_slug, v_system, v_order;
-    end if;
+    execute tg_argv[1]
+      using docpal_private.context_user(), tg_argv[0], v_action,
+            case v_action when 'INSERT' then 'created' when 'RESTORE' then 'restored' else 'deleted' end;
     return null;
 end
 $$
@@ -813,39 +729,43 @@ $replace$;
 
 do $replace$
 begin
-    execute $q$create or replace function docpal_private.audit_entry_sql(p_alias text)
+    execute $q$create or replace function docpal_private.audit_entry_sql(p_schema text, p_alias text)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-/* SQL of the JSON of the audit entry p_alias, as the audit functions
-   return it (the hash as hex; seal is internal). */
+/* SQL of the JSON of the audit entry p_alias of company schema p_schema, as
+   the audit functions return it, with its chain hash (hex; null until
+   sealed). */
 begin
     return pg_catalog.format(
         'pg_catalog.jsonb_build_object(''id'', %1$I.id, ''at'', %1$I.at, ''txid'', %1$I.txid::text,
              ''user_id'', %1$I.user_id, ''db_role'', %1$I.db_role, ''table'', %1$I."table", ''record_id'', %1$I.record_id,
              ''action'', %1$I.action, ''version'', %1$I.version, ''old'', %1$I.old, ''new'', %1$I.new,
              ''changed'', pg_catalog.to_jsonb(%1$I.changed), ''summary'', %1$I.summary,
-             ''hash'', pg_catalog.encode(%1$I.hash, ''hex''))', p_alias);
+             ''hash'', (select pg_catalog.encode(c.hash, ''hex'') from %2$I._audit_chain c where c.entry_id = %1$I.id))',
+        p_alias, p_schema);
 end
 $$
 $q$;
 exception when invalid_function_definition then
     drop function docpal_private.audit_entry_sql;
-    execute $q$create or replace function docpal_private.audit_entry_sql(p_alias text)
+    execute $q$create or replace function docpal_private.audit_entry_sql(p_schema text, p_alias text)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-/* SQL of the JSON of the audit entry p_alias, as the audit functions
-   return it (the hash as hex; seal is internal). */
+/* SQL of the JSON of the audit entry p_alias of company schema p_schema, as
+   the audit functions return it, with its chain hash (hex; null until
+   sealed). */
 begin
     return pg_catalog.format(
         'pg_catalog.jsonb_build_object(''id'', %1$I.id, ''at'', %1$I.at, ''txid'', %1$I.txid::text,
              ''user_id'', %1$I.user_id, ''db_role'', %1$I.db_role, ''table'', %1$I."table", ''record_id'', %1$I.record_id,
              ''action'', %1$I.action, ''version'', %1$I.version, ''old'', %1$I.old, ''new'', %1$I.new,
              ''changed'', pg_catalog.to_jsonb(%1$I.changed), ''summary'', %1$I.summary,
-             ''hash'', pg_catalog.encode(%1$I.hash, ''hex''))', p_alias);
+             ''hash'', (select pg_catalog.encode(c.hash, ''hex'') from %2$I._audit_chain c where c.entry_id = %1$I.id))',
+        p_alias, p_schema);
 end
 $$
 $q$;
@@ -989,30 +909,20 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* BEFORE UPDATE/DELETE (row) and TRUNCATE (statement) on every company's
-   _audit_log and its partitions: the log is append-only for every role,
-   superusers and the owner included (42501). Two exceptions:
-   - the sealer's one write of seal and hash into an entry that has neither,
-     with every other column unchanged;
-   - DELETE and TRUNCATE under the maintenance switch
-     (SET LOCAL docpal.audit_maintenance = on), for retention. */
+   _audit_log (and its partitions), _audit_chain and _audit_seals: they are
+   append-only for every role, superusers and the owner included (42501).
+   Only DELETE and TRUNCATE pass, under the maintenance switch
+   (SET LOCAL docpal.audit_maintenance = on) that retention uses; UPDATE
+   never does. */
 begin
-    if tg_op = 'UPDATE' then
-        if old.seal is null and old.hash is null and new.seal is not null and new.hash is not null
-           and (new.id, new.at, new.txid, new.user_id, new.db_role, new."table", new.record_id,
-                new.action, new.version, new.old, new.new, new.changed, new.summary)
-               is not distinct from
-               (old.id, old.at, old.txid, old.user_id, old.db_role, old."table", old.record_id,
-                old.action, old.version, old.old, old.new, old.changed, old.summary) then
-            return new;
-        end if;
-    elsif pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
+    if tg_op <> 'UPDATE' and pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
         if tg_op = 'DELETE' then
             return old;
         end if;
         return null;
     end if;
     raise exception using errcode = '42501',
-        message = pg_catalog.format('the audit log is append-only: %s refused', tg_op),
+        message = pg_catalog.format('the audit log is append-only: %s on %s refused', tg_op, tg_table_name),
         hint = 'Retention runs under SET LOCAL docpal.audit_maintenance = on (docpal.maintain_audit_log).';
 end
 $$
@@ -1025,30 +935,20 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* BEFORE UPDATE/DELETE (row) and TRUNCATE (statement) on every company's
-   _audit_log and its partitions: the log is append-only for every role,
-   superusers and the owner included (42501). Two exceptions:
-   - the sealer's one write of seal and hash into an entry that has neither,
-     with every other column unchanged;
-   - DELETE and TRUNCATE under the maintenance switch
-     (SET LOCAL docpal.audit_maintenance = on), for retention. */
+   _audit_log (and its partitions), _audit_chain and _audit_seals: they are
+   append-only for every role, superusers and the owner included (42501).
+   Only DELETE and TRUNCATE pass, under the maintenance switch
+   (SET LOCAL docpal.audit_maintenance = on) that retention uses; UPDATE
+   never does. */
 begin
-    if tg_op = 'UPDATE' then
-        if old.seal is null and old.hash is null and new.seal is not null and new.hash is not null
-           and (new.id, new.at, new.txid, new.user_id, new.db_role, new."table", new.record_id,
-                new.action, new.version, new.old, new.new, new.changed, new.summary)
-               is not distinct from
-               (old.id, old.at, old.txid, old.user_id, old.db_role, old."table", old.record_id,
-                old.action, old.version, old.old, old.new, old.changed, old.summary) then
-            return new;
-        end if;
-    elsif pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
+    if tg_op <> 'UPDATE' and pg_catalog.current_setting('docpal.audit_maintenance', true) = 'on' then
         if tg_op = 'DELETE' then
             return old;
         end if;
         return null;
     end if;
     raise exception using errcode = '42501',
-        message = pg_catalog.format('the audit log is append-only: %s refused', tg_op),
+        message = pg_catalog.format('the audit log is append-only: %s on %s refused', tg_op, tg_table_name),
         hint = 'Retention runs under SET LOCAL docpal.audit_maintenance = on (docpal.maintain_audit_log).';
 end
 $$
@@ -1229,6 +1129,51 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/audit_text_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.audit_text_sql()
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL of a value as an audit summary shows it, for the jsonb expression
+   written $v: strings bare, JSON otherwise, "empty" for null, cut to 40
+   characters (39 and an ellipsis). Inlined into the generated capture
+   statements (a function call per changed column would cost more than the
+   rest of the entry). */
+begin
+    return 'case when pg_catalog.length(coalesce(($v) #>> ''{}'', ''empty'')) > 40
+                 then pg_catalog.left(($v) #>> ''{}'', 39) || ''…''
+                 else coalesce(($v) #>> ''{}'', ''empty'') end';
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.audit_text_sql;
+    execute $q$create or replace function docpal_private.audit_text_sql()
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* SQL of a value as an audit summary shows it, for the jsonb expression
+   written $v: strings bare, JSON otherwise, "empty" for null, cut to 40
+   characters (39 and an ellipsis). Inlined into the generated capture
+   statements (a function call per changed column would cost more than the
+   rest of the entry). */
+begin
+    return 'case when pg_catalog.length(coalesce(($v) #>> ''{}'', ''empty'')) > 40
+                 then pg_catalog.left(($v) #>> ''{}'', 39) || ''…''
+                 else coalesce(($v) #>> ''{}'', ''empty'') end';
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/audit_triggers.sql
 -- ======================================================================
 
@@ -1239,38 +1184,92 @@ begin
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Creates (or re-creates) the audit capture triggers of a docpal table and
-   of its relation_many junction tables. Transition tables allow one event
-   per trigger, hence one AFTER trigger per event; TRUNCATE is logged by a
-   BEFORE trigger while the rows are still there. The logical names travel
-   as trigger arguments (Citus: TG_TABLE_NAME names the shard). */
+/* Creates (or re-creates, after every column change) the audit capture
+   triggers of a docpal table and of its relation_many junction tables.
+   Transition tables allow one event per trigger, hence one AFTER trigger per
+   event; TRUNCATE is logged by a BEFORE trigger while the rows are still
+   there. Each table trigger carries the slug (Citus: TG_TABLE_NAME names the
+   shard) and its capture statement, generated here from the table's columns,
+   so the per-row work is plain column comparisons in C:
+   - INSERT / DELETE / TRUNCATE: the whole row;
+   - UPDATE: only rows whose data changed (a row comparison), old and new
+     holding the changed columns plus version, updated_at and updated_by,
+     changed and summary in table order. */
 declare
     v_table text := p_spec->>'slug';
-    v_column jsonb;
-    v_target text;
-    v_args text;
-    v_function text;
+    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    v_data text[];
+    v_log text := pg_catalog.format('%I._audit_log', p_schema);
+    v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
+    v_changed text;
+    v_unchanged text;
+    v_summary text;
+    v_insert text;
+    v_update text;
+    v_delete text;
+    v_truncate text;
+    v_junction record;
 begin
-    for v_target, v_args, v_function in
-        select v_table, pg_catalog.format('%L', v_table), 'audit_capture'
-        union all
-        select c->'objects'->>'junction', pg_catalog.format('%L, %L, %L', v_table, c->>'name', c->'objects'->>'junction'), 'audit_links'
+    v_data := array(select a.attname::text from pg_catalog.pg_attribute a
+                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass
+                       and a.attnum > 0 and not a.attisdropped and a.attname::text <> all (v_system)
+                     order by a.attnum);
+    select pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is distinct from _n.%1$I then %1$L end', c), ', '),
+           pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is not distinct from _n.%1$I then %1$L end', c), ', '),
+           pg_catalog.string_agg(pg_catalog.format(
+               'case when _o.%1$I is distinct from _n.%1$I then %2$L || %3$s || '' → '' || %4$s end', c, c || ': ',
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_o.%I)', c)),
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
+      into v_changed, v_unchanged, v_summary
+      from pg_catalog.unnest(v_data) c;
+    v_insert := v_entry || pg_catalog.format(
+        'select $1, $2, _n.id, $3, _n.version, null, pg_catalog.to_jsonb(_n), %L::text[], $4 from _docpal_new _n', v_data);
+    v_delete := v_entry || pg_catalog.format(
+        'select $1, $2, _o.id, $3, _o.version, pg_catalog.to_jsonb(_o), null, %L::text[], $4 from _docpal_old _o', v_data);
+    v_truncate := pg_catalog.replace(v_delete, '_docpal_old _o', pg_catalog.format('%I.%I _o', p_schema, v_table));
+    v_update := v_entry || pg_catalog.format(
+        'select $1, $2, _d._id, $3, _d._version, _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+           from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
+                        pg_catalog.array_remove(array[%s]::text[], null) as _changed,
+                        array[''id'', ''created_at'', ''created_by'']
+                            || pg_catalog.array_remove(array[%s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %s) as _summary
+                   from _docpal_old _o join _docpal_new _n on _n.id = _o.id
+                  where (%s) is distinct from (%s)) _d',
+        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+    execute pg_catalog.format(
+        'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
+             referencing new table as _docpal_new
+             for each statement execute function docpal_private.audit_capture(%2$L, %3$L);
+         create or replace trigger _docpal_audit_update after update on %1$I.%2$I
+             referencing old table as _docpal_old new table as _docpal_new
+             for each statement execute function docpal_private.audit_capture(%2$L, %4$L);
+         create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
+             referencing old table as _docpal_old
+             for each statement execute function docpal_private.audit_capture(%2$L, %5$L);
+         create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
+             for each statement execute function docpal_private.audit_capture(%2$L, %6$L)',
+        p_schema, v_table, v_insert, v_update, v_delete, v_truncate);
+    for v_junction in
+        select c->>'name' as name, c->'objects'->>'junction' as junction
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
          where c->>'type' = 'relation_many'
     loop
         execute pg_catalog.format(
             'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
                  referencing new table as _docpal_new
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_update after update on %1$I.%2$I
                  referencing old table as _docpal_old new table as _docpal_new
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
                  referencing old table as _docpal_old
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-                 for each statement execute function docpal_private.%4$I(%3$s)',
-            p_schema, v_target, v_args, v_function);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L)',
+            p_schema, v_junction.junction, v_table, v_junction.name);
     end loop;
 end
 $$
@@ -1282,84 +1281,93 @@ exception when invalid_function_definition then
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Creates (or re-creates) the audit capture triggers of a docpal table and
-   of its relation_many junction tables. Transition tables allow one event
-   per trigger, hence one AFTER trigger per event; TRUNCATE is logged by a
-   BEFORE trigger while the rows are still there. The logical names travel
-   as trigger arguments (Citus: TG_TABLE_NAME names the shard). */
+/* Creates (or re-creates, after every column change) the audit capture
+   triggers of a docpal table and of its relation_many junction tables.
+   Transition tables allow one event per trigger, hence one AFTER trigger per
+   event; TRUNCATE is logged by a BEFORE trigger while the rows are still
+   there. Each table trigger carries the slug (Citus: TG_TABLE_NAME names the
+   shard) and its capture statement, generated here from the table's columns,
+   so the per-row work is plain column comparisons in C:
+   - INSERT / DELETE / TRUNCATE: the whole row;
+   - UPDATE: only rows whose data changed (a row comparison), old and new
+     holding the changed columns plus version, updated_at and updated_by,
+     changed and summary in table order. */
 declare
     v_table text := p_spec->>'slug';
-    v_column jsonb;
-    v_target text;
-    v_args text;
-    v_function text;
+    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    v_data text[];
+    v_log text := pg_catalog.format('%I._audit_log', p_schema);
+    v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
+    v_changed text;
+    v_unchanged text;
+    v_summary text;
+    v_insert text;
+    v_update text;
+    v_delete text;
+    v_truncate text;
+    v_junction record;
 begin
-    for v_target, v_args, v_function in
-        select v_table, pg_catalog.format('%L', v_table), 'audit_capture'
-        union all
-        select c->'objects'->>'junction', pg_catalog.format('%L, %L, %L', v_table, c->>'name', c->'objects'->>'junction'), 'audit_links'
+    v_data := array(select a.attname::text from pg_catalog.pg_attribute a
+                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass
+                       and a.attnum > 0 and not a.attisdropped and a.attname::text <> all (v_system)
+                     order by a.attnum);
+    select pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is distinct from _n.%1$I then %1$L end', c), ', '),
+           pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is not distinct from _n.%1$I then %1$L end', c), ', '),
+           pg_catalog.string_agg(pg_catalog.format(
+               'case when _o.%1$I is distinct from _n.%1$I then %2$L || %3$s || '' → '' || %4$s end', c, c || ': ',
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_o.%I)', c)),
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
+      into v_changed, v_unchanged, v_summary
+      from pg_catalog.unnest(v_data) c;
+    v_insert := v_entry || pg_catalog.format(
+        'select $1, $2, _n.id, $3, _n.version, null, pg_catalog.to_jsonb(_n), %L::text[], $4 from _docpal_new _n', v_data);
+    v_delete := v_entry || pg_catalog.format(
+        'select $1, $2, _o.id, $3, _o.version, pg_catalog.to_jsonb(_o), null, %L::text[], $4 from _docpal_old _o', v_data);
+    v_truncate := pg_catalog.replace(v_delete, '_docpal_old _o', pg_catalog.format('%I.%I _o', p_schema, v_table));
+    v_update := v_entry || pg_catalog.format(
+        'select $1, $2, _d._id, $3, _d._version, _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+           from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
+                        pg_catalog.array_remove(array[%s]::text[], null) as _changed,
+                        array[''id'', ''created_at'', ''created_by'']
+                            || pg_catalog.array_remove(array[%s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %s) as _summary
+                   from _docpal_old _o join _docpal_new _n on _n.id = _o.id
+                  where (%s) is distinct from (%s)) _d',
+        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+    execute pg_catalog.format(
+        'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
+             referencing new table as _docpal_new
+             for each statement execute function docpal_private.audit_capture(%2$L, %3$L);
+         create or replace trigger _docpal_audit_update after update on %1$I.%2$I
+             referencing old table as _docpal_old new table as _docpal_new
+             for each statement execute function docpal_private.audit_capture(%2$L, %4$L);
+         create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
+             referencing old table as _docpal_old
+             for each statement execute function docpal_private.audit_capture(%2$L, %5$L);
+         create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
+             for each statement execute function docpal_private.audit_capture(%2$L, %6$L)',
+        p_schema, v_table, v_insert, v_update, v_delete, v_truncate);
+    for v_junction in
+        select c->>'name' as name, c->'objects'->>'junction' as junction
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
          where c->>'type' = 'relation_many'
     loop
         execute pg_catalog.format(
             'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
                  referencing new table as _docpal_new
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_update after update on %1$I.%2$I
                  referencing old table as _docpal_old new table as _docpal_new
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
                  referencing old table as _docpal_old
-                 for each statement execute function docpal_private.%4$I(%3$s);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
              create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-                 for each statement execute function docpal_private.%4$I(%3$s)',
-            p_schema, v_target, v_args, v_function);
+                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L)',
+            p_schema, v_junction.junction, v_table, v_junction.name);
     end loop;
-end
-$$
-$q$;
-end
-$replace$;
-
--- ======================================================================
--- functions/private/audit_value.sql
--- ======================================================================
-
-do $replace$
-begin
-    execute $q$create or replace function docpal_private.audit_value(p_value jsonb)
-    returns text
-    language plpgsql immutable parallel safe
-    set search_path = pg_catalog, pg_temp
-as $$
-/* A value as the audit summary shows it: strings bare, JSON otherwise,
-   "empty" for null, cut to 40 characters (39 and an ellipsis). */
-declare
-    v_text text := coalesce(p_value #>> '{}', 'empty');
-begin
-    if pg_catalog.length(v_text) > 40 then
-        return pg_catalog.left(v_text, 39) || '…';
-    end if;
-    return v_text;
-end
-$$
-$q$;
-exception when invalid_function_definition then
-    drop function docpal_private.audit_value;
-    execute $q$create or replace function docpal_private.audit_value(p_value jsonb)
-    returns text
-    language plpgsql immutable parallel safe
-    set search_path = pg_catalog, pg_temp
-as $$
-/* A value as the audit summary shows it: strings bare, JSON otherwise,
-   "empty" for null, cut to 40 characters (39 and an ellipsis). */
-declare
-    v_text text := coalesce(p_value #>> '{}', 'empty');
-begin
-    if pg_catalog.length(v_text) > 40 then
-        return pg_catalog.left(v_text, 39) || '…';
-    end if;
-    return v_text;
 end
 $$
 $q$;
@@ -2898,22 +2906,23 @@ as $$
 /* One audit entry per source record whose list of links in relation_many
    column p_column went from p_before to p_after ({"<source id>": [ids]},
    absent = no links): an UPDATE (or p_action) of that record at its current
-   version, old/new holding only the column. Records that are gone (a
-   cascade after their own DELETE) get none: their DELETE entry ends their
-   history. Returns the number of entries. */
+   version, old/new holding only the column. A record that is gone (the
+   cascade of its own DELETE, which runs before the DELETE entry is
+   written) gets its entry with a null version: undoing the DELETE then
+   brings its links back too. Returns the number of entries. */
 declare
     v_count integer;
 begin
     execute pg_catalog.format(
         'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-         select $1, $2, p.id, $3, p.version,
+         select $1, $2, l.id, $3, p.version,
                 pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
                 array[$4],
                 pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
                                   pg_catalog.jsonb_array_length(l.after))
            from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
                    from pg_catalog.jsonb_object_keys($5 || $6) k) l
-           join %1$I.%2$I p on p.id = l.id
+           left join %1$I.%2$I p on p.id = l.id
           where l.before <> l.after',
         p_schema, p_slug)
       using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
@@ -2933,22 +2942,23 @@ as $$
 /* One audit entry per source record whose list of links in relation_many
    column p_column went from p_before to p_after ({"<source id>": [ids]},
    absent = no links): an UPDATE (or p_action) of that record at its current
-   version, old/new holding only the column. Records that are gone (a
-   cascade after their own DELETE) get none: their DELETE entry ends their
-   history. Returns the number of entries. */
+   version, old/new holding only the column. A record that is gone (the
+   cascade of its own DELETE, which runs before the DELETE entry is
+   written) gets its entry with a null version: undoing the DELETE then
+   brings its links back too. Returns the number of entries. */
 declare
     v_count integer;
 begin
     execute pg_catalog.format(
         'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-         select $1, $2, p.id, $3, p.version,
+         select $1, $2, l.id, $3, p.version,
                 pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
                 array[$4],
                 pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
                                   pg_catalog.jsonb_array_length(l.after))
            from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
                    from pg_catalog.jsonb_object_keys($5 || $6) k) l
-           join %1$I.%2$I p on p.id = l.id
+           left join %1$I.%2$I p on p.id = l.id
           where l.before <> l.after',
         p_schema, p_slug)
       using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
@@ -3031,6 +3041,7 @@ declare
     v_anchors integer := 0;
     v_partition regclass;
     v_name text;
+    v_gone bigint[];
 begin
     if p_keep_months is not null then
         if p_keep_months < 0 then
@@ -3042,26 +3053,35 @@ begin
         execute pg_catalog.format(
             'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
                from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
-              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+              where i.inhparent = pg_catalog.format(''%%I._audit_log'', %1$L)::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
                 and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
                                                  + interval ''1 month'') <= $1
-                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
-            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+                and not exists (select from %1$I._audit_log l where l.tableoid = c.oid
+                                   and not exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
            into v_old using v_cutoff;
-        -- anchors: removed entries that a kept entry chains to
+        -- the entries that go: those of the old partitions, and sealed ones of
+        -- the default partition from before the cutoff
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log l
+              where l.tableoid = any ($1)
+                 or (l.tableoid = pg_catalog.format(''%%I._audit_log_default'', %1$L)::regclass and l.at < $2
+                     and exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
+           into v_gone using v_old::oid[], v_cutoff;
+        -- anchors: links of removed entries that a kept link chains to, and the head
         execute pg_catalog.format(
             'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
-             select d.seal, d.id, d.hash, ''anchor''
-               from %1$I._audit_log d
-              where d.seal is not null
-                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
-                and exists (select from %1$I._audit_log k
-                             where k.seal = d.seal + 1
-                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
-             on conflict (seal) do nothing',
-            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
-          using v_old::oid[], v_cutoff;
+             select c.seal, c.entry_id, c.hash, ''anchor''
+               from %1$I._audit_chain c
+              where c.entry_id = any ($1)
+                and (exists (select from %1$I._audit_chain k where k.seal = c.seal + 1 and not (k.entry_id = any ($1)))
+                     or c.seal = (select pg_catalog.max(h.seal) from %1$I._audit_chain h))',
+            p_schema)
+          using v_gone;
         get diagnostics v_anchors = row_count;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_chain c where c.entry_id = any ($1)', p_schema) using v_gone;
         foreach v_partition in array v_old loop
             v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
             if p_archive then
@@ -3073,9 +3093,7 @@ begin
             end if;
             v_removed := v_removed || v_name;
         end loop;
-        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
-        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
-          using v_cutoff;
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.id = any ($1)', p_schema) using v_gone;
         perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
     end if;
     return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
@@ -3110,6 +3128,7 @@ declare
     v_anchors integer := 0;
     v_partition regclass;
     v_name text;
+    v_gone bigint[];
 begin
     if p_keep_months is not null then
         if p_keep_months < 0 then
@@ -3121,26 +3140,35 @@ begin
         execute pg_catalog.format(
             'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
                from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
-              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+              where i.inhparent = pg_catalog.format(''%%I._audit_log'', %1$L)::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
                 and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
                                                  + interval ''1 month'') <= $1
-                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
-            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+                and not exists (select from %1$I._audit_log l where l.tableoid = c.oid
+                                   and not exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
            into v_old using v_cutoff;
-        -- anchors: removed entries that a kept entry chains to
+        -- the entries that go: those of the old partitions, and sealed ones of
+        -- the default partition from before the cutoff
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log l
+              where l.tableoid = any ($1)
+                 or (l.tableoid = pg_catalog.format(''%%I._audit_log_default'', %1$L)::regclass and l.at < $2
+                     and exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
+           into v_gone using v_old::oid[], v_cutoff;
+        -- anchors: links of removed entries that a kept link chains to, and the head
         execute pg_catalog.format(
             'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
-             select d.seal, d.id, d.hash, ''anchor''
-               from %1$I._audit_log d
-              where d.seal is not null
-                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
-                and exists (select from %1$I._audit_log k
-                             where k.seal = d.seal + 1
-                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
-             on conflict (seal) do nothing',
-            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
-          using v_old::oid[], v_cutoff;
+             select c.seal, c.entry_id, c.hash, ''anchor''
+               from %1$I._audit_chain c
+              where c.entry_id = any ($1)
+                and (exists (select from %1$I._audit_chain k where k.seal = c.seal + 1 and not (k.entry_id = any ($1)))
+                     or c.seal = (select pg_catalog.max(h.seal) from %1$I._audit_chain h))',
+            p_schema)
+          using v_gone;
         get diagnostics v_anchors = row_count;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_chain c where c.entry_id = any ($1)', p_schema) using v_gone;
         foreach v_partition in array v_old loop
             v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
             if p_archive then
@@ -3152,9 +3180,7 @@ begin
             end if;
             v_removed := v_removed || v_name;
         end loop;
-        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
-        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
-          using v_cutoff;
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.id = any ($1)', p_schema) using v_gone;
         perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
     end if;
     return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
@@ -5445,41 +5471,62 @@ begin
 as $$
 /* A record as its audit entries say it was, shaped like get_record (the
    stored row as to_jsonb, each relation_many column as its id list):
-   - with p_version: at that version (null when the record never had it);
-   - with p_at: at that time (null when it did not exist then);
-   - with neither: as last known, a deleted record as it was deleted.
-   The row is the newest entry carrying a whole row (INSERT, UPDATE,
-   ROLLBACK, RESTORE; a DELETE ends it) up to that point; each list is the
-   newest link entry of its column up to that point ([] without one). */
+   - with p_version: at that version (null when it never had that version);
+   - with p_at: at that time (null when it did not exist then).
+   Worked backwards from the record as it is now, undoing the entries after
+   that point, newest first: an UPDATE, ROLLBACK or link entry puts its old
+   values back, a DELETE brings back the row it removed (with the links
+   whose removal was logged with it), an INSERT or
+   RESTORE of the row means it did not exist before. Only entries after the
+   point are read, so retention never breaks it. */
 declare
-    v_cond text := case when p_version is not null then 'e.version <= $3' when p_at is not null then 'e.at <= $4' else 'true' end;
-    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
-                            where c->>'type' = 'relation_many');
+    v_cutoff bigint;
     v_state jsonb;
-    v_exists boolean;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_entry record;
+    v_had boolean;
 begin
     if p_version is not null then
+        -- the state at version v is the one after its last entry (a DELETE
+        -- carries the version it ended, so it does not count)
         execute pg_catalog.format(
-            'select exists (select from %I._audit_log e where e."table" = $1 and e.record_id = $2 and e.version = $3)', p_schema)
-           into v_exists using p_spec->>'slug', p_id, p_version;
-        if not v_exists then
+            'select pg_catalog.max(e.id) filter (where e.version <= $3 and e.action <> ''DELETE''),
+                    pg_catalog.bool_or(e.version = $3)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff, v_had using p_spec->>'slug', p_id, p_version;
+        if v_cutoff is null or not v_had then
             return null;
         end if;
+    else
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff using p_spec->>'slug', p_id, p_at;
     end if;
-    execute pg_catalog.format(
-        'select coalesce(d.new, d.old) || coalesce((select pg_catalog.jsonb_object_agg(c, coalesce(
-                    (select e.new -> c from %1$I._audit_log e
-                      where e."table" = $1 and e.record_id = $2 and e.changed = array[c] and not (e.new ? ''id'') and %2$s
-                      order by e.id desc limit 1), ''[]''))
-                  from pg_catalog.unnest($5::text[]) c), ''{}'')
-           from (select e.new, e.old, e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'') and %2$s
-                    and (e.action <> ''DELETE'' or $3 is null)
-                  order by e.id desc limit 1) d
-          where d.action <> ''DELETE'' or ($3 is null and $4 is null)',
-        p_schema, v_cond)
-       into v_state using p_spec->>'slug', p_id, p_version, p_at, v_many;
-    return v_state;
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, p_spec->>'slug')
+       into v_state using p_id;
+    for v_entry in execute pg_catalog.format(
+        'select e.action, e.old, e.new from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and e.id > $3 order by e.id desc', p_schema)
+        using p_spec->>'slug', p_id, v_cutoff
+    loop
+        if v_entry.action in ('INSERT', 'RESTORE') and v_entry.new ? 'id' then
+            v_state := null;
+        elsif v_entry.action = 'DELETE' then
+            -- the links that went with it (their entry may come after the
+            -- DELETE's: the junction's cascade runs at the end of the statement)
+            v_state := v_entry.old || coalesce(v_state, '{}');
+        else
+            v_state := coalesce(v_state, '{}') || v_entry.old;
+        end if;
+    end loop;
+    if v_state is null or not v_state ? 'id' then
+        return null;
+    end if;
+    -- a list no entry mentions was empty
+    return v_state || coalesce((select pg_catalog.jsonb_object_agg(c->>'name', '[]'::jsonb)
+                                  from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                                 where c->>'type' = 'relation_many' and not v_state ? (c->>'name')), '{}');
 end
 $$
 $q$;
@@ -5493,41 +5540,62 @@ exception when invalid_function_definition then
 as $$
 /* A record as its audit entries say it was, shaped like get_record (the
    stored row as to_jsonb, each relation_many column as its id list):
-   - with p_version: at that version (null when the record never had it);
-   - with p_at: at that time (null when it did not exist then);
-   - with neither: as last known, a deleted record as it was deleted.
-   The row is the newest entry carrying a whole row (INSERT, UPDATE,
-   ROLLBACK, RESTORE; a DELETE ends it) up to that point; each list is the
-   newest link entry of its column up to that point ([] without one). */
+   - with p_version: at that version (null when it never had that version);
+   - with p_at: at that time (null when it did not exist then).
+   Worked backwards from the record as it is now, undoing the entries after
+   that point, newest first: an UPDATE, ROLLBACK or link entry puts its old
+   values back, a DELETE brings back the row it removed (with the links
+   whose removal was logged with it), an INSERT or
+   RESTORE of the row means it did not exist before. Only entries after the
+   point are read, so retention never breaks it. */
 declare
-    v_cond text := case when p_version is not null then 'e.version <= $3' when p_at is not null then 'e.at <= $4' else 'true' end;
-    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
-                            where c->>'type' = 'relation_many');
+    v_cutoff bigint;
     v_state jsonb;
-    v_exists boolean;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_entry record;
+    v_had boolean;
 begin
     if p_version is not null then
+        -- the state at version v is the one after its last entry (a DELETE
+        -- carries the version it ended, so it does not count)
         execute pg_catalog.format(
-            'select exists (select from %I._audit_log e where e."table" = $1 and e.record_id = $2 and e.version = $3)', p_schema)
-           into v_exists using p_spec->>'slug', p_id, p_version;
-        if not v_exists then
+            'select pg_catalog.max(e.id) filter (where e.version <= $3 and e.action <> ''DELETE''),
+                    pg_catalog.bool_or(e.version = $3)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff, v_had using p_spec->>'slug', p_id, p_version;
+        if v_cutoff is null or not v_had then
             return null;
         end if;
+    else
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff using p_spec->>'slug', p_id, p_at;
     end if;
-    execute pg_catalog.format(
-        'select coalesce(d.new, d.old) || coalesce((select pg_catalog.jsonb_object_agg(c, coalesce(
-                    (select e.new -> c from %1$I._audit_log e
-                      where e."table" = $1 and e.record_id = $2 and e.changed = array[c] and not (e.new ? ''id'') and %2$s
-                      order by e.id desc limit 1), ''[]''))
-                  from pg_catalog.unnest($5::text[]) c), ''{}'')
-           from (select e.new, e.old, e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'') and %2$s
-                    and (e.action <> ''DELETE'' or $3 is null)
-                  order by e.id desc limit 1) d
-          where d.action <> ''DELETE'' or ($3 is null and $4 is null)',
-        p_schema, v_cond)
-       into v_state using p_spec->>'slug', p_id, p_version, p_at, v_many;
-    return v_state;
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, p_spec->>'slug')
+       into v_state using p_id;
+    for v_entry in execute pg_catalog.format(
+        'select e.action, e.old, e.new from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and e.id > $3 order by e.id desc', p_schema)
+        using p_spec->>'slug', p_id, v_cutoff
+    loop
+        if v_entry.action in ('INSERT', 'RESTORE') and v_entry.new ? 'id' then
+            v_state := null;
+        elsif v_entry.action = 'DELETE' then
+            -- the links that went with it (their entry may come after the
+            -- DELETE's: the junction's cascade runs at the end of the statement)
+            v_state := v_entry.old || coalesce(v_state, '{}');
+        else
+            v_state := coalesce(v_state, '{}') || v_entry.old;
+        end if;
+    end loop;
+    if v_state is null or not v_state ? 'id' then
+        return null;
+    end if;
+    -- a list no entry mentions was empty
+    return v_state || coalesce((select pg_catalog.jsonb_object_agg(c->>'name', '[]'::jsonb)
+                                  from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                                 where c->>'type' = 'relation_many' and not v_state ? (c->>'name')), '{}');
 end
 $$
 $q$;
@@ -5969,38 +6037,58 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* The sealer: chains the committed entries of a company's audit log that
-   have no seal yet, in id order, after the last sealed one:
-   seal = previous seal + 1, hash = sha256(previous hash || content). Only
-   one sealer per company runs at a time (advisory lock); writers never wait
-   for it. An entry that commits after a larger id was sealed is sealed in a
-   later run, after it: the chain order is the seal order, so it never forks
-   and is never rewritten. Records the run's last point in _audit_seals (a
-   cut-off tail is then noticed) and returns the number of entries sealed. */
+   are not in _audit_chain yet, in id order, after the chain's head:
+   seal = previous seal + 1, hash = sha256(previous hash || content). One
+   sealer per company at a time (advisory lock); writers never wait for it,
+   and the log is never rewritten (the chain is its own insert-only table).
+   An entry that commits after a larger id was sealed is sealed in a later
+   run, after it: the chain order is the seal order, so it never forks.
+
+   Which entries to look at: every run records its snapshot and the id
+   sequence's value read just before it (id_mark). Ids up to id_mark were
+   taken by transactions that had committed by that snapshot, were running in
+   it (its xip list) or aborted; once every one of those running has finished
+   before a later run's snapshot, that later run saw and sealed them all, so
+   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
+   above the settled mark, so its cost follows the new entries, not the log.
+   Records the run in _audit_seals and returns the number of entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
+    v_settled bigint;
+    v_mark bigint;
+    v_snap pg_snapshot;
+    v_from bigint;
     v_ids bigint[];
-    v_ats timestamptz[];
     v_contents bytea[];
     v_hashes bytea[];
     v_total bigint := 0;
+    v_last bigint;
+    v_newly_settled bigint;
+    v_sequence text := pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I._audit_log', p_schema), 'id');
 begin
     perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
     execute pg_catalog.format(
-        'select x.seal, x.hash from (select l.seal, l.hash from %1$I._audit_log l where l.seal is not null
-                                      union all select s.seal, s.hash from %1$I._audit_seals s) x
-          order by x.seal desc limit 1', p_schema)
-       into v_seal, v_hash;
+        'select s.seal, s.hash, s.entry_id,
+                (select pg_catalog.max(r.settled) from %1$I._audit_seals r where r.kind = ''run'')
+           from %1$I._audit_seals s order by s.seal desc, s.id desc limit 1', p_schema)
+       into v_seal, v_hash, v_last, v_settled;
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+    v_settled := coalesce(v_settled, 0);
+    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
+       into v_mark;
+    v_snap := pg_catalog.pg_current_snapshot();
+    v_from := v_settled;
     loop
         execute pg_catalog.format(
-            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.at order by x.id),
-                    pg_catalog.array_agg(x.content order by x.id)
-               from (select l.id, l.at, %2$s as content from %1$I._audit_log l
-                      where l.seal is null order by l.id limit 10000) x',
+            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.content order by x.id)
+               from (select l.id, %2$s as content from %1$I._audit_log l
+                      where l.id > $1 and not exists (select from %1$I._audit_chain c where c.entry_id = l.id)
+                      order by l.id limit 10000) x',
             p_schema, docpal_private.audit_content_sql('l'))
-           into v_ids, v_ats, v_contents;
+           into v_ids, v_contents using v_from;
         exit when v_ids is null;
         v_hashes := '{}';
         for i in 1 .. pg_catalog.cardinality(v_ids) loop
@@ -6008,16 +6096,35 @@ begin
             v_hashes := v_hashes || v_hash;
         end loop;
         execute pg_catalog.format(
-            'update %I._audit_log l set seal = $1 + u.o, hash = u.hash
-               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::bytea[]))
-                    with ordinality u(id, at, hash, o)
-              where l.id = u.id and l.at = u.at', p_schema)
-          using v_seal, v_ids, v_ats, v_hashes;
+            'insert into %I._audit_chain (seal, entry_id, hash)
+             select $1 + u.o, u.id, u.hash
+               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::bytea[])) with ordinality u(id, hash, o)',
+            p_schema)
+          using v_seal, v_ids, v_hashes;
         v_seal := v_seal + pg_catalog.cardinality(v_ids);
         v_total := v_total + pg_catalog.cardinality(v_ids);
-        execute pg_catalog.format('insert into %I._audit_seals (seal, entry_id, hash, kind) values ($1, $2, $3, ''run'')', p_schema)
-          using v_seal, v_ids[pg_catalog.cardinality(v_ids)], v_hash;
+        v_last := v_ids[pg_catalog.cardinality(v_ids)];
+        v_from := v_last;
     end loop;
+    -- the new settled mark: the highest id_mark whose running transactions
+    -- have all finished before this run's snapshot (this run's own when
+    -- nothing was running)
+    execute pg_catalog.format(
+        'select pg_catalog.max(s.id_mark) from %I._audit_seals s
+          where s.kind = ''run'' and s.id_mark > $1
+            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
+                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+       into v_newly_settled using v_settled, v_snap;
+    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
+        v_newly_settled := greatest(v_newly_settled, v_mark);
+    end if;
+    v_newly_settled := greatest(v_settled, v_newly_settled);
+    if v_total > 0 or v_newly_settled > v_settled then
+        execute pg_catalog.format(
+            'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
+             values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
+          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+    end if;
     return v_total;
 end
 $$
@@ -6030,38 +6137,58 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* The sealer: chains the committed entries of a company's audit log that
-   have no seal yet, in id order, after the last sealed one:
-   seal = previous seal + 1, hash = sha256(previous hash || content). Only
-   one sealer per company runs at a time (advisory lock); writers never wait
-   for it. An entry that commits after a larger id was sealed is sealed in a
-   later run, after it: the chain order is the seal order, so it never forks
-   and is never rewritten. Records the run's last point in _audit_seals (a
-   cut-off tail is then noticed) and returns the number of entries sealed. */
+   are not in _audit_chain yet, in id order, after the chain's head:
+   seal = previous seal + 1, hash = sha256(previous hash || content). One
+   sealer per company at a time (advisory lock); writers never wait for it,
+   and the log is never rewritten (the chain is its own insert-only table).
+   An entry that commits after a larger id was sealed is sealed in a later
+   run, after it: the chain order is the seal order, so it never forks.
+
+   Which entries to look at: every run records its snapshot and the id
+   sequence's value read just before it (id_mark). Ids up to id_mark were
+   taken by transactions that had committed by that snapshot, were running in
+   it (its xip list) or aborted; once every one of those running has finished
+   before a later run's snapshot, that later run saw and sealed them all, so
+   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
+   above the settled mark, so its cost follows the new entries, not the log.
+   Records the run in _audit_seals and returns the number of entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
+    v_settled bigint;
+    v_mark bigint;
+    v_snap pg_snapshot;
+    v_from bigint;
     v_ids bigint[];
-    v_ats timestamptz[];
     v_contents bytea[];
     v_hashes bytea[];
     v_total bigint := 0;
+    v_last bigint;
+    v_newly_settled bigint;
+    v_sequence text := pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I._audit_log', p_schema), 'id');
 begin
     perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
     execute pg_catalog.format(
-        'select x.seal, x.hash from (select l.seal, l.hash from %1$I._audit_log l where l.seal is not null
-                                      union all select s.seal, s.hash from %1$I._audit_seals s) x
-          order by x.seal desc limit 1', p_schema)
-       into v_seal, v_hash;
+        'select s.seal, s.hash, s.entry_id,
+                (select pg_catalog.max(r.settled) from %1$I._audit_seals r where r.kind = ''run'')
+           from %1$I._audit_seals s order by s.seal desc, s.id desc limit 1', p_schema)
+       into v_seal, v_hash, v_last, v_settled;
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+    v_settled := coalesce(v_settled, 0);
+    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
+       into v_mark;
+    v_snap := pg_catalog.pg_current_snapshot();
+    v_from := v_settled;
     loop
         execute pg_catalog.format(
-            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.at order by x.id),
-                    pg_catalog.array_agg(x.content order by x.id)
-               from (select l.id, l.at, %2$s as content from %1$I._audit_log l
-                      where l.seal is null order by l.id limit 10000) x',
+            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.content order by x.id)
+               from (select l.id, %2$s as content from %1$I._audit_log l
+                      where l.id > $1 and not exists (select from %1$I._audit_chain c where c.entry_id = l.id)
+                      order by l.id limit 10000) x',
             p_schema, docpal_private.audit_content_sql('l'))
-           into v_ids, v_ats, v_contents;
+           into v_ids, v_contents using v_from;
         exit when v_ids is null;
         v_hashes := '{}';
         for i in 1 .. pg_catalog.cardinality(v_ids) loop
@@ -6069,16 +6196,35 @@ begin
             v_hashes := v_hashes || v_hash;
         end loop;
         execute pg_catalog.format(
-            'update %I._audit_log l set seal = $1 + u.o, hash = u.hash
-               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::bytea[]))
-                    with ordinality u(id, at, hash, o)
-              where l.id = u.id and l.at = u.at', p_schema)
-          using v_seal, v_ids, v_ats, v_hashes;
+            'insert into %I._audit_chain (seal, entry_id, hash)
+             select $1 + u.o, u.id, u.hash
+               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::bytea[])) with ordinality u(id, hash, o)',
+            p_schema)
+          using v_seal, v_ids, v_hashes;
         v_seal := v_seal + pg_catalog.cardinality(v_ids);
         v_total := v_total + pg_catalog.cardinality(v_ids);
-        execute pg_catalog.format('insert into %I._audit_seals (seal, entry_id, hash, kind) values ($1, $2, $3, ''run'')', p_schema)
-          using v_seal, v_ids[pg_catalog.cardinality(v_ids)], v_hash;
+        v_last := v_ids[pg_catalog.cardinality(v_ids)];
+        v_from := v_last;
     end loop;
+    -- the new settled mark: the highest id_mark whose running transactions
+    -- have all finished before this run's snapshot (this run's own when
+    -- nothing was running)
+    execute pg_catalog.format(
+        'select pg_catalog.max(s.id_mark) from %I._audit_seals s
+          where s.kind = ''run'' and s.id_mark > $1
+            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
+                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+       into v_newly_settled using v_settled, v_snap;
+    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
+        v_newly_settled := greatest(v_newly_settled, v_mark);
+    end if;
+    v_newly_settled := greatest(v_settled, v_newly_settled);
+    if v_total > 0 or v_newly_settled > v_settled then
+        execute pg_catalog.format(
+            'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
+             values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
+          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+    end if;
     return v_total;
 end
 $$
@@ -6200,6 +6346,8 @@ as $$
    updated_by from the context unless the statement set it. id, created_at
    and created_by never change. TG_ARGV[0] is the table slug (not
    TG_TABLE_NAME, which names the shard on a Citus worker). */
+declare
+    v_user text;
 begin
     if new.id is distinct from old.id then
         raise exception using errcode = '22023',
@@ -6210,7 +6358,14 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        new.updated_by := docpal_private.context_user();
+        -- The user named by the context, unverified: checking the signature
+        -- on every row would cost more than the update itself, and only roles
+        -- that may write the table directly (and so set updated_by to anything)
+        -- get here without docpal's functions; the audit entry's user_id is
+        -- verified once per statement.
+        v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
+        new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                               then v_user::uuid end;
     end if;
     return new;
 end
@@ -6228,6 +6383,8 @@ as $$
    updated_by from the context unless the statement set it. id, created_at
    and created_by never change. TG_ARGV[0] is the table slug (not
    TG_TABLE_NAME, which names the shard on a Citus worker). */
+declare
+    v_user text;
 begin
     if new.id is distinct from old.id then
         raise exception using errcode = '22023',
@@ -6238,7 +6395,14 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        new.updated_by := docpal_private.context_user();
+        -- The user named by the context, unverified: checking the signature
+        -- on every row would cost more than the update itself, and only roles
+        -- that may write the table directly (and so set updated_by to anything)
+        -- get here without docpal's functions; the audit entry's user_id is
+        -- verified once per statement.
+        v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
+        new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                               then v_user::uuid end;
     end if;
     return new;
 end
@@ -6559,13 +6723,13 @@ begin
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Checks a company's sealed chain, set-based (every entry against the
-   stored hash of the one before it, so no step waits for another):
-   {ok, checked, first_broken}. An entry holds when its hash is
-   sha256(hash of seal - 1 || content), where seal - 1 is the entry before
-   it, a retention anchor, or (for seal 1) 32 zero bytes. A missing tail is
-   caught by the last sealing run's record: first_broken is then the id of
-   the entry that run ended with. */
+/* Checks a company's sealed chain, set-based (every link against the stored
+   hash of the one before it, so no step waits for another):
+   {ok, checked, first_broken}. A link holds when its entry exists and its
+   hash is sha256(hash of seal - 1 || entry content), where seal - 1 is the
+   link before it, a retention anchor, or (for seal 1) 32 zero bytes. A cut-off
+   tail is caught by the last sealing run's record: first_broken is then the
+   id of the entry that run ended with. */
 declare
     v_checked bigint;
     v_broken_seal bigint;
@@ -6573,26 +6737,28 @@ declare
 begin
     execute pg_catalog.format(
         'select pg_catalog.count(*), pg_catalog.min(v.seal) filter (where not v.ok)
-           from (select l.seal,
-                        coalesce(l.hash = pg_catalog.sha256(
-                            case when pg_catalog.lag(l.seal) over w = l.seal - 1 then pg_catalog.lag(l.hash) over w
-                                 when l.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
-                                 else (select s.hash from %1$I._audit_seals s where s.seal = l.seal - 1 and s.kind = ''anchor'')
+           from (select c.seal,
+                        coalesce(c.hash = pg_catalog.sha256(
+                            case when pg_catalog.lag(c.seal) over w = c.seal - 1 then pg_catalog.lag(c.hash) over w
+                                 when c.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
+                                 else (select a.hash from %1$I._audit_seals a
+                                        where a.seal = c.seal - 1 and a.kind = ''anchor'' limit 1)
                             end || %2$s), false) as ok
-                   from %1$I._audit_log l
-                  where l.seal is not null
-                 window w as (order by l.seal)) v',
+                   from %1$I._audit_chain c left join %1$I._audit_log l on l.id = c.entry_id
+                 window w as (order by c.seal)) v',
         p_schema, docpal_private.audit_content_sql('l'))
        into v_checked, v_broken_seal;
     if v_broken_seal is not null then
-        execute pg_catalog.format('select l.id from %I._audit_log l where l.seal = $1 limit 1', p_schema)
+        execute pg_catalog.format('select c.entry_id from %I._audit_chain c where c.seal = $1', p_schema)
            into v_broken using v_broken_seal;
     else
-        -- the last run's end must still be there, unchanged
+        -- the chain must still reach the last run's end (or the anchor retention left for it)
         execute pg_catalog.format(
-            'select r.entry_id from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
-                                      order by s.seal desc limit 1) r
-              where not exists (select from %1$I._audit_log l where l.seal = r.seal and l.id = r.entry_id and l.hash = r.hash)',
+            'select r.entry_id
+               from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
+                      order by s.seal desc, s.id desc limit 1) r
+              where not exists (select from %1$I._audit_chain c where c.seal = r.seal and c.entry_id = r.entry_id and c.hash = r.hash)
+                and not exists (select from %1$I._audit_seals a where a.kind = ''anchor'' and a.seal = r.seal and a.hash = r.hash)',
             p_schema)
            into v_broken;
     end if;
@@ -6607,13 +6773,13 @@ exception when invalid_function_definition then
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Checks a company's sealed chain, set-based (every entry against the
-   stored hash of the one before it, so no step waits for another):
-   {ok, checked, first_broken}. An entry holds when its hash is
-   sha256(hash of seal - 1 || content), where seal - 1 is the entry before
-   it, a retention anchor, or (for seal 1) 32 zero bytes. A missing tail is
-   caught by the last sealing run's record: first_broken is then the id of
-   the entry that run ended with. */
+/* Checks a company's sealed chain, set-based (every link against the stored
+   hash of the one before it, so no step waits for another):
+   {ok, checked, first_broken}. A link holds when its entry exists and its
+   hash is sha256(hash of seal - 1 || entry content), where seal - 1 is the
+   link before it, a retention anchor, or (for seal 1) 32 zero bytes. A cut-off
+   tail is caught by the last sealing run's record: first_broken is then the
+   id of the entry that run ended with. */
 declare
     v_checked bigint;
     v_broken_seal bigint;
@@ -6621,26 +6787,28 @@ declare
 begin
     execute pg_catalog.format(
         'select pg_catalog.count(*), pg_catalog.min(v.seal) filter (where not v.ok)
-           from (select l.seal,
-                        coalesce(l.hash = pg_catalog.sha256(
-                            case when pg_catalog.lag(l.seal) over w = l.seal - 1 then pg_catalog.lag(l.hash) over w
-                                 when l.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
-                                 else (select s.hash from %1$I._audit_seals s where s.seal = l.seal - 1 and s.kind = ''anchor'')
+           from (select c.seal,
+                        coalesce(c.hash = pg_catalog.sha256(
+                            case when pg_catalog.lag(c.seal) over w = c.seal - 1 then pg_catalog.lag(c.hash) over w
+                                 when c.seal = 1 then pg_catalog.decode(pg_catalog.repeat(''00'', 32), ''hex'')
+                                 else (select a.hash from %1$I._audit_seals a
+                                        where a.seal = c.seal - 1 and a.kind = ''anchor'' limit 1)
                             end || %2$s), false) as ok
-                   from %1$I._audit_log l
-                  where l.seal is not null
-                 window w as (order by l.seal)) v',
+                   from %1$I._audit_chain c left join %1$I._audit_log l on l.id = c.entry_id
+                 window w as (order by c.seal)) v',
         p_schema, docpal_private.audit_content_sql('l'))
        into v_checked, v_broken_seal;
     if v_broken_seal is not null then
-        execute pg_catalog.format('select l.id from %I._audit_log l where l.seal = $1 limit 1', p_schema)
+        execute pg_catalog.format('select c.entry_id from %I._audit_chain c where c.seal = $1', p_schema)
            into v_broken using v_broken_seal;
     else
-        -- the last run's end must still be there, unchanged
+        -- the chain must still reach the last run's end (or the anchor retention left for it)
         execute pg_catalog.format(
-            'select r.entry_id from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
-                                      order by s.seal desc limit 1) r
-              where not exists (select from %1$I._audit_log l where l.seal = r.seal and l.id = r.entry_id and l.hash = r.hash)',
+            'select r.entry_id
+               from (select s.seal, s.entry_id, s.hash from %1$I._audit_seals s where s.kind = ''run''
+                      order by s.seal desc, s.id desc limit 1) r
+              where not exists (select from %1$I._audit_chain c where c.seal = r.seal and c.entry_id = r.entry_id and c.hash = r.hash)
+                and not exists (select from %1$I._audit_seals a where a.kind = ''anchor'' and a.seal = r.seal and a.hash = r.hash)',
             p_schema)
            into v_broken;
     end if;
@@ -7620,7 +7788,7 @@ begin
             'select pg_catalog.jsonb_build_object(''total'', pg_catalog.count(*),
                         ''entries'', coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]''))
                from %I._audit_log e where %s',
-            docpal_private.audit_entry_sql('e'), v_ctx.schema_name, v_where)
+            docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name, v_where)
            into v_report using v_from, v_to, v_user, v_table;
     elsif v_kind = 'user_activity' then
         execute pg_catalog.format(
@@ -7725,7 +7893,7 @@ begin
             'select pg_catalog.jsonb_build_object(''total'', pg_catalog.count(*),
                         ''entries'', coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]''))
                from %I._audit_log e where %s',
-            docpal_private.audit_entry_sql('e'), v_ctx.schema_name, v_where)
+            docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name, v_where)
            into v_report using v_from, v_to, v_user, v_table;
     elsif v_kind = 'user_activity' then
         execute pg_catalog.format(
@@ -10130,7 +10298,7 @@ begin
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
-        docpal_private.audit_entry_sql('e'), v_ctx.schema_name)
+        docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
     return v_history;
 end
@@ -10155,7 +10323,7 @@ begin
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
-        docpal_private.audit_entry_sql('e'), v_ctx.schema_name)
+        docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
     return v_history;
 end
@@ -10560,10 +10728,9 @@ begin
             message = pg_catalog.format('record %s of table %s exists: there is nothing to restore', restore_record.id, restore_record.slug);
     end if;
     execute pg_catalog.format(
-        'select (select e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
-                  order by e.id desc limit 1),
-                (select pg_catalog.max(e.version) from %1$I._audit_log e where e."table" = $1 and e.record_id = $2)',
+        'select e.action, e.version from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
+          order by e.id desc limit 1',
         v_ctx.schema_name)
        into v_last, v_version using restore_record.slug, restore_record.id;
     if v_last is distinct from 'DELETE' then
@@ -10571,7 +10738,7 @@ begin
             message = pg_catalog.format('record %s of table %s was never deleted', restore_record.id, restore_record.slug);
     end if;
     return docpal_private.restore_image(v_ctx.schema_name, v_spec,
-                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, null, null),
+                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, v_version, null),
                                         v_version + 1);
 end
 $$
@@ -10603,10 +10770,9 @@ begin
             message = pg_catalog.format('record %s of table %s exists: there is nothing to restore', restore_record.id, restore_record.slug);
     end if;
     execute pg_catalog.format(
-        'select (select e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
-                  order by e.id desc limit 1),
-                (select pg_catalog.max(e.version) from %1$I._audit_log e where e."table" = $1 and e.record_id = $2)',
+        'select e.action, e.version from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
+          order by e.id desc limit 1',
         v_ctx.schema_name)
        into v_last, v_version using restore_record.slug, restore_record.id;
     if v_last is distinct from 'DELETE' then
@@ -10614,7 +10780,7 @@ begin
             message = pg_catalog.format('record %s of table %s was never deleted', restore_record.id, restore_record.slug);
     end if;
     return docpal_private.restore_image(v_ctx.schema_name, v_spec,
-                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, null, null),
+                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, v_version, null),
                                         v_version + 1);
 end
 $$
@@ -11568,7 +11734,7 @@ begin
       join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
-        (4, 'c2fd29d030c4dd46d6d04710efb0ee3c16e60c6b49d73ac3dccaf7adc12f6020')) as n(version, checksum) on n.version = s.version
+        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -11653,17 +11819,27 @@ on conflict (version) do update
 insert into docpal_private.tenant_steps (version, name, statements, checksum)
 values (4, 'audit_chain',
         array[$q$alter table %1$I._audit_log rename column table_slug to "table"$q$,
-        $q$alter table %1$I._audit_log add column seal bigint$q$,
-        $q$create index on %1$I._audit_log (seal) where seal is not null$q$,
-        $q$create index on %1$I._audit_log (id) where seal is null$q$,
-        $q$create table %1$I._audit_seals (
+        $q$alter table %1$I._audit_log drop column hash$q$,
+        $q$create table %1$I._audit_chain (
     seal     bigint primary key,
     entry_id bigint not null,
     hash     bytea not null,
+    constraint _audit_chain_entry_key unique (entry_id)
+)$q$,
+        $q$comment on table %1$I._audit_chain is 'docpal audit hash chain: one row per sealed _audit_log entry.'$q$,
+        $q$create table %1$I._audit_seals (
+    id       bigserial primary key,
+    seal     bigint not null,
+    entry_id bigint not null,
+    hash     bytea not null,
     kind     text not null check (kind in ('run', 'anchor')),
+    snap     pg_snapshot,
+    id_mark  bigint,
+    settled  bigint,
     at       timestamptz not null default pg_catalog.now()
 )$q$,
         $q$comment on table %1$I._audit_seals is 'docpal audit chain: sealing runs and retention anchors.'$q$,
+        $q$create index on %1$I._audit_seals (seal)$q$,
         $q$create trigger _audit_log_append_only
     before update or delete on %1$I._audit_log
     for each row execute function docpal_private.audit_log_guard()$q$,
@@ -11673,8 +11849,20 @@ values (4, 'audit_chain',
         $q$create trigger _audit_log_no_truncate
     before truncate on %1$I._audit_log_default
     for each statement execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_chain_append_only
+    before update or delete on %1$I._audit_chain
+    for each row execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_chain_no_truncate
+    before truncate on %1$I._audit_chain
+    for each statement execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_seals_append_only
+    before update or delete on %1$I._audit_seals
+    for each row execute function docpal_private.audit_log_guard()$q$,
+        $q$create trigger _audit_seals_no_truncate
+    before truncate on %1$I._audit_seals
+    for each statement execute function docpal_private.audit_log_guard()$q$,
         $q$select docpal_private.audit_setup('%1$I'::regnamespace)$q$]::text[],
-        'c2fd29d030c4dd46d6d04710efb0ee3c16e60c6b49d73ac3dccaf7adc12f6020')
+        'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27')
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
@@ -11703,7 +11891,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_capture', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_triggers', 'audit_value', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_capture', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

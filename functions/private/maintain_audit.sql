@@ -22,6 +22,7 @@ declare
     v_anchors integer := 0;
     v_partition regclass;
     v_name text;
+    v_gone bigint[];
 begin
     if p_keep_months is not null then
         if p_keep_months < 0 then
@@ -33,26 +34,35 @@ begin
         execute pg_catalog.format(
             'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
                from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
-              where i.inhparent = %L::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
+              where i.inhparent = pg_catalog.format(''%%I._audit_log'', %1$L)::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
                 and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
                                                  + interval ''1 month'') <= $1
-                and not exists (select from %I._audit_log l where l.tableoid = c.oid and l.seal is null)',
-            pg_catalog.format('%I._audit_log', p_schema), p_schema)
+                and not exists (select from %1$I._audit_log l where l.tableoid = c.oid
+                                   and not exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
            into v_old using v_cutoff;
-        -- anchors: removed entries that a kept entry chains to
+        -- the entries that go: those of the old partitions, and sealed ones of
+        -- the default partition from before the cutoff
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log l
+              where l.tableoid = any ($1)
+                 or (l.tableoid = pg_catalog.format(''%%I._audit_log_default'', %1$L)::regclass and l.at < $2
+                     and exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
+            p_schema)
+           into v_gone using v_old::oid[], v_cutoff;
+        -- anchors: links of removed entries that a kept link chains to, and the head
         execute pg_catalog.format(
             'insert into %1$I._audit_seals (seal, entry_id, hash, kind)
-             select d.seal, d.id, d.hash, ''anchor''
-               from %1$I._audit_log d
-              where d.seal is not null
-                and (d.tableoid = any ($1) or (d.tableoid = %2$L::regclass and d.at < $2))
-                and exists (select from %1$I._audit_log k
-                             where k.seal = d.seal + 1
-                               and not (k.tableoid = any ($1) or (k.tableoid = %2$L::regclass and k.at < $2)))
-             on conflict (seal) do nothing',
-            p_schema, pg_catalog.format('%I._audit_log_default', p_schema))
-          using v_old::oid[], v_cutoff;
+             select c.seal, c.entry_id, c.hash, ''anchor''
+               from %1$I._audit_chain c
+              where c.entry_id = any ($1)
+                and (exists (select from %1$I._audit_chain k where k.seal = c.seal + 1 and not (k.entry_id = any ($1)))
+                     or c.seal = (select pg_catalog.max(h.seal) from %1$I._audit_chain h))',
+            p_schema)
+          using v_gone;
         get diagnostics v_anchors = row_count;
+        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        execute pg_catalog.format('delete from %I._audit_chain c where c.entry_id = any ($1)', p_schema) using v_gone;
         foreach v_partition in array v_old loop
             v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
             if p_archive then
@@ -64,9 +74,7 @@ begin
             end if;
             v_removed := v_removed || v_name;
         end loop;
-        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
-        execute pg_catalog.format('delete from %I._audit_log_default d where d.at < $1 and d.seal is not null', p_schema)
-          using v_cutoff;
+        execute pg_catalog.format('delete from %I._audit_log_default d where d.id = any ($1)', p_schema) using v_gone;
         perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
     end if;
     return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),

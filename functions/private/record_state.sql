@@ -6,40 +6,61 @@ create or replace function docpal_private.record_state(
 as $$
 /* A record as its audit entries say it was, shaped like get_record (the
    stored row as to_jsonb, each relation_many column as its id list):
-   - with p_version: at that version (null when the record never had it);
-   - with p_at: at that time (null when it did not exist then);
-   - with neither: as last known, a deleted record as it was deleted.
-   The row is the newest entry carrying a whole row (INSERT, UPDATE,
-   ROLLBACK, RESTORE; a DELETE ends it) up to that point; each list is the
-   newest link entry of its column up to that point ([] without one). */
+   - with p_version: at that version (null when it never had that version);
+   - with p_at: at that time (null when it did not exist then).
+   Worked backwards from the record as it is now, undoing the entries after
+   that point, newest first: an UPDATE, ROLLBACK or link entry puts its old
+   values back, a DELETE brings back the row it removed (with the links
+   whose removal was logged with it), an INSERT or
+   RESTORE of the row means it did not exist before. Only entries after the
+   point are read, so retention never breaks it. */
 declare
-    v_cond text := case when p_version is not null then 'e.version <= $3' when p_at is not null then 'e.at <= $4' else 'true' end;
-    v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
-                            where c->>'type' = 'relation_many');
+    v_cutoff bigint;
     v_state jsonb;
-    v_exists boolean;
+    v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
+    v_entry record;
+    v_had boolean;
 begin
     if p_version is not null then
+        -- the state at version v is the one after its last entry (a DELETE
+        -- carries the version it ended, so it does not count)
         execute pg_catalog.format(
-            'select exists (select from %I._audit_log e where e."table" = $1 and e.record_id = $2 and e.version = $3)', p_schema)
-           into v_exists using p_spec->>'slug', p_id, p_version;
-        if not v_exists then
+            'select pg_catalog.max(e.id) filter (where e.version <= $3 and e.action <> ''DELETE''),
+                    pg_catalog.bool_or(e.version = $3)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff, v_had using p_spec->>'slug', p_id, p_version;
+        if v_cutoff is null or not v_had then
             return null;
         end if;
+    else
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0)
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
+           into v_cutoff using p_spec->>'slug', p_id, p_at;
     end if;
-    execute pg_catalog.format(
-        'select coalesce(d.new, d.old) || coalesce((select pg_catalog.jsonb_object_agg(c, coalesce(
-                    (select e.new -> c from %1$I._audit_log e
-                      where e."table" = $1 and e.record_id = $2 and e.changed = array[c] and not (e.new ? ''id'') and %2$s
-                      order by e.id desc limit 1), ''[]''))
-                  from pg_catalog.unnest($5::text[]) c), ''{}'')
-           from (select e.new, e.old, e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'') and %2$s
-                    and (e.action <> ''DELETE'' or $3 is null)
-                  order by e.id desc limit 1) d
-          where d.action <> ''DELETE'' or ($3 is null and $4 is null)',
-        p_schema, v_cond)
-       into v_state using p_spec->>'slug', p_id, p_version, p_at, v_many;
-    return v_state;
+    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, p_spec->>'slug')
+       into v_state using p_id;
+    for v_entry in execute pg_catalog.format(
+        'select e.action, e.old, e.new from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and e.id > $3 order by e.id desc', p_schema)
+        using p_spec->>'slug', p_id, v_cutoff
+    loop
+        if v_entry.action in ('INSERT', 'RESTORE') and v_entry.new ? 'id' then
+            v_state := null;
+        elsif v_entry.action = 'DELETE' then
+            -- the links that went with it (their entry may come after the
+            -- DELETE's: the junction's cascade runs at the end of the statement)
+            v_state := v_entry.old || coalesce(v_state, '{}');
+        else
+            v_state := coalesce(v_state, '{}') || v_entry.old;
+        end if;
+    end loop;
+    if v_state is null or not v_state ? 'id' then
+        return null;
+    end if;
+    -- a list no entry mentions was empty
+    return v_state || coalesce((select pg_catalog.jsonb_object_agg(c->>'name', '[]'::jsonb)
+                                  from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                                 where c->>'type' = 'relation_many' and not v_state ? (c->>'name')), '{}');
 end
 $$;

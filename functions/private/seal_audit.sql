@@ -4,38 +4,58 @@ create or replace function docpal_private.seal_audit(p_schema text)
     set search_path = pg_catalog, pg_temp
 as $$
 /* The sealer: chains the committed entries of a company's audit log that
-   have no seal yet, in id order, after the last sealed one:
-   seal = previous seal + 1, hash = sha256(previous hash || content). Only
-   one sealer per company runs at a time (advisory lock); writers never wait
-   for it. An entry that commits after a larger id was sealed is sealed in a
-   later run, after it: the chain order is the seal order, so it never forks
-   and is never rewritten. Records the run's last point in _audit_seals (a
-   cut-off tail is then noticed) and returns the number of entries sealed. */
+   are not in _audit_chain yet, in id order, after the chain's head:
+   seal = previous seal + 1, hash = sha256(previous hash || content). One
+   sealer per company at a time (advisory lock); writers never wait for it,
+   and the log is never rewritten (the chain is its own insert-only table).
+   An entry that commits after a larger id was sealed is sealed in a later
+   run, after it: the chain order is the seal order, so it never forks.
+
+   Which entries to look at: every run records its snapshot and the id
+   sequence's value read just before it (id_mark). Ids up to id_mark were
+   taken by transactions that had committed by that snapshot, were running in
+   it (its xip list) or aborted; once every one of those running has finished
+   before a later run's snapshot, that later run saw and sealed them all, so
+   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
+   above the settled mark, so its cost follows the new entries, not the log.
+   Records the run in _audit_seals and returns the number of entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
+    v_settled bigint;
+    v_mark bigint;
+    v_snap pg_snapshot;
+    v_from bigint;
     v_ids bigint[];
-    v_ats timestamptz[];
     v_contents bytea[];
     v_hashes bytea[];
     v_total bigint := 0;
+    v_last bigint;
+    v_newly_settled bigint;
+    v_sequence text := pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I._audit_log', p_schema), 'id');
 begin
     perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
     execute pg_catalog.format(
-        'select x.seal, x.hash from (select l.seal, l.hash from %1$I._audit_log l where l.seal is not null
-                                      union all select s.seal, s.hash from %1$I._audit_seals s) x
-          order by x.seal desc limit 1', p_schema)
-       into v_seal, v_hash;
+        'select s.seal, s.hash, s.entry_id,
+                (select pg_catalog.max(r.settled) from %1$I._audit_seals r where r.kind = ''run'')
+           from %1$I._audit_seals s order by s.seal desc, s.id desc limit 1', p_schema)
+       into v_seal, v_hash, v_last, v_settled;
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
+    v_settled := coalesce(v_settled, 0);
+    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
+       into v_mark;
+    v_snap := pg_catalog.pg_current_snapshot();
+    v_from := v_settled;
     loop
         execute pg_catalog.format(
-            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.at order by x.id),
-                    pg_catalog.array_agg(x.content order by x.id)
-               from (select l.id, l.at, %2$s as content from %1$I._audit_log l
-                      where l.seal is null order by l.id limit 10000) x',
+            'select pg_catalog.array_agg(x.id order by x.id), pg_catalog.array_agg(x.content order by x.id)
+               from (select l.id, %2$s as content from %1$I._audit_log l
+                      where l.id > $1 and not exists (select from %1$I._audit_chain c where c.entry_id = l.id)
+                      order by l.id limit 10000) x',
             p_schema, docpal_private.audit_content_sql('l'))
-           into v_ids, v_ats, v_contents;
+           into v_ids, v_contents using v_from;
         exit when v_ids is null;
         v_hashes := '{}';
         for i in 1 .. pg_catalog.cardinality(v_ids) loop
@@ -43,16 +63,35 @@ begin
             v_hashes := v_hashes || v_hash;
         end loop;
         execute pg_catalog.format(
-            'update %I._audit_log l set seal = $1 + u.o, hash = u.hash
-               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::timestamptz[]), pg_catalog.unnest($4::bytea[]))
-                    with ordinality u(id, at, hash, o)
-              where l.id = u.id and l.at = u.at', p_schema)
-          using v_seal, v_ids, v_ats, v_hashes;
+            'insert into %I._audit_chain (seal, entry_id, hash)
+             select $1 + u.o, u.id, u.hash
+               from rows from (pg_catalog.unnest($2::bigint[]), pg_catalog.unnest($3::bytea[])) with ordinality u(id, hash, o)',
+            p_schema)
+          using v_seal, v_ids, v_hashes;
         v_seal := v_seal + pg_catalog.cardinality(v_ids);
         v_total := v_total + pg_catalog.cardinality(v_ids);
-        execute pg_catalog.format('insert into %I._audit_seals (seal, entry_id, hash, kind) values ($1, $2, $3, ''run'')', p_schema)
-          using v_seal, v_ids[pg_catalog.cardinality(v_ids)], v_hash;
+        v_last := v_ids[pg_catalog.cardinality(v_ids)];
+        v_from := v_last;
     end loop;
+    -- the new settled mark: the highest id_mark whose running transactions
+    -- have all finished before this run's snapshot (this run's own when
+    -- nothing was running)
+    execute pg_catalog.format(
+        'select pg_catalog.max(s.id_mark) from %I._audit_seals s
+          where s.kind = ''run'' and s.id_mark > $1
+            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
+                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+       into v_newly_settled using v_settled, v_snap;
+    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
+        v_newly_settled := greatest(v_newly_settled, v_mark);
+    end if;
+    v_newly_settled := greatest(v_settled, v_newly_settled);
+    if v_total > 0 or v_newly_settled > v_settled then
+        execute pg_catalog.format(
+            'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
+             values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
+          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+    end if;
     return v_total;
 end
 $$;

@@ -59,7 +59,7 @@ begin
             'select pg_catalog.jsonb_build_object(''total'', pg_catalog.count(*),
                         ''entries'', coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]''))
                from %I._audit_log e where %s',
-            docpal_private.audit_entry_sql('e'), v_ctx.schema_name, v_where)
+            docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name, v_where)
            into v_report using v_from, v_to, v_user, v_table;
     elsif v_kind = 'user_activity' then
         execute pg_catalog.format(

@@ -16,7 +16,7 @@ begin
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
-        docpal_private.audit_entry_sql('e'), v_ctx.schema_name)
+        docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
     return v_history;
 end

@@ -24,10 +24,9 @@ begin
             message = pg_catalog.format('record %s of table %s exists: there is nothing to restore', restore_record.id, restore_record.slug);
     end if;
     execute pg_catalog.format(
-        'select (select e.action from %1$I._audit_log e
-                  where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
-                  order by e.id desc limit 1),
-                (select pg_catalog.max(e.version) from %1$I._audit_log e where e."table" = $1 and e.record_id = $2)',
+        'select e.action, e.version from %I._audit_log e
+          where e."table" = $1 and e.record_id = $2 and (e.new ? ''id'' or e.action = ''DELETE'')
+          order by e.id desc limit 1',
         v_ctx.schema_name)
        into v_last, v_version using restore_record.slug, restore_record.id;
     if v_last is distinct from 'DELETE' then
@@ -35,7 +34,7 @@ begin
             message = pg_catalog.format('record %s of table %s was never deleted', restore_record.id, restore_record.slug);
     end if;
     return docpal_private.restore_image(v_ctx.schema_name, v_spec,
-                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, null, null),
+                                        docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, v_version, null),
                                         v_version + 1);
 end
 $$;
