@@ -616,69 +616,6 @@ end
 $replace$;
 
 -- ======================================================================
--- functions/private/audit_capture.sql
--- ======================================================================
-
-do $replace$
-begin
-    execute $q$create or replace function docpal_private.audit_capture()
-    returns trigger
-    language plpgsql
-    set search_path = pg_catalog, pg_temp
-as $$
-/* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
-   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: runs
-   the capture statement docpal_private.audit_triggers generated for this
-   table and event (TG_ARGV[1]), one set-based INSERT into the company's
-   _audit_log in the writer's transaction. TG_ARGV[0] is the table slug.
-   docpal.audit_action (set locally by rollback_record / restore_record /
-   rollback_table) labels an UPDATE as ROLLBACK and an INSERT as RESTORE. */
-declare
-    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
-    v_action text := case when tg_op = 'TRUNCATE' then 'DELETE'
-                          when tg_op = 'UPDATE' and v_label = 'ROLLBACK' then 'ROLLBACK'
-                          when tg_op = 'INSERT' and v_label = 'RESTORE' then 'RESTORE'
-                          else tg_op end;
-begin
-    execute tg_argv[1]
-      using docpal_private.context_user(), tg_argv[0], v_action,
-            case v_action when 'INSERT' then 'created' when 'RESTORE' then 'restored' else 'deleted' end;
-    return null;
-end
-$$
-$q$;
-exception when invalid_function_definition then
-    drop function docpal_private.audit_capture;
-    execute $q$create or replace function docpal_private.audit_capture()
-    returns trigger
-    language plpgsql
-    set search_path = pg_catalog, pg_temp
-as $$
-/* AFTER INSERT / UPDATE / DELETE (per statement, with transition tables
-   _docpal_new/_docpal_old) and BEFORE TRUNCATE on every docpal table: runs
-   the capture statement docpal_private.audit_triggers generated for this
-   table and event (TG_ARGV[1]), one set-based INSERT into the company's
-   _audit_log in the writer's transaction. TG_ARGV[0] is the table slug.
-   docpal.audit_action (set locally by rollback_record / restore_record /
-   rollback_table) labels an UPDATE as ROLLBACK and an INSERT as RESTORE. */
-declare
-    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
-    v_action text := case when tg_op = 'TRUNCATE' then 'DELETE'
-                          when tg_op = 'UPDATE' and v_label = 'ROLLBACK' then 'ROLLBACK'
-                          when tg_op = 'INSERT' and v_label = 'RESTORE' then 'RESTORE'
-                          else tg_op end;
-begin
-    execute tg_argv[1]
-      using docpal_private.context_user(), tg_argv[0], v_action,
-            case v_action when 'INSERT' then 'created' when 'RESTORE' then 'restored' else 'deleted' end;
-    return null;
-end
-$$
-$q$;
-end
-$replace$;
-
--- ======================================================================
 -- functions/private/audit_content_sql.sql
 -- ======================================================================
 
@@ -781,6 +718,7 @@ begin
     execute $q$create or replace function docpal_private.audit_links()
     returns trigger
     language plpgsql
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 /* AFTER INSERT / UPDATE / DELETE (per statement, transition tables
@@ -840,6 +778,7 @@ exception when invalid_function_definition then
     execute $q$create or replace function docpal_private.audit_links()
     returns trigger
     language plpgsql
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 /* AFTER INSERT / UPDATE / DELETE (per statement, transition tables
@@ -1184,35 +1123,44 @@ begin
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Creates (or re-creates, after every column change) the audit capture
-   triggers of a docpal table and of its relation_many junction tables.
-   Transition tables allow one event per trigger, hence one AFTER trigger per
-   event; TRUNCATE is logged by a BEFORE trigger while the rows are still
-   there. Each table trigger carries the slug (Citus: TG_TABLE_NAME names the
-   shard) and its capture statement, generated here from the table's columns,
-   so the per-row work is plain column comparisons in C:
+/* Creates (or re-creates, after every column change) the audit capture of a
+   docpal table and of its relation_many junction tables.
+
+   A table gets its own trigger function in the company schema
+   (_audit_<slug>), generated here from its columns: static SQL, so each
+   session plans the capture statements once (a generic function's EXECUTE
+   was planned on every statement, which cost more than a single-row write),
+   and the per-row work is plain column comparisons in C:
    - INSERT / DELETE / TRUNCATE: the whole row;
    - UPDATE: only rows whose data changed (a row comparison), old and new
-     holding the changed columns plus version, updated_at and updated_by,
-     changed and summary in table order. */
+     holding the changed columns plus version (and updated_by when it
+     changed; updated_at is the entry's "at"), changed and summary in table
+     order.
+   It is SECURITY DEFINER (anyone who may write the table is logged, whether
+   or not they may write the log) and writes only into its own schema's log.
+   Transition tables allow one event per trigger, hence one AFTER trigger per
+   event; TRUNCATE is logged by a BEFORE trigger while the rows are there. The
+   slug is baked in, never read from TG_TABLE_NAME (Citus: names the shard). */
 declare
     v_table text := p_spec->>'slug';
-    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
     v_log text := pg_catalog.format('%I._audit_log', p_schema);
     v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
     v_changed text;
     v_unchanged text;
     v_summary text;
-    v_insert text;
     v_update text;
-    v_delete text;
-    v_truncate text;
+    v_whole text;
+    v_on_insert text;
+    v_on_delete text;
+    v_on_truncate text;
     v_junction record;
 begin
     v_data := array(select a.attname::text from pg_catalog.pg_attribute a
-                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass
-                       and a.attnum > 0 and not a.attisdropped and a.attname::text <> all (v_system)
+                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass and a.attnum > 0
+                       and not a.attisdropped
+                       and a.attname::text <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])
                      order by a.attnum);
     select pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is distinct from _n.%1$I then %1$L end', c), ', '),
            pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is not distinct from _n.%1$I then %1$L end', c), ', '),
@@ -1222,36 +1170,68 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    v_insert := v_entry || pg_catalog.format(
-        'select $1, $2, _n.id, $3, _n.version, null, pg_catalog.to_jsonb(_n), %L::text[], $4 from _docpal_new _n', v_data);
-    v_delete := v_entry || pg_catalog.format(
-        'select $1, $2, _o.id, $3, _o.version, pg_catalog.to_jsonb(_o), null, %L::text[], $4 from _docpal_old _o', v_data);
-    v_truncate := pg_catalog.replace(v_delete, '_docpal_old _o', pg_catalog.format('%I.%I _o', p_schema, v_table));
     v_update := v_entry || pg_catalog.format(
-        'select $1, $2, _d._id, $3, _d._version, _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+        'select _user, %1$L, _d._id, _update_action, _d._version,
+                _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
            from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%s]::text[], null) as _changed,
-                        array[''id'', ''created_at'', ''created_by'']
-                            || pg_catalog.array_remove(array[%s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %s) as _summary
+                        pg_catalog.array_remove(array[%2$s]::text[], null) as _changed,
+                        array[''id'', ''created_at'', ''created_by'', ''updated_at'',
+                              case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
+                            || pg_catalog.array_remove(array[%3$s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %4$s) as _summary
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%s) is distinct from (%s)) _d',
-        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%5$s) is distinct from (%6$s)) _d',
+        v_table, coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+    -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
+    v_whole := v_entry || pg_catalog.format(
+        'select _user, %1$L, _r.id, %%1$s, _r.version, %%2$s, %%3$s, %2$L::text[], %%4$s from %%5$s _r', v_table, v_data);
+    v_on_insert := pg_catalog.format(v_whole, '_insert_action', 'null', 'pg_catalog.to_jsonb(_r)',
+                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end', '_docpal_new');
+    v_on_delete := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''', '_docpal_old');
+    v_on_truncate := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''',
+                                       pg_catalog.format('%I.%I', p_schema, v_table));
+    execute pg_catalog.format(
+        'create or replace function %1$I.%2$I() returns trigger
+             language plpgsql security definer
+             set search_path = pg_catalog, pg_temp
+         as $capture$
+         /* Audit capture of table %3$s, generated by docpal_private.audit_triggers. */
+         declare
+             -- names start with _ so that no column (they never do) can shadow them
+             _user uuid := docpal_private.context_user_claimed();
+             _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
+             _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
+             _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+         begin
+             if tg_op = ''UPDATE'' then
+                 %4$s;
+             elsif tg_op = ''INSERT'' then
+                 %5$s;
+             elsif tg_op = ''DELETE'' then
+                 %6$s;
+             else
+                 %7$s;
+             end if;
+             return null;
+         end
+         $capture$',
+        p_schema, v_function, v_table, v_update, v_on_insert, v_on_delete, v_on_truncate);
+    execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     execute pg_catalog.format(
         'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
              referencing new table as _docpal_new
-             for each statement execute function docpal_private.audit_capture(%2$L, %3$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_update after update on %1$I.%2$I
              referencing old table as _docpal_old new table as _docpal_new
-             for each statement execute function docpal_private.audit_capture(%2$L, %4$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
              referencing old table as _docpal_old
-             for each statement execute function docpal_private.audit_capture(%2$L, %5$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-             for each statement execute function docpal_private.audit_capture(%2$L, %6$L)',
-        p_schema, v_table, v_insert, v_update, v_delete, v_truncate);
+             for each statement execute function %1$I.%3$I()',
+        p_schema, v_table, v_function);
     for v_junction in
         select c->>'name' as name, c->'objects'->>'junction' as junction
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
@@ -1281,35 +1261,44 @@ exception when invalid_function_definition then
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Creates (or re-creates, after every column change) the audit capture
-   triggers of a docpal table and of its relation_many junction tables.
-   Transition tables allow one event per trigger, hence one AFTER trigger per
-   event; TRUNCATE is logged by a BEFORE trigger while the rows are still
-   there. Each table trigger carries the slug (Citus: TG_TABLE_NAME names the
-   shard) and its capture statement, generated here from the table's columns,
-   so the per-row work is plain column comparisons in C:
+/* Creates (or re-creates, after every column change) the audit capture of a
+   docpal table and of its relation_many junction tables.
+
+   A table gets its own trigger function in the company schema
+   (_audit_<slug>), generated here from its columns: static SQL, so each
+   session plans the capture statements once (a generic function's EXECUTE
+   was planned on every statement, which cost more than a single-row write),
+   and the per-row work is plain column comparisons in C:
    - INSERT / DELETE / TRUNCATE: the whole row;
    - UPDATE: only rows whose data changed (a row comparison), old and new
-     holding the changed columns plus version, updated_at and updated_by,
-     changed and summary in table order. */
+     holding the changed columns plus version (and updated_by when it
+     changed; updated_at is the entry's "at"), changed and summary in table
+     order.
+   It is SECURITY DEFINER (anyone who may write the table is logged, whether
+   or not they may write the log) and writes only into its own schema's log.
+   Transition tables allow one event per trigger, hence one AFTER trigger per
+   event; TRUNCATE is logged by a BEFORE trigger while the rows are there. The
+   slug is baked in, never read from TG_TABLE_NAME (Citus: names the shard). */
 declare
     v_table text := p_spec->>'slug';
-    v_system text[] := array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'];
+    v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
     v_log text := pg_catalog.format('%I._audit_log', p_schema);
     v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
     v_changed text;
     v_unchanged text;
     v_summary text;
-    v_insert text;
     v_update text;
-    v_delete text;
-    v_truncate text;
+    v_whole text;
+    v_on_insert text;
+    v_on_delete text;
+    v_on_truncate text;
     v_junction record;
 begin
     v_data := array(select a.attname::text from pg_catalog.pg_attribute a
-                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass
-                       and a.attnum > 0 and not a.attisdropped and a.attname::text <> all (v_system)
+                     where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass and a.attnum > 0
+                       and not a.attisdropped
+                       and a.attname::text <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])
                      order by a.attnum);
     select pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is distinct from _n.%1$I then %1$L end', c), ', '),
            pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is not distinct from _n.%1$I then %1$L end', c), ', '),
@@ -1319,36 +1308,68 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    v_insert := v_entry || pg_catalog.format(
-        'select $1, $2, _n.id, $3, _n.version, null, pg_catalog.to_jsonb(_n), %L::text[], $4 from _docpal_new _n', v_data);
-    v_delete := v_entry || pg_catalog.format(
-        'select $1, $2, _o.id, $3, _o.version, pg_catalog.to_jsonb(_o), null, %L::text[], $4 from _docpal_old _o', v_data);
-    v_truncate := pg_catalog.replace(v_delete, '_docpal_old _o', pg_catalog.format('%I.%I _o', p_schema, v_table));
     v_update := v_entry || pg_catalog.format(
-        'select $1, $2, _d._id, $3, _d._version, _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+        'select _user, %1$L, _d._id, _update_action, _d._version,
+                _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
            from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%s]::text[], null) as _changed,
-                        array[''id'', ''created_at'', ''created_by'']
-                            || pg_catalog.array_remove(array[%s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %s) as _summary
+                        pg_catalog.array_remove(array[%2$s]::text[], null) as _changed,
+                        array[''id'', ''created_at'', ''created_by'', ''updated_at'',
+                              case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
+                            || pg_catalog.array_remove(array[%3$s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %4$s) as _summary
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%s) is distinct from (%s)) _d',
-        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%5$s) is distinct from (%6$s)) _d',
+        v_table, coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+    -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
+    v_whole := v_entry || pg_catalog.format(
+        'select _user, %1$L, _r.id, %%1$s, _r.version, %%2$s, %%3$s, %2$L::text[], %%4$s from %%5$s _r', v_table, v_data);
+    v_on_insert := pg_catalog.format(v_whole, '_insert_action', 'null', 'pg_catalog.to_jsonb(_r)',
+                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end', '_docpal_new');
+    v_on_delete := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''', '_docpal_old');
+    v_on_truncate := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''',
+                                       pg_catalog.format('%I.%I', p_schema, v_table));
+    execute pg_catalog.format(
+        'create or replace function %1$I.%2$I() returns trigger
+             language plpgsql security definer
+             set search_path = pg_catalog, pg_temp
+         as $capture$
+         /* Audit capture of table %3$s, generated by docpal_private.audit_triggers. */
+         declare
+             -- names start with _ so that no column (they never do) can shadow them
+             _user uuid := docpal_private.context_user_claimed();
+             _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
+             _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
+             _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+         begin
+             if tg_op = ''UPDATE'' then
+                 %4$s;
+             elsif tg_op = ''INSERT'' then
+                 %5$s;
+             elsif tg_op = ''DELETE'' then
+                 %6$s;
+             else
+                 %7$s;
+             end if;
+             return null;
+         end
+         $capture$',
+        p_schema, v_function, v_table, v_update, v_on_insert, v_on_delete, v_on_truncate);
+    execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     execute pg_catalog.format(
         'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
              referencing new table as _docpal_new
-             for each statement execute function docpal_private.audit_capture(%2$L, %3$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_update after update on %1$I.%2$I
              referencing old table as _docpal_old new table as _docpal_new
-             for each statement execute function docpal_private.audit_capture(%2$L, %4$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
              referencing old table as _docpal_old
-             for each statement execute function docpal_private.audit_capture(%2$L, %5$L);
+             for each statement execute function %1$I.%3$I();
          create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-             for each statement execute function docpal_private.audit_capture(%2$L, %6$L)',
-        p_schema, v_table, v_insert, v_update, v_delete, v_truncate);
+             for each statement execute function %1$I.%3$I()',
+        p_schema, v_table, v_function);
     for v_junction in
         select c->>'name' as name, c->'objects'->>'junction' as junction
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
@@ -2176,6 +2197,59 @@ begin
         return null;
     end if;
     return v_parts[2]::uuid;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/context_user_claimed.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.context_user_claimed()
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The user the context setting names, without checking its signature: for
+   the audit triggers. Only roles that may write docpal tables directly
+   reach a trigger without going through docpal's functions (which verify the
+   context first), and those roles could write any user into updated_by or
+   into the log anyway; checking the HMAC there would cost more than the
+   write. Null without a well-formed setting. */
+declare
+    v_user text := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
+begin
+    if v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        return v_user::uuid;
+    end if;
+    return null;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.context_user_claimed;
+    execute $q$create or replace function docpal_private.context_user_claimed()
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The user the context setting names, without checking its signature: for
+   the audit triggers. Only roles that may write docpal tables directly
+   reach a trigger without going through docpal's functions (which verify the
+   context first), and those roles could write any user into updated_by or
+   into the log anyway; checking the HMAC there would cost more than the
+   write. Null without a well-formed setting. */
+declare
+    v_user text := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
+begin
+    if v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+        return v_user::uuid;
+    end if;
+    return null;
 end
 $$
 $q$;
@@ -5475,7 +5549,8 @@ as $$
    - with p_at: at that time (null when it did not exist then).
    Worked backwards from the record as it is now, undoing the entries after
    that point, newest first: an UPDATE, ROLLBACK or link entry puts its old
-   values back, a DELETE brings back the row it removed (with the links
+   values back (updated_at becomes the time of the last entry kept), a
+   DELETE brings back the row it removed (with the links
    whose removal was logged with it), an INSERT or
    RESTORE of the row means it did not exist before. Only entries after the
    point are read, so retention never breaks it. */
@@ -5483,45 +5558,56 @@ declare
     v_cutoff bigint;
     v_state jsonb;
     v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
-    v_entry record;
+    v_action text;
+    v_old jsonb;
+    v_new jsonb;
     v_had boolean;
+    v_cutoff_at timestamptz;
+    v_undone boolean := false;
 begin
     if p_version is not null then
         -- the state at version v is the one after its last entry (a DELETE
         -- carries the version it ended, so it does not count)
         execute pg_catalog.format(
             'select pg_catalog.max(e.id) filter (where e.version <= $3 and e.action <> ''DELETE''),
+                    (pg_catalog.array_agg(e.at order by e.id desc) filter (where e.version <= $3 and e.action <> ''DELETE''))[1],
                     pg_catalog.bool_or(e.version = $3)
                from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
-           into v_cutoff, v_had using p_spec->>'slug', p_id, p_version;
+           into v_cutoff, v_cutoff_at, v_had using p_spec->>'slug', p_id, p_version;
         if v_cutoff is null or not v_had then
             return null;
         end if;
     else
         execute pg_catalog.format(
-            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0)
+            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0),
+                    (pg_catalog.array_agg(e.at order by e.id desc) filter (where e.at <= $3))[1]
                from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
-           into v_cutoff using p_spec->>'slug', p_id, p_at;
+           into v_cutoff, v_cutoff_at using p_spec->>'slug', p_id, p_at;
     end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, p_spec->>'slug')
        into v_state using p_id;
-    for v_entry in execute pg_catalog.format(
+    for v_action, v_old, v_new in execute pg_catalog.format(
         'select e.action, e.old, e.new from %I._audit_log e
           where e."table" = $1 and e.record_id = $2 and e.id > $3 order by e.id desc', p_schema)
         using p_spec->>'slug', p_id, v_cutoff
     loop
-        if v_entry.action in ('INSERT', 'RESTORE') and v_entry.new ? 'id' then
+        v_undone := true;
+        if v_action in ('INSERT', 'RESTORE') and v_new ? 'id' then
             v_state := null;
-        elsif v_entry.action = 'DELETE' then
+        elsif v_action = 'DELETE' then
             -- the links that went with it (their entry may come after the
             -- DELETE's: the junction's cascade runs at the end of the statement)
-            v_state := v_entry.old || coalesce(v_state, '{}');
+            v_state := v_old || coalesce(v_state, '{}');
         else
-            v_state := coalesce(v_state, '{}') || v_entry.old;
+            v_state := coalesce(v_state, '{}') || v_old;
         end if;
     end loop;
     if v_state is null or not v_state ? 'id' then
         return null;
+    end if;
+    -- entries do not carry updated_at: it is the time of the last change kept
+    if v_undone and v_state ? 'updated_at' then
+        v_state := v_state || pg_catalog.jsonb_build_object('updated_at', v_cutoff_at);
     end if;
     -- a list no entry mentions was empty
     return v_state || coalesce((select pg_catalog.jsonb_object_agg(c->>'name', '[]'::jsonb)
@@ -5544,7 +5630,8 @@ as $$
    - with p_at: at that time (null when it did not exist then).
    Worked backwards from the record as it is now, undoing the entries after
    that point, newest first: an UPDATE, ROLLBACK or link entry puts its old
-   values back, a DELETE brings back the row it removed (with the links
+   values back (updated_at becomes the time of the last entry kept), a
+   DELETE brings back the row it removed (with the links
    whose removal was logged with it), an INSERT or
    RESTORE of the row means it did not exist before. Only entries after the
    point are read, so retention never breaks it. */
@@ -5552,45 +5639,56 @@ declare
     v_cutoff bigint;
     v_state jsonb;
     v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
-    v_entry record;
+    v_action text;
+    v_old jsonb;
+    v_new jsonb;
     v_had boolean;
+    v_cutoff_at timestamptz;
+    v_undone boolean := false;
 begin
     if p_version is not null then
         -- the state at version v is the one after its last entry (a DELETE
         -- carries the version it ended, so it does not count)
         execute pg_catalog.format(
             'select pg_catalog.max(e.id) filter (where e.version <= $3 and e.action <> ''DELETE''),
+                    (pg_catalog.array_agg(e.at order by e.id desc) filter (where e.version <= $3 and e.action <> ''DELETE''))[1],
                     pg_catalog.bool_or(e.version = $3)
                from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
-           into v_cutoff, v_had using p_spec->>'slug', p_id, p_version;
+           into v_cutoff, v_cutoff_at, v_had using p_spec->>'slug', p_id, p_version;
         if v_cutoff is null or not v_had then
             return null;
         end if;
     else
         execute pg_catalog.format(
-            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0)
+            'select coalesce(pg_catalog.max(e.id) filter (where e.at <= $3), 0),
+                    (pg_catalog.array_agg(e.at order by e.id desc) filter (where e.at <= $3))[1]
                from %I._audit_log e where e."table" = $1 and e.record_id = $2', p_schema)
-           into v_cutoff using p_spec->>'slug', p_id, p_at;
+           into v_cutoff, v_cutoff_at using p_spec->>'slug', p_id, p_at;
     end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, p_spec->>'slug')
        into v_state using p_id;
-    for v_entry in execute pg_catalog.format(
+    for v_action, v_old, v_new in execute pg_catalog.format(
         'select e.action, e.old, e.new from %I._audit_log e
           where e."table" = $1 and e.record_id = $2 and e.id > $3 order by e.id desc', p_schema)
         using p_spec->>'slug', p_id, v_cutoff
     loop
-        if v_entry.action in ('INSERT', 'RESTORE') and v_entry.new ? 'id' then
+        v_undone := true;
+        if v_action in ('INSERT', 'RESTORE') and v_new ? 'id' then
             v_state := null;
-        elsif v_entry.action = 'DELETE' then
+        elsif v_action = 'DELETE' then
             -- the links that went with it (their entry may come after the
             -- DELETE's: the junction's cascade runs at the end of the statement)
-            v_state := v_entry.old || coalesce(v_state, '{}');
+            v_state := v_old || coalesce(v_state, '{}');
         else
-            v_state := coalesce(v_state, '{}') || v_entry.old;
+            v_state := coalesce(v_state, '{}') || v_old;
         end if;
     end loop;
     if v_state is null or not v_state ? 'id' then
         return null;
+    end if;
+    -- entries do not carry updated_at: it is the time of the last change kept
+    if v_undone and v_state ? 'updated_at' then
+        v_state := v_state || pg_catalog.jsonb_build_object('updated_at', v_cutoff_at);
     end if;
     -- a list no entry mentions was empty
     return v_state || coalesce((select pg_catalog.jsonb_object_agg(c->>'name', '[]'::jsonb)
@@ -6358,11 +6456,8 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        -- The user named by the context, unverified: checking the signature
-        -- on every row would cost more than the update itself, and only roles
-        -- that may write the table directly (and so set updated_by to anything)
-        -- get here without docpal's functions; the audit entry's user_id is
-        -- verified once per statement.
+        -- the user the context names, unverified (see context_user_claimed;
+        -- inline: this runs for every row)
         v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
         new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                                then v_user::uuid end;
@@ -6395,11 +6490,8 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        -- The user named by the context, unverified: checking the signature
-        -- on every row would cost more than the update itself, and only roles
-        -- that may write the table directly (and so set updated_by to anything)
-        -- get here without docpal's functions; the audit entry's user_id is
-        -- verified once per statement.
+        -- the user the context names, unverified (see context_user_claimed;
+        -- inline: this runs for every row)
         v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
         new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                                then v_user::uuid end;
@@ -9131,6 +9223,8 @@ begin
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
     end loop;
     execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
+    -- its generated audit capture function (docpal_private.audit_triggers)
+    execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
 end
@@ -9173,6 +9267,8 @@ begin
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
     end loop;
     execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
+    -- its generated audit capture function (docpal_private.audit_triggers)
+    execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
 end
@@ -11891,7 +11987,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_capture', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

@@ -1,6 +1,7 @@
 create or replace function docpal_private.audit_links()
     returns trigger
     language plpgsql
+    security definer
     set search_path = pg_catalog, pg_temp
 as $$
 /* AFTER INSERT / UPDATE / DELETE (per statement, transition tables

@@ -20,11 +20,8 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        -- The user named by the context, unverified: checking the signature
-        -- on every row would cost more than the update itself, and only roles
-        -- that may write the table directly (and so set updated_by to anything)
-        -- get here without docpal's functions; the audit entry's user_id is
-        -- verified once per statement.
+        -- the user the context names, unverified (see context_user_claimed;
+        -- inline: this runs for every row)
         v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
         new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                                then v_user::uuid end;

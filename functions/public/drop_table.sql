@@ -34,6 +34,8 @@ begin
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
     end loop;
     execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
+    -- its generated audit capture function (docpal_private.audit_triggers)
+    execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
 end
