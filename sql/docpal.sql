@@ -141,6 +141,66 @@ create index if not exists tenant_upgrades_company_idx on docpal_private.tenant_
 create index if not exists tenant_upgrades_run_idx on docpal_private.tenant_upgrades (run_id);
 comment on table docpal_private.tenant_upgrades is 'Each company upgrade attempt: ok, or failed with the error.';
 
+-- ======================================================================
+-- migrations/0002_api_keys.sql
+-- ======================================================================
+
+-- API keys: global, because authenticate() finds the key (and so the
+-- company) before there is any context. Only the key's SHA-256 is stored.
+create table if not exists docpal_private.api_keys (
+    id                    uuid primary key default pg_catalog.gen_random_uuid(),
+    company_id            uuid not null references docpal_private.companies (id) on delete cascade,
+    user_id               uuid not null references docpal_private.users (id) on delete cascade,
+    name                  text not null,
+    scopes                text[] not null,
+    key_hash              bytea not null,
+    expires_at            timestamptz,
+    rate_limit_per_minute integer check (rate_limit_per_minute >= 1),
+    created_at            timestamptz not null default pg_catalog.now(),
+    created_by            uuid,
+    revoked_at            timestamptz,
+    last_used_at          timestamptz,
+    constraint api_keys_key_hash_key unique (key_hash),
+    constraint api_keys_scopes_known check (scopes <@ array['read', 'create', 'update', 'delete'] and scopes <> '{}')
+);
+comment on table docpal_private.api_keys is 'API keys: the SHA-256 of each key, never the key.';
+create index if not exists api_keys_company_idx on docpal_private.api_keys (company_id);
+
+-- Requests per key and minute, for rate limits.
+create table if not exists docpal_private.api_key_usage (
+    key_id   uuid not null references docpal_private.api_keys (id) on delete cascade,
+    minute   timestamptz not null,
+    requests integer not null,
+    primary key (key_id, minute)
+);
+
+-- Every authentication attempt, good or bad.
+create table if not exists docpal_private.auth_attempts (
+    id          bigserial primary key,
+    at          timestamptz not null default pg_catalog.now(),
+    key_id      uuid,
+    company_id  uuid,
+    ok          boolean not null,
+    reason      text not null,
+    db_role     text not null default session_user,
+    client_addr inet default pg_catalog.inet_client_addr()
+);
+comment on table docpal_private.auth_attempts is 'Every docpal.authenticate call: outcome and reason.';
+
+-- dblink (contrib) lets a failed authentication be recorded in its own
+-- transaction, so the error that follows does not roll the record back.
+-- Optional: without it, failures go to the server log. It lives in a schema
+-- of its own that no other role may use (its functions are not docpal's).
+create schema if not exists docpal_ext;
+revoke all on schema docpal_ext from public;
+do $$
+begin
+    create extension if not exists dblink with schema docpal_ext;
+exception when others then
+    raise notice 'dblink is not available: failed authentications are recorded in the server log only';
+end
+$$;
+
 commit;
 
 begin;
@@ -1980,6 +2040,51 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/company_group.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.company_group(p_schema text, p_group text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_group when it names a group of the company; 42704 otherwise. */
+declare
+    v_found boolean;
+begin
+    execute pg_catalog.format('select exists (select from %I._groups g where g.name = $1)', p_schema) into v_found using p_group;
+    if not v_found then
+        raise exception using errcode = '42704', message = pg_catalog.format('group %L does not exist', p_group);
+    end if;
+    return p_group;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.company_group;
+    execute $q$create or replace function docpal_private.company_group(p_schema text, p_group text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_group when it names a group of the company; 42704 otherwise. */
+declare
+    v_found boolean;
+begin
+    execute pg_catalog.format('select exists (select from %I._groups g where g.name = $1)', p_schema) into v_found using p_group;
+    if not v_found then
+        raise exception using errcode = '42704', message = pg_catalog.format('group %L does not exist', p_group);
+    end if;
+    return p_group;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/company_json.sql
 -- ======================================================================
 
@@ -2029,12 +2134,96 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/company_member.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.company_member(p_company uuid, p_user uuid, p_caller uuid)
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_user, when it is another member of the company than the caller:
+   42501 for the caller themselves (nobody assigns themselves a role or a
+   group), 23503 for someone who is not a member. */
+begin
+    if p_user = p_caller then
+        raise exception using errcode = '42501', message = 'nobody assigns roles or groups to themselves';
+    end if;
+    if not exists (select from docpal_private.memberships m where m.company_id = p_company and m.user_id = p_user) then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('user %s is not a member of the company', coalesce(p_user::text, 'null'));
+    end if;
+    return p_user;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.company_member;
+    execute $q$create or replace function docpal_private.company_member(p_company uuid, p_user uuid, p_caller uuid)
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_user, when it is another member of the company than the caller:
+   42501 for the caller themselves (nobody assigns themselves a role or a
+   group), 23503 for someone who is not a member. */
+begin
+    if p_user = p_caller then
+        raise exception using errcode = '42501', message = 'nobody assigns roles or groups to themselves';
+    end if;
+    if not exists (select from docpal_private.memberships m where m.company_id = p_company and m.user_id = p_user) then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('user %s is not a member of the company', coalesce(p_user::text, 'null'));
+    end if;
+    return p_user;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/conninfo_value.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.conninfo_value(p_value text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A libpq connection-string value, single-quoted with \ and ' escaped. */
+begin
+    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, '\', '\\'), '''', '\''') || '''';
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.conninfo_value;
+    execute $q$create or replace function docpal_private.conninfo_value(p_value text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A libpq connection-string value, single-quoted with \ and ' escaped. */
+begin
+    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, '\', '\\'), '''', '\''') || '''';
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/context.sql
 -- ======================================================================
 
 do $replace$
 begin
-    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -2049,9 +2238,9 @@ begin
         return;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         raise exception using
             errcode = '42501',
             message = 'the docpal context is not valid in this session',
@@ -2059,12 +2248,13 @@ begin
     end if;
     company_id := v_parts[1]::uuid;
     user_id := v_parts[2]::uuid;
+    scopes := pg_catalog.string_to_array(nullif(v_parts[3], ''), ',');
 end
 $$
 $q$;
 exception when invalid_function_definition then
     drop function docpal_private.context;
-    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+    execute $q$create or replace function docpal_private.context(out company_id uuid, out user_id uuid, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -2079,9 +2269,9 @@ begin
         return;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         raise exception using
             errcode = '42501',
             message = 'the docpal context is not valid in this session',
@@ -2089,6 +2279,7 @@ begin
     end if;
     company_id := v_parts[1]::uuid;
     user_id := v_parts[2]::uuid;
+    scopes := pg_catalog.string_to_array(nullif(v_parts[3], ''), ',');
 end
 $$
 $q$;
@@ -2101,15 +2292,18 @@ $replace$;
 
 do $replace$
 begin
-    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
+    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid, p_scopes text)
     returns text
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-/* A context value for this session: company|user|pid|backend start|hmac,
-   signed with the secret only the docpal owner can read. */
+/* A context value for this session: company|user|scopes|pid|backend
+   start|hmac, signed with the secret only the docpal owner can read. scopes
+   is empty for set_context (no narrowing) and the API key's actions joined
+   by commas for authenticate. */
 declare
-    v_payload text := p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag();
+    v_payload text := p_company::text || '|' || p_user::text || '|' || coalesce(p_scopes, '') || '|'
+                      || docpal_private.session_tag();
 begin
     return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
         (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
@@ -2118,15 +2312,18 @@ $$
 $q$;
 exception when invalid_function_definition then
     drop function docpal_private.context_token;
-    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid)
+    execute $q$create or replace function docpal_private.context_token(p_company uuid, p_user uuid, p_scopes text)
     returns text
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-/* A context value for this session: company|user|pid|backend start|hmac,
-   signed with the secret only the docpal owner can read. */
+/* A context value for this session: company|user|scopes|pid|backend
+   start|hmac, signed with the secret only the docpal owner can read. scopes
+   is empty for set_context (no narrowing) and the API key's actions joined
+   by commas for authenticate. */
 declare
-    v_payload text := p_company::text || '|' || p_user::text || '|' || docpal_private.session_tag();
+    v_payload text := p_company::text || '|' || p_user::text || '|' || coalesce(p_scopes, '') || '|'
+                      || docpal_private.session_tag();
 begin
     return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
         (select s.value from docpal_private.secrets s where s.name = 'context_hmac')), 'hex');
@@ -2161,9 +2358,9 @@ begin
         return null;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         return null;
     end if;
     return v_parts[2]::uuid;
@@ -2191,9 +2388,9 @@ begin
         return null;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         return null;
     end if;
     return v_parts[2]::uuid;
@@ -2250,6 +2447,69 @@ begin
         return v_user::uuid;
     end if;
     return null;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/custom_role.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.custom_role(p_schema text, p_role text, p_allow_member boolean)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_role, when it names a custom role of the company (or "member" with
+   p_allow_member): 22023 for the other built-in roles, 42704 for an
+   unknown one. */
+declare
+    v_found boolean;
+begin
+    if p_role = 'member' and p_allow_member then
+        return p_role;
+    end if;
+    if p_role in ('owner', 'admin', 'member') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s is a built-in company role (owners and admins hold everything; company roles change with add_member)', p_role);
+    end if;
+    execute pg_catalog.format('select exists (select from %I._roles r where r.name = $1)', p_schema) into v_found using p_role;
+    if not v_found then
+        raise exception using errcode = '42704', message = pg_catalog.format('role %L does not exist', p_role);
+    end if;
+    return p_role;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.custom_role;
+    execute $q$create or replace function docpal_private.custom_role(p_schema text, p_role text, p_allow_member boolean)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* p_role, when it names a custom role of the company (or "member" with
+   p_allow_member): 22023 for the other built-in roles, 42704 for an
+   unknown one. */
+declare
+    v_found boolean;
+begin
+    if p_role = 'member' and p_allow_member then
+        return p_role;
+    end if;
+    if p_role in ('owner', 'admin', 'member') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s is a built-in company role (owners and admins hold everything; company roles change with add_member)', p_role);
+    end if;
+    execute pg_catalog.format('select exists (select from %I._roles r where r.name = $1)', p_schema) into v_found using p_role;
+    if not v_found then
+        raise exception using errcode = '42704', message = pg_catalog.format('role %L does not exist', p_role);
+    end if;
+    return p_role;
 end
 $$
 $q$;
@@ -2770,6 +3030,61 @@ begin
             message = pg_catalog.format('unexpected %L in formula', v_tokens[v_pos]);
     end if;
     return v_sql;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/history_visible.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.history_visible(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether the caller may read the history of record p_id: read permission
+   on the table (42501 otherwise) covering every column (an entry shows any
+   column, so a column-limited reader gets 42501), and, under a row filter,
+   the record must exist now and match it. */
+declare
+    v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
+begin
+    if v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('the history of table %s needs read permission on every column', p_spec->>'slug');
+    end if;
+    return v_perm->'row_filter' is null or v_perm->'row_filter' = 'null'
+        or docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.history_visible;
+    execute $q$create or replace function docpal_private.history_visible(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether the caller may read the history of record p_id: read permission
+   on the table (42501 otherwise) covering every column (an entry shows any
+   column, so a column-limited reader gets 42501), and, under a row filter,
+   the record must exist now and match it. */
+declare
+    v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
+begin
+    if v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('the history of table %s needs read permission on every column', p_spec->>'slug');
+    end if;
+    return v_perm->'row_filter' is null or v_perm->'row_filter' = 'null'
+        or docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id);
 end
 $$
 $q$;
@@ -3729,6 +4044,117 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/permission.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.permission(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text, p_action text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* What the user may do with p_action on table p_slug: null when denied,
+   else {columns, row_filter}: columns null = every column, row_filter null =
+   every row ("$user" already replaced by the user's id). Owners and admins
+   hold everything; a member holds the grants of "member", of the roles
+   assigned to them or to their groups, and of every role those inherit from
+   (parent chains, depth-bounded). Grants combine by union. An API key's
+   scopes (p_scopes, null = not narrowed) must include the action. */
+declare
+    v_result jsonb;
+begin
+    if p_scopes is not null and not (p_action = any (p_scopes)) then
+        return null;
+    end if;
+    if p_member_role in ('owner', 'admin') then
+        return '{"columns": null, "row_filter": null}';
+    end if;
+    execute pg_catalog.format(
+        'with recursive held(role, depth) as (
+             select ''member'', 0
+             union
+             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
+             union
+             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+              where gm.user_id = $1
+             union
+             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+              where r.parent is not null and h.depth < 32)
+         select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
+                    ''columns'', case when pg_catalog.bool_or(g.columns is null) then null
+                                      else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
+                                              from %1$I._grants g2, pg_catalog.unnest(g2.columns) c
+                                             where g2.role in (select h.role from held h) and g2.table_slug = $2 and g2.action = $3) end,
+                    ''row_filter'', case when pg_catalog.bool_or(g.row_filter is null) then null
+                                         else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(g.row_filter)) end) end
+           from %1$I._grants g
+          where g.role in (select h.role from held h) and g.table_slug = $2 and g.action = $3', p_schema)
+       into v_result using p_user, p_slug, p_action;
+    if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
+        v_result := pg_catalog.replace(v_result::text, '"$user"', pg_catalog.to_json(p_user::text)::text)::jsonb;
+    end if;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.permission;
+    execute $q$create or replace function docpal_private.permission(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text, p_action text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* What the user may do with p_action on table p_slug: null when denied,
+   else {columns, row_filter}: columns null = every column, row_filter null =
+   every row ("$user" already replaced by the user's id). Owners and admins
+   hold everything; a member holds the grants of "member", of the roles
+   assigned to them or to their groups, and of every role those inherit from
+   (parent chains, depth-bounded). Grants combine by union. An API key's
+   scopes (p_scopes, null = not narrowed) must include the action. */
+declare
+    v_result jsonb;
+begin
+    if p_scopes is not null and not (p_action = any (p_scopes)) then
+        return null;
+    end if;
+    if p_member_role in ('owner', 'admin') then
+        return '{"columns": null, "row_filter": null}';
+    end if;
+    execute pg_catalog.format(
+        'with recursive held(role, depth) as (
+             select ''member'', 0
+             union
+             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
+             union
+             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+              where gm.user_id = $1
+             union
+             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+              where r.parent is not null and h.depth < 32)
+         select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
+                    ''columns'', case when pg_catalog.bool_or(g.columns is null) then null
+                                      else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
+                                              from %1$I._grants g2, pg_catalog.unnest(g2.columns) c
+                                             where g2.role in (select h.role from held h) and g2.table_slug = $2 and g2.action = $3) end,
+                    ''row_filter'', case when pg_catalog.bool_or(g.row_filter is null) then null
+                                         else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(g.row_filter)) end) end
+           from %1$I._grants g
+          where g.role in (select h.role from held h) and g.table_slug = $2 and g.action = $3', p_schema)
+       into v_result using p_user, p_slug, p_action;
+    if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
+        v_result := pg_catalog.replace(v_result::text, '"$user"', pg_catalog.to_json(p_user::text)::text)::jsonb;
+    end if;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/physical_columns.sql
 -- ======================================================================
 
@@ -3837,6 +4263,8 @@ declare
     v_limit integer := 50;
     v_offset bigint := 0;
     v_joined boolean := false;
+    v_ctx record;
+    v_perm jsonb;
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -3853,6 +4281,16 @@ begin
     v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
                                              'specs', v_specs,
                                              'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    -- permissions: read on the table (42501), and for a member the column
+    -- allow-lists (checked in q_path, table by table) and the row filter
+    -- (ANDed into the WHERE below, so it is part of the one statement)
+    select * into v_ctx from docpal_private.require_company();
+    v_perm := docpal_private.require_permission(p_schema, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, p_slug, 'read');
+    if v_ctx.member_role not in ('owner', 'admin') then
+        v_state := v_state || pg_catalog.jsonb_build_object(
+            'who', pg_catalog.jsonb_build_object('user_id', v_ctx.user_id, 'role', v_ctx.member_role, 'scopes', v_ctx.scopes),
+            'perms', pg_catalog.jsonb_build_object(p_slug, v_perm));
+    end if;
     if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
     end if;
@@ -3875,11 +4313,23 @@ begin
         end loop;
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
-        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+        v_state := v_state || pg_catalog.jsonb_build_object('select',
+            case when pg_catalog.cardinality(docpal_private.unreadable_columns(v_spec, v_perm)) = 0
+                 then docpal_private.record_sql(p_schema, v_spec, '_t')
+                 else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
+                                        docpal_private.unreadable_columns(v_spec, v_perm)) end);
     end if;
 
     if p_spec ? 'filters' then
         select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if v_state ? 'who' and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null' then
+        -- the filter may name columns the member cannot read: compiled unchecked
+        select f.p_state, f.o_sql into v_state, v_expr
+          from docpal_private.q_filter(v_state || '{"unchecked": true}', v_perm->'row_filter') f;
+        v_state := v_state - 'unchecked';
+        v_where := '(' || v_where || ') and (' || v_expr || ')';
     end if;
 
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
@@ -3971,6 +4421,8 @@ declare
     v_limit integer := 50;
     v_offset bigint := 0;
     v_joined boolean := false;
+    v_ctx record;
+    v_perm jsonb;
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -3987,6 +4439,16 @@ begin
     v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
                                              'specs', v_specs,
                                              'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    -- permissions: read on the table (42501), and for a member the column
+    -- allow-lists (checked in q_path, table by table) and the row filter
+    -- (ANDed into the WHERE below, so it is part of the one statement)
+    select * into v_ctx from docpal_private.require_company();
+    v_perm := docpal_private.require_permission(p_schema, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, p_slug, 'read');
+    if v_ctx.member_role not in ('owner', 'admin') then
+        v_state := v_state || pg_catalog.jsonb_build_object(
+            'who', pg_catalog.jsonb_build_object('user_id', v_ctx.user_id, 'role', v_ctx.member_role, 'scopes', v_ctx.scopes),
+            'perms', pg_catalog.jsonb_build_object(p_slug, v_perm));
+    end if;
     if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
     end if;
@@ -4009,11 +4471,23 @@ begin
         end loop;
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
-        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+        v_state := v_state || pg_catalog.jsonb_build_object('select',
+            case when pg_catalog.cardinality(docpal_private.unreadable_columns(v_spec, v_perm)) = 0
+                 then docpal_private.record_sql(p_schema, v_spec, '_t')
+                 else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
+                                        docpal_private.unreadable_columns(v_spec, v_perm)) end);
     end if;
 
     if p_spec ? 'filters' then
         select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if v_state ? 'who' and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null' then
+        -- the filter may name columns the member cannot read: compiled unchecked
+        select f.p_state, f.o_sql into v_state, v_expr
+          from docpal_private.q_filter(v_state || '{"unchecked": true}', v_perm->'row_filter') f;
+        v_state := v_state - 'unchecked';
+        v_where := '(' || v_where || ') and (' || v_expr || ')';
     end if;
 
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
@@ -4814,7 +5288,10 @@ as $$
    json column followed by keys becomes #> over them. 42703 for anything the
    catalog does not know. p_for_filter marks the joins a filter needs, which
    are the only ones a separate count(*) has to make. p_state.joined is set
-   when the expression reads a joined table, not only the root row. */
+   when the expression reads a joined table, not only the root row. For a
+   member (p_state.who), every table on the path must be readable and the
+   column in its allow-list (42501); p_state.unchecked lifts that for the
+   permission's own row filter. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -4836,6 +5313,26 @@ begin
         if v_spec is null then
             v_spec := docpal_private.table_spec(p_state->>'schema', v_table);
             p_state := pg_catalog.jsonb_set(p_state, array['specs', v_table], v_spec);
+        end if;
+        -- a member reads only tables they may read, and only their readable columns
+        if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
+            if not (p_state->'perms' ? v_table) then
+                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
+                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+                    v_table, 'read'), 'false'));
+            end if;
+            if p_state->'perms'->v_table = 'false' then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
+            end if;
+            if v_segment not in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+               and pg_catalog.jsonb_typeof(p_state->'perms'->v_table->'columns') = 'array'
+               and not (p_state->'perms'->v_table->'columns' ? v_segment) then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read of column %s of table %s', p_path, v_segment, v_table);
+            end if;
         end if;
         if v_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
             if i < pg_catalog.cardinality(v_segments) then
@@ -4915,7 +5412,10 @@ as $$
    json column followed by keys becomes #> over them. 42703 for anything the
    catalog does not know. p_for_filter marks the joins a filter needs, which
    are the only ones a separate count(*) has to make. p_state.joined is set
-   when the expression reads a joined table, not only the root row. */
+   when the expression reads a joined table, not only the root row. For a
+   member (p_state.who), every table on the path must be readable and the
+   column in its allow-list (42501); p_state.unchecked lifts that for the
+   permission's own row filter. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -4937,6 +5437,26 @@ begin
         if v_spec is null then
             v_spec := docpal_private.table_spec(p_state->>'schema', v_table);
             p_state := pg_catalog.jsonb_set(p_state, array['specs', v_table], v_spec);
+        end if;
+        -- a member reads only tables they may read, and only their readable columns
+        if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
+            if not (p_state->'perms' ? v_table) then
+                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
+                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+                    v_table, 'read'), 'false'));
+            end if;
+            if p_state->'perms'->v_table = 'false' then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
+            end if;
+            if v_segment not in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+               and pg_catalog.jsonb_typeof(p_state->'perms'->v_table->'columns') = 'array'
+               and not (p_state->'perms'->v_table->'columns' ? v_segment) then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read of column %s of table %s', p_path, v_segment, v_table);
+            end if;
         end if;
         if v_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
             if i < pg_catalog.cardinality(v_segments) then
@@ -5475,6 +5995,116 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/random_bytes.sql
+-- ======================================================================
+
+do $do$
+declare
+    v_schema text;
+begin
+    select n.nspname into strict v_schema
+      from pg_catalog.pg_extension e
+      join pg_catalog.pg_namespace n on n.oid = e.extnamespace
+     where e.extname = 'pgcrypto';
+    execute pg_catalog.format($f$
+        create or replace function docpal_private.random_bytes(p_count integer)
+            returns bytea
+            language plpgsql volatile strict
+            set search_path = pg_catalog, pg_temp
+        as $body$
+        begin
+            return %1$I.gen_random_bytes(p_count);
+        end
+        $body$ $f$, v_schema);
+end
+$do$;
+
+-- ======================================================================
+-- functions/private/record_auth_failure.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.record_auth_failure(p_key uuid, p_company uuid, p_reason text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Records a failed authentication in auth_attempts in a transaction of its
+   own (a dblink connection back to this database as the docpal owner), so
+   that the 28000/53400 error raised next does not roll it back. Where that
+   connection cannot be made (no dblink, or the server does not trust the
+   owner's local connection), the attempt goes to the server log instead.
+   A failure therefore costs a connection: brute force is slowed too. */
+declare
+    v_dblink text := (select n.nspname from pg_catalog.pg_extension e
+                        join pg_catalog.pg_namespace n on n.oid = e.extnamespace where e.extname = 'dblink');
+    v_insert text := pg_catalog.format(
+        'insert into docpal_private.auth_attempts (key_id, company_id, ok, reason, db_role, client_addr)
+         values (%L, %L, false, %L, %L, %L)',
+        p_key, p_company, p_reason, session_user, pg_catalog.inet_client_addr());
+    v_conninfo text := pg_catalog.format('dbname=%s port=%s user=%s host=%s',
+        docpal_private.conninfo_value(pg_catalog.current_database()),
+        docpal_private.conninfo_value(pg_catalog.current_setting('port')),
+        docpal_private.conninfo_value(current_user),
+        docpal_private.conninfo_value(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1))));
+begin
+    if v_dblink is not null then
+        begin
+            execute pg_catalog.format('select %I.dblink_exec($1, $2)', v_dblink) using v_conninfo, v_insert;
+            return;
+        exception when others then
+            raise log 'docpal: could not record a failed authentication through dblink: %', sqlerrm;
+        end;
+    end if;
+    raise log 'docpal: failed authentication: key %, company %, reason %, role %, client %',
+        p_key, p_company, p_reason, session_user, pg_catalog.inet_client_addr();
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.record_auth_failure;
+    execute $q$create or replace function docpal_private.record_auth_failure(p_key uuid, p_company uuid, p_reason text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Records a failed authentication in auth_attempts in a transaction of its
+   own (a dblink connection back to this database as the docpal owner), so
+   that the 28000/53400 error raised next does not roll it back. Where that
+   connection cannot be made (no dblink, or the server does not trust the
+   owner's local connection), the attempt goes to the server log instead.
+   A failure therefore costs a connection: brute force is slowed too. */
+declare
+    v_dblink text := (select n.nspname from pg_catalog.pg_extension e
+                        join pg_catalog.pg_namespace n on n.oid = e.extnamespace where e.extname = 'dblink');
+    v_insert text := pg_catalog.format(
+        'insert into docpal_private.auth_attempts (key_id, company_id, ok, reason, db_role, client_addr)
+         values (%L, %L, false, %L, %L, %L)',
+        p_key, p_company, p_reason, session_user, pg_catalog.inet_client_addr());
+    v_conninfo text := pg_catalog.format('dbname=%s port=%s user=%s host=%s',
+        docpal_private.conninfo_value(pg_catalog.current_database()),
+        docpal_private.conninfo_value(pg_catalog.current_setting('port')),
+        docpal_private.conninfo_value(current_user),
+        docpal_private.conninfo_value(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1))));
+begin
+    if v_dblink is not null then
+        begin
+            execute pg_catalog.format('select %I.dblink_exec($1, $2)', v_dblink) using v_conninfo, v_insert;
+            return;
+        exception when others then
+            raise log 'docpal: could not record a failed authentication through dblink: %', sqlerrm;
+        end;
+    end if;
+    raise log 'docpal: failed authentication: key %, company %, reason %, role %, client %',
+        p_key, p_company, p_reason, session_user, pg_catalog.inet_client_addr();
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/record_sql.sql
 -- ======================================================================
 
@@ -5796,13 +6426,66 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/require_admin.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.require_admin(
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text, out scopes text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* require_company for what only a company's owners and admins may do
+   (schema changes, permissions, API keys, audit upkeep): 42501 for anyone
+   else, and for an API key without every scope (a narrowed key never
+   administers). */
+begin
+    select * into company_id, user_id, schema_name, member_role, scopes from docpal_private.require_company();
+    if member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('only an owner or admin of the company may do this (user %s is %s)', user_id, member_role);
+    end if;
+    if scopes is not null and not (scopes @> array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '42501', message = 'an API key with narrowed scopes cannot administer the company';
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.require_admin;
+    execute $q$create or replace function docpal_private.require_admin(
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text, out scopes text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* require_company for what only a company's owners and admins may do
+   (schema changes, permissions, API keys, audit upkeep): 42501 for anyone
+   else, and for an API key without every scope (a narrowed key never
+   administers). */
+begin
+    select * into company_id, user_id, schema_name, member_role, scopes from docpal_private.require_company();
+    if member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('only an owner or admin of the company may do this (user %s is %s)', user_id, member_role);
+    end if;
+    if scopes is not null and not (scopes @> array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '42501', message = 'an API key with narrowed scopes cannot administer the company';
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/require_company.sql
 -- ======================================================================
 
 do $replace$
 begin
     execute $q$create or replace function docpal_private.require_company(
-    out company_id uuid, out user_id uuid, out schema_name text, out member_role text)
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -5812,7 +6495,7 @@ as $$
 declare
     v_status text;
 begin
-    select c.company_id, c.user_id into company_id, user_id from docpal_private.context() c;
+    select c.company_id, c.user_id, c.scopes into company_id, user_id, scopes from docpal_private.context() c;
     if company_id is null then
         raise exception using errcode = '42501', message = 'no company in context',
             hint = 'Call docpal.set_context (service) or docpal.authenticate (client) first.';
@@ -5836,7 +6519,7 @@ $q$;
 exception when invalid_function_definition then
     drop function docpal_private.require_company;
     execute $q$create or replace function docpal_private.require_company(
-    out company_id uuid, out user_id uuid, out schema_name text, out member_role text)
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -5846,7 +6529,7 @@ as $$
 declare
     v_status text;
 begin
-    select c.company_id, c.user_id into company_id, user_id from docpal_private.context() c;
+    select c.company_id, c.user_id, c.scopes into company_id, user_id, scopes from docpal_private.context() c;
     if company_id is null then
         raise exception using errcode = '42501', message = 'no company in context',
             hint = 'Call docpal.set_context (service) or docpal.authenticate (client) first.';
@@ -5864,6 +6547,73 @@ begin
         raise exception using errcode = '42501',
             message = pg_catalog.format('user %s is not a member of company %s', user_id, company_id);
     end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/require_permission.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.require_permission(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text, p_action text,
+    p_keys text[] default null)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* docpal_private.permission, or 42501 when the action is denied or one of
+   p_keys (the columns a write sets) is not among the grant's columns. */
+declare
+    v_perm jsonb := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_slug, p_action);
+    v_column text;
+begin
+    if v_perm is null then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('permission denied: %s on table %s', p_action, p_slug);
+    end if;
+    if p_keys is not null and v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
+        select k into v_column from pg_catalog.unnest(p_keys) k where not (v_perm->'columns' ? k) limit 1;
+        if v_column is not null then
+            raise exception using errcode = '42501',
+                message = pg_catalog.format('permission denied: %s of column %s of table %s', p_action, v_column, p_slug);
+        end if;
+    end if;
+    return v_perm;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.require_permission;
+    execute $q$create or replace function docpal_private.require_permission(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text, p_action text,
+    p_keys text[] default null)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* docpal_private.permission, or 42501 when the action is denied or one of
+   p_keys (the columns a write sets) is not among the grant's columns. */
+declare
+    v_perm jsonb := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_slug, p_action);
+    v_column text;
+begin
+    if v_perm is null then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('permission denied: %s on table %s', p_action, p_slug);
+    end if;
+    if p_keys is not null and v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
+        select k into v_column from pg_catalog.unnest(p_keys) k where not (v_perm->'columns' ? k) limit 1;
+        if v_column is not null then
+            raise exception using errcode = '42501',
+                message = pg_catalog.format('permission denied: %s of column %s of table %s', p_action, v_column, p_slug);
+        end if;
+    end if;
+    return v_perm;
 end
 $$
 $q$;
@@ -6000,6 +6750,51 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/role_name.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.role_name(p_name text, p_what text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A valid name for a new custom role or group: ^[a-z][a-z0-9_]{0,62}$ and
+   not a built-in role (22023). */
+begin
+    if p_name is null or p_name !~ '^[a-z][a-z0-9_]{0,62}$' or p_name in ('owner', 'admin', 'member') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s name %L: lowercase letters, digits and _, starting with a letter, not owner, admin or member',
+                                        p_what, p_name);
+    end if;
+    return p_name;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.role_name;
+    execute $q$create or replace function docpal_private.role_name(p_name text, p_what text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A valid name for a new custom role or group: ^[a-z][a-z0-9_]{0,62}$ and
+   not a built-in role (22023). */
+begin
+    if p_name is null or p_name !~ '^[a-z][a-z0-9_]{0,62}$' or p_name in ('owner', 'admin', 'member') then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s name %L: lowercase letters, digits and _, starting with a letter, not owner, admin or member',
+                                        p_what, p_name);
+    end if;
+    return p_name;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/rollback_patch.sql
 -- ======================================================================
 
@@ -6078,6 +6873,69 @@ begin
     return coalesce((select pg_catalog.jsonb_object_agg(c, p_state->c)
                        from pg_catalog.unnest(coalesce(p_columns, v_writable)) c
                       where p_state ? c), '{}');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/row_allowed.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.row_allowed(p_schema text, p_spec jsonb, p_filter jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether record p_id of the table exists and matches the row filter
+   p_filter (null: every row), compiled by the query engine the way
+   q_compile compiles a permission's filter. */
+declare
+    v_state jsonb := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_spec->>'slug',
+                                                   'specs', pg_catalog.jsonb_build_object(p_spec->>'slug', p_spec),
+                                                   'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    v_where text := 'true';
+    v_found boolean;
+begin
+    if p_filter is not null and p_filter <> 'null'::jsonb then
+        select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_filter) f;
+    end if;
+    v_state := pg_catalog.jsonb_set(v_state, '{params}', (v_state->'params') || pg_catalog.to_jsonb(p_id::text));
+    execute pg_catalog.format('select exists (select from %s where _t.id = ($1->>%s)::uuid and (%s))',
+                              docpal_private.q_from(v_state, false), pg_catalog.jsonb_array_length(v_state->'params') - 1, v_where)
+       into v_found using v_state->'params';
+    return v_found;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.row_allowed;
+    execute $q$create or replace function docpal_private.row_allowed(p_schema text, p_spec jsonb, p_filter jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether record p_id of the table exists and matches the row filter
+   p_filter (null: every row), compiled by the query engine the way
+   q_compile compiles a permission's filter. */
+declare
+    v_state jsonb := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_spec->>'slug',
+                                                   'specs', pg_catalog.jsonb_build_object(p_spec->>'slug', p_spec),
+                                                   'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    v_where text := 'true';
+    v_found boolean;
+begin
+    if p_filter is not null and p_filter <> 'null'::jsonb then
+        select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_filter) f;
+    end if;
+    v_state := pg_catalog.jsonb_set(v_state, '{params}', (v_state->'params') || pg_catalog.to_jsonb(p_id::text));
+    execute pg_catalog.format('select exists (select from %s where _t.id = ($1->>%s)::uuid and (%s))',
+                              docpal_private.q_from(v_state, false), pg_catalog.jsonb_array_length(v_state->'params') - 1, v_where)
+       into v_found using v_state->'params';
+    return v_found;
 end
 $$
 $q$;
@@ -6645,6 +7503,49 @@ begin
         when 'color' then '{"sql": "text", "rules": [], "text": true}'
         when 'formula' then '{"sql": null, "rules": ["expression"]}'
     end::jsonb;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/unreadable_columns.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.unreadable_columns(p_spec jsonb, p_perm jsonb)
+    returns text[]
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The columns of a table a read permission does not include (none when it
+   has no column list); system columns are always readable. */
+begin
+    if p_perm is null or p_perm->'columns' is null or p_perm->'columns' = 'null' then
+        return '{}';
+    end if;
+    return array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                  where not (p_perm->'columns' ? (c->>'name')));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.unreadable_columns;
+    execute $q$create or replace function docpal_private.unreadable_columns(p_spec jsonb, p_perm jsonb)
+    returns text[]
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The columns of a table a read permission does not include (none when it
+   has no column list); system columns are always readable. */
+begin
+    if p_perm is null or p_perm->'columns' is null or p_perm->'columns' = 'null' then
+        return '{}';
+    end if;
+    return array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
+                  where not (p_perm->'columns' ? (c->>'name')));
 end
 $$
 $q$;
@@ -7280,7 +8181,7 @@ declare
     v_spec jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);
     v_new := docpal_private.normalize_column(v_ctx.schema_name, add_column."column");
@@ -7315,7 +8216,7 @@ declare
     v_spec jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);
     v_new := docpal_private.normalize_column(v_ctx.schema_name, add_column."column");
@@ -7330,6 +8231,57 @@ begin
     perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, add_column.slug, 'add_column', null, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, add_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/add_group_member.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.add_group_member(group_name text, user_id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds another member of the company to a group (again: no change). Owners
+   and admins only; 42704 unknown group, 23503 not a member, 42501 oneself. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_group(v_ctx.schema_name, add_group_member.group_name);
+    perform docpal_private.company_member(v_ctx.company_id, add_group_member.user_id, v_ctx.user_id);
+    execute pg_catalog.format('insert into %I._group_members (group_name, user_id) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using add_group_member.group_name, add_group_member.user_id;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.add_group_member;
+    execute $q$create or replace function docpal.add_group_member(group_name text, user_id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Adds another member of the company to a group (again: no change). Owners
+   and admins only; 42704 unknown group, 23503 not a member, 42501 oneself. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_group(v_ctx.schema_name, add_group_member.group_name);
+    perform docpal_private.company_member(v_ctx.company_id, add_group_member.user_id, v_ctx.user_id);
+    execute pg_catalog.format('insert into %I._group_members (group_name, user_id) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using add_group_member.group_name, add_group_member.user_id;
 end
 $$
 $q$;
@@ -7659,7 +8611,7 @@ declare
     v_old jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);
     v_old := docpal_private.column_spec(v_spec, alter_column.column_name);
@@ -7702,7 +8654,7 @@ declare
     v_old jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);
     v_old := docpal_private.column_spec(v_spec, alter_column.column_name);
@@ -7748,7 +8700,7 @@ declare
     v_spec jsonb;
     v_key text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
     if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
         raise exception using errcode = '22023', message = 'a table patch must be a JSON object';
@@ -7787,7 +8739,7 @@ declare
     v_spec jsonb;
     v_key text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
     if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
         raise exception using errcode = '22023', message = 'a table patch must be a JSON object';
@@ -7808,6 +8760,114 @@ begin
         pg_catalog.jsonb_build_object('name', v_spec->'name', 'description', v_spec->'description'),
         pg_catalog.jsonb_build_object('name', (v_spec || patch)->'name', 'description', (v_spec || patch)->'description'));
     return docpal_private.describe_table(v_ctx.schema_name, alter_table.slug);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/assign_group_role.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.assign_group_role(group_name text, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Gives every member of a group a custom role (again: no change). Owners
+   and admins only; 42704 unknown group or role, 22023 a built-in role. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_group(v_ctx.schema_name, assign_group_role.group_name);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, assign_group_role.role, false);
+    execute pg_catalog.format('insert into %I._group_roles (group_name, role) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using assign_group_role.group_name, v_role;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.assign_group_role;
+    execute $q$create or replace function docpal.assign_group_role(group_name text, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Gives every member of a group a custom role (again: no change). Owners
+   and admins only; 42704 unknown group or role, 22023 a built-in role. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_group(v_ctx.schema_name, assign_group_role.group_name);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, assign_group_role.role, false);
+    execute pg_catalog.format('insert into %I._group_roles (group_name, role) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using assign_group_role.group_name, v_role;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/assign_role.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.assign_role(user_id uuid, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Gives another member of the company a custom role (again: no change).
+   Owners and admins only; 42501 for oneself, 23503 not a member, 42704
+   unknown role, 22023 a built-in role. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_member(v_ctx.company_id, assign_role.user_id, v_ctx.user_id);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, assign_role.role, false);
+    execute pg_catalog.format('insert into %I._role_members (user_id, role) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using assign_role.user_id, v_role;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.assign_role;
+    execute $q$create or replace function docpal.assign_role(user_id uuid, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Gives another member of the company a custom role (again: no change).
+   Owners and admins only; 42501 for oneself, 23503 not a member, 42704
+   unknown role, 22023 a built-in role. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_member(v_ctx.company_id, assign_role.user_id, v_ctx.user_id);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, assign_role.role, false);
+    execute pg_catalog.format('insert into %I._role_members (user_id, role) values ($1, $2) on conflict do nothing',
+                              v_ctx.schema_name)
+      using assign_role.user_id, v_role;
 end
 $$
 $q$;
@@ -7848,7 +8908,7 @@ declare
                      and ($3::uuid is null or e.user_id = $3) and ($4::text is null or e."table" = $4)';
     v_report jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
         raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';
     end if;
@@ -7953,7 +9013,7 @@ declare
                      and ($3::uuid is null or e.user_id = $3) and ($4::text is null or e."table" = $4)';
     v_report jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
         raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';
     end if;
@@ -8032,6 +9092,238 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/authenticate.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.authenticate(key text, is_local boolean default false)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Checks an API key and sets the context as set_context does, carrying the
+   key's scopes (signed with it): {company_id, user_id, scopes}. 28000 for a
+   malformed, unknown, revoked or expired key, a user no longer a member or
+   a company not active; 53400 past the key's rate limit (requests in the
+   current minute). Every attempt is recorded in auth_attempts; a failed one
+   through docpal_private.record_auth_failure, which survives the error. */
+declare
+    v_key docpal_private.api_keys;
+    v_reason text;
+    v_requests integer;
+    v_minute timestamptz := pg_catalog.date_trunc('minute', pg_catalog.clock_timestamp());
+begin
+    if authenticate.key is null or authenticate.key !~ '^dpk_[A-Za-z0-9_-]{43}$' then
+        v_reason := 'malformed key';
+    else
+        select * into v_key from docpal_private.api_keys k
+         where k.key_hash = pg_catalog.sha256(pg_catalog.convert_to(authenticate.key, 'UTF8'))
+           for update;
+        if v_key.id is null then
+            v_reason := 'unknown key';
+        elsif v_key.revoked_at is not null then
+            v_reason := 'revoked key';
+        elsif v_key.expires_at <= pg_catalog.now() then
+            v_reason := 'expired key';
+        elsif not exists (select from docpal_private.memberships m
+                           where m.company_id = v_key.company_id and m.user_id = v_key.user_id) then
+            v_reason := 'user is no longer a member';
+        elsif not exists (select from docpal_private.companies c where c.id = v_key.company_id and c.status = 'active') then
+            v_reason := 'company is not active';
+        end if;
+    end if;
+    if v_reason is not null then
+        perform docpal_private.record_auth_failure(v_key.id, v_key.company_id, v_reason);
+        raise exception using errcode = '28000', message = pg_catalog.format('API key refused: %s', v_reason);
+    end if;
+    if v_key.rate_limit_per_minute is not null then
+        insert into docpal_private.api_key_usage as u (key_id, minute, requests) values (v_key.id, v_minute, 1)
+        on conflict (key_id, minute) do update set requests = u.requests + 1
+        returning u.requests into v_requests;
+        if v_requests > v_key.rate_limit_per_minute then
+            perform docpal_private.record_auth_failure(v_key.id, v_key.company_id, 'rate limit');
+            raise exception using errcode = '53400',
+                message = pg_catalog.format('API key %s: more than %s requests this minute', v_key.id, v_key.rate_limit_per_minute);
+        end if;
+        delete from docpal_private.api_key_usage u where u.key_id = v_key.id and u.minute < v_minute;
+    end if;
+    update docpal_private.api_keys k set last_used_at = pg_catalog.now() where k.id = v_key.id;
+    insert into docpal_private.auth_attempts (key_id, company_id, ok, reason) values (v_key.id, v_key.company_id, true, 'ok');
+    perform pg_catalog.set_config('docpal.context',
+                                  docpal_private.context_token(v_key.company_id, v_key.user_id,
+                                                               pg_catalog.array_to_string(v_key.scopes, ',')),
+                                  coalesce(authenticate.is_local, false));
+    return pg_catalog.jsonb_build_object('company_id', v_key.company_id, 'user_id', v_key.user_id,
+                                         'scopes', pg_catalog.to_jsonb(v_key.scopes));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.authenticate;
+    execute $q$create or replace function docpal.authenticate(key text, is_local boolean default false)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Checks an API key and sets the context as set_context does, carrying the
+   key's scopes (signed with it): {company_id, user_id, scopes}. 28000 for a
+   malformed, unknown, revoked or expired key, a user no longer a member or
+   a company not active; 53400 past the key's rate limit (requests in the
+   current minute). Every attempt is recorded in auth_attempts; a failed one
+   through docpal_private.record_auth_failure, which survives the error. */
+declare
+    v_key docpal_private.api_keys;
+    v_reason text;
+    v_requests integer;
+    v_minute timestamptz := pg_catalog.date_trunc('minute', pg_catalog.clock_timestamp());
+begin
+    if authenticate.key is null or authenticate.key !~ '^dpk_[A-Za-z0-9_-]{43}$' then
+        v_reason := 'malformed key';
+    else
+        select * into v_key from docpal_private.api_keys k
+         where k.key_hash = pg_catalog.sha256(pg_catalog.convert_to(authenticate.key, 'UTF8'))
+           for update;
+        if v_key.id is null then
+            v_reason := 'unknown key';
+        elsif v_key.revoked_at is not null then
+            v_reason := 'revoked key';
+        elsif v_key.expires_at <= pg_catalog.now() then
+            v_reason := 'expired key';
+        elsif not exists (select from docpal_private.memberships m
+                           where m.company_id = v_key.company_id and m.user_id = v_key.user_id) then
+            v_reason := 'user is no longer a member';
+        elsif not exists (select from docpal_private.companies c where c.id = v_key.company_id and c.status = 'active') then
+            v_reason := 'company is not active';
+        end if;
+    end if;
+    if v_reason is not null then
+        perform docpal_private.record_auth_failure(v_key.id, v_key.company_id, v_reason);
+        raise exception using errcode = '28000', message = pg_catalog.format('API key refused: %s', v_reason);
+    end if;
+    if v_key.rate_limit_per_minute is not null then
+        insert into docpal_private.api_key_usage as u (key_id, minute, requests) values (v_key.id, v_minute, 1)
+        on conflict (key_id, minute) do update set requests = u.requests + 1
+        returning u.requests into v_requests;
+        if v_requests > v_key.rate_limit_per_minute then
+            perform docpal_private.record_auth_failure(v_key.id, v_key.company_id, 'rate limit');
+            raise exception using errcode = '53400',
+                message = pg_catalog.format('API key %s: more than %s requests this minute', v_key.id, v_key.rate_limit_per_minute);
+        end if;
+        delete from docpal_private.api_key_usage u where u.key_id = v_key.id and u.minute < v_minute;
+    end if;
+    update docpal_private.api_keys k set last_used_at = pg_catalog.now() where k.id = v_key.id;
+    insert into docpal_private.auth_attempts (key_id, company_id, ok, reason) values (v_key.id, v_key.company_id, true, 'ok');
+    perform pg_catalog.set_config('docpal.context',
+                                  docpal_private.context_token(v_key.company_id, v_key.user_id,
+                                                               pg_catalog.array_to_string(v_key.scopes, ',')),
+                                  coalesce(authenticate.is_local, false));
+    return pg_catalog.jsonb_build_object('company_id', v_key.company_id, 'user_id', v_key.user_id,
+                                         'scopes', pg_catalog.to_jsonb(v_key.scopes));
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/check_permission.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.check_permission(user_id uuid, action text, slug text, record_id uuid default null)
+    returns boolean
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether that member of the company may do action on the table (and on
+   that record: it must exist and match the row filter). Not a member:
+   false. Owners and admins may ask about anyone, members about themselves
+   (42501). 22023 unknown action, 42P01 unknown table. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_role text;
+    v_perm jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if check_permission.user_id is distinct from v_ctx.user_id and v_ctx.member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501', message = 'a member may check only their own permissions';
+    end if;
+    if check_permission.action is null or check_permission.action not in ('read', 'create', 'update', 'delete') then
+        raise exception using errcode = '22023', message = 'action is read, create, update or delete';
+    end if;
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, check_permission.slug);
+    select m.role into v_role from docpal_private.memberships m
+     where m.company_id = v_ctx.company_id and m.user_id = check_permission.user_id;
+    if v_role is null then
+        return false;
+    end if;
+    v_perm := docpal_private.permission(v_ctx.schema_name, check_permission.user_id, v_role,
+                                        case when check_permission.user_id = v_ctx.user_id then v_ctx.scopes end,
+                                        check_permission.slug, check_permission.action);
+    if v_perm is null then
+        return false;
+    end if;
+    if check_permission.record_id is null then
+        return true;
+    end if;
+    return docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', check_permission.record_id);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.check_permission;
+    execute $q$create or replace function docpal.check_permission(user_id uuid, action text, slug text, record_id uuid default null)
+    returns boolean
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether that member of the company may do action on the table (and on
+   that record: it must exist and match the row filter). Not a member:
+   false. Owners and admins may ask about anyone, members about themselves
+   (42501). 22023 unknown action, 42P01 unknown table. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_role text;
+    v_perm jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    if check_permission.user_id is distinct from v_ctx.user_id and v_ctx.member_role not in ('owner', 'admin') then
+        raise exception using errcode = '42501', message = 'a member may check only their own permissions';
+    end if;
+    if check_permission.action is null or check_permission.action not in ('read', 'create', 'update', 'delete') then
+        raise exception using errcode = '22023', message = 'action is read, create, update or delete';
+    end if;
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, check_permission.slug);
+    select m.role into v_role from docpal_private.memberships m
+     where m.company_id = v_ctx.company_id and m.user_id = check_permission.user_id;
+    if v_role is null then
+        return false;
+    end if;
+    v_perm := docpal_private.permission(v_ctx.schema_name, check_permission.user_id, v_role,
+                                        case when check_permission.user_id = v_ctx.user_id then v_ctx.scopes end,
+                                        check_permission.slug, check_permission.action);
+    if v_perm is null then
+        return false;
+    end if;
+    if check_permission.record_id is null then
+        return true;
+    end if;
+    return docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', check_permission.record_id);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/clear_context.sql
 -- ======================================================================
 
@@ -8057,6 +9349,147 @@ exception when invalid_function_definition then
 as $$
     /* Ends the context, whether it was set for the session or the transaction. */
     select pg_catalog.set_config('docpal.context', '', false);
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/create_api_key.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_api_key(name text, user_id uuid, scopes text[], spec jsonb default '{}')
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A key acting as user_id (a member of the company in context) within
+   scopes: {id, key}. The key ("dpk_" + 43 URL-safe characters, 256 random
+   bits) is returned this once; only its SHA-256 is stored. spec:
+   expires_at (future), rate_limit_per_minute (whole number >= 1). Owners
+   and admins only; 23503 not a member, 22023 bad name, scopes or spec. */
+declare
+    v_ctx record;
+    v_key text;
+    v_id uuid;
+    v_expires timestamptz;
+    v_limit integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if not exists (select from docpal_private.memberships m
+                    where m.company_id = v_ctx.company_id and m.user_id = create_api_key.user_id) then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('user %s is not a member of the company', coalesce(create_api_key.user_id::text, 'null'));
+    end if;
+    if create_api_key.name is null or pg_catalog.btrim(create_api_key.name) = '' or pg_catalog.length(create_api_key.name) > 200 then
+        raise exception using errcode = '22023', message = 'an API key needs a name (up to 200 characters)';
+    end if;
+    if create_api_key.scopes is null or pg_catalog.cardinality(create_api_key.scopes) = 0
+       or not (create_api_key.scopes <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'scopes are one or more of read, create, update, delete';
+    end if;
+    if pg_catalog.jsonb_typeof(coalesce(create_api_key.spec, '{}')) <> 'object'
+       or exists (select from pg_catalog.jsonb_object_keys(coalesce(create_api_key.spec, '{}')) k
+                   where k not in ('expires_at', 'rate_limit_per_minute')) then
+        raise exception using errcode = '22023', message = 'an API key spec takes only expires_at and rate_limit_per_minute';
+    end if;
+    begin
+        v_expires := create_api_key.spec->>'expires_at';
+    exception when data_exception then
+        raise exception using errcode = '22023', message = 'expires_at must be a timestamp';
+    end;
+    if v_expires <= pg_catalog.now() then
+        raise exception using errcode = '22023', message = 'expires_at must be in the future';
+    end if;
+    if create_api_key.spec ? 'rate_limit_per_minute' and create_api_key.spec->'rate_limit_per_minute' <> 'null' then
+        if pg_catalog.jsonb_typeof(create_api_key.spec->'rate_limit_per_minute') <> 'number'
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric < 1
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric > 1000000
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric
+              <> pg_catalog.trunc((create_api_key.spec->>'rate_limit_per_minute')::numeric) then
+            raise exception using errcode = '22023', message = 'rate_limit_per_minute is a whole number of at least 1';
+        end if;
+        v_limit := (create_api_key.spec->>'rate_limit_per_minute')::integer;
+    end if;
+    v_key := 'dpk_' || pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(docpal_private.random_bytes(32), 'base64'),
+                                                            '+/', '-_'), '=');
+    insert into docpal_private.api_keys (company_id, user_id, name, scopes, key_hash, expires_at, rate_limit_per_minute, created_by)
+    values (v_ctx.company_id, create_api_key.user_id, create_api_key.name,
+            array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s),
+            pg_catalog.sha256(pg_catalog.convert_to(v_key, 'UTF8')), v_expires, v_limit, v_ctx.user_id)
+    returning id into v_id;
+    return pg_catalog.jsonb_build_object('id', v_id, 'key', v_key);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_api_key;
+    execute $q$create or replace function docpal.create_api_key(name text, user_id uuid, scopes text[], spec jsonb default '{}')
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A key acting as user_id (a member of the company in context) within
+   scopes: {id, key}. The key ("dpk_" + 43 URL-safe characters, 256 random
+   bits) is returned this once; only its SHA-256 is stored. spec:
+   expires_at (future), rate_limit_per_minute (whole number >= 1). Owners
+   and admins only; 23503 not a member, 22023 bad name, scopes or spec. */
+declare
+    v_ctx record;
+    v_key text;
+    v_id uuid;
+    v_expires timestamptz;
+    v_limit integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if not exists (select from docpal_private.memberships m
+                    where m.company_id = v_ctx.company_id and m.user_id = create_api_key.user_id) then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('user %s is not a member of the company', coalesce(create_api_key.user_id::text, 'null'));
+    end if;
+    if create_api_key.name is null or pg_catalog.btrim(create_api_key.name) = '' or pg_catalog.length(create_api_key.name) > 200 then
+        raise exception using errcode = '22023', message = 'an API key needs a name (up to 200 characters)';
+    end if;
+    if create_api_key.scopes is null or pg_catalog.cardinality(create_api_key.scopes) = 0
+       or not (create_api_key.scopes <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'scopes are one or more of read, create, update, delete';
+    end if;
+    if pg_catalog.jsonb_typeof(coalesce(create_api_key.spec, '{}')) <> 'object'
+       or exists (select from pg_catalog.jsonb_object_keys(coalesce(create_api_key.spec, '{}')) k
+                   where k not in ('expires_at', 'rate_limit_per_minute')) then
+        raise exception using errcode = '22023', message = 'an API key spec takes only expires_at and rate_limit_per_minute';
+    end if;
+    begin
+        v_expires := create_api_key.spec->>'expires_at';
+    exception when data_exception then
+        raise exception using errcode = '22023', message = 'expires_at must be a timestamp';
+    end;
+    if v_expires <= pg_catalog.now() then
+        raise exception using errcode = '22023', message = 'expires_at must be in the future';
+    end if;
+    if create_api_key.spec ? 'rate_limit_per_minute' and create_api_key.spec->'rate_limit_per_minute' <> 'null' then
+        if pg_catalog.jsonb_typeof(create_api_key.spec->'rate_limit_per_minute') <> 'number'
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric < 1
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric > 1000000
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric
+              <> pg_catalog.trunc((create_api_key.spec->>'rate_limit_per_minute')::numeric) then
+            raise exception using errcode = '22023', message = 'rate_limit_per_minute is a whole number of at least 1';
+        end if;
+        v_limit := (create_api_key.spec->>'rate_limit_per_minute')::integer;
+    end if;
+    v_key := 'dpk_' || pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(docpal_private.random_bytes(32), 'base64'),
+                                                            '+/', '-_'), '=');
+    insert into docpal_private.api_keys (company_id, user_id, name, scopes, key_hash, expires_at, rate_limit_per_minute, created_by)
+    values (v_ctx.company_id, create_api_key.user_id, create_api_key.name,
+            array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s),
+            pg_catalog.sha256(pg_catalog.convert_to(v_key, 'UTF8')), v_expires, v_limit, v_ctx.user_id)
+    returning id into v_id;
+    return pg_catalog.jsonb_build_object('id', v_id, 'key', v_key);
+end
 $$
 $q$;
 end
@@ -8166,6 +9599,61 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/create_group.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_group(name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A group of members of the company in context: {name}. Owners and admins
+   only; 22023 bad name, 42710 taken. */
+declare
+    v_ctx record;
+    v_name text := docpal_private.role_name(create_group.name, 'group');
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    begin
+        execute pg_catalog.format('insert into %I._groups (name) values ($1)', v_ctx.schema_name) using v_name;
+    exception when unique_violation then
+        raise exception using errcode = '42710', message = pg_catalog.format('group %L already exists', v_name);
+    end;
+    return pg_catalog.jsonb_build_object('name', v_name);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_group;
+    execute $q$create or replace function docpal.create_group(name text)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A group of members of the company in context: {name}. Owners and admins
+   only; 22023 bad name, 42710 taken. */
+declare
+    v_ctx record;
+    v_name text := docpal_private.role_name(create_group.name, 'group');
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    begin
+        execute pg_catalog.format('insert into %I._groups (name) values ($1)', v_ctx.schema_name) using v_name;
+    exception when unique_violation then
+        raise exception using errcode = '42710', message = pg_catalog.format('group %L already exists', v_name);
+    end;
+    return pg_catalog.jsonb_build_object('name', v_name);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/create_record.sql
 -- ======================================================================
 
@@ -8202,6 +9690,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              create_record.slug, 'create', v_columns || v_many);
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
@@ -8265,6 +9755,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              create_record.slug, 'create', v_columns || v_many);
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
@@ -8362,6 +9854,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
+    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              create_records.slug, 'create', v_columns || v_many);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
@@ -8478,6 +9972,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
+    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              create_records.slug, 'create', v_columns || v_many);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
@@ -8538,6 +10034,73 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/create_role.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_role(name text, parent text default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A custom role of the company in context, inheriting the grants of parent
+   (a custom role or member): {name, parent}. Owners and admins only.
+   22023 bad or built-in name, 42710 taken, 42704 unknown parent. A parent
+   exists before its children and never changes, so there are no cycles. */
+declare
+    v_ctx record;
+    v_name text := docpal_private.role_name(create_role.name, 'role');
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if create_role.parent is not null then
+        perform docpal_private.custom_role(v_ctx.schema_name, create_role.parent, true);
+    end if;
+    begin
+        execute pg_catalog.format('insert into %I._roles (name, parent) values ($1, $2)', v_ctx.schema_name)
+          using v_name, create_role.parent;
+    exception when unique_violation then
+        raise exception using errcode = '42710', message = pg_catalog.format('role %L already exists', v_name);
+    end;
+    return pg_catalog.jsonb_build_object('name', v_name, 'parent', create_role.parent);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_role;
+    execute $q$create or replace function docpal.create_role(name text, parent text default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A custom role of the company in context, inheriting the grants of parent
+   (a custom role or member): {name, parent}. Owners and admins only.
+   22023 bad or built-in name, 42710 taken, 42704 unknown parent. A parent
+   exists before its children and never changes, so there are no cycles. */
+declare
+    v_ctx record;
+    v_name text := docpal_private.role_name(create_role.name, 'role');
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if create_role.parent is not null then
+        perform docpal_private.custom_role(v_ctx.schema_name, create_role.parent, true);
+    end if;
+    begin
+        execute pg_catalog.format('insert into %I._roles (name, parent) values ($1, $2)', v_ctx.schema_name)
+          using v_name, create_role.parent;
+    exception when unique_violation then
+        raise exception using errcode = '42710', message = pg_catalog.format('role %L already exists', v_name);
+    end;
+    return pg_catalog.jsonb_build_object('name', v_name, 'parent', create_role.parent);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/create_table.sql
 -- ======================================================================
 
@@ -8563,7 +10126,7 @@ declare
     v_table jsonb;
     v_comment text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a table spec must be a JSON object';
@@ -8651,7 +10214,7 @@ declare
     v_table jsonb;
     v_comment text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a table spec must be a JSON object';
@@ -8739,7 +10302,7 @@ declare
     v_ctx record;
     v_list jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
     begin
         execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3)', v_ctx.schema_name)
@@ -8767,7 +10330,7 @@ declare
     v_ctx record;
     v_list jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
     begin
         execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3)', v_ctx.schema_name)
@@ -8928,6 +10491,7 @@ declare
     v_ctx record;
     v_spec jsonb;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -8935,6 +10499,13 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                delete_record.slug, 'delete');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
+    end if;
     begin
         -- RETURNING sees the links: the junction rows go only at the end of the statement
         execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
@@ -8970,6 +10541,7 @@ declare
     v_ctx record;
     v_spec jsonb;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -8977,6 +10549,13 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                delete_record.slug, 'delete');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
+    end if;
     begin
         -- RETURNING sees the links: the junction rows go only at the end of the statement
         execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,
@@ -9064,7 +10643,7 @@ declare
     v_old jsonb;
     v_users text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_column.slug);
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
@@ -9107,7 +10686,7 @@ declare
     v_old jsonb;
     v_users text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_column.slug);
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
@@ -9203,7 +10782,7 @@ declare
     v_users text;
     v_junction text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_table.slug);
     execute pg_catalog.format(
@@ -9247,7 +10826,7 @@ declare
     v_users text;
     v_junction text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_table.slug);
     execute pg_catalog.format(
@@ -9407,18 +10986,27 @@ begin
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* The record, or null when there is none. 42P01 for an unknown table. */
+/* The record, or null when there is none (or it is outside the caller's
+   read filter), without the columns the caller may not read. 42P01 for an
+   unknown table, 42501 without read permission. */
 declare
     v_ctx record;
     v_spec jsonb;
     v_result jsonb;
+    v_perm jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                get_record.slug, 'read');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', get_record.id) then
+        return null;  -- outside the row filter: invisible
+    end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
        into v_result using get_record.id;
-    return v_result;
+    return v_result - docpal_private.unreadable_columns(v_spec, v_perm);
 end
 $$
 $q$;
@@ -9430,17 +11018,169 @@ exception when invalid_function_definition then
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* The record, or null when there is none. 42P01 for an unknown table. */
+/* The record, or null when there is none (or it is outside the caller's
+   read filter), without the columns the caller may not read. 42P01 for an
+   unknown table, 42501 without read permission. */
 declare
     v_ctx record;
     v_spec jsonb;
     v_result jsonb;
+    v_perm jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                get_record.slug, 'read');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', get_record.id) then
+        return null;  -- outside the row filter: invisible
+    end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
        into v_result using get_record.id;
+    return v_result - docpal_private.unreadable_columns(v_spec, v_perm);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/grant_permission.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.grant_permission(role text, slug text, actions text[], spec jsonb default '{}')
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Grants actions on a table to a custom role or member, limited to
+   spec.columns and spec.row_filter (query filter syntax, "$user" = the
+   current user). Granting an action again replaces it. Returns the role's
+   grants on the table. Owners and admins only (they hold every permission,
+   so nobody grants what they do not hold). 22023 bad action/spec or a
+   built-in role, 42704 unknown role, 42P01 unknown table, 42703 unknown
+   column (or a path of the filter). */
+declare
+    v_ctx record;
+    v_role text;
+    v_spec jsonb;
+    v_columns text[];
+    v_filter jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, grant_permission.slug);
+    if grant_permission.actions is null or pg_catalog.cardinality(grant_permission.actions) = 0
+       or not (grant_permission.actions <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'actions are one or more of read, create, update, delete';
+    end if;
+    if pg_catalog.jsonb_typeof(coalesce(grant_permission.spec, '{}')) <> 'object'
+       or exists (select from pg_catalog.jsonb_object_keys(coalesce(grant_permission.spec, '{}')) k
+                   where k not in ('columns', 'row_filter')) then
+        raise exception using errcode = '22023', message = 'a grant spec takes only columns and row_filter';
+    end if;
+    if grant_permission.spec ? 'columns' and grant_permission.spec->'columns' <> 'null' then
+        if pg_catalog.jsonb_typeof(grant_permission.spec->'columns') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(grant_permission.spec->'columns') c
+                       where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'columns is an array of column names';
+        end if;
+        v_columns := array(select pg_catalog.jsonb_array_elements_text(grant_permission.spec->'columns'));
+        perform docpal_private.column_spec(v_spec, c) from pg_catalog.unnest(v_columns) c
+          where c <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by']);
+    end if;
+    if grant_permission.spec ? 'row_filter' and grant_permission.spec->'row_filter' <> 'null' then
+        v_filter := grant_permission.spec->'row_filter';
+        -- validated by compiling it as the query engine will
+        perform docpal_private.row_allowed(v_ctx.schema_name, v_spec,
+                    pg_catalog.replace(v_filter::text, '"$user"', pg_catalog.to_json(v_ctx.user_id::text)::text)::jsonb,
+                    v_ctx.user_id);
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._grants (role, table_slug, action, columns, row_filter)
+         select $1, $2, a, $4, $5 from pg_catalog.unnest($3::text[]) a
+         on conflict (role, table_slug, action) do update set columns = excluded.columns, row_filter = excluded.row_filter',
+        v_ctx.schema_name)
+      using v_role, grant_permission.slug, grant_permission.actions, v_columns, v_filter;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_build_object(''role'', $1, ''table'', $2, ''grants'',
+                    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''action'', g.action, ''columns'', g.columns,
+                                                                                ''row_filter'', g.row_filter) order by g.action), ''[]''))
+           from %I._grants g where g.role = $1 and g.table_slug = $2', v_ctx.schema_name)
+       into v_result using v_role, grant_permission.slug;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.grant_permission;
+    execute $q$create or replace function docpal.grant_permission(role text, slug text, actions text[], spec jsonb default '{}')
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Grants actions on a table to a custom role or member, limited to
+   spec.columns and spec.row_filter (query filter syntax, "$user" = the
+   current user). Granting an action again replaces it. Returns the role's
+   grants on the table. Owners and admins only (they hold every permission,
+   so nobody grants what they do not hold). 22023 bad action/spec or a
+   built-in role, 42704 unknown role, 42P01 unknown table, 42703 unknown
+   column (or a path of the filter). */
+declare
+    v_ctx record;
+    v_role text;
+    v_spec jsonb;
+    v_columns text[];
+    v_filter jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, grant_permission.slug);
+    if grant_permission.actions is null or pg_catalog.cardinality(grant_permission.actions) = 0
+       or not (grant_permission.actions <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'actions are one or more of read, create, update, delete';
+    end if;
+    if pg_catalog.jsonb_typeof(coalesce(grant_permission.spec, '{}')) <> 'object'
+       or exists (select from pg_catalog.jsonb_object_keys(coalesce(grant_permission.spec, '{}')) k
+                   where k not in ('columns', 'row_filter')) then
+        raise exception using errcode = '22023', message = 'a grant spec takes only columns and row_filter';
+    end if;
+    if grant_permission.spec ? 'columns' and grant_permission.spec->'columns' <> 'null' then
+        if pg_catalog.jsonb_typeof(grant_permission.spec->'columns') <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(grant_permission.spec->'columns') c
+                       where pg_catalog.jsonb_typeof(c) <> 'string') then
+            raise exception using errcode = '22023', message = 'columns is an array of column names';
+        end if;
+        v_columns := array(select pg_catalog.jsonb_array_elements_text(grant_permission.spec->'columns'));
+        perform docpal_private.column_spec(v_spec, c) from pg_catalog.unnest(v_columns) c
+          where c <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by']);
+    end if;
+    if grant_permission.spec ? 'row_filter' and grant_permission.spec->'row_filter' <> 'null' then
+        v_filter := grant_permission.spec->'row_filter';
+        -- validated by compiling it as the query engine will
+        perform docpal_private.row_allowed(v_ctx.schema_name, v_spec,
+                    pg_catalog.replace(v_filter::text, '"$user"', pg_catalog.to_json(v_ctx.user_id::text)::text)::jsonb,
+                    v_ctx.user_id);
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._grants (role, table_slug, action, columns, row_filter)
+         select $1, $2, a, $4, $5 from pg_catalog.unnest($3::text[]) a
+         on conflict (role, table_slug, action) do update set columns = excluded.columns, row_filter = excluded.row_filter',
+        v_ctx.schema_name)
+      using v_role, grant_permission.slug, grant_permission.actions, v_columns, v_filter;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_build_object(''role'', $1, ''table'', $2, ''grants'',
+                    coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''action'', g.action, ''columns'', g.columns,
+                                                                                ''row_filter'', g.row_filter) order by g.action), ''[]''))
+           from %I._grants g where g.role = $1 and g.table_slug = $2', v_ctx.schema_name)
+       into v_result using v_role, grant_permission.slug;
     return v_result;
 end
 $$
@@ -9550,11 +11290,7 @@ as $$
 declare
     v_ctx record;
 begin
-    select * into v_ctx from docpal_private.require_company();
-    if v_ctx.member_role not in ('owner', 'admin') then
-        raise exception using errcode = '42501',
-            message = 'only a company owner or admin may maintain its audit log';
-    end if;
+    select * into v_ctx from docpal_private.require_admin();
     return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
 end
 $$
@@ -9573,11 +11309,7 @@ as $$
 declare
     v_ctx record;
 begin
-    select * into v_ctx from docpal_private.require_company();
-    if v_ctx.member_role not in ('owner', 'admin') then
-        raise exception using errcode = '42501',
-            message = 'only a company owner or admin may maintain its audit log';
-    end if;
+    select * into v_ctx from docpal_private.require_admin();
     return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
 end
 $$
@@ -10390,7 +12122,11 @@ declare
     v_history jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    perform docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                          record_history.id) then
+        return '[]';
+    end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
@@ -10415,7 +12151,11 @@ declare
     v_history jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    perform docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                          record_history.id) then
+        return '[]';
+    end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
@@ -10444,11 +12184,15 @@ as $$
    null when it never had that version. 42P01 for an unknown table. */
 declare
     v_ctx record;
+    v_spec jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    return docpal_private.record_state(v_ctx.schema_name,
-                                       docpal_private.table_spec(v_ctx.schema_name, record_version.slug),
-                                       record_version.id, record_version.version, null);
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          v_spec, record_version.id) then
+        return null;
+    end if;
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
 end
 $$
 $q$;
@@ -10464,11 +12208,15 @@ as $$
    null when it never had that version. 42P01 for an unknown table. */
 declare
     v_ctx record;
+    v_spec jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    return docpal_private.record_state(v_ctx.schema_name,
-                                       docpal_private.table_spec(v_ctx.schema_name, record_version.slug),
-                                       record_version.id, record_version.version, null);
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          v_spec, record_version.id) then
+        return null;
+    end if;
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
 end
 $$
 $q$;
@@ -10658,7 +12406,7 @@ declare
     v_new jsonb;
     v_formula jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rename_column.slug);
     v_old := docpal_private.column_spec(v_spec, rename_column.old_name);
@@ -10709,7 +12457,7 @@ declare
     v_new jsonb;
     v_formula jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rename_column.slug);
     v_old := docpal_private.column_spec(v_spec, rename_column.old_name);
@@ -10815,7 +12563,7 @@ declare
     v_last text;
     v_version integer;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, restore_record.slug);
     execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, restore_record.slug)
        into v_exists using restore_record.id;
@@ -10857,7 +12605,7 @@ declare
     v_last text;
     v_version integer;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, restore_record.slug);
     execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, restore_record.slug)
        into v_exists using restore_record.id;
@@ -10878,6 +12626,118 @@ begin
     return docpal_private.restore_image(v_ctx.schema_name, v_spec,
                                         docpal_private.record_state(v_ctx.schema_name, v_spec, restore_record.id, v_version, null),
                                         v_version + 1);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/revoke_api_key.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.revoke_api_key(id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Revokes an API key of the company in context at once. Owners and admins
+   only; P0002 for an unknown or already revoked key. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    update docpal_private.api_keys k set revoked_at = pg_catalog.now()
+     where k.id = revoke_api_key.id and k.company_id = v_ctx.company_id and k.revoked_at is null;
+    if not found then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('API key %s does not exist or is already revoked', revoke_api_key.id);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.revoke_api_key;
+    execute $q$create or replace function docpal.revoke_api_key(id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Revokes an API key of the company in context at once. Owners and admins
+   only; P0002 for an unknown or already revoked key. */
+declare
+    v_ctx record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    update docpal_private.api_keys k set revoked_at = pg_catalog.now()
+     where k.id = revoke_api_key.id and k.company_id = v_ctx.company_id and k.revoked_at is null;
+    if not found then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('API key %s does not exist or is already revoked', revoke_api_key.id);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/revoke_permission.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.revoke_permission(role text, slug text, actions text[])
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes the role's grants of those actions on the table (revoking what
+   was not granted is not an error). Owners and admins only. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_role := docpal_private.custom_role(v_ctx.schema_name, revoke_permission.role, true);
+    perform docpal_private.table_spec(v_ctx.schema_name, revoke_permission.slug);
+    if revoke_permission.actions is null or not (revoke_permission.actions <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'actions are one or more of read, create, update, delete';
+    end if;
+    execute pg_catalog.format('delete from %I._grants g where g.role = $1 and g.table_slug = $2 and g.action = any ($3)',
+                              v_ctx.schema_name)
+      using v_role, revoke_permission.slug, revoke_permission.actions;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.revoke_permission;
+    execute $q$create or replace function docpal.revoke_permission(role text, slug text, actions text[])
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes the role's grants of those actions on the table (revoking what
+   was not granted is not an error). Owners and admins only. */
+declare
+    v_ctx record;
+    v_role text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_role := docpal_private.custom_role(v_ctx.schema_name, revoke_permission.role, true);
+    perform docpal_private.table_spec(v_ctx.schema_name, revoke_permission.slug);
+    if revoke_permission.actions is null or not (revoke_permission.actions <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'actions are one or more of read, create, update, delete';
+    end if;
+    execute pg_catalog.format('delete from %I._grants g where g.role = $1 and g.table_slug = $2 and g.action = any ($3)',
+                              v_ctx.schema_name)
+      using v_role, revoke_permission.slug, revoke_permission.actions;
 end
 $$
 $q$;
@@ -11006,7 +12866,7 @@ declare
     v_restored integer := 0;
     v_deleted integer := 0;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_table.slug);
     if rollback_table.at is null or rollback_table.at > pg_catalog.now() then
         raise exception using errcode = '22023',
@@ -11080,7 +12940,7 @@ declare
     v_restored integer := 0;
     v_deleted integer := 0;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_table.slug);
     if rollback_table.at is null or rollback_table.at > pg_catalog.now() then
         raise exception using errcode = '22023',
@@ -11259,7 +13119,7 @@ begin
                                         coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
     end if;
     perform pg_catalog.set_config('docpal.context',
-                                  docpal_private.context_token(set_context.company, set_context.user_id),
+                                  docpal_private.context_token(set_context.company, set_context.user_id, ''),
                                   coalesce(set_context.is_local, false));
 end
 $$
@@ -11287,7 +13147,7 @@ begin
                                         coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
     end if;
     perform pg_catalog.set_config('docpal.context',
-                                  docpal_private.context_token(set_context.company, set_context.user_id),
+                                  docpal_private.context_token(set_context.company, set_context.user_id, ''),
                                   coalesce(set_context.is_local, false));
 end
 $$
@@ -11340,6 +13200,69 @@ begin
      where c.id = suspend_company.id
     returning * into v_company;
     return docpal_private.company_json(v_company);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/unassign_role.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.unassign_role(user_id uuid, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Takes a custom role from another member. Owners and admins only; errors
+   as assign_role, and P0002 when the role was not assigned. */
+declare
+    v_ctx record;
+    v_role text;
+    v_count integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_member(v_ctx.company_id, unassign_role.user_id, v_ctx.user_id);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, unassign_role.role, false);
+    execute pg_catalog.format('delete from %I._role_members m where m.user_id = $1 and m.role = $2', v_ctx.schema_name)
+      using unassign_role.user_id, v_role;
+    get diagnostics v_count = row_count;
+    if v_count = 0 then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('user %s does not have role %s', unassign_role.user_id, v_role);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.unassign_role;
+    execute $q$create or replace function docpal.unassign_role(user_id uuid, role text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Takes a custom role from another member. Owners and admins only; errors
+   as assign_role, and P0002 when the role was not assigned. */
+declare
+    v_ctx record;
+    v_role text;
+    v_count integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.company_member(v_ctx.company_id, unassign_role.user_id, v_ctx.user_id);
+    v_role := docpal_private.custom_role(v_ctx.schema_name, unassign_role.role, false);
+    execute pg_catalog.format('delete from %I._role_members m where m.user_id = $1 and m.role = $2', v_ctx.schema_name)
+      using unassign_role.user_id, v_role;
+    get diagnostics v_count = row_count;
+    if v_count = 0 then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('user %s does not have role %s', unassign_role.user_id, v_role);
+    end if;
 end
 $$
 $q$;
@@ -11466,6 +13389,7 @@ declare
     v_linked boolean := false;
     v_column text;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -11478,8 +13402,14 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
+    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+        v_version := null;  -- outside the caller's update filter: invisible
+    end if;
     if v_version is null then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
@@ -11550,6 +13480,7 @@ declare
     v_linked boolean := false;
     v_column text;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -11562,8 +13493,14 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
+    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+        v_version := null;  -- outside the caller's update filter: invisible
+    end if;
     if v_version is null then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
@@ -11637,7 +13574,7 @@ declare
     v_spec jsonb;
     v_old_options jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
     execute pg_catalog.format('select pg_catalog.jsonb_path_query_array(c.spec, ''$.values[*].value'')
@@ -11689,7 +13626,7 @@ declare
     v_spec jsonb;
     v_old_options jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
     execute pg_catalog.format('select pg_catalog.jsonb_path_query_array(c.spec, ''$.values[*].value'')
@@ -11830,7 +13767,8 @@ begin
       join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
-        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27')) as n(version, checksum) on n.version = s.version
+        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27'),
+        (5, '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -11962,6 +13900,47 @@ values (4, 'audit_chain',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
+insert into docpal_private.tenant_steps (version, name, statements, checksum)
+values (5, 'permissions',
+        array[$q$create table %1$I._roles (
+    name       text primary key,
+    parent     text,
+    created_at timestamptz not null default pg_catalog.now()
+)$q$,
+        $q$comment on table %1$I._roles is 'docpal custom roles; parent is a custom role or member.'$q$,
+        $q$create table %1$I._grants (
+    role       text not null,
+    table_slug text not null,
+    action     text not null check (action in ('read', 'create', 'update', 'delete')),
+    columns    text[],
+    row_filter jsonb,
+    primary key (role, table_slug, action)
+)$q$,
+        $q$comment on table %1$I._grants is 'docpal grants: null columns = every column, null row_filter = every row.'$q$,
+        $q$create table %1$I._role_members (
+    user_id uuid not null references docpal_private.users (id) on delete cascade,
+    role    text not null references %1$I._roles (name) on delete cascade,
+    primary key (user_id, role)
+)$q$,
+        $q$create table %1$I._groups (
+    name       text primary key,
+    created_at timestamptz not null default pg_catalog.now()
+)$q$,
+        $q$create table %1$I._group_members (
+    group_name text not null references %1$I._groups (name) on delete cascade,
+    user_id    uuid not null references docpal_private.users (id) on delete cascade,
+    primary key (group_name, user_id)
+)$q$,
+        $q$create index on %1$I._group_members (user_id)$q$,
+        $q$create table %1$I._group_roles (
+    group_name text not null references %1$I._groups (name) on delete cascade,
+    role       text not null references %1$I._roles (name) on delete cascade,
+    primary key (group_name, role)
+)$q$]::text[],
+        '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0')
+on conflict (version) do update
+    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
+    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -11987,7 +13966,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'caller_is_platform_admin', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_json', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_company', 'create_record', 'create_records', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_company', 'resolve_company', 'restore_image', 'restore_record', 'rollback_patch', 'rollback_record', 'rollback_table', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_visible', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')
@@ -12006,15 +13985,23 @@ $$;
 revoke all on all routines in schema docpal, docpal_private from public, docpal_service, docpal_app;
 grant execute on function docpal.activate_company to docpal_service;
 grant execute on function docpal.add_column to docpal_service, docpal_app;
+grant execute on function docpal.add_group_member to docpal_service, docpal_app;
 grant execute on function docpal.add_member to docpal_service;
 grant execute on function docpal.aggregate to docpal_service, docpal_app;
 grant execute on function docpal.alter_column to docpal_service, docpal_app;
 grant execute on function docpal.alter_table to docpal_service, docpal_app;
+grant execute on function docpal.assign_group_role to docpal_service, docpal_app;
+grant execute on function docpal.assign_role to docpal_service, docpal_app;
 grant execute on function docpal.audit_report to docpal_service, docpal_app;
+grant execute on function docpal.authenticate to docpal_service, docpal_app;
+grant execute on function docpal.check_permission to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
+grant execute on function docpal.create_api_key to docpal_service, docpal_app;
 grant execute on function docpal.create_company to docpal_service;
+grant execute on function docpal.create_group to docpal_service, docpal_app;
 grant execute on function docpal.create_record to docpal_service, docpal_app;
 grant execute on function docpal.create_records to docpal_service, docpal_app;
+grant execute on function docpal.create_role to docpal_service, docpal_app;
 grant execute on function docpal.create_table to docpal_service, docpal_app;
 grant execute on function docpal.create_type_list to docpal_service, docpal_app;
 grant execute on function docpal.create_user to docpal_service;
@@ -12028,6 +14015,7 @@ grant execute on function docpal.drop_table to docpal_service, docpal_app;
 grant execute on function docpal.explain_query to docpal_service, docpal_app;
 grant execute on function docpal.get_company to docpal_service, docpal_app;
 grant execute on function docpal.get_record to docpal_service, docpal_app;
+grant execute on function docpal.grant_permission to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
 grant execute on function docpal.list_tables to docpal_service, docpal_app;
 grant execute on function docpal.maintain_audit_log to docpal_service, docpal_app;
@@ -12044,12 +14032,15 @@ grant execute on function docpal.remove_member to docpal_service;
 grant execute on function docpal.rename_column to docpal_service, docpal_app;
 grant execute on function docpal.resolve_company to docpal_service, docpal_app;
 grant execute on function docpal.restore_record to docpal_service, docpal_app;
+grant execute on function docpal.revoke_api_key to docpal_service, docpal_app;
+grant execute on function docpal.revoke_permission to docpal_service, docpal_app;
 grant execute on function docpal.rollback_record to docpal_service, docpal_app;
 grant execute on function docpal.rollback_table to docpal_service, docpal_app;
 grant execute on function docpal.schema_history to docpal_service, docpal_app;
 grant execute on function docpal.seal_audit_chain to docpal_service, docpal_app;
 grant execute on function docpal.set_context to docpal_service;
 grant execute on function docpal.suspend_company to docpal_service;
+grant execute on function docpal.unassign_role to docpal_service, docpal_app;
 grant execute on function docpal.update_company to docpal_service;
 grant execute on function docpal.update_record to docpal_service, docpal_app;
 grant execute on function docpal.update_type_list to docpal_service, docpal_app;

@@ -162,7 +162,7 @@ def test_require_company_checks_context_status_and_membership(db, company):
         db.execute("select * from docpal_private.require_company()")
     db.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
     row = db.execute("select * from docpal_private.require_company()").fetchone()
-    assert row == (company["id"], company["member"], company["schema"], "member")
+    assert row == (company["id"], company["member"], company["schema"], "member", None)  # scopes: not narrowed
     db.execute("select docpal.suspend_company(%s, 'fraud')", (company["id"],))
     with pytest.raises(errors.InsufficientPrivilege, match="suspended"):
         db.execute("select * from docpal_private.require_company()")

@@ -215,7 +215,7 @@ def test_every_security_definer_function_pins_search_path(db):
     "select * from docpal_private.companies",
     "select * from docpal_private.secrets",
     "select * from docpal_private.memberships",
-    "select docpal_private.context_token('{cid}', '{uid}')",
+    "select docpal_private.context_token('{cid}', '{uid}', '')",
     "select * from docpal_private.require_company()",
     "create function docpal.evil() returns int language sql as 'select 1'",
     "select * from {schema}._tables",

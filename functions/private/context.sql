@@ -1,4 +1,4 @@
-create or replace function docpal_private.context(out company_id uuid, out user_id uuid)
+create or replace function docpal_private.context(out company_id uuid, out user_id uuid, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -13,9 +13,9 @@ begin
         return;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         raise exception using
             errcode = '42501',
             message = 'the docpal context is not valid in this session',
@@ -23,5 +23,6 @@ begin
     end if;
     company_id := v_parts[1]::uuid;
     user_id := v_parts[2]::uuid;
+    scopes := pg_catalog.string_to_array(nullif(v_parts[3], ''), ',');
 end
 $$;

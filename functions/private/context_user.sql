@@ -17,9 +17,9 @@ begin
         return null;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 5
+    if pg_catalog.cardinality(v_parts) <> 6
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid) then
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
         return null;
     end if;
     return v_parts[2]::uuid;

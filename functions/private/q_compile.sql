@@ -25,6 +25,8 @@ declare
     v_limit integer := 50;
     v_offset bigint := 0;
     v_joined boolean := false;
+    v_ctx record;
+    v_perm jsonb;
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -41,6 +43,16 @@ begin
     v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
                                              'specs', v_specs,
                                              'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    -- permissions: read on the table (42501), and for a member the column
+    -- allow-lists (checked in q_path, table by table) and the row filter
+    -- (ANDed into the WHERE below, so it is part of the one statement)
+    select * into v_ctx from docpal_private.require_company();
+    v_perm := docpal_private.require_permission(p_schema, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, p_slug, 'read');
+    if v_ctx.member_role not in ('owner', 'admin') then
+        v_state := v_state || pg_catalog.jsonb_build_object(
+            'who', pg_catalog.jsonb_build_object('user_id', v_ctx.user_id, 'role', v_ctx.member_role, 'scopes', v_ctx.scopes),
+            'perms', pg_catalog.jsonb_build_object(p_slug, v_perm));
+    end if;
     if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
     end if;
@@ -63,11 +75,23 @@ begin
         end loop;
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
-        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.record_sql(p_schema, v_spec, '_t'));
+        v_state := v_state || pg_catalog.jsonb_build_object('select',
+            case when pg_catalog.cardinality(docpal_private.unreadable_columns(v_spec, v_perm)) = 0
+                 then docpal_private.record_sql(p_schema, v_spec, '_t')
+                 else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
+                                        docpal_private.unreadable_columns(v_spec, v_perm)) end);
     end if;
 
     if p_spec ? 'filters' then
         select f.p_state, f.o_sql into v_state, v_where from docpal_private.q_filter(v_state, p_spec->'filters') f;
+    end if;
+
+    if v_state ? 'who' and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null' then
+        -- the filter may name columns the member cannot read: compiled unchecked
+        select f.p_state, f.o_sql into v_state, v_expr
+          from docpal_private.q_filter(v_state || '{"unchecked": true}', v_perm->'row_filter') f;
+        v_state := v_state - 'unchecked';
+        v_where := '(' || v_where || ') and (' || v_expr || ')';
     end if;
 
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then

@@ -11,7 +11,10 @@ as $$
    json column followed by keys becomes #> over them. 42703 for anything the
    catalog does not know. p_for_filter marks the joins a filter needs, which
    are the only ones a separate count(*) has to make. p_state.joined is set
-   when the expression reads a joined table, not only the root row. */
+   when the expression reads a joined table, not only the root row. For a
+   member (p_state.who), every table on the path must be readable and the
+   column in its allow-list (42501); p_state.unchecked lifts that for the
+   permission's own row filter. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -33,6 +36,26 @@ begin
         if v_spec is null then
             v_spec := docpal_private.table_spec(p_state->>'schema', v_table);
             p_state := pg_catalog.jsonb_set(p_state, array['specs', v_table], v_spec);
+        end if;
+        -- a member reads only tables they may read, and only their readable columns
+        if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
+            if not (p_state->'perms' ? v_table) then
+                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
+                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+                    v_table, 'read'), 'false'));
+            end if;
+            if p_state->'perms'->v_table = 'false' then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
+            end if;
+            if v_segment not in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+               and pg_catalog.jsonb_typeof(p_state->'perms'->v_table->'columns') = 'array'
+               and not (p_state->'perms'->v_table->'columns' ? v_segment) then
+                raise exception using errcode = '42501',
+                    message = pg_catalog.format('path %L: permission denied: read of column %s of table %s', p_path, v_segment, v_table);
+            end if;
         end if;
         if v_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
             if i < pg_catalog.cardinality(v_segments) then

@@ -1,5 +1,5 @@
 create or replace function docpal_private.require_company(
-    out company_id uuid, out user_id uuid, out schema_name text, out member_role text)
+    out company_id uuid, out user_id uuid, out schema_name text, out member_role text, out scopes text[])
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -9,7 +9,7 @@ as $$
 declare
     v_status text;
 begin
-    select c.company_id, c.user_id into company_id, user_id from docpal_private.context() c;
+    select c.company_id, c.user_id, c.scopes into company_id, user_id, scopes from docpal_private.context() c;
     if company_id is null then
         raise exception using errcode = '42501', message = 'no company in context',
             hint = 'Call docpal.set_context (service) or docpal.authenticate (client) first.';

@@ -14,7 +14,7 @@ declare
     v_spec jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);
     v_new := docpal_private.normalize_column(v_ctx.schema_name, add_column."column");

@@ -16,7 +16,7 @@ declare
     v_old jsonb;
     v_new jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);
     v_old := docpal_private.column_spec(v_spec, alter_column.column_name);

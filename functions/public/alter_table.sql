@@ -12,7 +12,7 @@ declare
     v_spec jsonb;
     v_key text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
     if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
         raise exception using errcode = '22023', message = 'a table patch must be a JSON object';

@@ -30,6 +30,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, create_record.data, true) k;
+    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              create_record.slug, 'create', v_columns || v_many);
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin

@@ -19,7 +19,7 @@ declare
     v_table jsonb;
     v_comment text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a table spec must be a JSON object';

@@ -12,7 +12,7 @@ declare
     v_ctx record;
     v_list jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
     begin
         execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3)', v_ctx.schema_name)

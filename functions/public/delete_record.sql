@@ -11,6 +11,7 @@ declare
     v_ctx record;
     v_spec jsonb;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -18,6 +19,13 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                delete_record.slug, 'delete');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
+    end if;
     begin
         -- RETURNING sees the links: the junction rows go only at the end of the statement
         execute pg_catalog.format('delete from %I.%I _t where _t.id = $1 returning %s', v_ctx.schema_name, delete_record.slug,

@@ -13,7 +13,7 @@ declare
     v_old jsonb;
     v_users text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_column.slug);
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);

@@ -14,7 +14,7 @@ declare
     v_users text;
     v_junction text;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, drop_table.slug);
     execute pg_catalog.format(

@@ -11,11 +11,7 @@ as $$
 declare
     v_ctx record;
 begin
-    select * into v_ctx from docpal_private.require_company();
-    if v_ctx.member_role not in ('owner', 'admin') then
-        raise exception using errcode = '42501',
-            message = 'only a company owner or admin may maintain its audit log';
-    end if;
+    select * into v_ctx from docpal_private.require_admin();
     return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
 end
 $$;

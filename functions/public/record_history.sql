@@ -12,7 +12,11 @@ declare
     v_history jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    perform docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                          record_history.id) then
+        return '[]';
+    end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',

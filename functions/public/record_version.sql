@@ -9,10 +9,14 @@ as $$
    null when it never had that version. 42P01 for an unknown table. */
 declare
     v_ctx record;
+    v_spec jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    return docpal_private.record_state(v_ctx.schema_name,
-                                       docpal_private.table_spec(v_ctx.schema_name, record_version.slug),
-                                       record_version.id, record_version.version, null);
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
+    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                          v_spec, record_version.id) then
+        return null;
+    end if;
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
 end
 $$;

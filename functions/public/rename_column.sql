@@ -16,7 +16,7 @@ declare
     v_new jsonb;
     v_formula jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rename_column.slug);
     v_old := docpal_private.column_spec(v_spec, rename_column.old_name);

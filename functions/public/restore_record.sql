@@ -15,7 +15,7 @@ declare
     v_last text;
     v_version integer;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, restore_record.slug);
     execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, restore_record.slug)
        into v_exists using restore_record.id;

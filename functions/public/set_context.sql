@@ -20,7 +20,7 @@ begin
                                         coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
     end if;
     perform pg_catalog.set_config('docpal.context',
-                                  docpal_private.context_token(set_context.company, set_context.user_id),
+                                  docpal_private.context_token(set_context.company, set_context.user_id, ''),
                                   coalesce(set_context.is_local, false));
 end
 $$;

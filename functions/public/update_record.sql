@@ -20,6 +20,7 @@ declare
     v_linked boolean := false;
     v_column text;
     v_result jsonb;
+    v_perm jsonb;
     v_state text;
     v_message text;
     v_detail text;
@@ -32,8 +33,14 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
+    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+        v_version := null;  -- outside the caller's update filter: invisible
+    end if;
     if v_version is null then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);

@@ -16,7 +16,7 @@ declare
     v_spec jsonb;
     v_old_options jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
+    select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
     execute pg_catalog.format('select pg_catalog.jsonb_path_query_array(c.spec, ''$.values[*].value'')

@@ -1,0 +1,10 @@
+create or replace function docpal_private.conninfo_value(p_value text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A libpq connection-string value, single-quoted with \ and ' escaped. */
+begin
+    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, '\', '\\'), '''', '\''') || '''';
+end
+$$;

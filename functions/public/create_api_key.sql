@@ -1,0 +1,65 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.create_api_key(name text, user_id uuid, scopes text[], spec jsonb default '{}')
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A key acting as user_id (a member of the company in context) within
+   scopes: {id, key}. The key ("dpk_" + 43 URL-safe characters, 256 random
+   bits) is returned this once; only its SHA-256 is stored. spec:
+   expires_at (future), rate_limit_per_minute (whole number >= 1). Owners
+   and admins only; 23503 not a member, 22023 bad name, scopes or spec. */
+declare
+    v_ctx record;
+    v_key text;
+    v_id uuid;
+    v_expires timestamptz;
+    v_limit integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if not exists (select from docpal_private.memberships m
+                    where m.company_id = v_ctx.company_id and m.user_id = create_api_key.user_id) then
+        raise exception using errcode = '23503',
+            message = pg_catalog.format('user %s is not a member of the company', coalesce(create_api_key.user_id::text, 'null'));
+    end if;
+    if create_api_key.name is null or pg_catalog.btrim(create_api_key.name) = '' or pg_catalog.length(create_api_key.name) > 200 then
+        raise exception using errcode = '22023', message = 'an API key needs a name (up to 200 characters)';
+    end if;
+    if create_api_key.scopes is null or pg_catalog.cardinality(create_api_key.scopes) = 0
+       or not (create_api_key.scopes <@ array['read', 'create', 'update', 'delete']) then
+        raise exception using errcode = '22023', message = 'scopes are one or more of read, create, update, delete';
+    end if;
+    if pg_catalog.jsonb_typeof(coalesce(create_api_key.spec, '{}')) <> 'object'
+       or exists (select from pg_catalog.jsonb_object_keys(coalesce(create_api_key.spec, '{}')) k
+                   where k not in ('expires_at', 'rate_limit_per_minute')) then
+        raise exception using errcode = '22023', message = 'an API key spec takes only expires_at and rate_limit_per_minute';
+    end if;
+    begin
+        v_expires := create_api_key.spec->>'expires_at';
+    exception when data_exception then
+        raise exception using errcode = '22023', message = 'expires_at must be a timestamp';
+    end;
+    if v_expires <= pg_catalog.now() then
+        raise exception using errcode = '22023', message = 'expires_at must be in the future';
+    end if;
+    if create_api_key.spec ? 'rate_limit_per_minute' and create_api_key.spec->'rate_limit_per_minute' <> 'null' then
+        if pg_catalog.jsonb_typeof(create_api_key.spec->'rate_limit_per_minute') <> 'number'
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric < 1
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric > 1000000
+           or (create_api_key.spec->>'rate_limit_per_minute')::numeric
+              <> pg_catalog.trunc((create_api_key.spec->>'rate_limit_per_minute')::numeric) then
+            raise exception using errcode = '22023', message = 'rate_limit_per_minute is a whole number of at least 1';
+        end if;
+        v_limit := (create_api_key.spec->>'rate_limit_per_minute')::integer;
+    end if;
+    v_key := 'dpk_' || pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(docpal_private.random_bytes(32), 'base64'),
+                                                            '+/', '-_'), '=');
+    insert into docpal_private.api_keys (company_id, user_id, name, scopes, key_hash, expires_at, rate_limit_per_minute, created_by)
+    values (v_ctx.company_id, create_api_key.user_id, create_api_key.name,
+            array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s),
+            pg_catalog.sha256(pg_catalog.convert_to(v_key, 'UTF8')), v_expires, v_limit, v_ctx.user_id)
+    returning id into v_id;
+    return pg_catalog.jsonb_build_object('id', v_id, 'key', v_key);
+end
+$$;
