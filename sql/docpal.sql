@@ -3037,54 +3037,54 @@ end
 $replace$;
 
 -- ======================================================================
--- functions/private/history_visible.sql
+-- functions/private/history_access.sql
 -- ======================================================================
 
 do $replace$
 begin
-    execute $q$create or replace function docpal_private.history_visible(
+    execute $q$create or replace function docpal_private.history_access(
     p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb, p_id uuid)
-    returns boolean
+    returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-/* Whether the caller may read the history of record p_id: read permission
-   on the table (42501 otherwise) covering every column (an entry shows any
-   column, so a column-limited reader gets 42501), and, under a row filter,
-   the record must exist now and match it. */
+/* What the caller may see of the history of record p_id: null when nothing
+   (under a row filter the record must exist now and match it), else the
+   columns to leave out of it (those the caller may not read; none for
+   owners, admins and grants without a column list). 42501 without read
+   permission on the table. */
 declare
     v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
 begin
-    if v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
-        raise exception using errcode = '42501',
-            message = pg_catalog.format('the history of table %s needs read permission on every column', p_spec->>'slug');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id) then
+        return null;
     end if;
-    return v_perm->'row_filter' is null or v_perm->'row_filter' = 'null'
-        or docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id);
+    return docpal_private.unreadable_columns(p_spec, v_perm);
 end
 $$
 $q$;
 exception when invalid_function_definition then
-    drop function docpal_private.history_visible;
-    execute $q$create or replace function docpal_private.history_visible(
+    drop function docpal_private.history_access;
+    execute $q$create or replace function docpal_private.history_access(
     p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb, p_id uuid)
-    returns boolean
+    returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-/* Whether the caller may read the history of record p_id: read permission
-   on the table (42501 otherwise) covering every column (an entry shows any
-   column, so a column-limited reader gets 42501), and, under a row filter,
-   the record must exist now and match it. */
+/* What the caller may see of the history of record p_id: null when nothing
+   (under a row filter the record must exist now and match it), else the
+   columns to leave out of it (those the caller may not read; none for
+   owners, admins and grants without a column list). 42501 without read
+   permission on the table. */
 declare
     v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
 begin
-    if v_perm->'columns' is not null and v_perm->'columns' <> 'null' then
-        raise exception using errcode = '42501',
-            message = pg_catalog.format('the history of table %s needs read permission on every column', p_spec->>'slug');
+    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id) then
+        return null;
     end if;
-    return v_perm->'row_filter' is null or v_perm->'row_filter' = 'null'
-        or docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id);
+    return docpal_private.unreadable_columns(p_spec, v_perm);
 end
 $$
 $q$;
@@ -4336,6 +4336,14 @@ begin
         if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
             raise exception using errcode = '22023', message = 'search must be a string';
         end if;
+        -- the search index covers every searchable column: a member who may
+        -- not read one of them may not search (it would find by its content)
+        if v_state ? 'who' and exists (
+               select from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+                where (c->>'searchable')::boolean and c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) then
+            raise exception using errcode = '42501',
+                message = pg_catalog.format('permission denied: search of table %s covers columns you may not read', p_slug);
+        end if;
         v_search := docpal_private.search_sql(v_spec, '_t');
         if v_search is null then
             raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);
@@ -4493,6 +4501,14 @@ begin
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
         if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
             raise exception using errcode = '22023', message = 'search must be a string';
+        end if;
+        -- the search index covers every searchable column: a member who may
+        -- not read one of them may not search (it would find by its content)
+        if v_state ? 'who' and exists (
+               select from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+                where (c->>'searchable')::boolean and c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) then
+            raise exception using errcode = '42501',
+                message = pg_catalog.format('permission denied: search of table %s covers columns you may not read', p_slug);
         end if;
         v_search := docpal_private.search_sql(v_spec, '_t');
         if v_search is null then
@@ -5105,13 +5121,16 @@ as $$
 /* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
    in the order they were made (a join's parent comes first). With
    p_filter_only, only the joins a filter uses (and their parents): a join on
-   a unique id never changes the row count, so count(*) needs no other. */
+   a unique id never changes the row count, so count(*) needs no other. A
+   join may carry an extra condition (a member's row filter of the related
+   table, from q_join_filter). */
 declare
     v_joins text;
 begin
-    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I%s',
                p_state->>'schema', j.value->>'table', j.value->>'alias',
-               j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+               j.value->>'alias', j.value->>'from', j.value->>'column',
+               coalesce(' and ' || (j.value->>'extra'), '')), '' order by (j.value->>'n')::integer)
       into v_joins
       from pg_catalog.jsonb_each(p_state->'joins') j
      where not p_filter_only
@@ -5132,13 +5151,16 @@ as $$
 /* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
    in the order they were made (a join's parent comes first). With
    p_filter_only, only the joins a filter uses (and their parents): a join on
-   a unique id never changes the row count, so count(*) needs no other. */
+   a unique id never changes the row count, so count(*) needs no other. A
+   join may carry an extra condition (a member's row filter of the related
+   table, from q_join_filter). */
 declare
     v_joins text;
 begin
-    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I%s',
                p_state->>'schema', j.value->>'table', j.value->>'alias',
-               j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+               j.value->>'alias', j.value->>'from', j.value->>'column',
+               coalesce(' and ' || (j.value->>'extra'), '')), '' order by (j.value->>'n')::integer)
       into v_joins
       from pg_catalog.jsonb_each(p_state->'joins') j
      where not p_filter_only
@@ -5146,6 +5168,87 @@ begin
         or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
                     where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
     return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/q_join_filter.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_join_filter(p_state jsonb, p_table text, p_alias text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* For a member (p_state.who) joining related table p_table as p_alias: the
+   join condition their row filter of that table adds, as {sql, params}
+   (params: p_state's with the filter's values appended), or null without a
+   filter. The filter is compiled in a state of its own rooted at p_table
+   and applied as "p_alias.id in (select ...)". 42501 when the member may not
+   read p_table at all. */
+declare
+    v_perm jsonb := docpal_private.permission(
+        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+        p_table, 'read');
+    v_sub jsonb;
+    v_where text;
+begin
+    if v_perm is null then
+        raise exception using errcode = '42501', message = pg_catalog.format('permission denied: read on table %s', p_table);
+    end if;
+    if v_perm->'row_filter' is null or v_perm->'row_filter' = 'null' then
+        return null;
+    end if;
+    v_sub := pg_catalog.jsonb_build_object('schema', p_state->>'schema', 'root', p_table, 'specs', p_state->'specs',
+                                           'joins', '{}'::jsonb, 'params', p_state->'params', 'unchecked', true);
+    select f.p_state, f.o_sql into v_sub, v_where from docpal_private.q_filter(v_sub, v_perm->'row_filter') f;
+    return pg_catalog.jsonb_build_object(
+        'sql', pg_catalog.format('%I.id in (select _t.id from %s where %s)', p_alias, docpal_private.q_from(v_sub, false), v_where),
+        'params', v_sub->'params');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_join_filter;
+    execute $q$create or replace function docpal_private.q_join_filter(p_state jsonb, p_table text, p_alias text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* For a member (p_state.who) joining related table p_table as p_alias: the
+   join condition their row filter of that table adds, as {sql, params}
+   (params: p_state's with the filter's values appended), or null without a
+   filter. The filter is compiled in a state of its own rooted at p_table
+   and applied as "p_alias.id in (select ...)". 42501 when the member may not
+   read p_table at all. */
+declare
+    v_perm jsonb := docpal_private.permission(
+        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+        p_table, 'read');
+    v_sub jsonb;
+    v_where text;
+begin
+    if v_perm is null then
+        raise exception using errcode = '42501', message = pg_catalog.format('permission denied: read on table %s', p_table);
+    end if;
+    if v_perm->'row_filter' is null or v_perm->'row_filter' = 'null' then
+        return null;
+    end if;
+    v_sub := pg_catalog.jsonb_build_object('schema', p_state->>'schema', 'root', p_table, 'specs', p_state->'specs',
+                                           'joins', '{}'::jsonb, 'params', p_state->'params', 'unchecked', true);
+    select f.p_state, f.o_sql into v_sub, v_where from docpal_private.q_filter(v_sub, v_perm->'row_filter') f;
+    return pg_catalog.jsonb_build_object(
+        'sql', pg_catalog.format('%I.id in (select _t.id from %s where %s)', p_alias, docpal_private.q_from(v_sub, false), v_where),
+        'params', v_sub->'params');
 end
 $$
 $q$;
@@ -5302,6 +5405,7 @@ declare
     v_key text;
     v_segment text;
     v_keys text;
+    v_extra jsonb;
     i integer;
 begin
     if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
@@ -5386,6 +5490,14 @@ begin
                 'parent', nullif(pg_catalog.rtrim(v_prefix, '.'), ''),
                 'n', (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')),
                 'filter', false));
+            if p_state ? 'who' then
+                -- a member sees a related row only inside their row filter of that table
+                v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
+                if v_extra is not null then
+                    p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
+                    p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'extra'], v_extra->'sql');
+                end if;
+            end if;
         end if;
         if p_for_filter then
             p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'filter'], 'true');
@@ -5426,6 +5538,7 @@ declare
     v_key text;
     v_segment text;
     v_keys text;
+    v_extra jsonb;
     i integer;
 begin
     if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
@@ -5510,6 +5623,14 @@ begin
                 'parent', nullif(pg_catalog.rtrim(v_prefix, '.'), ''),
                 'n', (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')),
                 'filter', false));
+            if p_state ? 'who' then
+                -- a member sees a related row only inside their row filter of that table
+                v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
+                if v_extra is not null then
+                    p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
+                    p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'extra'], v_extra->'sql');
+                end if;
+            end if;
         end if;
         if p_for_filter then
             p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'filter'], 'true');
@@ -6047,7 +6168,10 @@ declare
         docpal_private.conninfo_value(pg_catalog.current_database()),
         docpal_private.conninfo_value(pg_catalog.current_setting('port')),
         docpal_private.conninfo_value(current_user),
-        docpal_private.conninfo_value(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1))));
+        -- the first socket directory, else the address this session came in on
+        docpal_private.conninfo_value(coalesce(
+            nullif(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1)), ''),
+            pg_catalog.host(pg_catalog.inet_server_addr()), 'localhost')));
 begin
     if v_dblink is not null then
         begin
@@ -6086,7 +6210,10 @@ declare
         docpal_private.conninfo_value(pg_catalog.current_database()),
         docpal_private.conninfo_value(pg_catalog.current_setting('port')),
         docpal_private.conninfo_value(current_user),
-        docpal_private.conninfo_value(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1))));
+        -- the first socket directory, else the address this session came in on
+        docpal_private.conninfo_value(coalesce(
+            nullif(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1)), ''),
+            pg_catalog.host(pg_catalog.inet_server_addr()), 'localhost')));
 begin
     if v_dblink is not null then
         begin
@@ -11366,6 +11493,8 @@ begin
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_breadcrumb.slug);
     end if;
     select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'id') q;
     v_sql := pg_catalog.format(
         'with recursive _up(id, parent, depth, seen) as (
@@ -11375,8 +11504,10 @@ begin
                from _up join %2$I.%3$I _p on _p.id = _up.parent
               where _p.id <> all (_up.seen) and _up.depth < 100)
          select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %5$s) order by _up.depth desc)
-           from %6$s join _up on _up.id = _t.id',
-        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false));
+           from %6$s join _up on _up.id = _t.id
+          where %7$s',
+        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false),
+        v_state->>'where');
     execute v_sql into v_result using v_state->'params';
     if v_result is null then
         raise exception using errcode = 'P0002',
@@ -11431,6 +11562,8 @@ begin
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_breadcrumb.slug);
     end if;
     select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'id') q;
     v_sql := pg_catalog.format(
         'with recursive _up(id, parent, depth, seen) as (
@@ -11440,8 +11573,10 @@ begin
                from _up join %2$I.%3$I _p on _p.id = _up.parent
               where _p.id <> all (_up.seen) and _up.depth < 100)
          select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %5$s) order by _up.depth desc)
-           from %6$s join _up on _up.id = _t.id',
-        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false));
+           from %6$s join _up on _up.id = _t.id
+          where %7$s',
+        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false),
+        v_state->>'where');
     execute v_sql into v_result using v_state->'params';
     if v_result is null then
         raise exception using errcode = 'P0002',
@@ -11722,6 +11857,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
     end if;
+    -- the group_by column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'group_by', false) q;
     if v_spec ? 'limit_per_group' then
         if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
            or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
@@ -11798,6 +11935,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
     end if;
+    -- the group_by column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'group_by', false) q;
     if v_spec ? 'limit_per_group' then
         if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
            or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
@@ -11952,6 +12091,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
     end if;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
         begin
             v_root := (v_spec->>'root')::uuid;
@@ -12046,6 +12187,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
     end if;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
         begin
             v_root := (v_spec->>'root')::uuid;
@@ -12115,16 +12258,19 @@ begin
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Every audit entry of the record, oldest first ([] for an id never seen);
-   42P01 for an unknown table. */
+/* Every audit entry of the record, oldest first ([] for an id never seen,
+   or one the caller may not see), without the columns the caller may not
+   read; 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_history jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
-                                          record_history.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                              record_history.id);
+    if v_hidden is null then
         return '[]';
     end if;
     execute pg_catalog.format(
@@ -12132,6 +12278,17 @@ begin
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
         docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        -- unreadable columns leave old, new and changed; a summary that names one goes
+        select coalesce(pg_catalog.jsonb_agg(e || pg_catalog.jsonb_build_object(
+                   'old', case when pg_catalog.jsonb_typeof(e->'old') = 'object' then (e->'old') - v_hidden end,
+                   'new', case when pg_catalog.jsonb_typeof(e->'new') = 'object' then (e->'new') - v_hidden end,
+                   'changed', pg_catalog.to_jsonb(array(select c from pg_catalog.jsonb_array_elements_text(e->'changed') c
+                                                         where c <> all (v_hidden))),
+                   'summary', case when (e->'changed') ?| v_hidden then null else e->'summary' end) order by o), '[]')
+          into v_history
+          from pg_catalog.jsonb_array_elements(v_history) with ordinality x(e, o);
+    end if;
     return v_history;
 end
 $$
@@ -12144,16 +12301,19 @@ exception when invalid_function_definition then
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Every audit entry of the record, oldest first ([] for an id never seen);
-   42P01 for an unknown table. */
+/* Every audit entry of the record, oldest first ([] for an id never seen,
+   or one the caller may not see), without the columns the caller may not
+   read; 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_history jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
-                                          record_history.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                              record_history.id);
+    if v_hidden is null then
         return '[]';
     end if;
     execute pg_catalog.format(
@@ -12161,6 +12321,17 @@ begin
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
         docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        -- unreadable columns leave old, new and changed; a summary that names one goes
+        select coalesce(pg_catalog.jsonb_agg(e || pg_catalog.jsonb_build_object(
+                   'old', case when pg_catalog.jsonb_typeof(e->'old') = 'object' then (e->'old') - v_hidden end,
+                   'new', case when pg_catalog.jsonb_typeof(e->'new') = 'object' then (e->'new') - v_hidden end,
+                   'changed', pg_catalog.to_jsonb(array(select c from pg_catalog.jsonb_array_elements_text(e->'changed') c
+                                                         where c <> all (v_hidden))),
+                   'summary', case when (e->'changed') ?| v_hidden then null else e->'summary' end) order by o), '[]')
+          into v_history
+          from pg_catalog.jsonb_array_elements(v_history) with ordinality x(e, o);
+    end if;
     return v_history;
 end
 $$
@@ -12181,18 +12352,21 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* The record as it was at that version, shaped as get_record returns it;
-   null when it never had that version. 42P01 for an unknown table. */
+   null when it never had that version (or the caller may not see it),
+   without the columns the caller may not read. 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_spec jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          v_spec, record_version.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              v_spec, record_version.id);
+    if v_hidden is null then
         return null;
     end if;
-    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null) - v_hidden;
 end
 $$
 $q$;
@@ -12205,18 +12379,21 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* The record as it was at that version, shaped as get_record returns it;
-   null when it never had that version. 42P01 for an unknown table. */
+   null when it never had that version (or the caller may not see it),
+   without the columns the caller may not read. 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_spec jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          v_spec, record_version.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              v_spec, record_version.id);
+    if v_hidden is null then
         return null;
     end if;
-    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null) - v_hidden;
 end
 $$
 $q$;
@@ -13966,7 +14143,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_visible', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

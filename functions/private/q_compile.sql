@@ -98,6 +98,14 @@ begin
         if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
             raise exception using errcode = '22023', message = 'search must be a string';
         end if;
+        -- the search index covers every searchable column: a member who may
+        -- not read one of them may not search (it would find by its content)
+        if v_state ? 'who' and exists (
+               select from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+                where (c->>'searchable')::boolean and c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) then
+            raise exception using errcode = '42501',
+                message = pg_catalog.format('permission denied: search of table %s covers columns you may not read', p_slug);
+        end if;
         v_search := docpal_private.search_sql(v_spec, '_t');
         if v_search is null then
             raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);

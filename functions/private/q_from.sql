@@ -6,13 +6,16 @@ as $$
 /* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
    in the order they were made (a join's parent comes first). With
    p_filter_only, only the joins a filter uses (and their parents): a join on
-   a unique id never changes the row count, so count(*) needs no other. */
+   a unique id never changes the row count, so count(*) needs no other. A
+   join may carry an extra condition (a member's row filter of the related
+   table, from q_join_filter). */
 declare
     v_joins text;
 begin
-    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I',
+    select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I%s',
                p_state->>'schema', j.value->>'table', j.value->>'alias',
-               j.value->>'alias', j.value->>'from', j.value->>'column'), '' order by (j.value->>'n')::integer)
+               j.value->>'alias', j.value->>'from', j.value->>'column',
+               coalesce(' and ' || (j.value->>'extra'), '')), '' order by (j.value->>'n')::integer)
       into v_joins
       from pg_catalog.jsonb_each(p_state->'joins') j
      where not p_filter_only

@@ -25,6 +25,7 @@ declare
     v_key text;
     v_segment text;
     v_keys text;
+    v_extra jsonb;
     i integer;
 begin
     if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
@@ -109,6 +110,14 @@ begin
                 'parent', nullif(pg_catalog.rtrim(v_prefix, '.'), ''),
                 'n', (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')),
                 'filter', false));
+            if p_state ? 'who' then
+                -- a member sees a related row only inside their row filter of that table
+                v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
+                if v_extra is not null then
+                    p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
+                    p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'extra'], v_extra->'sql');
+                end if;
+            end if;
         end if;
         if p_for_filter then
             p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'filter'], 'true');

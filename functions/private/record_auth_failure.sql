@@ -20,7 +20,10 @@ declare
         docpal_private.conninfo_value(pg_catalog.current_database()),
         docpal_private.conninfo_value(pg_catalog.current_setting('port')),
         docpal_private.conninfo_value(current_user),
-        docpal_private.conninfo_value(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1))));
+        -- the first socket directory, else the address this session came in on
+        docpal_private.conninfo_value(coalesce(
+            nullif(pg_catalog.btrim(pg_catalog.split_part(pg_catalog.current_setting('unix_socket_directories'), ',', 1)), ''),
+            pg_catalog.host(pg_catalog.inet_server_addr()), 'localhost')));
 begin
     if v_dblink is not null then
         begin

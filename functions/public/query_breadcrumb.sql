@@ -42,6 +42,8 @@ begin
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_breadcrumb.slug);
     end if;
     select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'id') q;
     v_sql := pg_catalog.format(
         'with recursive _up(id, parent, depth, seen) as (
@@ -51,8 +53,10 @@ begin
                from _up join %2$I.%3$I _p on _p.id = _up.parent
               where _p.id <> all (_up.seen) and _up.depth < 100)
          select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''label'', %5$s) order by _up.depth desc)
-           from %6$s join _up on _up.id = _t.id',
-        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false));
+           from %6$s join _up on _up.id = _t.id
+          where %7$s',
+        v_parent->>'name', v_ctx.schema_name, query_breadcrumb.slug, v_ref, v_label, docpal_private.q_from(v_state, false),
+        v_state->>'where');
     execute v_sql into v_result using v_state->'params';
     if v_result is null then
         raise exception using errcode = 'P0002',

@@ -37,6 +37,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
     end if;
+    -- the group_by column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'group_by', false) q;
     if v_spec ? 'limit_per_group' then
         if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
            or (v_spec->>'limit_per_group')::numeric not between 1 and 1000

@@ -37,6 +37,8 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
     end if;
+    -- the parent column must be readable too (a member's allow-list)
+    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
     if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
         begin
             v_root := (v_spec->>'root')::uuid;

@@ -5,16 +5,19 @@ create or replace function docpal.record_history(slug text, id uuid)
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Every audit entry of the record, oldest first ([] for an id never seen);
-   42P01 for an unknown table. */
+/* Every audit entry of the record, oldest first ([] for an id never seen,
+   or one the caller may not see), without the columns the caller may not
+   read; 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_history jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
-                                          record_history.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+                                              record_history.id);
+    if v_hidden is null then
         return '[]';
     end if;
     execute pg_catalog.format(
@@ -22,6 +25,17 @@ begin
            from %I._audit_log e where e."table" = $1 and e.record_id = $2',
         docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
        into v_history using record_history.slug, record_history.id;
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        -- unreadable columns leave old, new and changed; a summary that names one goes
+        select coalesce(pg_catalog.jsonb_agg(e || pg_catalog.jsonb_build_object(
+                   'old', case when pg_catalog.jsonb_typeof(e->'old') = 'object' then (e->'old') - v_hidden end,
+                   'new', case when pg_catalog.jsonb_typeof(e->'new') = 'object' then (e->'new') - v_hidden end,
+                   'changed', pg_catalog.to_jsonb(array(select c from pg_catalog.jsonb_array_elements_text(e->'changed') c
+                                                         where c <> all (v_hidden))),
+                   'summary', case when (e->'changed') ?| v_hidden then null else e->'summary' end) order by o), '[]')
+          into v_history
+          from pg_catalog.jsonb_array_elements(v_history) with ordinality x(e, o);
+    end if;
     return v_history;
 end
 $$;

@@ -6,17 +6,20 @@ create or replace function docpal.record_version(slug text, id uuid, version int
     set search_path = pg_catalog, pg_temp
 as $$
 /* The record as it was at that version, shaped as get_record returns it;
-   null when it never had that version. 42P01 for an unknown table. */
+   null when it never had that version (or the caller may not see it),
+   without the columns the caller may not read. 42P01 for an unknown table. */
 declare
     v_ctx record;
     v_spec jsonb;
+    v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
-    if not docpal_private.history_visible(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                          v_spec, record_version.id) then
+    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                              v_spec, record_version.id);
+    if v_hidden is null then
         return null;
     end if;
-    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null);
+    return docpal_private.record_state(v_ctx.schema_name, v_spec, record_version.id, record_version.version, null) - v_hidden;
 end
 $$;
