@@ -1167,3 +1167,17 @@ def test_log_is_per_company(ctx, db, dba, schema, connect):
     assert len(history(conn, "notes", rec["id"])) == 1
     assert verify(ctx)["checked"] == 1 and verify(conn)["checked"] == 1
     assert report(ctx, {"kind": "changes"})["total"] == 1
+
+
+def test_capture_plans_never_join_by_nested_loop(ctx, dba, schema):
+    """The generated capture function keeps its plans for the session; one made
+    for a one-row UPDATE must still hash-join the old and new rows of a bulk
+    one (a nested loop over transition tables is quadratic)."""
+    config = one(dba, f"select proconfig from pg_proc where oid = '{schema}._audit_notes()'::regprocedure")
+    assert "enable_nestloop=off" in config
+    recs = [create(ctx, "notes", {"title": f"n{i}"}) for i in range(3)]
+    update(ctx, "notes", recs[0]["id"], {"n": 1})  # the first UPDATE: one row
+    dba.execute(f"insert into {schema}.notes (title) select 'bulk ' || i from generate_series(1, 2000) i")
+    assert dba.execute(f"update {schema}.notes set n = 7").rowcount == 2003
+    assert one(dba, f"""select count(*) from {schema}._audit_log where "table" = 'notes' and action = 'UPDATE'
+                         and new->>'n' = '7'""") == 2003
