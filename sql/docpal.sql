@@ -6149,6 +6149,330 @@ end
 $do$;
 
 -- ======================================================================
+-- functions/private/rebac_compile.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.rebac_compile(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Compiles a company's ReBAC rules into functions in its schema, one per
+   object type and permission (static SQL: each session plans their index
+   lookups once, and nothing is interpreted at check time), a dispatcher
+   _rebac_check(type, permission, subject..., object id, depth, seen) and
+   _rebac_stored for relations without rules (their tuples, subject sets
+   included). Every function cuts cycles (an object and permission already
+   on the path answers false) and raises 54000 past 25 steps (fail closed).
+   Functions of permissions that no longer exist are dropped. */
+declare
+    v_rule record;
+    v_item text;
+    v_body text;
+    v_dispatch text := '';
+    v_name text;
+    v_names text[] := array['_rebac_check', '_rebac_stored'];
+    v_sql text;
+    v_stored_body text;
+    v_head text := '(p_st text, p_sid text, p_srel text, p_oid text, p_depth integer, p_seen text[])
+        returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+        declare
+            _s record;
+            _key text := %L || p_oid || %L;
+        begin
+            if _key = any (p_seen) then
+                return false;
+            end if;
+            if p_depth > 25 then
+                raise exception using errcode = ''54000'', message = ''relation check deeper than 25 steps'';
+            end if;
+            p_seen := p_seen || _key;
+';
+    v_stored text := '
+            if exists (select from %1$I._tuples t where t.object_type = %2$s and t.object_id = p_oid and t.relation = %3$s
+                          and t.subject_type = p_st and t.subject_id = p_sid and t.subject_relation = p_srel) then
+                return true;
+            end if;
+            for _s in select t.subject_type, t.subject_id, t.subject_relation from %1$I._tuples t
+                       where t.object_type = %2$s and t.object_id = p_oid and t.relation = %3$s and t.subject_relation <> '''' loop
+                if %1$I._rebac_check(_s.subject_type, _s.subject_relation, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
+                    return true;
+                end if;
+            end loop;';
+begin
+    for v_rule in execute pg_catalog.format(
+        'select r.object_type, p.key as permission, p.value as items, r.rules
+           from %I._relation_rules r, pg_catalog.jsonb_each(r.rules) p order by 1, 2', p_schema)
+    loop
+        v_name := docpal_private.ident('_rebac', v_rule.object_type, v_rule.permission,
+                                       pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_rule.permission), 6));
+        v_names := v_names || v_name;
+        v_body := '';
+        for v_item in select pg_catalog.jsonb_array_elements_text(v_rule.items) loop
+            if v_item like '%->%' then
+                -- arrow: the permission on every object the relation points at
+                v_body := v_body || pg_catalog.format('
+            for _s in select t.subject_type, t.subject_id from %1$I._tuples t
+                       where t.object_type = %2$L and t.object_id = p_oid and t.relation = %3$L and t.subject_relation = '''' loop
+                if %1$I._rebac_check(_s.subject_type, %4$L, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
+                    return true;
+                end if;
+            end loop;', p_schema, v_rule.object_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
+            elsif v_item <> v_rule.permission and v_rule.rules ? v_item then
+                -- another permission of this type
+                v_body := v_body || pg_catalog.format('
+            if %I.%I(p_st, p_sid, p_srel, p_oid, p_depth + 1, p_seen) then
+                return true;
+            end if;', p_schema, docpal_private.ident('_rebac', v_rule.object_type, v_item,
+                                                     pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_item), 6)));
+            else
+                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_rule.object_type),
+                                                      pg_catalog.quote_literal(v_item));
+            end if;
+        end loop;
+        v_sql := pg_catalog.format('create or replace function %I.%I', p_schema, v_name)
+                 || pg_catalog.format(v_head, v_rule.object_type || ':', '#' || v_rule.permission)
+                 || v_body || '
+            return false;
+        end
+        $rebac$';
+        execute v_sql;
+        v_dispatch := v_dispatch || pg_catalog.format('
+            if p_type = %L and p_perm = %L then
+                return %I.%I(p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
+            end if;', v_rule.object_type, v_rule.permission, p_schema, v_name);
+    end loop;
+    v_stored_body := pg_catalog.format(v_stored, p_schema, 'p_type', 'p_perm');
+    execute pg_catalog.format(
+        'create or replace function %1$I._rebac_stored(p_type text, p_perm text, p_st text, p_sid text, p_srel text,
+                                                       p_oid text, p_depth integer, p_seen text[])
+             returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+         declare
+             _s record;
+             _key text := p_type || '':'' || p_oid || ''#'' || p_perm;
+         begin
+             if _key = any (p_seen) then
+                 return false;
+             end if;
+             if p_depth > 25 then
+                 raise exception using errcode = ''54000'', message = ''relation check deeper than 25 steps'';
+             end if;
+             p_seen := p_seen || _key;
+             %2$s
+             return false;
+         end
+         $rebac$', p_schema, v_stored_body);
+    execute pg_catalog.format(
+        'create or replace function %1$I._rebac_check(p_type text, p_perm text, p_st text, p_sid text, p_srel text,
+                                                      p_oid text, p_depth integer, p_seen text[])
+             returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+         begin
+             %2$s
+             return %1$I._rebac_stored(p_type, p_perm, p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
+         end
+         $rebac$', p_schema, v_dispatch);
+    -- functions of permissions that are gone
+    for v_name in
+        select p.proname from pg_catalog.pg_proc p
+         where p.pronamespace = p_schema::regnamespace and p.proname like '\_rebac\_%' and p.proname <> all (v_names)
+    loop
+        execute pg_catalog.format('drop function %I.%I', p_schema, v_name);
+    end loop;
+    execute pg_catalog.format('revoke all on all functions in schema %I from public', p_schema);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.rebac_compile;
+    execute $q$create or replace function docpal_private.rebac_compile(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Compiles a company's ReBAC rules into functions in its schema, one per
+   object type and permission (static SQL: each session plans their index
+   lookups once, and nothing is interpreted at check time), a dispatcher
+   _rebac_check(type, permission, subject..., object id, depth, seen) and
+   _rebac_stored for relations without rules (their tuples, subject sets
+   included). Every function cuts cycles (an object and permission already
+   on the path answers false) and raises 54000 past 25 steps (fail closed).
+   Functions of permissions that no longer exist are dropped. */
+declare
+    v_rule record;
+    v_item text;
+    v_body text;
+    v_dispatch text := '';
+    v_name text;
+    v_names text[] := array['_rebac_check', '_rebac_stored'];
+    v_sql text;
+    v_stored_body text;
+    v_head text := '(p_st text, p_sid text, p_srel text, p_oid text, p_depth integer, p_seen text[])
+        returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+        declare
+            _s record;
+            _key text := %L || p_oid || %L;
+        begin
+            if _key = any (p_seen) then
+                return false;
+            end if;
+            if p_depth > 25 then
+                raise exception using errcode = ''54000'', message = ''relation check deeper than 25 steps'';
+            end if;
+            p_seen := p_seen || _key;
+';
+    v_stored text := '
+            if exists (select from %1$I._tuples t where t.object_type = %2$s and t.object_id = p_oid and t.relation = %3$s
+                          and t.subject_type = p_st and t.subject_id = p_sid and t.subject_relation = p_srel) then
+                return true;
+            end if;
+            for _s in select t.subject_type, t.subject_id, t.subject_relation from %1$I._tuples t
+                       where t.object_type = %2$s and t.object_id = p_oid and t.relation = %3$s and t.subject_relation <> '''' loop
+                if %1$I._rebac_check(_s.subject_type, _s.subject_relation, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
+                    return true;
+                end if;
+            end loop;';
+begin
+    for v_rule in execute pg_catalog.format(
+        'select r.object_type, p.key as permission, p.value as items, r.rules
+           from %I._relation_rules r, pg_catalog.jsonb_each(r.rules) p order by 1, 2', p_schema)
+    loop
+        v_name := docpal_private.ident('_rebac', v_rule.object_type, v_rule.permission,
+                                       pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_rule.permission), 6));
+        v_names := v_names || v_name;
+        v_body := '';
+        for v_item in select pg_catalog.jsonb_array_elements_text(v_rule.items) loop
+            if v_item like '%->%' then
+                -- arrow: the permission on every object the relation points at
+                v_body := v_body || pg_catalog.format('
+            for _s in select t.subject_type, t.subject_id from %1$I._tuples t
+                       where t.object_type = %2$L and t.object_id = p_oid and t.relation = %3$L and t.subject_relation = '''' loop
+                if %1$I._rebac_check(_s.subject_type, %4$L, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
+                    return true;
+                end if;
+            end loop;', p_schema, v_rule.object_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
+            elsif v_item <> v_rule.permission and v_rule.rules ? v_item then
+                -- another permission of this type
+                v_body := v_body || pg_catalog.format('
+            if %I.%I(p_st, p_sid, p_srel, p_oid, p_depth + 1, p_seen) then
+                return true;
+            end if;', p_schema, docpal_private.ident('_rebac', v_rule.object_type, v_item,
+                                                     pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_item), 6)));
+            else
+                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_rule.object_type),
+                                                      pg_catalog.quote_literal(v_item));
+            end if;
+        end loop;
+        v_sql := pg_catalog.format('create or replace function %I.%I', p_schema, v_name)
+                 || pg_catalog.format(v_head, v_rule.object_type || ':', '#' || v_rule.permission)
+                 || v_body || '
+            return false;
+        end
+        $rebac$';
+        execute v_sql;
+        v_dispatch := v_dispatch || pg_catalog.format('
+            if p_type = %L and p_perm = %L then
+                return %I.%I(p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
+            end if;', v_rule.object_type, v_rule.permission, p_schema, v_name);
+    end loop;
+    v_stored_body := pg_catalog.format(v_stored, p_schema, 'p_type', 'p_perm');
+    execute pg_catalog.format(
+        'create or replace function %1$I._rebac_stored(p_type text, p_perm text, p_st text, p_sid text, p_srel text,
+                                                       p_oid text, p_depth integer, p_seen text[])
+             returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+         declare
+             _s record;
+             _key text := p_type || '':'' || p_oid || ''#'' || p_perm;
+         begin
+             if _key = any (p_seen) then
+                 return false;
+             end if;
+             if p_depth > 25 then
+                 raise exception using errcode = ''54000'', message = ''relation check deeper than 25 steps'';
+             end if;
+             p_seen := p_seen || _key;
+             %2$s
+             return false;
+         end
+         $rebac$', p_schema, v_stored_body);
+    execute pg_catalog.format(
+        'create or replace function %1$I._rebac_check(p_type text, p_perm text, p_st text, p_sid text, p_srel text,
+                                                      p_oid text, p_depth integer, p_seen text[])
+             returns boolean language plpgsql stable set search_path = pg_catalog, pg_temp as $rebac$
+         begin
+             %2$s
+             return %1$I._rebac_stored(p_type, p_perm, p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
+         end
+         $rebac$', p_schema, v_dispatch);
+    -- functions of permissions that are gone
+    for v_name in
+        select p.proname from pg_catalog.pg_proc p
+         where p.pronamespace = p_schema::regnamespace and p.proname like '\_rebac\_%' and p.proname <> all (v_names)
+    loop
+        execute pg_catalog.format('drop function %I.%I', p_schema, v_name);
+    end loop;
+    execute pg_catalog.format('revoke all on all functions in schema %I from public', p_schema);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/rebac_ref.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.rebac_ref(p_ref text, p_allow_set boolean,
+                                                    out o_type text, out o_id text, out o_relation text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Splits "type:id" (and, with p_allow_set, "type:id#relation") into its
+   parts; 22023 when malformed. o_relation is '' for a plain reference. */
+declare
+    v_match text[] := pg_catalog.regexp_match(p_ref, '^([a-z][a-z0-9_]{0,62}):([^#[:space:]]{1,200})(?:#([a-z][a-z0-9_]{0,62}))?$');
+begin
+    if v_match is null or (v_match[3] is not null and not p_allow_set) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%L is not a %s', p_ref, case when p_allow_set then 'subject (type:id or type:id#relation)'
+                                                                     else 'object (type:id)' end);
+    end if;
+    o_type := v_match[1];
+    o_id := v_match[2];
+    o_relation := coalesce(v_match[3], '');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.rebac_ref;
+    execute $q$create or replace function docpal_private.rebac_ref(p_ref text, p_allow_set boolean,
+                                                    out o_type text, out o_id text, out o_relation text)
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Splits "type:id" (and, with p_allow_set, "type:id#relation") into its
+   parts; 22023 when malformed. o_relation is '' for a plain reference. */
+declare
+    v_match text[] := pg_catalog.regexp_match(p_ref, '^([a-z][a-z0-9_]{0,62}):([^#[:space:]]{1,200})(?:#([a-z][a-z0-9_]{0,62}))?$');
+begin
+    if v_match is null or (v_match[3] is not null and not p_allow_set) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%L is not a %s', p_ref, case when p_allow_set then 'subject (type:id or type:id#relation)'
+                                                                     else 'object (type:id)' end);
+    end if;
+    o_type := v_match[1];
+    o_id := v_match[2];
+    o_relation := coalesce(v_match[3], '');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/record_auth_failure.sql
 -- ======================================================================
 
@@ -9459,6 +9783,75 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/check_relation.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.check_relation(subject text, permission text, object text)
+    returns boolean
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether the subject has the permission on the object, through the
+   company's compiled rules (docpal_private.rebac_compile): index lookups
+   along the path, cycles cut, 54000 past 25 steps (never true). 22023 for
+   malformed references. Any member. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+    v_result boolean;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_subject := docpal_private.rebac_ref(check_relation.subject, true);
+    v_object := docpal_private.rebac_ref(check_relation.object, false);
+    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
+    end if;
+    execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'')', v_ctx.schema_name)
+       into v_result
+      using v_object.o_type, check_relation.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation, v_object.o_id;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.check_relation;
+    execute $q$create or replace function docpal.check_relation(subject text, permission text, object text)
+    returns boolean
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether the subject has the permission on the object, through the
+   company's compiled rules (docpal_private.rebac_compile): index lookups
+   along the path, cycles cut, 54000 past 25 steps (never true). 22023 for
+   malformed references. Any member. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+    v_result boolean;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_subject := docpal_private.rebac_ref(check_relation.subject, true);
+    v_object := docpal_private.rebac_ref(check_relation.object, false);
+    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
+    end if;
+    execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'')', v_ctx.schema_name)
+       into v_result
+      using v_object.o_type, check_relation.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation, v_object.o_id;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/clear_context.sql
 -- ======================================================================
 
@@ -10609,6 +11002,89 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/define_relations.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.define_relations(object_type text, rules jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Sets the ReBAC rules of an object type (permission -> items: relations,
+   other permissions, relation->permission arrows) and compiles the
+   company's rules into functions (docpal_private.rebac_compile). Owners and
+   admins only; 22023 for a malformed type or rules. */
+declare
+    v_ctx record;
+    v_name text := '^[a-z][a-z0-9_]{0,62}$';
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if define_relations.object_type is null or define_relations.object_type !~ v_name then
+        raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
+    end if;
+    if pg_catalog.jsonb_typeof(define_relations.rules) is distinct from 'object'
+       or exists (select from pg_catalog.jsonb_each(define_relations.rules) p
+                   where p.key !~ v_name or pg_catalog.jsonb_typeof(p.value) <> 'array' or pg_catalog.jsonb_array_length(p.value) = 0
+                      or exists (select from pg_catalog.jsonb_array_elements(p.value) i
+                                  where pg_catalog.jsonb_typeof(i) <> 'string'
+                                     or (i #>> '{}') !~ '^[a-z][a-z0-9_]{0,62}(->[a-z][a-z0-9_]{0,62})?$')) then
+        raise exception using errcode = '22023',
+            message = 'rules map each permission name to a non-empty array of relations, permissions and relation->permission arrows';
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._relation_rules (object_type, rules) values ($1, $2)
+         on conflict (object_type) do update set rules = excluded.rules, updated_at = pg_catalog.now()', v_ctx.schema_name)
+      using define_relations.object_type, define_relations.rules;
+    perform docpal_private.rebac_compile(v_ctx.schema_name);
+    return pg_catalog.jsonb_build_object('object_type', define_relations.object_type, 'rules', define_relations.rules);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.define_relations;
+    execute $q$create or replace function docpal.define_relations(object_type text, rules jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Sets the ReBAC rules of an object type (permission -> items: relations,
+   other permissions, relation->permission arrows) and compiles the
+   company's rules into functions (docpal_private.rebac_compile). Owners and
+   admins only; 22023 for a malformed type or rules. */
+declare
+    v_ctx record;
+    v_name text := '^[a-z][a-z0-9_]{0,62}$';
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if define_relations.object_type is null or define_relations.object_type !~ v_name then
+        raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
+    end if;
+    if pg_catalog.jsonb_typeof(define_relations.rules) is distinct from 'object'
+       or exists (select from pg_catalog.jsonb_each(define_relations.rules) p
+                   where p.key !~ v_name or pg_catalog.jsonb_typeof(p.value) <> 'array' or pg_catalog.jsonb_array_length(p.value) = 0
+                      or exists (select from pg_catalog.jsonb_array_elements(p.value) i
+                                  where pg_catalog.jsonb_typeof(i) <> 'string'
+                                     or (i #>> '{}') !~ '^[a-z][a-z0-9_]{0,62}(->[a-z][a-z0-9_]{0,62})?$')) then
+        raise exception using errcode = '22023',
+            message = 'rules map each permission name to a non-empty array of relations, permissions and relation->permission arrows';
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._relation_rules (object_type, rules) values ($1, $2)
+         on conflict (object_type) do update set rules = excluded.rules, updated_at = pg_catalog.now()', v_ctx.schema_name)
+      using define_relations.object_type, define_relations.rules;
+    perform docpal_private.rebac_compile(v_ctx.schema_name);
+    return pg_catalog.jsonb_build_object('object_type', define_relations.object_type, 'rules', define_relations.rules);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/delete_record.sql
 -- ======================================================================
 
@@ -11400,6 +11876,77 @@ begin
         'select coalesce(pg_catalog.jsonb_agg(docpal_private.describe_table($1, c.slug) order by c.slug), ''[]'')
            from %I._catalog c where c.kind = ''table''', v_ctx.schema_name)
        into v_result using v_ctx.schema_name;
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/lookup_objects.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.lookup_objects(subject text, permission text, object_type text)
+    returns text[]
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The objects of object_type (those in some tuple) on which the subject has
+   the permission, sorted: one compiled check per candidate. Any member;
+   22023 for malformed input, 54000 as check_relation. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_result text[];
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
+    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
+       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
+           from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o
+          where %1$I._rebac_check($1, $2, $3, $4, $5, o.object_id, 0, ''{}'')', v_ctx.schema_name)
+       into v_result
+      using lookup_objects.object_type, lookup_objects.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.lookup_objects;
+    execute $q$create or replace function docpal.lookup_objects(subject text, permission text, object_type text)
+    returns text[]
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The objects of object_type (those in some tuple) on which the subject has
+   the permission, sorted: one compiled check per candidate. Any member;
+   22023 for malformed input, 54000 as check_relation. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_result text[];
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
+    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
+       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
+           from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o
+          where %1$I._rebac_check($1, $2, $3, $4, $5, o.object_id, 0, ''{}'')', v_ctx.schema_name)
+       into v_result
+      using lookup_objects.object_type, lookup_objects.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
     return v_result;
 end
 $$
@@ -12520,6 +13067,69 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/relate.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.relate(subject text, relation text, object text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Stores the tuple object#relation@subject (again: no change). Owners and
+   admins only; 22023 for a malformed subject, relation or object. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_subject := docpal_private.rebac_ref(relate.subject, true);
+    v_object := docpal_private.rebac_ref(relate.object, false);
+    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+         values ($1, $2, $3, $4, $5, $6) on conflict do nothing', v_ctx.schema_name)
+      using v_object.o_type, v_object.o_id, relate.relation, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.relate;
+    execute $q$create or replace function docpal.relate(subject text, relation text, object text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Stores the tuple object#relation@subject (again: no change). Owners and
+   admins only; 22023 for a malformed subject, relation or object. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_subject := docpal_private.rebac_ref(relate.subject, true);
+    v_object := docpal_private.rebac_ref(relate.object, false);
+    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
+    end if;
+    execute pg_catalog.format(
+        'insert into %I._tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+         values ($1, $2, $3, $4, $5, $6) on conflict do nothing', v_ctx.schema_name)
+      using v_object.o_type, v_object.o_id, relate.relation, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/remove_member.sql
 -- ======================================================================
 
@@ -13455,6 +14065,75 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/unrelate.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.unrelate(subject text, relation text, object text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes the tuple object#relation@subject; P0002 when there is none.
+   Owners and admins only; 22023 for malformed references. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+    v_count integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_subject := docpal_private.rebac_ref(unrelate.subject, true);
+    v_object := docpal_private.rebac_ref(unrelate.object, false);
+    execute pg_catalog.format(
+        'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
+            and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
+      using v_object.o_type, v_object.o_id, unrelate.relation, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+    get diagnostics v_count = row_count;
+    if v_count = 0 then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('%s has no relation %s to %s', unrelate.subject, unrelate.relation, unrelate.object);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.unrelate;
+    execute $q$create or replace function docpal.unrelate(subject text, relation text, object text)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes the tuple object#relation@subject; P0002 when there is none.
+   Owners and admins only; 22023 for malformed references. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_object record;
+    v_count integer;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    v_subject := docpal_private.rebac_ref(unrelate.subject, true);
+    v_object := docpal_private.rebac_ref(unrelate.object, false);
+    execute pg_catalog.format(
+        'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
+            and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
+      using v_object.o_type, v_object.o_id, unrelate.relation, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+    get diagnostics v_count = row_count;
+    if v_count = 0 then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('%s has no relation %s to %s', unrelate.subject, unrelate.relation, unrelate.object);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/update_company.sql
 -- ======================================================================
 
@@ -13953,7 +14632,8 @@ begin
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
         (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27'),
-        (5, '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0')) as n(version, checksum) on n.version = s.version
+        (5, '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0'),
+        (6, '6de728b545accc7f2a5218421b46ba88c66599c24eabb8e6866c98263611333a')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -14126,6 +14806,30 @@ values (5, 'permissions',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
+insert into docpal_private.tenant_steps (version, name, statements, checksum)
+values (6, 'rebac',
+        array[$q$create table %1$I._relation_rules (
+    object_type text primary key,
+    rules       jsonb not null,
+    updated_at  timestamptz not null default pg_catalog.now()
+)$q$,
+        $q$create table %1$I._tuples (
+    object_type      text not null,
+    object_id        text not null,
+    relation         text not null,
+    subject_type     text not null,
+    subject_id       text not null,
+    subject_relation text not null default '',
+    primary key (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+)$q$,
+        $q$comment on table %1$I._tuples is 'docpal ReBAC tuples: object#relation@subject[#subject_relation].'$q$,
+        $q$create index on %1$I._tuples (subject_type, subject_id, subject_relation, relation, object_type)$q$,
+        $q$select docpal_private.rebac_compile((select n.nspname::text from pg_catalog.pg_namespace n
+                                      where n.oid = '%1$I'::regnamespace))$q$]::text[],
+        '6de728b545accc7f2a5218421b46ba88c66599c24eabb8e6866c98263611333a')
+on conflict (version) do update
+    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
+    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -14151,7 +14855,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')
@@ -14180,6 +14884,7 @@ grant execute on function docpal.assign_role to docpal_service, docpal_app;
 grant execute on function docpal.audit_report to docpal_service, docpal_app;
 grant execute on function docpal.authenticate to docpal_service, docpal_app;
 grant execute on function docpal.check_permission to docpal_service, docpal_app;
+grant execute on function docpal.check_relation to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
 grant execute on function docpal.create_api_key to docpal_service, docpal_app;
 grant execute on function docpal.create_company to docpal_service;
@@ -14192,6 +14897,7 @@ grant execute on function docpal.create_type_list to docpal_service, docpal_app;
 grant execute on function docpal.create_user to docpal_service;
 grant execute on function docpal.current_company to docpal_service, docpal_app;
 grant execute on function docpal.current_user_id to docpal_service, docpal_app;
+grant execute on function docpal.define_relations to docpal_service, docpal_app;
 grant execute on function docpal.delete_record to docpal_service, docpal_app;
 grant execute on function docpal.describe_table to docpal_service, docpal_app;
 grant execute on function docpal.drop_column to docpal_service, docpal_app;
@@ -14203,6 +14909,7 @@ grant execute on function docpal.get_record to docpal_service, docpal_app;
 grant execute on function docpal.grant_permission to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
 grant execute on function docpal.list_tables to docpal_service, docpal_app;
+grant execute on function docpal.lookup_objects to docpal_service, docpal_app;
 grant execute on function docpal.maintain_audit_log to docpal_service, docpal_app;
 grant execute on function docpal.query_breadcrumb to docpal_service, docpal_app;
 grant execute on function docpal.query_dropdown to docpal_service, docpal_app;
@@ -14213,6 +14920,7 @@ grant execute on function docpal.query_tree to docpal_service, docpal_app;
 grant execute on function docpal.record_history to docpal_service, docpal_app;
 grant execute on function docpal.record_version to docpal_service, docpal_app;
 grant execute on function docpal.register_file to docpal_service, docpal_app;
+grant execute on function docpal.relate to docpal_service, docpal_app;
 grant execute on function docpal.remove_member to docpal_service;
 grant execute on function docpal.rename_column to docpal_service, docpal_app;
 grant execute on function docpal.resolve_company to docpal_service, docpal_app;
@@ -14226,6 +14934,7 @@ grant execute on function docpal.seal_audit_chain to docpal_service, docpal_app;
 grant execute on function docpal.set_context to docpal_service;
 grant execute on function docpal.suspend_company to docpal_service;
 grant execute on function docpal.unassign_role to docpal_service, docpal_app;
+grant execute on function docpal.unrelate to docpal_service, docpal_app;
 grant execute on function docpal.update_company to docpal_service;
 grant execute on function docpal.update_record to docpal_service, docpal_app;
 grant execute on function docpal.update_type_list to docpal_service, docpal_app;

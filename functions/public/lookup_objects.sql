@@ -1,0 +1,30 @@
+-- grant: docpal_service, docpal_app
+create or replace function docpal.lookup_objects(subject text, permission text, object_type text)
+    returns text[]
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The objects of object_type (those in some tuple) on which the subject has
+   the permission, sorted: one compiled check per candidate. Any member;
+   22023 for malformed input, 54000 as check_relation. */
+declare
+    v_ctx record;
+    v_subject record;
+    v_result text[];
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
+    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
+       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
+           from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o
+          where %1$I._rebac_check($1, $2, $3, $4, $5, o.object_id, 0, ''{}'')', v_ctx.schema_name)
+       into v_result
+      using lookup_objects.object_type, lookup_objects.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
+    return v_result;
+end
+$$;
