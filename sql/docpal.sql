@@ -3045,6 +3045,63 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/hidden_columns.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.hidden_columns(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The columns of a table to leave out of a record returned to the caller:
+   those their read permission does not include (every column without read
+   permission; none for owners and admins). */
+declare
+    v_perm jsonb;
+begin
+    if p_member_role in ('owner', 'admin') and (p_scopes is null or 'read' = any (p_scopes)) then
+        return '{}';
+    end if;
+    v_perm := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
+    if v_perm is null then
+        return array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c);
+    end if;
+    return docpal_private.unreadable_columns(p_spec, v_perm);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.hidden_columns;
+    execute $q$create or replace function docpal_private.hidden_columns(
+    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The columns of a table to leave out of a record returned to the caller:
+   those their read permission does not include (every column without read
+   permission; none for owners and admins). */
+declare
+    v_perm jsonb;
+begin
+    if p_member_role in ('owner', 'admin') and (p_scopes is null or 'read' = any (p_scopes)) then
+        return '{}';
+    end if;
+    v_perm := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
+    if v_perm is null then
+        return array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c);
+    end if;
+    return docpal_private.unreadable_columns(p_spec, v_perm);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/history_access.sql
 -- ======================================================================
 
@@ -6168,7 +6225,10 @@ as $$
    on the path answers false) and raises 54000 past 25 steps (fail closed).
    Functions of permissions that no longer exist are dropped. */
 declare
-    v_rule record;
+    v_type text;
+    v_permission text;
+    v_items jsonb;
+    v_rules jsonb;
     v_item text;
     v_body text;
     v_dispatch text := '';
@@ -6202,15 +6262,15 @@ declare
                 end if;
             end loop;';
 begin
-    for v_rule in execute pg_catalog.format(
+    for v_type, v_permission, v_items, v_rules in execute pg_catalog.format(
         'select r.object_type, p.key as permission, p.value as items, r.rules
            from %I._relation_rules r, pg_catalog.jsonb_each(r.rules) p order by 1, 2', p_schema)
     loop
-        v_name := docpal_private.ident('_rebac', v_rule.object_type, v_rule.permission,
-                                       pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_rule.permission), 6));
+        v_name := docpal_private.ident('_rebac', v_type, v_permission,
+                                       pg_catalog.left(pg_catalog.md5(v_type || '#' || v_permission), 6));
         v_names := v_names || v_name;
         v_body := '';
-        for v_item in select pg_catalog.jsonb_array_elements_text(v_rule.items) loop
+        for v_item in select pg_catalog.jsonb_array_elements_text(v_items) loop
             if v_item like '%->%' then
                 -- arrow: the permission on every object the relation points at
                 v_body := v_body || pg_catalog.format('
@@ -6219,21 +6279,21 @@ begin
                 if %1$I._rebac_check(_s.subject_type, %4$L, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
                     return true;
                 end if;
-            end loop;', p_schema, v_rule.object_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
-            elsif v_item <> v_rule.permission and v_rule.rules ? v_item then
+            end loop;', p_schema, v_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
+            elsif v_item <> v_permission and v_rules ? v_item then
                 -- another permission of this type
                 v_body := v_body || pg_catalog.format('
             if %I.%I(p_st, p_sid, p_srel, p_oid, p_depth + 1, p_seen) then
                 return true;
-            end if;', p_schema, docpal_private.ident('_rebac', v_rule.object_type, v_item,
-                                                     pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_item), 6)));
+            end if;', p_schema, docpal_private.ident('_rebac', v_type, v_item,
+                                                     pg_catalog.left(pg_catalog.md5(v_type || '#' || v_item), 6)));
             else
-                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_rule.object_type),
+                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_type),
                                                       pg_catalog.quote_literal(v_item));
             end if;
         end loop;
         v_sql := pg_catalog.format('create or replace function %I.%I', p_schema, v_name)
-                 || pg_catalog.format(v_head, v_rule.object_type || ':', '#' || v_rule.permission)
+                 || pg_catalog.format(v_head, v_type || ':', '#' || v_permission)
                  || v_body || '
             return false;
         end
@@ -6242,7 +6302,7 @@ begin
         v_dispatch := v_dispatch || pg_catalog.format('
             if p_type = %L and p_perm = %L then
                 return %I.%I(p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
-            end if;', v_rule.object_type, v_rule.permission, p_schema, v_name);
+            end if;', v_type, v_permission, p_schema, v_name);
     end loop;
     v_stored_body := pg_catalog.format(v_stored, p_schema, 'p_type', 'p_perm');
     execute pg_catalog.format(
@@ -6300,7 +6360,10 @@ as $$
    on the path answers false) and raises 54000 past 25 steps (fail closed).
    Functions of permissions that no longer exist are dropped. */
 declare
-    v_rule record;
+    v_type text;
+    v_permission text;
+    v_items jsonb;
+    v_rules jsonb;
     v_item text;
     v_body text;
     v_dispatch text := '';
@@ -6334,15 +6397,15 @@ declare
                 end if;
             end loop;';
 begin
-    for v_rule in execute pg_catalog.format(
+    for v_type, v_permission, v_items, v_rules in execute pg_catalog.format(
         'select r.object_type, p.key as permission, p.value as items, r.rules
            from %I._relation_rules r, pg_catalog.jsonb_each(r.rules) p order by 1, 2', p_schema)
     loop
-        v_name := docpal_private.ident('_rebac', v_rule.object_type, v_rule.permission,
-                                       pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_rule.permission), 6));
+        v_name := docpal_private.ident('_rebac', v_type, v_permission,
+                                       pg_catalog.left(pg_catalog.md5(v_type || '#' || v_permission), 6));
         v_names := v_names || v_name;
         v_body := '';
-        for v_item in select pg_catalog.jsonb_array_elements_text(v_rule.items) loop
+        for v_item in select pg_catalog.jsonb_array_elements_text(v_items) loop
             if v_item like '%->%' then
                 -- arrow: the permission on every object the relation points at
                 v_body := v_body || pg_catalog.format('
@@ -6351,21 +6414,21 @@ begin
                 if %1$I._rebac_check(_s.subject_type, %4$L, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
                     return true;
                 end if;
-            end loop;', p_schema, v_rule.object_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
-            elsif v_item <> v_rule.permission and v_rule.rules ? v_item then
+            end loop;', p_schema, v_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
+            elsif v_item <> v_permission and v_rules ? v_item then
                 -- another permission of this type
                 v_body := v_body || pg_catalog.format('
             if %I.%I(p_st, p_sid, p_srel, p_oid, p_depth + 1, p_seen) then
                 return true;
-            end if;', p_schema, docpal_private.ident('_rebac', v_rule.object_type, v_item,
-                                                     pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_item), 6)));
+            end if;', p_schema, docpal_private.ident('_rebac', v_type, v_item,
+                                                     pg_catalog.left(pg_catalog.md5(v_type || '#' || v_item), 6)));
             else
-                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_rule.object_type),
+                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_type),
                                                       pg_catalog.quote_literal(v_item));
             end if;
         end loop;
         v_sql := pg_catalog.format('create or replace function %I.%I', p_schema, v_name)
-                 || pg_catalog.format(v_head, v_rule.object_type || ':', '#' || v_rule.permission)
+                 || pg_catalog.format(v_head, v_type || ':', '#' || v_permission)
                  || v_body || '
             return false;
         end
@@ -6374,7 +6437,7 @@ begin
         v_dispatch := v_dispatch || pg_catalog.format('
             if p_type = %L and p_perm = %L then
                 return %I.%I(p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
-            end if;', v_rule.object_type, v_rule.permission, p_schema, v_name);
+            end if;', v_type, v_permission, p_schema, v_name);
     end loop;
     v_stored_body := pg_catalog.format(v_stored, p_schema, 'p_type', 'p_perm');
     execute pg_catalog.format(
@@ -10246,7 +10309,8 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_column, ''));
     end;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -10311,7 +10375,8 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_column, ''));
     end;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -10335,6 +10400,7 @@ as $$
    keys (so absent keys still take their defaults), not row by row. Errors as
    create_record; 22023 when rows is not an array of objects. */
 declare
+    v_hidden text[];
     v_ctx record;
     v_spec jsonb;
     v_rows jsonb;
@@ -10387,6 +10453,11 @@ begin
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
+    -- the caller gets back only what they may read
+    v_hidden := docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        v_record := pg_catalog.format('(%s) - %L::text[]', v_record, v_hidden);
+    end if;
     begin
         if v_uniform and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order
@@ -10453,6 +10524,7 @@ as $$
    keys (so absent keys still take their defaults), not row by row. Errors as
    create_record; 22023 when rows is not an array of objects. */
 declare
+    v_hidden text[];
     v_ctx record;
     v_spec jsonb;
     v_rows jsonb;
@@ -10505,6 +10577,11 @@ begin
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
+    -- the caller gets back only what they may read
+    v_hidden := docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        v_record := pg_catalog.format('(%s) - %L::text[]', v_record, v_hidden);
+    end if;
     begin
         if v_uniform and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order
@@ -11134,7 +11211,8 @@ begin
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -11184,7 +11262,8 @@ begin
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -14317,7 +14396,8 @@ begin
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -14408,7 +14488,8 @@ begin
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$
 $q$;
@@ -14855,7 +14936,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

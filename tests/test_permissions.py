@@ -643,6 +643,7 @@ def test_unreadable_record_history_and_versions_leave_the_column_out(env, limite
                 assert not set(image) & {"secret", "amount", "stage", "owner_id", "account_id"}, image
         assert "secret" not in (entry.get("changed") or [])  # natural reading: left out of changed too
     assert "name" in history[1]["changed"]
+    assert history[1]["summary"] is None, "the summary names secret: null"
     v1 = one(limited, "select docpal.record_version(%s, %s, %s)", "deals", U(env.a1), 1)
     assert v1["name"] == "Alpha" and "secret" not in v1 and "amount" not in v1
 
@@ -742,13 +743,13 @@ def test_relation_paths_honour_the_targets_row_filter(env):
 def test_search_does_not_reach_unreadable_columns(env, limited):
     update(env.owner, env.b1, {"secret": "zebra"})
     assert [r["name"] for r in query(env.owner, {"search": "zebra"})["rows"]] == ["Bravo"]
-    # refusing the search or searching only readable columns are both fine; finding Bravo leaks
-    code = code_of(lambda: query(limited, {"search": "zebra"}))
-    if code is None:
-        assert query(limited, {"search": "zebra"})["rows"] == []
-        assert [r["name"] for r in query(limited, {"search": "bravo"})["rows"]] == ["Bravo"]
-    else:
-        assert code == DENIED
+    # the table's searchable columns include secret, which alice may not read: 42501 (finding Bravo would leak)
+    expect_codes([("search zebra", lambda: query(limited, {"search": "zebra"})),
+                  ("search bravo", lambda: query(limited, {"search": "bravo"})),
+                  ("search with columns", lambda: query(limited, {"search": "zebra", "columns": ["name"]}))], DENIED)
+    # with every searchable column readable, search works
+    grant(env.owner, "member", ["read"], {"columns": ["name", "secret"]})
+    assert [r["name"] for r in query(limited, {"search": "zebra"})["rows"]] == ["Bravo"]
 
 
 # --- enforcement: row filters -----------------------------------------------------------------
@@ -811,6 +812,30 @@ def test_row_filter_applies_to_every_view(env, own_rows):
     assert str(env.alice) in sql
 
 
+def test_user_anywhere_in_the_row_filter(env):
+    o = env.owner
+    create_role(o, "mine_or_won")
+    create_role(o, "in_list")
+    grant(o, "mine_or_won", ["read"], {"row_filter": {"_or": [{"owner_id": "$user"}, {"stage": "won"}]}})
+    grant(o, "in_list", ["read"], {"row_filter": {"owner_id": {"in": ["$user"]}}})
+    fn(o, "assign_role", U(env.alice), "mine_or_won")
+    fn(o, "assign_role", U(env.bob), "in_list")
+    assert names(query(env.as_(env.alice))) == ["Alpha", "Alpha child", "Bravo"]
+    assert names(query(env.as_(env.bob))) == ["Bravo", "Bravo child"]
+
+
+def test_row_filter_on_created_by(env):
+    o = env.owner
+    grant(o, "member", ["read", "create"], {"row_filter": {"created_by": "$user"}})
+    alice, bob = env.as_(env.alice), env.as_(env.bob)
+    assert query(alice)["rows"] == []
+    mine = fn(alice, "create_record", "deals", {"name": "Mine"})
+    fn(bob, "create_record", "deals", {"name": "Bob's"})
+    assert names(query(alice)) == ["Mine"]
+    assert names(query(bob)) == ["Bob's"]
+    assert get(bob, mine["id"]) is None
+
+
 def test_row_filter_may_use_relation_paths(env):
     grant(env.owner, "member", ["read"], {"row_filter": {"account_id.region": "EU"}})
     grant(env.owner, "member", ["read"], slug="accounts")
@@ -844,6 +869,26 @@ def test_create_needs_the_grant_and_writable_columns(env):
     assert deal_count(o, env) == 8, "a denied create writes nothing (all or nothing)"
 
 
+def test_written_records_come_back_with_readable_columns_only(env):
+    """Natural reading: the record a write returns is read like get_record, so
+    a write-only column is not echoed back."""
+    o = env.owner
+    grant(o, "member", ["read"], {"columns": ["name"]})
+    grant(o, "member", ["create", "update", "delete"], {"columns": ["name", "secret"]})
+    alice = env.as_(env.alice)
+    rec = fn(alice, "create_record", "deals", {"name": "W", "secret": "write-only"})
+    assert set(rec) == SYSTEM | {"name"}
+    assert one(o, f"select secret from {env.schema}.deals where id = %s", U(rec["id"])) == "write-only"
+    recs = fn(alice, "create_records", "deals", [{"name": "W2", "secret": "w2"}])
+    assert set(recs[0]) == SYSTEM | {"name"}
+    rec = update(alice, rec["id"], {"secret": "changed"})
+    assert set(rec) == SYSTEM | {"name"} and rec["version"] == 2
+    assert set(delete(alice, rec["id"])) == SYSTEM | {"name"}
+    # an update that changes nothing must not become a way to read a row's other columns
+    rec = update(alice, env.a1, {"name": "Alpha"})
+    assert rec["name"] == "Alpha" and "amount" not in rec and "secret" not in rec, rec
+
+
 def test_create_columns_are_the_union_of_create_grants(env):
     o = env.owner
     create_role(o, "sales")
@@ -852,7 +897,10 @@ def test_create_columns_are_the_union_of_create_grants(env):
     grant(o, "sales", ["read"], {"columns": ["secret"]})  # a read grant writes nothing
     fn(o, "assign_role", U(env.alice), "sales")
     alice = env.as_(env.alice)
-    assert fn(alice, "create_record", "deals", {"name": "Both", "amount": 2})["name"] == "Both"
+    created = fn(alice, "create_record", "deals", {"name": "Both", "amount": 2})
+    # alice reads only secret: the record comes back without name and amount
+    assert created["id"] and "name" not in created and "amount" not in created
+    assert one(o, "select docpal.get_record('deals', %s)->>'name'", U(created["id"])) == "Both"
     with raises(DENIED):
         fn(alice, "create_record", "deals", {"name": "Bad", "secret": "x"})
     with raises(DENIED):

@@ -12,7 +12,10 @@ as $$
    on the path answers false) and raises 54000 past 25 steps (fail closed).
    Functions of permissions that no longer exist are dropped. */
 declare
-    v_rule record;
+    v_type text;
+    v_permission text;
+    v_items jsonb;
+    v_rules jsonb;
     v_item text;
     v_body text;
     v_dispatch text := '';
@@ -46,15 +49,15 @@ declare
                 end if;
             end loop;';
 begin
-    for v_rule in execute pg_catalog.format(
+    for v_type, v_permission, v_items, v_rules in execute pg_catalog.format(
         'select r.object_type, p.key as permission, p.value as items, r.rules
            from %I._relation_rules r, pg_catalog.jsonb_each(r.rules) p order by 1, 2', p_schema)
     loop
-        v_name := docpal_private.ident('_rebac', v_rule.object_type, v_rule.permission,
-                                       pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_rule.permission), 6));
+        v_name := docpal_private.ident('_rebac', v_type, v_permission,
+                                       pg_catalog.left(pg_catalog.md5(v_type || '#' || v_permission), 6));
         v_names := v_names || v_name;
         v_body := '';
-        for v_item in select pg_catalog.jsonb_array_elements_text(v_rule.items) loop
+        for v_item in select pg_catalog.jsonb_array_elements_text(v_items) loop
             if v_item like '%->%' then
                 -- arrow: the permission on every object the relation points at
                 v_body := v_body || pg_catalog.format('
@@ -63,21 +66,21 @@ begin
                 if %1$I._rebac_check(_s.subject_type, %4$L, p_st, p_sid, p_srel, _s.subject_id, p_depth + 1, p_seen) then
                     return true;
                 end if;
-            end loop;', p_schema, v_rule.object_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
-            elsif v_item <> v_rule.permission and v_rule.rules ? v_item then
+            end loop;', p_schema, v_type, pg_catalog.split_part(v_item, '->', 1), pg_catalog.split_part(v_item, '->', 2));
+            elsif v_item <> v_permission and v_rules ? v_item then
                 -- another permission of this type
                 v_body := v_body || pg_catalog.format('
             if %I.%I(p_st, p_sid, p_srel, p_oid, p_depth + 1, p_seen) then
                 return true;
-            end if;', p_schema, docpal_private.ident('_rebac', v_rule.object_type, v_item,
-                                                     pg_catalog.left(pg_catalog.md5(v_rule.object_type || '#' || v_item), 6)));
+            end if;', p_schema, docpal_private.ident('_rebac', v_type, v_item,
+                                                     pg_catalog.left(pg_catalog.md5(v_type || '#' || v_item), 6)));
             else
-                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_rule.object_type),
+                v_body := v_body || pg_catalog.format(v_stored, p_schema, pg_catalog.quote_literal(v_type),
                                                       pg_catalog.quote_literal(v_item));
             end if;
         end loop;
         v_sql := pg_catalog.format('create or replace function %I.%I', p_schema, v_name)
-                 || pg_catalog.format(v_head, v_rule.object_type || ':', '#' || v_rule.permission)
+                 || pg_catalog.format(v_head, v_type || ':', '#' || v_permission)
                  || v_body || '
             return false;
         end
@@ -86,7 +89,7 @@ begin
         v_dispatch := v_dispatch || pg_catalog.format('
             if p_type = %L and p_perm = %L then
                 return %I.%I(p_st, p_sid, p_srel, p_oid, p_depth, p_seen);
-            end if;', v_rule.object_type, v_rule.permission, p_schema, v_name);
+            end if;', v_type, v_permission, p_schema, v_name);
     end loop;
     v_stored_body := pg_catalog.format(v_stored, p_schema, 'p_type', 'p_perm');
     execute pg_catalog.format(

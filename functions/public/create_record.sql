@@ -58,6 +58,7 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_column, ''));
     end;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$;

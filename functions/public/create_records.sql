@@ -10,6 +10,7 @@ as $$
    keys (so absent keys still take their defaults), not row by row. Errors as
    create_record; 22023 when rows is not an array of objects. */
 declare
+    v_hidden text[];
     v_ctx record;
     v_spec jsonb;
     v_rows jsonb;
@@ -62,6 +63,11 @@ begin
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
+    -- the caller gets back only what they may read
+    v_hidden := docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
+    if pg_catalog.cardinality(v_hidden) > 0 then
+        v_record := pg_catalog.format('(%s) - %L::text[]', v_record, v_hidden);
+    end if;
     begin
         if v_uniform and pg_catalog.cardinality(v_many) = 0 then
             -- the common case: one statement, rows come back in input order

@@ -43,6 +43,7 @@ begin
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$;

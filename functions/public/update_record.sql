@@ -84,6 +84,7 @@ begin
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
                               docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
        into v_result using update_record.id;
-    return v_result;
+    -- the caller gets back only what they may read
+    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
 end
 $$;
