@@ -1,3 +1,4 @@
+-- depends: 0001_base
 -- API keys: global, because authenticate() finds the key (and so the
 -- company) before there is any context. Only the key's SHA-256 is stored.
 create table if not exists docpal_private.api_keys (

@@ -145,6 +145,7 @@ comment on table docpal_private.tenant_upgrades is 'Each company upgrade attempt
 -- migrations/0002_api_keys.sql
 -- ======================================================================
 
+-- depends: 0001_base
 -- API keys: global, because authenticate() finds the key (and so the
 -- company) before there is any context. Only the key's SHA-256 is stored.
 create table if not exists docpal_private.api_keys (
@@ -1599,9 +1600,9 @@ begin
     if v_type in ('email', 'url', 'phone', 'color') then
         rule := 'format';
         expression := pg_catalog.format('%s ~ %L', v_col, case v_type
-            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'
             when 'url' then '^[Hh][Tt][Tt][Pp][Ss]?://[^[:space:]/?#]+[^[:space:]]*$'
-            when 'phone' then '^(?=.*[0-9])\+?[0-9 ()./-]{3,30}$'
+            when 'phone' then '^(?=.*[0-9])[+]?[0-9 ()./-]{3,30}$'
             else '^#[0-9A-Fa-f]{6}$' end);
         return next;
     end if;
@@ -1657,9 +1658,9 @@ begin
     if v_type in ('email', 'url', 'phone', 'color') then
         rule := 'format';
         expression := pg_catalog.format('%s ~ %L', v_col, case v_type
-            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'
             when 'url' then '^[Hh][Tt][Tt][Pp][Ss]?://[^[:space:]/?#]+[^[:space:]]*$'
-            when 'phone' then '^(?=.*[0-9])\+?[0-9 ()./-]{3,30}$'
+            when 'phone' then '^(?=.*[0-9])[+]?[0-9 ()./-]{3,30}$'
             else '^#[0-9A-Fa-f]{6}$' end);
         return next;
     end if;
@@ -2205,7 +2206,7 @@ begin
 as $$
 /* A libpq connection-string value, single-quoted with \ and ' escaped. */
 begin
-    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, '\', '\\'), '''', '\''') || '''';
+    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, pg_catalog.chr(92), pg_catalog.repeat(pg_catalog.chr(92), 2)), '''', pg_catalog.chr(92) || '''') || '''';
 end
 $$
 $q$;
@@ -2218,7 +2219,7 @@ exception when invalid_function_definition then
 as $$
 /* A libpq connection-string value, single-quoted with \ and ' escaped. */
 begin
-    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, '\', '\\'), '''', '\''') || '''';
+    return '''' || pg_catalog.replace(pg_catalog.replace(p_value, pg_catalog.chr(92), pg_catalog.repeat(pg_catalog.chr(92), 2)), '''', pg_catalog.chr(92) || '''') || '''';
 end
 $$
 $q$;
@@ -2974,10 +2975,10 @@ begin
         raise exception using errcode = '22023', message = 'a formula needs an expression of at most 2000 characters';
     end if;
     loop
-        v_rest := pg_catalog.regexp_replace(v_rest, '^\s+', '');
+        v_rest := pg_catalog.regexp_replace(v_rest, '^[[:space:]]+', '');
         exit when v_rest = '';
         v_token := (pg_catalog.regexp_match(v_rest,
-            '^([0-9]+(?:\.[0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|\|\||[-+*/(),])'))[1];
+            '^([0-9]+(?:[.][0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|[|][|]|[-+*/(),])'))[1];
         if v_token is null then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('formula cannot contain %L', pg_catalog.left(v_rest, 20));
@@ -3018,10 +3019,10 @@ begin
         raise exception using errcode = '22023', message = 'a formula needs an expression of at most 2000 characters';
     end if;
     loop
-        v_rest := pg_catalog.regexp_replace(v_rest, '^\s+', '');
+        v_rest := pg_catalog.regexp_replace(v_rest, '^[[:space:]]+', '');
         exit when v_rest = '';
         v_token := (pg_catalog.regexp_match(v_rest,
-            '^([0-9]+(?:\.[0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|\|\||[-+*/(),])'))[1];
+            '^([0-9]+(?:[.][0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|[|][|]|[-+*/(),])'))[1];
         if v_token is null then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('formula cannot contain %L', pg_catalog.left(v_rest, 20));
@@ -4663,7 +4664,7 @@ begin
         when p_kind in ('relation', 'user', 'file') then 'uuid'
         when p_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
         -- values compare as the base type: numeric(12,2) would round the value given
-        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '\(.*\)', '') end;
+        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '[(].*[)]', '') end;
     v_text := p_kind in ('text', 'long_text', 'rich_text', 'email', 'url', 'phone', 'select', 'color');
 
     -- operators every kind takes
@@ -4850,7 +4851,7 @@ begin
         when p_kind in ('relation', 'user', 'file') then 'uuid'
         when p_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
         -- values compare as the base type: numeric(12,2) would round the value given
-        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '\(.*\)', '') end;
+        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '[(].*[)]', '') end;
     v_text := p_kind in ('text', 'long_text', 'rich_text', 'email', 'url', 'phone', 'select', 'color');
 
     -- operators every kind takes
@@ -6336,7 +6337,7 @@ begin
     -- functions of permissions that are gone
     for v_name in
         select p.proname from pg_catalog.pg_proc p
-         where p.pronamespace = p_schema::regnamespace and p.proname like '\_rebac\_%' and p.proname <> all (v_names)
+         where p.pronamespace = p_schema::regnamespace and pg_catalog.left(p.proname, 7) = '_rebac_' and p.proname <> all (v_names)
     loop
         execute pg_catalog.format('drop function %I.%I', p_schema, v_name);
     end loop;
@@ -6471,7 +6472,7 @@ begin
     -- functions of permissions that are gone
     for v_name in
         select p.proname from pg_catalog.pg_proc p
-         where p.pronamespace = p_schema::regnamespace and p.proname like '\_rebac\_%' and p.proname <> all (v_names)
+         where p.pronamespace = p_schema::regnamespace and pg_catalog.left(p.proname, 7) = '_rebac_' and p.proname <> all (v_names)
     loop
         execute pg_catalog.format('drop function %I.%I', p_schema, v_name);
     end loop;
@@ -10968,7 +10969,7 @@ as $$
 declare
     v_id uuid;
 begin
-    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' then
+    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$' then
         raise exception using errcode = '22023', message = pg_catalog.format('invalid email address %L', create_user.email);
     end if;
     if create_user.display_name is null or pg_catalog.btrim(create_user.display_name) = '' then
@@ -10997,7 +10998,7 @@ as $$
 declare
     v_id uuid;
 begin
-    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' then
+    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$' then
         raise exception using errcode = '22023', message = pg_catalog.format('invalid email address %L', create_user.email);
     end if;
     if create_user.display_name is null or pg_catalog.btrim(create_user.display_name) = '' then
@@ -11339,7 +11340,7 @@ begin
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
     select pg_catalog.string_agg(c->>'name', ', ') into v_users
       from pg_catalog.jsonb_array_elements(v_spec->'columns') c
-     where c->>'type' = 'formula' and c->>'expression' ~ ('\m' || drop_column.column_name || '\M');
+     where c->>'type' = 'formula' and c->>'expression' ~ ('[[:<:]]' || drop_column.column_name || '[[:>:]]');
     if v_users is not null then
         raise exception using errcode = '2BP01',
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
@@ -11382,7 +11383,7 @@ begin
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
     select pg_catalog.string_agg(c->>'name', ', ') into v_users
       from pg_catalog.jsonb_array_elements(v_spec->'columns') c
-     where c->>'type' = 'formula' and c->>'expression' ~ ('\m' || drop_column.column_name || '\M');
+     where c->>'type' = 'formula' and c->>'expression' ~ ('[[:<:]]' || drop_column.column_name || '[[:>:]]');
     if v_users is not null then
         raise exception using errcode = '2BP01',
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
@@ -13300,7 +13301,7 @@ begin
     for v_formula in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'formula' loop
         v_spec := docpal_private.with_column(v_spec, v_formula->>'name', v_formula || pg_catalog.jsonb_build_object(
             'expression', pg_catalog.regexp_replace(v_formula->>'expression',
-                                                    '\m' || rename_column.old_name || '\M', rename_column.new_name, 'g')));
+                                                    '[[:<:]]' || rename_column.old_name || '[[:>:]]', rename_column.new_name, 'g')));
     end loop;
     -- the search index follows the column by number; record its new spelling without rebuilding it
     if v_spec ? 'search' then
@@ -13351,7 +13352,7 @@ begin
     for v_formula in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'formula' loop
         v_spec := docpal_private.with_column(v_spec, v_formula->>'name', v_formula || pg_catalog.jsonb_build_object(
             'expression', pg_catalog.regexp_replace(v_formula->>'expression',
-                                                    '\m' || rename_column.old_name || '\M', rename_column.new_name, 'g')));
+                                                    '[[:<:]]' || rename_column.old_name || '[[:>:]]', rename_column.new_name, 'g')));
     end loop;
     -- the search index follows the column by number; record its new spelling without rebuilding it
     if v_spec ? 'search' then
@@ -14166,6 +14167,9 @@ begin
     select * into v_ctx from docpal_private.require_admin();
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
+    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
+    end if;
     execute pg_catalog.format(
         'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
             and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
@@ -14197,6 +14201,9 @@ begin
     select * into v_ctx from docpal_private.require_admin();
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
+    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
+    end if;
     execute pg_catalog.format(
         'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
             and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)

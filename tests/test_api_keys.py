@@ -424,6 +424,7 @@ def test_every_attempt_is_recorded(db, connect, env):
     success = rows[0]
     assert good["id"] in success and str(env["id"]) in success, success
     assert "docpal_test_app" in success, "the database role is recorded"
+    assert "127.0.0.1" in success, "the client address is recorded (the tests connect over TCP)"
 
     outcomes = {}
     for label, key, code in [("unknown", "dpk_" + "c" * 43, "28000"), ("malformed", "garbage", "28000"),
@@ -437,3 +438,5 @@ def test_every_attempt_is_recorded(db, connect, env):
     assert revoked["id"] in outcomes["revoked"], "the key id is recorded when the key names one"
     assert good["id"] in outcomes["rate limited"]
     assert str(env["id"]) in outcomes["revoked"]
+    for label, row in outcomes.items():
+        assert "docpal_test_app" in row and "127.0.0.1" in row, f"{label}: {row}"

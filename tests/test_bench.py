@@ -46,3 +46,13 @@ def test_audit_benchmark_runs(dburl):
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "single-row UPDATE" in proc.stdout and "verify_audit_chain of" in proc.stdout
+
+
+def test_permissions_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_permissions.py"), "--tiny", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ratio member / owner" in proc.stdout and "check_relation p50" in proc.stdout
+    assert "authenticate:" in proc.stdout

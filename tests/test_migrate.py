@@ -14,6 +14,9 @@ from psycopg import sql
 
 from docpal import deploy, render
 
+#: every migration in migrations/, in order
+MIGRATIONS = sorted(p.stem for p in (render.ROOT / "migrations").glob("*.sql"))
+
 
 def one(conn, query, *params):
     return conn.execute(query, params).fetchone()[0]
@@ -90,7 +93,7 @@ def test_install_script_alone_installs_and_is_rerunnable(empty_db):
         assert one(conn, "select docpal.get_company('by-psql')->>'id'") == str(cid)
     # docpal migrate takes over a database installed by hand
     result = deploy.migrate(empty_db)
-    assert result.applied_migrations == ["0001_base"]  # idempotent replay, now tracked by yoyo
+    assert result.applied_migrations == MIGRATIONS  # idempotent replay, now tracked by yoyo
     with psycopg.connect(empty_db, autocommit=True) as conn:
         assert catalog_snapshot(conn) == before
 
@@ -99,7 +102,7 @@ def test_install_script_alone_installs_and_is_rerunnable(empty_db):
 
 def test_migrate_twice_changes_nothing(empty_db):
     first = deploy.migrate(empty_db)
-    assert first.applied_migrations == ["0001_base"]
+    assert first.applied_migrations == MIGRATIONS
     with psycopg.connect(empty_db, autocommit=True) as conn:
         conn.execute("select docpal.create_company('stay', 'Stay')")
         before = catalog_snapshot(conn)
@@ -128,9 +131,9 @@ def test_concurrent_migrates_serialise(empty_db):
     for t in threads:
         t.join(120)
     assert not errors, errors
-    assert sorted(len(r.applied_migrations) for r in results) == [0, 0, 1]
+    assert sorted(len(r.applied_migrations) for r in results) == [0, 0, len(MIGRATIONS)]
     with psycopg.connect(empty_db, autocommit=True) as conn:
-        assert one(conn, "select count(*) from _yoyo_migration") == 1
+        assert one(conn, "select count(*) from _yoyo_migration") == len(MIGRATIONS)
 
 
 def test_failing_migration_leaves_database_as_before(empty_db, project_copy):
@@ -163,14 +166,14 @@ def test_status_reports_versions(db, dburl):
     status = deploy.status(dburl)
     assert status["installed_version"] == status["package_version"]
     assert status["pending_migrations"] == []
-    assert status["applied_migrations"] == ["0001_base"]
+    assert status["applied_migrations"] == MIGRATIONS
     assert status["companies_behind"] == 0
 
 
 def test_status_of_an_empty_database(empty_db):
     status = deploy.status(empty_db)
     assert status["installed_version"] is None
-    assert status["pending_migrations"] == ["0001_base"]
+    assert status["pending_migrations"] == MIGRATIONS
 
 
 # --- tenant upgrades ----------------------------------------------------------------

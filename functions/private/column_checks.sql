@@ -38,9 +38,9 @@ begin
     if v_type in ('email', 'url', 'phone', 'color') then
         rule := 'format';
         expression := pg_catalog.format('%s ~ %L', v_col, case v_type
-            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'
+            when 'email' then '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$'
             when 'url' then '^[Hh][Tt][Tt][Pp][Ss]?://[^[:space:]/?#]+[^[:space:]]*$'
-            when 'phone' then '^(?=.*[0-9])\+?[0-9 ()./-]{3,30}$'
+            when 'phone' then '^(?=.*[0-9])[+]?[0-9 ()./-]{3,30}$'
             else '^#[0-9A-Fa-f]{6}$' end);
         return next;
     end if;

@@ -17,10 +17,10 @@ begin
         raise exception using errcode = '22023', message = 'a formula needs an expression of at most 2000 characters';
     end if;
     loop
-        v_rest := pg_catalog.regexp_replace(v_rest, '^\s+', '');
+        v_rest := pg_catalog.regexp_replace(v_rest, '^[[:space:]]+', '');
         exit when v_rest = '';
         v_token := (pg_catalog.regexp_match(v_rest,
-            '^([0-9]+(?:\.[0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|\|\||[-+*/(),])'))[1];
+            '^([0-9]+(?:[.][0-9]+)?|''(?:[^'']|'''')*''|[A-Za-z_][A-Za-z0-9_]*|[|][|]|[-+*/(),])'))[1];
         if v_token is null then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('formula cannot contain %L', pg_catalog.left(v_rest, 20));

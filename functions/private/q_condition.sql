@@ -21,7 +21,7 @@ begin
         when p_kind in ('relation', 'user', 'file') then 'uuid'
         when p_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
         -- values compare as the base type: numeric(12,2) would round the value given
-        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '\(.*\)', '') end;
+        else pg_catalog.regexp_replace(docpal_private.column_sql_type(p_column), '[(].*[)]', '') end;
     v_text := p_kind in ('text', 'long_text', 'rich_text', 'email', 'url', 'phone', 'select', 'color');
 
     -- operators every kind takes

@@ -123,7 +123,7 @@ begin
     -- functions of permissions that are gone
     for v_name in
         select p.proname from pg_catalog.pg_proc p
-         where p.pronamespace = p_schema::regnamespace and p.proname like '\_rebac\_%' and p.proname <> all (v_names)
+         where p.pronamespace = p_schema::regnamespace and pg_catalog.left(p.proname, 7) = '_rebac_' and p.proname <> all (v_names)
     loop
         execute pg_catalog.format('drop function %I.%I', p_schema, v_name);
     end loop;

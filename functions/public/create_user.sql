@@ -10,7 +10,7 @@ as $$
 declare
     v_id uuid;
 begin
-    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$' then
+    if create_user.email is null or create_user.email !~ '^[^@[:space:]]+@[^@[:space:]]+[.][^@[:space:]]+$' then
         raise exception using errcode = '22023', message = pg_catalog.format('invalid email address %L', create_user.email);
     end if;
     if create_user.display_name is null or pg_catalog.btrim(create_user.display_name) = '' then

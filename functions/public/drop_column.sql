@@ -19,7 +19,7 @@ begin
     v_old := docpal_private.column_spec(v_spec, drop_column.column_name);
     select pg_catalog.string_agg(c->>'name', ', ') into v_users
       from pg_catalog.jsonb_array_elements(v_spec->'columns') c
-     where c->>'type' = 'formula' and c->>'expression' ~ ('\m' || drop_column.column_name || '\M');
+     where c->>'type' = 'formula' and c->>'expression' ~ ('[[:<:]]' || drop_column.column_name || '[[:>:]]');
     if v_users is not null then
         raise exception using errcode = '2BP01',
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',

@@ -36,7 +36,7 @@ begin
     for v_formula in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'formula' loop
         v_spec := docpal_private.with_column(v_spec, v_formula->>'name', v_formula || pg_catalog.jsonb_build_object(
             'expression', pg_catalog.regexp_replace(v_formula->>'expression',
-                                                    '\m' || rename_column.old_name || '\M', rename_column.new_name, 'g')));
+                                                    '[[:<:]]' || rename_column.old_name || '[[:>:]]', rename_column.new_name, 'g')));
     end loop;
     -- the search index follows the column by number; record its new spelling without rebuilding it
     if v_spec ? 'search' then

@@ -1,0 +1,646 @@
+"""Benchmark of docpal's permission layer: what a member's grants cost a
+query, how fast a relationship check is, and how many API-key
+authentications a session makes per second.
+
+What is measured, on a fresh database, in one company with an owner (the
+benchmark's user) and U = 100 members (``docpal.create_user`` +
+``add_member(..., 'member')``):
+
+1. **query_table, member against owner.** A docpal table ``tickets`` (title
+   text required searchable, owner_id ``user`` indexed, status select
+   [open, doing, done] indexed, amount decimal(12,2) indexed, due date, note
+   long_text) filled with N rows by one plain ``INSERT ... SELECT ... FROM
+   generate_series`` (owner_id = member g % U, status by g % 3, amount =
+   (g * 7919 % 100000) / 100.0), then VACUUM ANALYZE. The built-in role
+   ``member`` is granted ``read`` with ``columns`` [title, status, amount] and
+   ``row_filter`` {owner_id: "$user"}. One member (in context on a
+   connection of its own) runs ``query_table`` with filters status 'doing'
+   and amount between 100 and 600, sort -amount, limit 50, count exact; the
+   owner (on another connection) runs the same spec plus ``owner_id`` = that
+   member and ``columns`` = the keys of the member's rows, so both return the
+   same records (checked: same rows, same total, and the total equals a
+   hand-written ``count(*)``). Both run twice to warm up, then R timed runs
+   alternating member / owner; medians and the ratio member / owner.
+   ``docpal.explain_query`` of both specs is printed.
+2. **check_relation.** ReBAC rules (``define_relations``) for ``folder`` and
+   ``doc``: {"viewer": ["viewer", "editor", "parent->viewer"], "editor":
+   ["editor", "owner", "parent->editor"]}; ``group`` has no rules (its stored
+   relation ``member``). For each size T of --tuples, the company's
+   ``_tuples`` table is emptied and loaded with about T tuples by plain
+   ``INSERT ... SELECT`` as superuser (after checking, through
+   ``docpal.relate``, how a tuple is stored), then VACUUM ANALYZE:
+   folder trees 5 levels deep (fan-out 4, 341 folders a root, about 8 % of
+   T in folders), each folder with a parent (below the roots), a viewer
+   user and an editor group set (``group:g#member``), roots with an owner
+   user; T/100 users, T/1000 groups (at least 20), each user a member of 10
+   groups (of G/10 when there are fewer than 100 groups); docs
+   under the deepest folders (the rest of T), one in four with a viewer user.
+   Then C checks (``user:u`` viewer or editor on a doc or folder): half on
+   random pairs (mostly false on large sizes), half derived from a grant on
+   the object's path (mostly true); the expected answer of each is computed
+   in Python from the same formulas and every answer is compared (a mismatch
+   is reported and makes the exit status 1). Checks run from a member's
+   session, prepared, one statement each, after a warm-up of min(C, 200)
+   checks on a fresh connection; p50 / p90 / p99 / max in ms, for all checks
+   and for true and false ones, against a baseline in the same session: a
+   prepared primary-key probe of one tuple (``select exists (...)`` on
+   ``_tuples``). Skipped (with a note) when ReBAC is not installed.
+3. **authenticate.** An API key of the member (scopes [read]) and one with
+   ``rate_limit_per_minute`` 1,000,000 (the most create_api_key takes); a login role in ``docpal_app``
+   (created for the run and dropped; ``SET ROLE docpal_app`` on a superuser
+   session when the server refuses that login) calls
+   ``docpal.authenticate(key)`` (prepared, autocommit) in a loop for S
+   seconds per key; calls/s, against the same session's rate of one-row
+   autocommit INSERTs into a plain table (one durable commit each) and of
+   ``select 1``. Checked: one ``auth_attempts`` row per call.
+
+Goals (reported, not enforced): member / owner <= 1.2; check_relation p50
+under 0.5 ms at every size.
+
+Run:  .venv/bin/python bench/bench_permissions.py [--rows N] [--tuples T1,T2] [--checks C]
+          [--repeat R] [--seconds S] [--tiny] [--database-url URL]
+
+Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
+cluster (docpal.embedded, durable settings) and removes it afterwards; with a
+URL it creates a database docpal_bench_<hex> on that server and drops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import random
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+from statistics import median
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+import benchdb
+from docpal import deploy
+
+# -- part 1 ------------------------------------------------------------------------------------
+SLUG = "tickets"
+MEMBERS = 100
+SPEC = {"slug": SLUG, "name": "Tickets", "columns": [
+    {"name": "title", "type": "text", "required": True, "searchable": True},
+    {"name": "owner_id", "type": "user", "indexed": True},
+    {"name": "status", "type": "select", "options": ["open", "doing", "done"], "indexed": True},
+    {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "indexed": True},
+    {"name": "due", "type": "date"},
+    {"name": "note", "type": "long_text"}]}
+GRANT_COLUMNS = ["title", "status", "amount"]
+AMOUNT_LOW, AMOUNT_HIGH = 100, 600
+EXPLAIN_LINES = 25
+
+# -- part 2 ------------------------------------------------------------------------------------
+RULES = {"viewer": ["viewer", "editor", "parent->viewer"], "editor": ["editor", "owner", "parent->editor"]}
+FANOUT = 4
+LEVELS = 5
+PER_ROOT = sum(FANOUT ** k for k in range(LEVELS))  # 341
+GROUPS_PER_USER = 10
+TUPLE_COLUMNS = ("object_type", "object_id", "relation", "subject_type", "subject_id", "subject_relation")
+WARMUP_CHECKS = 200
+
+TINY = {"rows": 2000, "tuples": [2000, 20000], "checks": 300, "repeat": 3, "seconds": 1.0}
+FULL = {"rows": 100000, "tuples": [100000, 1000000], "checks": 5000, "repeat": 15, "seconds": 5.0}
+
+
+class Failed(Exception):
+    pass
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of values, nearest rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def explain(conn: psycopg.Connection, spec: dict, label: str) -> None:
+    lines = conn.execute("select docpal.explain_query(%s, %s::jsonb)", (SLUG, json.dumps(spec))).fetchone()[0]
+    lines = lines.splitlines()
+    print(f"  docpal.explain_query, {label}:")
+    for line in lines[:EXPLAIN_LINES]:
+        print(f"    | {line}")
+    if len(lines) > EXPLAIN_LINES:
+        print(f"    | ... ({len(lines) - EXPLAIN_LINES} more lines)")
+
+
+# ==============================================================================================
+# 1. query_table by a member with a row filter and column limits, against the owner
+# ==============================================================================================
+
+def part_query(url: str, conn: psycopg.Connection, company: str, schema: str, users: list[str],
+               member: str, n: int, repeat: int) -> dict:
+    table = sql.Identifier(schema, SLUG)
+    conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
+    owner_user = conn.execute("select docpal.current_user_id()").fetchone()[0]
+    t0 = time.perf_counter()
+    conn.execute(sql.SQL("""
+        insert into {} (title, owner_id, status, amount, due, note, created_by, updated_by)
+        select 'Ticket ' || g, (%(users)s::uuid[])[g %% %(u)s + 1], (array['open', 'doing', 'done'])[g %% 3 + 1],
+               (g * 7919 %% 100000) / 100.0, date '2026-01-01' + (g %% 365)::integer,
+               case when g %% 5 = 0 then null else 'note ' || g end, %(o)s, %(o)s
+          from generate_series(1, %(n)s) g""").format(table),
+                 {"users": users, "u": len(users), "n": n, "o": owner_user})
+    t_insert = time.perf_counter() - t0
+    conn.execute(sql.SQL("vacuum (analyze) {}").format(table))
+    indexes = [r[0].split(" USING ", 1)[1] for r in conn.execute(
+        "select pg_get_indexdef(indexrelid) from pg_index where indrelid = %s::regclass order by 1",
+        (f"{schema}.{SLUG}",))]
+    print(f"loaded {n} rows into {schema}.{SLUG} in {t_insert:.1f} s (owner_id over {len(users)} members);"
+          f" indexes: {'; '.join(indexes)}", flush=True)
+    grant = conn.execute("select docpal.grant_permission('member', %s, array['read'], %s::jsonb)",
+                         (SLUG, json.dumps({"columns": GRANT_COLUMNS, "row_filter": {"owner_id": "$user"}}))
+                         ).fetchone()[0]
+    print(f"grant_permission: {json.dumps(grant)}")
+
+    member_conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+    try:
+        member_conn.execute("select docpal.set_context(%s, %s)", (company, member))
+        filters = {"status": "doing", "amount": {"between": [AMOUNT_LOW, AMOUNT_HIGH]}}
+        member_spec = {"filters": filters, "sort": ["-amount"], "limit": 50, "count": "exact"}
+        first = member_conn.execute("select docpal.query_table(%s, %s::jsonb)",
+                                    (SLUG, json.dumps(member_spec))).fetchone()[0]
+        if not first["rows"]:
+            raise Failed("the member's query returned no rows")
+        columns = sorted(first["rows"][0].keys())
+        owner_spec = {"columns": columns, "filters": {**filters, "owner_id": member},
+                      "sort": ["-amount"], "limit": 50, "count": "exact"}
+        print(f"\n1. query_table: status 'doing', amount between {AMOUNT_LOW} and {AMOUNT_HIGH}, sort -amount,"
+              f" limit 50, count exact")
+        print(f"  member: grant read, columns {GRANT_COLUMNS}, row_filter owner_id = $user; spec {json.dumps(member_spec)}")
+        print(f"  owner:  the same filters plus owner_id = the member, columns = the member's keys {columns}")
+        explain(member_conn, member_spec, "member")
+        explain(conn, owner_spec, "owner")
+
+        m_arg, o_arg = json.dumps(member_spec), json.dumps(owner_spec)
+        statement = "select docpal.query_table(%s, %s::jsonb)"
+
+        def run_member() -> dict:
+            return member_conn.execute(statement, (SLUG, m_arg), prepare=False).fetchone()[0]
+
+        def run_owner() -> dict:
+            return conn.execute(statement, (SLUG, o_arg), prepare=False).fetchone()[0]
+
+        got_m, got_o = run_member(), run_owner()
+        want_total = conn.execute(sql.SQL(
+            "select count(*) from {} where owner_id = %s and status = 'doing' and amount between %s and %s"
+        ).format(table), (member, AMOUNT_LOW, AMOUNT_HIGH)).fetchone()[0]
+        ids_m = [r["id"] for r in got_m["rows"]]
+        ids_o = [r["id"] for r in got_o["rows"]]
+        if ids_m != ids_o or got_m["total"] != got_o["total"] or got_m["total"] != want_total:
+            raise Failed(f"member and owner differ: {len(ids_m)} vs {len(ids_o)} rows, totals {got_m['total']}"
+                         f" vs {got_o['total']} (hand-written count {want_total})")
+        if any(set(r) - set(GRANT_COLUMNS) - {"id", "version", "created_at", "updated_at", "created_by",
+                                               "updated_by"} for r in got_m["rows"]):
+            raise Failed(f"the member's rows carry columns outside the grant: {sorted(got_m['rows'][0])}")
+        same = "same records" if got_m["rows"] == got_o["rows"] else "NOTE: records differ in content"
+        print(f"  check: {len(ids_m)} rows (same ids, same order; {same}), total {got_m['total']}"
+              f" (hand-written count {want_total})")
+
+        for _ in range(2):
+            run_member()
+            run_owner()
+        t_m: list[float] = []
+        t_o: list[float] = []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            run_member()
+            t1 = time.perf_counter()
+            run_owner()
+            t2 = time.perf_counter()
+            t_m.append((t1 - t0) * 1e3)
+            t_o.append((t2 - t1) * 1e3)
+        d, p = median(t_m), median(t_o)
+        print(f"  member median {d:8.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_m)})")
+        print(f"  owner  median {p:8.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_o)})")
+        print(f"  ratio member / owner: {d / p:.2f} (goal <= 1.2)", flush=True)
+        return {"member": d, "owner": p, "ratio": d / p, "total": got_m["total"]}
+    finally:
+        member_conn.close()
+
+
+# ==============================================================================================
+# 2. check_relation
+# ==============================================================================================
+
+class Graph:
+    """The tuple data of one size, as formulas (the SQL load and the Python
+    reference answers use the same ones)."""
+
+    def __init__(self, t: int):
+        self.users = max(20, t // 100)
+        self.groups = max(20, t // 1000)
+        self.per = min(GROUPS_PER_USER, max(1, self.groups // 10))
+        self.roots = max(1, round(0.08 * t / PER_ROOT))
+        self.level_size = [0] + [self.roots * FANOUT ** (lv - 1) for lv in range(1, LEVELS + 1)]
+        self.folders = self.roots * PER_ROOT
+        folder_tuples = 3 * self.folders  # parent (below the roots) + viewer + editor, + owner on roots
+        rest = t - folder_tuples - self.users * self.per
+        self.docs = max(10, int(rest / 1.25))
+
+    # grants, as in the SQL load
+    def folder_viewer(self, lv: int, i: int) -> int:
+        return (lv * 104729 + i * 7919) % self.users
+
+    def folder_editor_group(self, lv: int, i: int) -> int:
+        return (lv * 31 + i * 13) % self.groups
+
+    def root_owner(self, i: int) -> int:
+        return (i * 7) % self.users
+
+    def doc_viewer(self, j: int) -> int | None:
+        return (j * 31337) % self.users if j % 4 == 0 else None
+
+    def user_groups(self, u: int) -> set[int]:
+        return {(u * 37 + k) % self.groups for k in range(self.per)}
+
+    def load_sql(self, table: sql.Composable) -> sql.Composed:
+        cols = sql.SQL(", ").join(map(sql.Identifier, TUPLE_COLUMNS))
+        return sql.SQL("""
+            insert into {t} ({cols})
+            select 'folder', l || '_' || i, 'parent', 'folder', (l - 1) || '_' || (i / {f}), ''
+              from generate_series(2, {levels}) l,
+                   lateral generate_series(0, {r} * ({f} ^ (l - 1))::integer - 1) i
+            union all
+            select 'folder', l || '_' || i, 'viewer', 'user', ((l * 104729 + i::bigint * 7919) % {u})::text, ''
+              from generate_series(1, {levels}) l,
+                   lateral generate_series(0, {r} * ({f} ^ (l - 1))::integer - 1) i
+            union all
+            select 'folder', l || '_' || i, 'editor', 'group', ((l * 31 + i::bigint * 13) % {g})::text, 'member'
+              from generate_series(1, {levels}) l,
+                   lateral generate_series(0, {r} * ({f} ^ (l - 1))::integer - 1) i
+            union all
+            select 'folder', '1_' || i, 'owner', 'user', ((i * 7) % {u})::text, ''
+              from generate_series(0, {r} - 1) i
+            union all
+            select 'group', ((u * 37 + k) % {g})::text, 'member', 'user', u::text, ''
+              from generate_series(0, {u} - 1) u, generate_series(0, {per} - 1) k
+            union all
+            select 'doc', j::text, 'parent', 'folder', '{levels}_' || (j % {n5}), ''
+              from generate_series(0, {d} - 1) j
+            union all
+            select 'doc', j::text, 'viewer', 'user', ((j::bigint * 31337) % {u})::text, ''
+              from generate_series(0, {d} - 1, 4) j
+            """).format(t=table, cols=cols, f=sql.Literal(FANOUT), levels=sql.Literal(LEVELS),
+                        r=sql.Literal(self.roots), u=sql.Literal(self.users), g=sql.Literal(self.groups),
+                        per=sql.Literal(self.per), n5=sql.Literal(self.level_size[LEVELS]),
+                        d=sql.Literal(self.docs))
+
+    # objects and their paths
+    def chain(self, obj: tuple[str, int, int]) -> list[tuple[str, int, int]]:
+        """The object and its ancestors: ('doc', 0, j) / ('folder', level, i)."""
+        out = [obj]
+        kind, lv, i = obj
+        if kind == "doc":
+            lv, i = LEVELS, i % self.level_size[LEVELS]
+            out.append(("folder", lv, i))
+        while lv > 1:
+            lv, i = lv - 1, i // FANOUT
+            out.append(("folder", lv, i))
+        return out
+
+    def grants(self, obj: tuple[str, int, int]) -> list[tuple[str, str, int]]:
+        """(relation, 'user' | 'group', id) stored on the object (group: a #member set)."""
+        kind, lv, i = obj
+        if kind == "doc":
+            v = self.doc_viewer(i)
+            return [] if v is None else [("viewer", "user", v)]
+        out = [("viewer", "user", self.folder_viewer(lv, i)), ("editor", "group", self.folder_editor_group(lv, i))]
+        if lv == 1:
+            out.append(("owner", "user", self.root_owner(i)))
+        return out
+
+    def allowed(self, u: int, permission: str, obj: tuple[str, int, int]) -> bool:
+        relations = {"viewer": ("viewer", "editor", "owner"), "editor": ("editor", "owner")}[permission]
+        groups = self.user_groups(u)
+        for node in self.chain(obj):
+            for rel, kind, sid in self.grants(node):
+                if rel in relations and ((kind == "user" and sid == u) or (kind == "group" and sid in groups)):
+                    return True
+        return False
+
+    def group_members(self) -> dict[int, list[int]]:
+        members: dict[int, list[int]] = {}
+        for u in range(self.users):
+            for g in self.user_groups(u):
+                members.setdefault(g, []).append(u)
+        return members
+
+    @staticmethod
+    def ref(obj: tuple[str, int, int]) -> str:
+        kind, lv, i = obj
+        return f"doc:{i}" if kind == "doc" else f"folder:{lv}_{i}"
+
+    def random_object(self, rng: random.Random) -> tuple[str, int, int]:
+        if rng.random() < 0.8:
+            return ("doc", 0, rng.randrange(self.docs))
+        lv = rng.randint(1, LEVELS)
+        return ("folder", lv, rng.randrange(self.level_size[lv]))
+
+    def checks(self, c: int, rng: random.Random) -> list[tuple[str, str, str, bool]]:
+        """c checks (subject, permission, object, expected): half random, half from a grant on the path."""
+        members = self.group_members()
+        out = []
+        for k in range(c):
+            obj = self.random_object(rng)
+            permission = "viewer" if rng.random() < 0.75 else "editor"
+            u = rng.randrange(self.users)
+            if k % 2:
+                candidates = [g for node in self.chain(obj) for g in self.grants(node)]
+                if candidates:
+                    rel, kind, sid = rng.choice(candidates)
+                    u = sid if kind == "user" else rng.choice(members.get(sid) or [u])
+                    if rel == "viewer" and permission == "editor" and rng.random() < 0.5:
+                        permission = "viewer"
+            out.append((f"user:{u}", permission, self.ref(obj), self.allowed(u, permission, obj)))
+        return out
+
+
+def rebac_installed(conn: psycopg.Connection) -> bool:
+    return all(conn.execute("select to_regprocedure(%s) is not null", (f,)).fetchone()[0] for f in (
+        "docpal.define_relations(text, jsonb)", "docpal.relate(text, text, text)",
+        "docpal.check_relation(text, text, text)"))
+
+
+def tuple_layout(conn: psycopg.Connection, schema: str) -> None:
+    """Checks that _tuples stores object#relation@subject[#relation] as this
+    benchmark writes it: the columns, and one plain tuple and one subject set
+    written through docpal.relate and read back."""
+    cols = [r[0] for r in conn.execute(
+        "select attname from pg_attribute where attrelid = %s::regclass and attnum > 0 and not attisdropped"
+        " order by attnum", (f"{schema}._tuples",))]
+    if not set(TUPLE_COLUMNS) <= set(cols):
+        raise Failed(f"{schema}._tuples has columns {cols}; this benchmark writes {list(TUPLE_COLUMNS)}")
+    table = sql.Identifier(schema, "_tuples")
+    conn.execute("select docpal.relate('user:probe', 'viewer', 'doc:probe')")
+    conn.execute("select docpal.relate('group:probe#member', 'editor', 'doc:probe')")
+    rows = sorted(conn.execute(sql.SQL("select {} from {} where object_id = 'probe'").format(
+        sql.SQL(", ").join(map(sql.Identifier, TUPLE_COLUMNS)), table)).fetchall())
+    want = sorted([("doc", "probe", "viewer", "user", "probe", ""), ("doc", "probe", "editor", "group", "probe", "member")])
+    if rows != want:
+        raise Failed(f"docpal.relate stored {rows}; this benchmark would write {want}")
+    conn.execute("select docpal.unrelate('user:probe', 'viewer', 'doc:probe')")
+    conn.execute("select docpal.unrelate('group:probe#member', 'editor', 'doc:probe')")
+    others = [r[0] for r in conn.execute(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = %s and c.relkind in ('r', 'p', 'm') and c.relname ~ '(tuple|relation|rebac)'"
+        " order by 1", (schema,))]
+    triggers = [r[0] for r in conn.execute(
+        "select tgname from pg_trigger where tgrelid = %s::regclass and not tgisinternal", (f"{schema}._tuples",))]
+    print(f"  _tuples layout: {cols}; ReBAC tables: {others}; triggers on _tuples: {triggers or 'none'}")
+    if triggers:
+        print("  NOTE: _tuples has triggers; the bulk load fires them as relate() would")
+
+
+def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, member: str,
+               sizes: list[int], c: int) -> list[dict]:
+    print("\n2. check_relation: rules for folder and doc:", json.dumps(RULES))
+    if not rebac_installed(conn):
+        print("  skipped: ReBAC is not installed (no docpal.define_relations / relate / check_relation)")
+        return []
+    for object_type in ("folder", "doc"):
+        conn.execute("select docpal.define_relations(%s, %s::jsonb)", (object_type, json.dumps(RULES)))
+    tuple_layout(conn, schema)
+    table = sql.Identifier(schema, "_tuples")
+    results = []
+    for t in sizes:
+        g = Graph(t)
+        conn.execute(sql.SQL("truncate {}").format(table))
+        t0 = time.perf_counter()
+        conn.execute(g.load_sql(table))
+        t_load = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        conn.execute(sql.SQL("vacuum (analyze) {}").format(table))
+        t_vacuum = time.perf_counter() - t0
+        count = conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
+        size = conn.execute("select pg_size_pretty(pg_total_relation_size(%s::regclass))",
+                            (f"{schema}._tuples",)).fetchone()[0]
+        print(f"\n  {count:,} tuples ({t:,} asked): {g.folders:,} folders ({g.roots} roots x {PER_ROOT}, {LEVELS}"
+              f" levels), {g.docs:,} docs, {g.users:,} users, {g.groups:,} groups x {g.users * g.per // g.groups}"
+              f" members; insert {t_load:.1f} s, vacuum analyze {t_vacuum:.1f} s, _tuples {size}", flush=True)
+        rng = random.Random(20260201 + t)
+        checks = g.checks(c, rng)
+        warm = g.checks(min(c, WARMUP_CHECKS), random.Random(t))
+        check_conn = psycopg.connect(url, autocommit=True)
+        try:
+            check_conn.execute("select docpal.set_context(%s, %s)", (company, member))
+            statement = "select docpal.check_relation(%s, %s, %s)"
+            probe = sql.SQL("select exists (select from {} where object_type = %s and object_id = %s"
+                            " and relation = %s and subject_type = %s and subject_id = %s"
+                            " and subject_relation = '')").format(table)
+            for s, p, o, _ in warm:
+                check_conn.execute(statement, (s, p, o), prepare=True).fetchone()
+            times: list[float] = []
+            answers: list[bool] = []
+            for s, p, o, _ in checks:
+                t0 = time.perf_counter()
+                got = check_conn.execute(statement, (s, p, o), prepare=True).fetchone()[0]
+                times.append((time.perf_counter() - t0) * 1e3)
+                answers.append(got)
+            probe_times: list[float] = []
+            for s, p, o, _ in checks:
+                otype, oid = o.split(":", 1)
+                args = (otype, oid, p, "user", s.split(":", 1)[1])
+                t0 = time.perf_counter()
+                check_conn.execute(probe, args, prepare=True).fetchone()
+                probe_times.append((time.perf_counter() - t0) * 1e3)
+        finally:
+            check_conn.close()
+        wrong = [(s, p, o, want, got) for (s, p, o, want), got in zip(checks, answers) if got is not want]
+        trues = [x for x, (_, _, _, want) in zip(times, checks) if want]
+        falses = [x for x, (_, _, _, want) in zip(times, checks) if not want]
+        r = {"tuples": count, "checks": len(checks), "true": len(trues), "wrong": len(wrong),
+             "p50": pct(times, 0.5), "p90": pct(times, 0.9), "p99": pct(times, 0.99), "max": max(times),
+             "probe_p50": pct(probe_times, 0.5), "probe_p99": pct(probe_times, 0.99),
+             "true_p50": pct(trues, 0.5) if trues else None, "true_p99": pct(trues, 0.99) if trues else None,
+             "false_p50": pct(falses, 0.5) if falses else None, "false_p99": pct(falses, 0.99) if falses else None,
+             "per_s": len(times) / (sum(times) / 1e3)}
+        print(f"  {len(checks)} checks after {len(warm)} warm-up, {len(trues)} true / {len(falses)} false:"
+              f" check_relation p50 {r['p50']:.3f} ms, p90 {r['p90']:.3f} ms, p99 {r['p99']:.3f} ms,"
+              f" max {r['max']:.3f} ms ({r['per_s']:,.0f} checks/s, one at a time)")
+        if trues:
+            print(f"    true checks:  p50 {r['true_p50']:.3f} ms, p99 {r['true_p99']:.3f} ms")
+        if falses:
+            print(f"    false checks: p50 {r['false_p50']:.3f} ms, p99 {r['false_p99']:.3f} ms")
+        print(f"    baseline, one primary-key probe of _tuples (prepared, same session):"
+              f" p50 {r['probe_p50']:.3f} ms, p99 {r['probe_p99']:.3f} ms; ratio p50 check / probe"
+              f" {r['p50'] / r['probe_p50']:.1f}")
+        if wrong:
+            print(f"    MISMATCH: {len(wrong)} of {len(checks)} answers differ from the expected ones, e.g.:")
+            for s, p, o, want, got in wrong[:10]:
+                print(f"      check_relation({s!r}, {p!r}, {o!r}) = {got}, expected {want}")
+        else:
+            print(f"    check: all {len(checks)} answers as expected")
+        results.append(r)
+        sys.stdout.flush()
+    return results
+
+
+# ==============================================================================================
+# 3. authenticate
+# ==============================================================================================
+
+def app_connection(url: str, conn: psycopg.Connection) -> tuple[psycopg.Connection, str, str | None]:
+    """A docpal_app session: a login role made for the run (returned, to be
+    dropped), else SET ROLE docpal_app on a superuser session."""
+    login = f"docpal_bench_app_{secrets.token_hex(4)}"
+    conn.execute(sql.SQL("create role {} login in role docpal_app").format(sql.Identifier(login)))
+    try:
+        parts = urlsplit(url)
+        app = psycopg.connect(parts._replace(netloc=f"{login}@{parts.netloc.rsplit('@', 1)[-1]}").geturl(),
+                              autocommit=True)
+        return app, f"login role {login} (member of docpal_app)", login
+    except psycopg.Error as exc:
+        conn.execute(sql.SQL("drop role {}").format(sql.Identifier(login)))
+        app = psycopg.connect(url, autocommit=True)
+        app.execute("set role docpal_app")
+        return app, f"superuser session with SET ROLE docpal_app (login refused: {str(exc).strip()[:80]})", None
+
+
+def rate(conn: psycopg.Connection, statement: str | sql.Composable, args: tuple, seconds: float) -> tuple[int, float]:
+    calls = 0
+    t0 = time.perf_counter()
+    end = t0 + seconds
+    while True:
+        conn.execute(statement, args, prepare=True).fetchone()
+        calls += 1
+        if calls % 16 == 0 and time.perf_counter() >= end:
+            break
+    return calls, time.perf_counter() - t0
+
+
+def part_auth(url: str, conn: psycopg.Connection, member: str, seconds: float) -> dict:
+    key = conn.execute("select docpal.create_api_key('bench', %s, array['read'])", (member,)).fetchone()[0]
+    limited = conn.execute(
+        "select docpal.create_api_key('bench limited', %s, array['read'], '{\"rate_limit_per_minute\": 1000000}')",
+        (member,)).fetchone()[0]
+    conn.execute("create schema plain; create table plain.commits (id bigserial primary key, at timestamptz"
+                 " not null default now(), note text)")
+    app, how, login = app_connection(url, conn)
+    grantee = sql.Identifier(login or "docpal_app")
+    conn.execute(sql.SQL("grant usage on schema plain to {g}; grant select, insert on plain.commits to {g};"
+                         " grant usage on sequence plain.commits_id_seq to {g}").format(g=grantee))
+    print(f"\n3. authenticate: {how}, each statement autocommit and prepared, {seconds:g} s per loop")
+    try:
+        out = {}
+        attempts = "select count(*) from docpal_private.auth_attempts"
+        for label, statement, args in (
+                ("select 1", "select 1", ()),
+                ("one-row INSERT (plain table, one commit)", "insert into plain.commits (note) values (%s) returning id",
+                 ("x",)),
+                ("authenticate", "select docpal.authenticate(%s)", (key["key"],)),
+                ("authenticate, rate-limited key", "select docpal.authenticate(%s)", (limited["key"],))):
+            app.execute(statement, args, prepare=True).fetchone()  # warm up (and prepare)
+            before = conn.execute(attempts).fetchone()[0]
+            calls, elapsed = rate(app, statement, args, seconds)
+            recorded = conn.execute(attempts).fetchone()[0] - before
+            if statement.startswith("select docpal.authenticate") and recorded != calls:
+                raise Failed(f"{calls} authenticate calls recorded {recorded} attempts")
+            out[label] = calls / elapsed
+            note = f"; {recorded} attempts recorded" if statement.startswith("select docpal.authenticate") else ""
+            print(f"  {label:42s} {calls / elapsed:10,.0f} calls/s ({elapsed * 1e6 / calls:8.1f} µs per call,"
+                  f" {calls} calls){note}", flush=True)
+        ctx = app.execute("select docpal.current_user_id()").fetchone()[0]
+        if str(ctx) != str(member):
+            raise Failed(f"after authenticate the context user is {ctx}, not {member}")
+        base = out["one-row INSERT (plain table, one commit)"]
+        print(f"  ratio authenticate / one-row INSERT: {out['authenticate'] / base:.2f}"
+              f" (rate-limited key {out['authenticate, rate-limited key'] / base:.2f})")
+        return out
+    finally:
+        app.close()
+        if login:
+            conn.execute(sql.SQL("drop owned by {g}; drop role {g}").format(g=sql.Identifier(login)))
+
+
+# ==============================================================================================
+
+def bench(url: str, n: int, sizes: list[int], c: int, repeat: int, seconds: float) -> int:
+    deploy.migrate(url)
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+        company, _owner = benchdb.company_in_context(conn)
+        schema = conn.execute("select schema_name from docpal_private.companies where id = %s",
+                              (company,)).fetchone()[0]
+        users = [str(conn.execute("select docpal.create_user(%s, %s)", (f"member{k}@example.com", f"Member {k}")
+                                  ).fetchone()[0]) for k in range(MEMBERS)]
+        for u in users:
+            conn.execute("select docpal.add_member(%s, %s, 'member')", (company, u))
+        member = users[MEMBERS // 2 - 8]
+        version = conn.execute("select version()").fetchone()[0].split(",")[0]
+        fsync, sync = (conn.execute(f"show {s}").fetchone()[0] for s in ("fsync", "synchronous_commit"))
+        head = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "log", "--oneline", "-1"],
+                              check=False, capture_output=True, text=True).stdout.strip()
+        print(f"company schema: {schema}; {MEMBERS} members; {version}; fsync = {fsync},"
+              f" synchronous_commit = {sync}; HEAD {head or '?'}", flush=True)
+
+        q = part_query(url, conn, company, schema, users, member, n, repeat)
+        rebac = part_rebac(url, conn, company, schema, member, sizes, c)
+        auth = part_auth(url, conn, member, seconds)
+
+    print("\n" + "=" * 78)
+    verdict = "ok" if q["ratio"] <= 1.2 else "MISSED"
+    print(f"1. query_table, {n} rows, member (row filter + columns) vs owner, medians of {repeat}:"
+          f" member {q['member']:.2f} ms, owner {q['owner']:.2f} ms, ratio {q['ratio']:.2f}"
+          f" (goal <= 1.2: {verdict})")
+    if not rebac:
+        print("2. check_relation: skipped (ReBAC not installed)")
+    for r in rebac:
+        verdict = "ok" if r["p50"] < 0.5 else "MISSED"
+        print(f"2. check_relation, {r['tuples']:,} tuples, {r['checks']} checks ({r['true']} true):"
+              f" p50 {r['p50']:.3f} ms, p99 {r['p99']:.3f} ms (goal p50 < 0.5 ms: {verdict});"
+              f" PK probe p50 {r['probe_p50']:.3f} ms; wrong answers: {r['wrong']}")
+    print(f"3. authenticate: {auth['authenticate']:,.0f} calls/s"
+          f" (rate-limited key {auth['authenticate, rate-limited key']:,.0f}/s; one-row INSERT commits"
+          f" {auth['one-row INSERT (plain table, one commit)']:,.0f}/s; select 1 {auth['select 1']:,.0f}/s)")
+    print("=" * 78)
+    return 1 if any(r["wrong"] for r in rebac) else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=None, help=f"rows of the table in 1 (default {FULL['rows']})")
+    parser.add_argument("--tuples", default=None,
+                        help=f"tuple counts for 2, comma list (default {','.join(map(str, FULL['tuples']))})")
+    parser.add_argument("--checks", type=int, default=None, help=f"checks per size in 2 (default {FULL['checks']})")
+    parser.add_argument("--repeat", type=int, default=None, help=f"timed runs in 1 (default {FULL['repeat']})")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help=f"seconds per authenticate loop in 3 (default {FULL['seconds']:g})")
+    parser.add_argument("--tiny", action="store_true",
+                        help=f"a quick run: {TINY['rows']} rows, tuples {','.join(map(str, TINY['tuples']))},"
+                             f" {TINY['checks']} checks, {TINY['repeat']} runs, {TINY['seconds']:g} s"
+                             " (explicit options still win)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="server to use (default $DATABASE_URL, else a throw-away cluster)")
+    args = parser.parse_args()
+    sizes = dict(TINY if args.tiny else FULL)
+    for key in ("rows", "checks", "repeat", "seconds"):
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    if args.tuples is not None:
+        try:
+            sizes["tuples"] = [int(x.replace("_", "")) for x in args.tuples.split(",") if x.strip()]
+        except ValueError:
+            parser.error("--tuples is a comma list of whole numbers")
+    if sizes["rows"] < MEMBERS or sizes["checks"] < 1 or sizes["repeat"] < 1 or sizes["seconds"] <= 0 \
+            or not sizes["tuples"] or min(sizes["tuples"]) < 1000:
+        parser.error(f"need at least {MEMBERS} rows, 1 check, 1 repeat, some seconds and tuple counts >= 1000")
+    with benchdb.fresh_database(args.database_url) as url:
+        try:
+            return bench(url, sizes["rows"], sorted(sizes["tuples"]), sizes["checks"], sizes["repeat"],
+                         sizes["seconds"])
+        except Failed as exc:
+            print(f"\nFAILED: {exc}", file=sys.stderr)
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
