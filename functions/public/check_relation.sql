@@ -18,10 +18,10 @@ begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(check_relation.subject, true);
     v_object := docpal_private.rebac_ref(check_relation.object, false);
-    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]{0,62}$' then
+    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
     end if;
-    execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'')', v_ctx.schema_name)
+    execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'') is null', v_ctx.schema_name)
        into v_result
       using v_object.o_type, check_relation.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation, v_object.o_id;
     return v_result;

@@ -22,7 +22,7 @@ begin
     execute pg_catalog.format(
         'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
            from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o
-          where %1$I._rebac_check($1, $2, $3, $4, $5, o.object_id, 0, ''{}'')', v_ctx.schema_name)
+          where %1$I._rebac_check($1, $2, $3, $4, $5, o.object_id, 0, ''{}'') is null', v_ctx.schema_name)
        into v_result
       using lookup_objects.object_type, lookup_objects.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation;
     return v_result;

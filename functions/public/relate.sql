@@ -15,7 +15,7 @@ begin
     select * into v_ctx from docpal_private.require_admin();
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
-    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
     end if;
     execute pg_catalog.format(

@@ -16,7 +16,7 @@ begin
     select * into v_ctx from docpal_private.require_admin();
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
-    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]{0,62}$' then
+    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
     end if;
     execute pg_catalog.format(
