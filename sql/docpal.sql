@@ -4126,7 +4126,9 @@ as $$
    every row ("$user" already replaced by the user's id). Owners and admins
    hold everything; a member holds the grants of "member", of the roles
    assigned to them or to their groups, and of every role those inherit from
-   (parent chains, depth-bounded). Grants combine by union. An API key's
+   (parent chains, depth-bounded), as the company's compiled _permission
+   function reads them (docpal_private.permission_compile). Grants combine
+   by union. An API key's
    scopes (p_scopes, null = not narrowed) must include the action. */
 declare
     v_result jsonb;
@@ -4137,26 +4139,7 @@ begin
     if p_member_role in ('owner', 'admin') then
         return '{"columns": null, "row_filter": null}';
     end if;
-    execute pg_catalog.format(
-        'with recursive held(role, depth) as (
-             select ''member'', 0
-             union
-             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
-             union
-             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
-              where gm.user_id = $1
-             union
-             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
-              where r.parent is not null and h.depth < 32)
-         select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
-                    ''columns'', case when pg_catalog.bool_or(g.columns is null) then null
-                                      else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
-                                              from %1$I._grants g2, pg_catalog.unnest(g2.columns) c
-                                             where g2.role in (select h.role from held h) and g2.table_slug = $2 and g2.action = $3) end,
-                    ''row_filter'', case when pg_catalog.bool_or(g.row_filter is null) then null
-                                         else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(g.row_filter)) end) end
-           from %1$I._grants g
-          where g.role in (select h.role from held h) and g.table_slug = $2 and g.action = $3', p_schema)
+    execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
     if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
         v_result := pg_catalog.replace(v_result::text, '"$user"', pg_catalog.to_json(p_user::text)::text)::jsonb;
@@ -4178,7 +4161,9 @@ as $$
    every row ("$user" already replaced by the user's id). Owners and admins
    hold everything; a member holds the grants of "member", of the roles
    assigned to them or to their groups, and of every role those inherit from
-   (parent chains, depth-bounded). Grants combine by union. An API key's
+   (parent chains, depth-bounded), as the company's compiled _permission
+   function reads them (docpal_private.permission_compile). Grants combine
+   by union. An API key's
    scopes (p_scopes, null = not narrowed) must include the action. */
 declare
     v_result jsonb;
@@ -4189,31 +4174,113 @@ begin
     if p_member_role in ('owner', 'admin') then
         return '{"columns": null, "row_filter": null}';
     end if;
-    execute pg_catalog.format(
-        'with recursive held(role, depth) as (
-             select ''member'', 0
-             union
-             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
-             union
-             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
-              where gm.user_id = $1
-             union
-             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
-              where r.parent is not null and h.depth < 32)
-         select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
-                    ''columns'', case when pg_catalog.bool_or(g.columns is null) then null
-                                      else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
-                                              from %1$I._grants g2, pg_catalog.unnest(g2.columns) c
-                                             where g2.role in (select h.role from held h) and g2.table_slug = $2 and g2.action = $3) end,
-                    ''row_filter'', case when pg_catalog.bool_or(g.row_filter is null) then null
-                                         else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(g.row_filter)) end) end
-           from %1$I._grants g
-          where g.role in (select h.role from held h) and g.table_slug = $2 and g.action = $3', p_schema)
+    execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
     if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
         v_result := pg_catalog.replace(v_result::text, '"$user"', pg_catalog.to_json(p_user::text)::text)::jsonb;
     end if;
     return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/permission_compile.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.permission_compile(p_schema regnamespace)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates the company's _permission(user, table, action) function: the
+   grants a member holds (through "member", their roles and their groups'
+   roles, and every role those inherit from, depth-bounded), combined into
+   {columns, row_filter} or null. Static SQL in the company schema, so each
+   session plans it once (docpal_private.permission used to plan this
+   recursive query on every call, which cost more than the query it guards). */
+declare
+    v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
+begin
+    execute pg_catalog.format(
+        'create or replace function %1$I._permission(p_user uuid, p_slug text, p_action text)
+             returns jsonb language plpgsql stable set search_path = pg_catalog, pg_temp as $perm$
+         begin
+             return (
+                 with recursive held(role, depth) as (
+                     select ''member''::text, 0
+                     union
+                     select rm.role, 0 from %1$I._role_members rm where rm.user_id = p_user
+                     union
+                     select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+                      where gm.user_id = p_user
+                     union
+                     select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+                      where r.parent is not null and h.depth < 32),
+                 mine as (
+                     select g.columns, g.row_filter from %1$I._grants g
+                      where g.role in (select h.role from held h) and g.table_slug = p_slug and g.action = p_action)
+                 select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
+                            ''columns'', case when pg_catalog.bool_or(m.columns is null) then null
+                                              else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
+                                                      from mine m2, pg_catalog.unnest(m2.columns) c) end,
+                            ''row_filter'', case when pg_catalog.bool_or(m.row_filter is null) then null
+                                                 else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(m.row_filter)) end) end
+                   from mine m);
+         end
+         $perm$', v_schema);
+    execute pg_catalog.format('revoke all on function %I._permission(uuid, text, text) from public', v_schema);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.permission_compile;
+    execute $q$create or replace function docpal_private.permission_compile(p_schema regnamespace)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Creates the company's _permission(user, table, action) function: the
+   grants a member holds (through "member", their roles and their groups'
+   roles, and every role those inherit from, depth-bounded), combined into
+   {columns, row_filter} or null. Static SQL in the company schema, so each
+   session plans it once (docpal_private.permission used to plan this
+   recursive query on every call, which cost more than the query it guards). */
+declare
+    v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
+begin
+    execute pg_catalog.format(
+        'create or replace function %1$I._permission(p_user uuid, p_slug text, p_action text)
+             returns jsonb language plpgsql stable set search_path = pg_catalog, pg_temp as $perm$
+         begin
+             return (
+                 with recursive held(role, depth) as (
+                     select ''member''::text, 0
+                     union
+                     select rm.role, 0 from %1$I._role_members rm where rm.user_id = p_user
+                     union
+                     select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+                      where gm.user_id = p_user
+                     union
+                     select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+                      where r.parent is not null and h.depth < 32),
+                 mine as (
+                     select g.columns, g.row_filter from %1$I._grants g
+                      where g.role in (select h.role from held h) and g.table_slug = p_slug and g.action = p_action)
+                 select case when pg_catalog.count(*) = 0 then null else pg_catalog.jsonb_build_object(
+                            ''columns'', case when pg_catalog.bool_or(m.columns is null) then null
+                                              else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
+                                                      from mine m2, pg_catalog.unnest(m2.columns) c) end,
+                            ''row_filter'', case when pg_catalog.bool_or(m.row_filter is null) then null
+                                                 else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(m.row_filter)) end) end
+                   from mine m);
+         end
+         $perm$', v_schema);
+    execute pg_catalog.format('revoke all on function %I._permission(uuid, text, text) from public', v_schema);
 end
 $$
 $q$;
@@ -14736,7 +14803,7 @@ begin
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
         (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27'),
-        (5, '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0'),
+        (5, '34ddd563f10ed81e8bb9770519f955224efee01fb72a48a7b68f84b3febc51ac'),
         (6, '6de728b545accc7f2a5218421b46ba88c66599c24eabb8e6866c98263611333a')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
@@ -14905,8 +14972,9 @@ values (5, 'permissions',
     group_name text not null references %1$I._groups (name) on delete cascade,
     role       text not null references %1$I._roles (name) on delete cascade,
     primary key (group_name, role)
-)$q$]::text[],
-        '095987d6455271e7d9b36c4f0d93afbb7a0e202761fe8b87c8cb957ebccb43c0')
+)$q$,
+        $q$select docpal_private.permission_compile('%1$I'::regnamespace)$q$]::text[],
+        '34ddd563f10ed81e8bb9770519f955224efee01fb72a48a7b68f84b3febc51ac')
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
@@ -14959,7 +15027,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

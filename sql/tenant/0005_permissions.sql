@@ -43,3 +43,5 @@ create table {{ schema }}._group_roles (
     role       text not null references {{ schema }}._roles (name) on delete cascade,
     primary key (group_name, role)
 );
+
+select docpal_private.permission_compile('{{ schema }}'::regnamespace);
