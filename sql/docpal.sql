@@ -4139,6 +4139,9 @@ begin
     if p_member_role in ('owner', 'admin') then
         return '{"columns": null, "row_filter": null}';
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._grants', p_schema)) is null then
+        return null;  -- no permission was ever written in this company: members hold nothing
+    end if;
     execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
     if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
@@ -4173,6 +4176,9 @@ begin
     end if;
     if p_member_role in ('owner', 'admin') then
         return '{"columns": null, "row_filter": null}';
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._grants', p_schema)) is null then
+        return null;  -- no permission was ever written in this company: members hold nothing
     end if;
     execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
@@ -4281,6 +4287,129 @@ begin
          end
          $perm$', v_schema);
     execute pg_catalog.format('revoke all on function %I._permission(uuid, text, text) from public', v_schema);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/permission_tables.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.permission_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's permission tables (custom roles with a parent, grants per
+   role, table and action, role assignments, groups) and its compiled
+   _permission function, made on the first write of a permission (not with
+   the company: every relation costs several ms of create_company, and most
+   companies use only the built-in roles). Until then a member holds no
+   grants, which is what the absent tables mean. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds them made
+    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._roles (
+                name       text primary key,
+                parent     text,
+                created_at timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._grants (
+                role       text not null,
+                table_slug text not null,
+                action     text not null check (action in (''read'', ''create'', ''update'', ''delete'')),
+                columns    text[],
+                row_filter jsonb,
+                primary key (role, table_slug, action)
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._role_members (
+                user_id uuid not null references docpal_private.users (id) on delete cascade,
+                role    text not null references %1$I._roles (name) on delete cascade,
+                primary key (user_id, role)
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._groups (
+                name       text primary key,
+                created_at timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._group_members (
+                group_name text not null references %1$I._groups (name) on delete cascade,
+                user_id    uuid not null references docpal_private.users (id) on delete cascade,
+                primary key (group_name, user_id)
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._group_members (user_id)', p_schema);
+        execute pg_catalog.format('create table %1$I._group_roles (
+                group_name text not null references %1$I._groups (name) on delete cascade,
+                role       text not null references %1$I._roles (name) on delete cascade,
+                primary key (group_name, role)
+            )', p_schema);
+        perform docpal_private.permission_compile(p_schema::regnamespace);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.permission_tables;
+    execute $q$create or replace function docpal_private.permission_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's permission tables (custom roles with a parent, grants per
+   role, table and action, role assignments, groups) and its compiled
+   _permission function, made on the first write of a permission (not with
+   the company: every relation costs several ms of create_company, and most
+   companies use only the built-in roles). Until then a member holds no
+   grants, which is what the absent tables mean. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds them made
+    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._roles (
+                name       text primary key,
+                parent     text,
+                created_at timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._grants (
+                role       text not null,
+                table_slug text not null,
+                action     text not null check (action in (''read'', ''create'', ''update'', ''delete'')),
+                columns    text[],
+                row_filter jsonb,
+                primary key (role, table_slug, action)
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._role_members (
+                user_id uuid not null references docpal_private.users (id) on delete cascade,
+                role    text not null references %1$I._roles (name) on delete cascade,
+                primary key (user_id, role)
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._groups (
+                name       text primary key,
+                created_at timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._group_members (
+                group_name text not null references %1$I._groups (name) on delete cascade,
+                user_id    uuid not null references docpal_private.users (id) on delete cascade,
+                primary key (group_name, user_id)
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._group_members (user_id)', p_schema);
+        execute pg_catalog.format('create table %1$I._group_roles (
+                group_name text not null references %1$I._groups (name) on delete cascade,
+                role       text not null references %1$I._roles (name) on delete cascade,
+                primary key (group_name, role)
+            )', p_schema);
+        perform docpal_private.permission_compile(p_schema::regnamespace);
+    end if;
 end
 $$
 $q$;
@@ -6620,6 +6749,87 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/rebac_tables.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.rebac_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's ReBAC tables (_relation_rules, _tuples, indexed both ways)
+   and compiled functions, made on the first define_relations or relate,
+   not with the company. Until then every check is false. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._relation_rules', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds them made
+    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._relation_rules', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._relation_rules (
+                object_type text primary key,
+                rules       jsonb not null,
+                updated_at  timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._tuples (
+                object_type      text not null,
+                object_id        text not null,
+                relation         text not null,
+                subject_type     text not null,
+                subject_id       text not null,
+                subject_relation text not null default '''',
+                primary key (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._tuples (subject_type, subject_id, subject_relation, relation, object_type)', p_schema);
+        perform docpal_private.rebac_compile(p_schema);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.rebac_tables;
+    execute $q$create or replace function docpal_private.rebac_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's ReBAC tables (_relation_rules, _tuples, indexed both ways)
+   and compiled functions, made on the first define_relations or relate,
+   not with the company. Until then every check is false. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._relation_rules', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds them made
+    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._relation_rules', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._relation_rules (
+                object_type text primary key,
+                rules       jsonb not null,
+                updated_at  timestamptz not null default pg_catalog.now()
+            )', p_schema);
+        execute pg_catalog.format('create table %1$I._tuples (
+                object_type      text not null,
+                object_id        text not null,
+                relation         text not null,
+                subject_type     text not null,
+                subject_id       text not null,
+                subject_relation text not null default '''',
+                primary key (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._tuples (subject_type, subject_id, subject_relation, relation, object_type)', p_schema);
+        perform docpal_private.rebac_compile(p_schema);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/record_auth_failure.sql
 -- ======================================================================
 
@@ -8861,6 +9071,7 @@ declare
     v_ctx record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, add_group_member.group_name);
     perform docpal_private.company_member(v_ctx.company_id, add_group_member.user_id, v_ctx.user_id);
     execute pg_catalog.format('insert into %I._group_members (group_name, user_id) values ($1, $2) on conflict do nothing',
@@ -8883,6 +9094,7 @@ declare
     v_ctx record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, add_group_member.group_name);
     perform docpal_private.company_member(v_ctx.company_id, add_group_member.user_id, v_ctx.user_id);
     execute pg_catalog.format('insert into %I._group_members (group_name, user_id) values ($1, $2) on conflict do nothing',
@@ -9391,6 +9603,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, assign_group_role.group_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_group_role.role, false);
     execute pg_catalog.format('insert into %I._group_roles (group_name, role) values ($1, $2) on conflict do nothing',
@@ -9414,6 +9627,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, assign_group_role.group_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_group_role.role, false);
     execute pg_catalog.format('insert into %I._group_roles (group_name, role) values ($1, $2) on conflict do nothing',
@@ -9445,6 +9659,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, assign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_role.role, false);
     execute pg_catalog.format('insert into %I._role_members (user_id, role) values ($1, $2) on conflict do nothing',
@@ -9469,6 +9684,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, assign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_role.role, false);
     execute pg_catalog.format('insert into %I._role_members (user_id, role) values ($1, $2) on conflict do nothing',
@@ -9957,6 +10173,9 @@ begin
     if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return false;  -- no relation was ever written in this company
+    end if;
     execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'') is null', v_ctx.schema_name)
        into v_result
       using v_object.o_type, check_relation.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation, v_object.o_id;
@@ -9987,6 +10206,9 @@ begin
     v_object := docpal_private.rebac_ref(check_relation.object, false);
     if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return false;  -- no relation was ever written in this company
     end if;
     execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'') is null', v_ctx.schema_name)
        into v_result
@@ -10292,6 +10514,7 @@ declare
     v_name text := docpal_private.role_name(create_group.name, 'group');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     begin
         execute pg_catalog.format('insert into %I._groups (name) values ($1)', v_ctx.schema_name) using v_name;
     exception when unique_violation then
@@ -10316,6 +10539,7 @@ declare
     v_name text := docpal_private.role_name(create_group.name, 'group');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     begin
         execute pg_catalog.format('insert into %I._groups (name) values ($1)', v_ctx.schema_name) using v_name;
     exception when unique_violation then
@@ -10743,6 +10967,7 @@ declare
     v_name text := docpal_private.role_name(create_role.name, 'role');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     if create_role.parent is not null then
         perform docpal_private.custom_role(v_ctx.schema_name, create_role.parent, true);
     end if;
@@ -10773,6 +10998,7 @@ declare
     v_name text := docpal_private.role_name(create_role.name, 'role');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     if create_role.parent is not null then
         perform docpal_private.custom_role(v_ctx.schema_name, create_role.parent, true);
     end if;
@@ -11183,6 +11409,7 @@ declare
     v_name text := '^[a-z][a-z0-9_]{0,62}$';
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     if define_relations.object_type is null or define_relations.object_type !~ v_name then
         raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
     end if;
@@ -11221,6 +11448,7 @@ declare
     v_name text := '^[a-z][a-z0-9_]{0,62}$';
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     if define_relations.object_type is null or define_relations.object_type !~ v_name then
         raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
     end if;
@@ -11847,6 +12075,7 @@ declare
     v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);
     v_spec := docpal_private.table_spec(v_ctx.schema_name, grant_permission.slug);
     if grant_permission.actions is null or pg_catalog.cardinality(grant_permission.actions) = 0
@@ -11915,6 +12144,7 @@ declare
     v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);
     v_spec := docpal_private.table_spec(v_ctx.schema_name, grant_permission.slug);
     if grant_permission.actions is null or pg_catalog.cardinality(grant_permission.actions) = 0
@@ -12072,6 +12302,9 @@ begin
        or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
         raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return '{}';  -- no relation was ever written in this company
+    end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
            from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o
@@ -12103,6 +12336,9 @@ begin
     if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
        or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
         raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return '{}';  -- no relation was ever written in this company
     end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
@@ -13249,6 +13485,7 @@ declare
     v_object record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
     if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
@@ -13277,6 +13514,7 @@ declare
     v_object record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
     if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
@@ -13662,6 +13900,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, revoke_permission.role, true);
     perform docpal_private.table_spec(v_ctx.schema_name, revoke_permission.slug);
     if revoke_permission.actions is null or not (revoke_permission.actions <@ array['read', 'create', 'update', 'delete']) then
@@ -13688,6 +13927,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, revoke_permission.role, true);
     perform docpal_private.table_spec(v_ctx.schema_name, revoke_permission.slug);
     if revoke_permission.actions is null or not (revoke_permission.actions <@ array['read', 'create', 'update', 'delete']) then
@@ -14184,6 +14424,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, unassign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, unassign_role.role, false);
     execute pg_catalog.format('delete from %I._role_members m where m.user_id = $1 and m.role = $2', v_ctx.schema_name)
@@ -14212,6 +14453,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, unassign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, unassign_role.role, false);
     execute pg_catalog.format('delete from %I._role_members m where m.user_id = $1 and m.role = $2', v_ctx.schema_name)
@@ -14248,6 +14490,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
     if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
@@ -14282,6 +14525,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
     if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
@@ -14802,9 +15046,7 @@ begin
       join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
-        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27'),
-        (5, '34ddd563f10ed81e8bb9770519f955224efee01fb72a48a7b68f84b3febc51ac'),
-        (6, '6de728b545accc7f2a5218421b46ba88c66599c24eabb8e6866c98263611333a')) as n(version, checksum) on n.version = s.version
+        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -14936,72 +15178,6 @@ values (4, 'audit_chain',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
-insert into docpal_private.tenant_steps (version, name, statements, checksum)
-values (5, 'permissions',
-        array[$q$create table %1$I._roles (
-    name       text primary key,
-    parent     text,
-    created_at timestamptz not null default pg_catalog.now()
-)$q$,
-        $q$comment on table %1$I._roles is 'docpal custom roles; parent is a custom role or member.'$q$,
-        $q$create table %1$I._grants (
-    role       text not null,
-    table_slug text not null,
-    action     text not null check (action in ('read', 'create', 'update', 'delete')),
-    columns    text[],
-    row_filter jsonb,
-    primary key (role, table_slug, action)
-)$q$,
-        $q$comment on table %1$I._grants is 'docpal grants: null columns = every column, null row_filter = every row.'$q$,
-        $q$create table %1$I._role_members (
-    user_id uuid not null references docpal_private.users (id) on delete cascade,
-    role    text not null references %1$I._roles (name) on delete cascade,
-    primary key (user_id, role)
-)$q$,
-        $q$create table %1$I._groups (
-    name       text primary key,
-    created_at timestamptz not null default pg_catalog.now()
-)$q$,
-        $q$create table %1$I._group_members (
-    group_name text not null references %1$I._groups (name) on delete cascade,
-    user_id    uuid not null references docpal_private.users (id) on delete cascade,
-    primary key (group_name, user_id)
-)$q$,
-        $q$create index on %1$I._group_members (user_id)$q$,
-        $q$create table %1$I._group_roles (
-    group_name text not null references %1$I._groups (name) on delete cascade,
-    role       text not null references %1$I._roles (name) on delete cascade,
-    primary key (group_name, role)
-)$q$,
-        $q$select docpal_private.permission_compile('%1$I'::regnamespace)$q$]::text[],
-        '34ddd563f10ed81e8bb9770519f955224efee01fb72a48a7b68f84b3febc51ac')
-on conflict (version) do update
-    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
-    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
-insert into docpal_private.tenant_steps (version, name, statements, checksum)
-values (6, 'rebac',
-        array[$q$create table %1$I._relation_rules (
-    object_type text primary key,
-    rules       jsonb not null,
-    updated_at  timestamptz not null default pg_catalog.now()
-)$q$,
-        $q$create table %1$I._tuples (
-    object_type      text not null,
-    object_id        text not null,
-    relation         text not null,
-    subject_type     text not null,
-    subject_id       text not null,
-    subject_relation text not null default '',
-    primary key (object_type, object_id, relation, subject_type, subject_id, subject_relation)
-)$q$,
-        $q$comment on table %1$I._tuples is 'docpal ReBAC tuples: object#relation@subject[#subject_relation].'$q$,
-        $q$create index on %1$I._tuples (subject_type, subject_id, subject_relation, relation, object_type)$q$,
-        $q$select docpal_private.rebac_compile((select n.nspname::text from pg_catalog.pg_namespace n
-                                      where n.oid = '%1$I'::regnamespace))$q$]::text[],
-        '6de728b545accc7f2a5218421b46ba88c66599c24eabb8e6866c98263611333a')
-on conflict (version) do update
-    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
-    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -15027,7 +15203,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

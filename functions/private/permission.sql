@@ -22,6 +22,9 @@ begin
     if p_member_role in ('owner', 'admin') then
         return '{"columns": null, "row_filter": null}';
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._grants', p_schema)) is null then
+        return null;  -- no permission was ever written in this company: members hold nothing
+    end if;
     execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
     if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then

@@ -11,6 +11,7 @@ declare
     v_ctx record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, add_group_member.group_name);
     perform docpal_private.company_member(v_ctx.company_id, add_group_member.user_id, v_ctx.user_id);
     execute pg_catalog.format('insert into %I._group_members (group_name, user_id) values ($1, $2) on conflict do nothing',

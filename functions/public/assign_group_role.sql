@@ -12,6 +12,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_group(v_ctx.schema_name, assign_group_role.group_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_group_role.role, false);
     execute pg_catalog.format('insert into %I._group_roles (group_name, role) values ($1, $2) on conflict do nothing',

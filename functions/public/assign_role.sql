@@ -13,6 +13,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, assign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, assign_role.role, false);
     execute pg_catalog.format('insert into %I._role_members (user_id, role) values ($1, $2) on conflict do nothing',

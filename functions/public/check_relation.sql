@@ -21,6 +21,9 @@ begin
     if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
         raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return false;  -- no relation was ever written in this company
+    end if;
     execute pg_catalog.format('select %I._rebac_check($1, $2, $3, $4, $5, $6, 0, ''{}'') is null', v_ctx.schema_name)
        into v_result
       using v_object.o_type, check_relation.permission, v_subject.o_type, v_subject.o_id, v_subject.o_relation, v_object.o_id;

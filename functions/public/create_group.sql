@@ -12,6 +12,7 @@ declare
     v_name text := docpal_private.role_name(create_group.name, 'group');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     begin
         execute pg_catalog.format('insert into %I._groups (name) values ($1)', v_ctx.schema_name) using v_name;
     exception when unique_violation then

@@ -14,6 +14,7 @@ declare
     v_name text := docpal_private.role_name(create_role.name, 'role');
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     if create_role.parent is not null then
         perform docpal_private.custom_role(v_ctx.schema_name, create_role.parent, true);
     end if;

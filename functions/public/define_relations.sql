@@ -14,6 +14,7 @@ declare
     v_name text := '^[a-z][a-z0-9_]{0,62}$';
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     if define_relations.object_type is null or define_relations.object_type !~ v_name then
         raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
     end if;

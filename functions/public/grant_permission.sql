@@ -21,6 +21,7 @@ declare
     v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);
     v_spec := docpal_private.table_spec(v_ctx.schema_name, grant_permission.slug);
     if grant_permission.actions is null or pg_catalog.cardinality(grant_permission.actions) = 0

@@ -19,6 +19,9 @@ begin
        or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
         raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
     end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
+        return '{}';  -- no relation was ever written in this company
+    end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.array_agg($1 || '':'' || o.object_id order by o.object_id), ''{}'')
            from (select distinct t.object_id from %1$I._tuples t where t.object_type = $1) o

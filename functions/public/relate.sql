@@ -13,6 +13,7 @@ declare
     v_object record;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
     if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then

@@ -12,6 +12,7 @@ declare
     v_role text;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, revoke_permission.role, true);
     perform docpal_private.table_spec(v_ctx.schema_name, revoke_permission.slug);
     if revoke_permission.actions is null or not (revoke_permission.actions <@ array['read', 'create', 'update', 'delete']) then

@@ -13,6 +13,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.permission_tables(v_ctx.schema_name);
     perform docpal_private.company_member(v_ctx.company_id, unassign_role.user_id, v_ctx.user_id);
     v_role := docpal_private.custom_role(v_ctx.schema_name, unassign_role.role, false);
     execute pg_catalog.format('delete from %I._role_members m where m.user_id = $1 and m.role = $2', v_ctx.schema_name)

@@ -14,6 +14,7 @@ declare
     v_count integer;
 begin
     select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
     if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
