@@ -5454,15 +5454,11 @@ as $$
    and applied as "p_alias.id in (select ...)". 42501 when the member may not
    read p_table at all. */
 declare
-    v_perm jsonb := docpal_private.permission(
-        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-        p_table, 'read');
+    v_perm jsonb := p_state->'perms'->p_table;  -- set by q_table_perm
     v_sub jsonb;
     v_where text;
 begin
-    if v_perm is null then
+    if v_perm is null or v_perm = 'false' then
         raise exception using errcode = '42501', message = pg_catalog.format('permission denied: read on table %s', p_table);
     end if;
     if v_perm->'row_filter' is null or v_perm->'row_filter' = 'null' then
@@ -5491,15 +5487,11 @@ as $$
    and applied as "p_alias.id in (select ...)". 42501 when the member may not
    read p_table at all. */
 declare
-    v_perm jsonb := docpal_private.permission(
-        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-        p_table, 'read');
+    v_perm jsonb := p_state->'perms'->p_table;  -- set by q_table_perm
     v_sub jsonb;
     v_where text;
 begin
-    if v_perm is null then
+    if v_perm is null or v_perm = 'false' then
         raise exception using errcode = '42501', message = pg_catalog.format('permission denied: read on table %s', p_table);
     end if;
     if v_perm->'row_filter' is null or v_perm->'row_filter' = 'null' then
@@ -5682,13 +5674,7 @@ begin
         end if;
         -- a member reads only tables they may read, and only their readable columns
         if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
-            if not (p_state->'perms' ? v_table) then
-                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
-                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-                    v_table, 'read'), 'false'));
-            end if;
+            p_state := docpal_private.q_table_perm(p_state, v_table);
             if p_state->'perms'->v_table = 'false' then
                 raise exception using errcode = '42501',
                     message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
@@ -5754,6 +5740,7 @@ begin
                 'filter', false));
             if p_state ? 'who' then
                 -- a member sees a related row only inside their row filter of that table
+                p_state := docpal_private.q_table_perm(p_state, o_column->>'target');
                 v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
                 if v_extra is not null then
                     p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
@@ -5815,13 +5802,7 @@ begin
         end if;
         -- a member reads only tables they may read, and only their readable columns
         if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
-            if not (p_state->'perms' ? v_table) then
-                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
-                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-                    v_table, 'read'), 'false'));
-            end if;
+            p_state := docpal_private.q_table_perm(p_state, v_table);
             if p_state->'perms'->v_table = 'false' then
                 raise exception using errcode = '42501',
                     message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
@@ -5887,6 +5868,7 @@ begin
                 'filter', false));
             if p_state ? 'who' then
                 -- a member sees a related row only inside their row filter of that table
+                p_state := docpal_private.q_table_perm(p_state, o_column->>'target');
                 v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
                 if v_extra is not null then
                     p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
@@ -6076,6 +6058,59 @@ begin
         raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
     end if;
     return p_spec;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/q_table_perm.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.q_table_perm(p_state jsonb, p_table text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The compiler state with the member's (p_state.who) read permission of
+   p_table in p_state.perms: the permission, or false when denied. Looked up
+   once per table and query (q_path checks paths against it, q_join_filter
+   takes its row filter). */
+begin
+    if p_state->'perms' ? p_table then
+        return p_state;
+    end if;
+    return pg_catalog.jsonb_set(p_state, array['perms', p_table], coalesce(docpal_private.permission(
+        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+        p_table, 'read'), 'false'));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.q_table_perm;
+    execute $q$create or replace function docpal_private.q_table_perm(p_state jsonb, p_table text)
+    returns jsonb
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The compiler state with the member's (p_state.who) read permission of
+   p_table in p_state.perms: the permission, or false when denied. Looked up
+   once per table and query (q_path checks paths against it, q_join_filter
+   takes its row filter). */
+begin
+    if p_state->'perms' ? p_table then
+        return p_state;
+    end if;
+    return pg_catalog.jsonb_set(p_state, array['perms', p_table], coalesce(docpal_private.permission(
+        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
+        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
+             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+        p_table, 'read'), 'false'));
 end
 $$
 $q$;
@@ -15203,7 +15238,7 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')

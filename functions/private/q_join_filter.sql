@@ -10,15 +10,11 @@ as $$
    and applied as "p_alias.id in (select ...)". 42501 when the member may not
    read p_table at all. */
 declare
-    v_perm jsonb := docpal_private.permission(
-        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-        p_table, 'read');
+    v_perm jsonb := p_state->'perms'->p_table;  -- set by q_table_perm
     v_sub jsonb;
     v_where text;
 begin
-    if v_perm is null then
+    if v_perm is null or v_perm = 'false' then
         raise exception using errcode = '42501', message = pg_catalog.format('permission denied: read on table %s', p_table);
     end if;
     if v_perm->'row_filter' is null or v_perm->'row_filter' = 'null' then

@@ -40,13 +40,7 @@ begin
         end if;
         -- a member reads only tables they may read, and only their readable columns
         if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
-            if not (p_state->'perms' ? v_table) then
-                p_state := pg_catalog.jsonb_set(p_state, array['perms', v_table], coalesce(docpal_private.permission(
-                    p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-                    case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-                         then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
-                    v_table, 'read'), 'false'));
-            end if;
+            p_state := docpal_private.q_table_perm(p_state, v_table);
             if p_state->'perms'->v_table = 'false' then
                 raise exception using errcode = '42501',
                     message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
@@ -112,6 +106,7 @@ begin
                 'filter', false));
             if p_state ? 'who' then
                 -- a member sees a related row only inside their row filter of that table
+                p_state := docpal_private.q_table_perm(p_state, o_column->>'target');
                 v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
                 if v_extra is not null then
                     p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
