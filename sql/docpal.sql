@@ -202,6 +202,43 @@ exception when others then
 end
 $$;
 
+-- ======================================================================
+-- migrations/0003_events.sql
+-- ======================================================================
+
+-- depends: 0002_api_keys
+-- Change events. Each company's outbox is a table in its own schema
+-- (<schema>._events, made with its first table); what lives here is
+-- platform-wide: a small number per company, which makes event ids unique
+-- across companies (company number * 2^40 + the company's own sequence), and
+-- the consumers' positions.
+-- (2^23 companies of 2^40 events each fill a bigint; one statement, so that
+-- the script can run again)
+alter table docpal_private.companies add column if not exists number bigint generated always as identity
+    constraint companies_number_key unique
+    constraint companies_number_range check (number between 1 and 8388607);
+comment on column docpal_private.companies.number is 'Small company number: event ids of the company are number * 2^40 + its own sequence.';
+
+-- One row per consumer and company. A consumer moves by snapshots (PgQ):
+-- the events whose transactions are visible in done_snap are consumed; the
+-- current batch is the events visible in batch_snap and not in done_snap,
+-- delivered in id order between batch_first and batch_last; acked and sent
+-- are the last ids of the batch acknowledged and handed out.
+create table if not exists docpal_private.event_consumers (
+    consumer    text not null,
+    company_id  uuid not null references docpal_private.companies (id) on delete cascade,
+    done_snap   pg_snapshot not null default '1:1:',
+    batch_snap  pg_snapshot,
+    batch_first bigint,
+    batch_last  bigint,
+    acked       bigint not null default 0,
+    sent        bigint not null default 0,
+    updated_at  timestamptz not null default pg_catalog.now(),
+    primary key (consumer, company_id),
+    constraint event_consumers_name_format check (consumer ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$')
+);
+comment on table docpal_private.event_consumers is 'Event consumers: each one''s position in each company''s outbox.';
+
 commit;
 
 begin;
@@ -1092,13 +1129,15 @@ begin
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Tenant step 0004: the monthly partitions of the audit log and the capture
-   triggers of the tables a company already has. */
+/* Tenant steps 0004 and 0005: a company that has tables gets the objects
+   of a company with data (docpal_private.data_setup: audit partitions,
+   outbox) and its tables' capture triggers made afresh. A company without
+   tables (every new one) gets nothing here: its first create_table makes
+   them, which keeps create_company cheap. */
 declare
     v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
     v_spec jsonb;
 begin
-    perform docpal_private.audit_partitions(v_schema);
     for v_spec in execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = ''table''', v_schema) loop
         perform docpal_private.audit_triggers(v_schema, v_spec);
     end loop;
@@ -1112,13 +1151,15 @@ exception when invalid_function_definition then
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Tenant step 0004: the monthly partitions of the audit log and the capture
-   triggers of the tables a company already has. */
+/* Tenant steps 0004 and 0005: a company that has tables gets the objects
+   of a company with data (docpal_private.data_setup: audit partitions,
+   outbox) and its tables' capture triggers made afresh. A company without
+   tables (every new one) gets nothing here: its first create_table makes
+   them, which keeps create_company cheap. */
 declare
     v_schema text := (select n.nspname from pg_catalog.pg_namespace n where n.oid = p_schema);
     v_spec jsonb;
 begin
-    perform docpal_private.audit_partitions(v_schema);
     for v_spec in execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = ''table''', v_schema) loop
         perform docpal_private.audit_triggers(v_schema, v_spec);
     end loop;
@@ -1197,9 +1238,13 @@ as $$
      holding the changed columns plus version (and updated_by when it
      changed; updated_at is the entry's "at"), changed and summary in table
      order.
-   Its plans are cached, and a plan made for a one-row statement would join
+   Its plans are cached, so nothing in them may be per-row work that grows
+   with the statement (the notification counts its events with window
+   functions, not a join). A plan made for a one-row statement would join
    the old and new rows of a 100,000-row one by nested loop (quadratic):
-   the function turns nested loops off, so the join is always hashed.
+   the function turns nested loops off, so the join is always hashed; and
+   JIT off, which the cost of a disabled nested loop (the one-row join of
+   the notification query) would otherwise trigger on every statement.
    It is SECURITY DEFINER (anyone who may write the table is logged, whether
    or not they may write the log) and writes only into its own schema's log.
    Transition tables allow one event per trigger, hence one AFTER trigger per
@@ -1209,18 +1254,25 @@ declare
     v_table text := p_spec->>'slug';
     v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
-    v_log text := pg_catalog.format('%I._audit_log', p_schema);
-    v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
+    v_company docpal_private.companies;
+    v_events boolean;
     v_changed text;
     v_unchanged text;
     v_summary text;
+    v_workflow_new text;
+    v_workflow_row text;
     v_update text;
     v_whole text;
     v_on_insert text;
     v_on_delete text;
     v_on_truncate text;
+    v_write text;
     v_junction record;
 begin
+    perform docpal_private.data_setup(p_schema);
+    select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    -- settings.events = false: a company that wants no events (a benchmark's baseline)
+    v_events := v_company.settings->'events' is distinct from 'false'::jsonb;
     v_data := array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass and a.attnum > 0
                        and not a.attisdropped
@@ -1234,41 +1286,85 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    v_update := v_entry || pg_catalog.format(
-        'select _user, %1$L, _d._id, _update_action, _d._version,
-                _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+    -- the event rules of the table, in the order they were made: the first
+    -- whose actions and `when` match the written row names the workflow
+    v_workflow_new := docpal_private.event_rules_sql(p_schema, p_spec, '_n');
+    v_workflow_row := docpal_private.event_rules_sql(p_schema, p_spec, '_r');
+    -- each path selects its entries as _d (_id, _version, _old, _new, _changed,
+    -- _summary, _workflow); v_write turns them into log entries and events
+    v_update := pg_catalog.format(
+        'select _d._id, _d._version, _d._old - _d._unchanged as _old, _d._new - _d._unchanged as _new,
+                _d._changed, _d._summary, _d._workflow
            from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%2$s]::text[], null) as _changed,
+                        pg_catalog.array_remove(array[%1$s]::text[], null) as _changed,
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
-                            || pg_catalog.array_remove(array[%3$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %4$s) as _summary
+                            || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%5$s) is distinct from (%6$s)) _d',
-        v_table, coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%4$s) is distinct from (%5$s)) _d',
+        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
-        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
+        pg_catalog.replace(v_workflow_new, '$action', '_update_action'));
     -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
-    v_whole := v_entry || pg_catalog.format(
-        'select _user, %1$L, _r.id, %%1$s, _r.version, %%2$s, %%3$s, %2$L::text[], %%4$s from %%5$s _r', v_table, v_data);
-    v_on_insert := pg_catalog.format(v_whole, '_insert_action', 'null', 'pg_catalog.to_jsonb(_r)',
-                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end', '_docpal_new');
-    v_on_delete := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''', '_docpal_old');
-    v_on_truncate := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''',
+    v_whole := pg_catalog.format(
+        'select _r.id as _id, _r.version as _version, %%1$s as _old, %%2$s as _new, %1$L::text[] as _changed,
+                %%3$s as _summary, %%4$s as _workflow from %%5$s _r', v_data);
+    v_on_insert := pg_catalog.format(v_whole, 'null::jsonb', 'pg_catalog.to_jsonb(_r)',
+                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end',
+                                     pg_catalog.replace(v_workflow_row, '$action', '_insert_action'), '_docpal_new');
+    v_on_delete := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                     pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''), '_docpal_old');
+    v_on_truncate := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                       pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''),
                                        pg_catalog.format('%I.%I', p_schema, v_table));
+    -- One statement per path (%1$s its select, %2$s its action) writes the
+    -- audit entries, the outbox rows (same transaction: nothing is left of
+    -- rolled-back work) and the notifications. Notifications are a wake-up
+    -- only and go out at commit: one per event up to docpal.notify_limit
+    -- events in a statement (default 100), one summary beyond.
+    v_write := pg_catalog.format(
+        'with _d as (%%1$s),
+              _a as (insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+                     select _user, %2$L, _d._id, %%2$s, _d._version, _d._old, _d._new, _d._changed, _d._summary from _d)',
+        p_schema, v_table);
+    if v_events then
+        v_write := v_write || pg_catalog.format(',
+              _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id, workflow)
+                     select %2$L, _d._id, %%2$s, _d._version, _d._changed, _user, _d._workflow from _d
+                     returning id, record_id, action, version, changed, at, workflow)
+         select pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                    when _w.n <= _limit then docpal_private.event_notice(%3$L, _w.id, %2$L, _w.record_id, _w.action,
+                                                                           _w.version, _w.changed, _user, _w.at, _w.workflow)
+                    else pg_catalog.json_build_object(''company_id'', %3$L::uuid, ''first_event_id'', _w.lo,
+                                                      ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+           into _sent
+           from (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
+                        pg_catalog.max(_e.id) over () as hi
+                   from _e) _w
+          where _w.n <= _limit or _w.id = _w.lo',
+            p_schema, v_table, v_company.id);
+    else
+        v_write := v_write || ' select pg_catalog.count(*) into _sent from _d';
+    end if;
     execute pg_catalog.format(
         'create or replace function %1$I.%2$I() returns trigger
              language plpgsql security definer
              set search_path = pg_catalog, pg_temp
              set enable_nestloop = off
+             set jit = off
          as $capture$
-         /* Audit capture of table %3$s, generated by docpal_private.audit_triggers. */
+         /* Audit and event capture of table %3$s, generated by docpal_private.audit_triggers. */
          declare
              -- names start with _ so that no column (they never do) can shadow them
              _user uuid := docpal_private.context_user_claimed();
              _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
              _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
              _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+             _limit bigint := docpal_private.notify_limit();
+             _sent bigint;
          begin
              if tg_op = ''UPDATE'' then
                  %4$s;
@@ -1277,12 +1373,19 @@ begin
              elsif tg_op = ''DELETE'' then
                  %6$s;
              else
+                 -- a TRUNCATE may be the first write of its transaction: take the
+                 -- transaction id before the entries (docpal_private.seal_audit)
+                 perform pg_catalog.pg_current_xact_id();
                  %7$s;
              end if;
              return null;
          end
          $capture$',
-        p_schema, v_function, v_table, v_update, v_on_insert, v_on_delete, v_on_truncate);
+        p_schema, v_function, v_table,
+        pg_catalog.format(v_write, v_update, '_update_action'),
+        pg_catalog.format(v_write, v_on_insert, '_insert_action'),
+        pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
+        pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     execute pg_catalog.format(
         'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
@@ -1339,9 +1442,13 @@ as $$
      holding the changed columns plus version (and updated_by when it
      changed; updated_at is the entry's "at"), changed and summary in table
      order.
-   Its plans are cached, and a plan made for a one-row statement would join
+   Its plans are cached, so nothing in them may be per-row work that grows
+   with the statement (the notification counts its events with window
+   functions, not a join). A plan made for a one-row statement would join
    the old and new rows of a 100,000-row one by nested loop (quadratic):
-   the function turns nested loops off, so the join is always hashed.
+   the function turns nested loops off, so the join is always hashed; and
+   JIT off, which the cost of a disabled nested loop (the one-row join of
+   the notification query) would otherwise trigger on every statement.
    It is SECURITY DEFINER (anyone who may write the table is logged, whether
    or not they may write the log) and writes only into its own schema's log.
    Transition tables allow one event per trigger, hence one AFTER trigger per
@@ -1351,18 +1458,25 @@ declare
     v_table text := p_spec->>'slug';
     v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
-    v_log text := pg_catalog.format('%I._audit_log', p_schema);
-    v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
+    v_company docpal_private.companies;
+    v_events boolean;
     v_changed text;
     v_unchanged text;
     v_summary text;
+    v_workflow_new text;
+    v_workflow_row text;
     v_update text;
     v_whole text;
     v_on_insert text;
     v_on_delete text;
     v_on_truncate text;
+    v_write text;
     v_junction record;
 begin
+    perform docpal_private.data_setup(p_schema);
+    select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    -- settings.events = false: a company that wants no events (a benchmark's baseline)
+    v_events := v_company.settings->'events' is distinct from 'false'::jsonb;
     v_data := array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass and a.attnum > 0
                        and not a.attisdropped
@@ -1376,41 +1490,85 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    v_update := v_entry || pg_catalog.format(
-        'select _user, %1$L, _d._id, _update_action, _d._version,
-                _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+    -- the event rules of the table, in the order they were made: the first
+    -- whose actions and `when` match the written row names the workflow
+    v_workflow_new := docpal_private.event_rules_sql(p_schema, p_spec, '_n');
+    v_workflow_row := docpal_private.event_rules_sql(p_schema, p_spec, '_r');
+    -- each path selects its entries as _d (_id, _version, _old, _new, _changed,
+    -- _summary, _workflow); v_write turns them into log entries and events
+    v_update := pg_catalog.format(
+        'select _d._id, _d._version, _d._old - _d._unchanged as _old, _d._new - _d._unchanged as _new,
+                _d._changed, _d._summary, _d._workflow
            from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%2$s]::text[], null) as _changed,
+                        pg_catalog.array_remove(array[%1$s]::text[], null) as _changed,
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
-                            || pg_catalog.array_remove(array[%3$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %4$s) as _summary
+                            || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%5$s) is distinct from (%6$s)) _d',
-        v_table, coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%4$s) is distinct from (%5$s)) _d',
+        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
-        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
+        pg_catalog.replace(v_workflow_new, '$action', '_update_action'));
     -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
-    v_whole := v_entry || pg_catalog.format(
-        'select _user, %1$L, _r.id, %%1$s, _r.version, %%2$s, %%3$s, %2$L::text[], %%4$s from %%5$s _r', v_table, v_data);
-    v_on_insert := pg_catalog.format(v_whole, '_insert_action', 'null', 'pg_catalog.to_jsonb(_r)',
-                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end', '_docpal_new');
-    v_on_delete := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''', '_docpal_old');
-    v_on_truncate := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''',
+    v_whole := pg_catalog.format(
+        'select _r.id as _id, _r.version as _version, %%1$s as _old, %%2$s as _new, %1$L::text[] as _changed,
+                %%3$s as _summary, %%4$s as _workflow from %%5$s _r', v_data);
+    v_on_insert := pg_catalog.format(v_whole, 'null::jsonb', 'pg_catalog.to_jsonb(_r)',
+                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end',
+                                     pg_catalog.replace(v_workflow_row, '$action', '_insert_action'), '_docpal_new');
+    v_on_delete := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                     pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''), '_docpal_old');
+    v_on_truncate := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                       pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''),
                                        pg_catalog.format('%I.%I', p_schema, v_table));
+    -- One statement per path (%1$s its select, %2$s its action) writes the
+    -- audit entries, the outbox rows (same transaction: nothing is left of
+    -- rolled-back work) and the notifications. Notifications are a wake-up
+    -- only and go out at commit: one per event up to docpal.notify_limit
+    -- events in a statement (default 100), one summary beyond.
+    v_write := pg_catalog.format(
+        'with _d as (%%1$s),
+              _a as (insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+                     select _user, %2$L, _d._id, %%2$s, _d._version, _d._old, _d._new, _d._changed, _d._summary from _d)',
+        p_schema, v_table);
+    if v_events then
+        v_write := v_write || pg_catalog.format(',
+              _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id, workflow)
+                     select %2$L, _d._id, %%2$s, _d._version, _d._changed, _user, _d._workflow from _d
+                     returning id, record_id, action, version, changed, at, workflow)
+         select pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                    when _w.n <= _limit then docpal_private.event_notice(%3$L, _w.id, %2$L, _w.record_id, _w.action,
+                                                                           _w.version, _w.changed, _user, _w.at, _w.workflow)
+                    else pg_catalog.json_build_object(''company_id'', %3$L::uuid, ''first_event_id'', _w.lo,
+                                                      ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+           into _sent
+           from (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
+                        pg_catalog.max(_e.id) over () as hi
+                   from _e) _w
+          where _w.n <= _limit or _w.id = _w.lo',
+            p_schema, v_table, v_company.id);
+    else
+        v_write := v_write || ' select pg_catalog.count(*) into _sent from _d';
+    end if;
     execute pg_catalog.format(
         'create or replace function %1$I.%2$I() returns trigger
              language plpgsql security definer
              set search_path = pg_catalog, pg_temp
              set enable_nestloop = off
+             set jit = off
          as $capture$
-         /* Audit capture of table %3$s, generated by docpal_private.audit_triggers. */
+         /* Audit and event capture of table %3$s, generated by docpal_private.audit_triggers. */
          declare
              -- names start with _ so that no column (they never do) can shadow them
              _user uuid := docpal_private.context_user_claimed();
              _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
              _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
              _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+             _limit bigint := docpal_private.notify_limit();
+             _sent bigint;
          begin
              if tg_op = ''UPDATE'' then
                  %4$s;
@@ -1419,12 +1577,19 @@ begin
              elsif tg_op = ''DELETE'' then
                  %6$s;
              else
+                 -- a TRUNCATE may be the first write of its transaction: take the
+                 -- transaction id before the entries (docpal_private.seal_audit)
+                 perform pg_catalog.pg_current_xact_id();
                  %7$s;
              end if;
              return null;
          end
          $capture$',
-        p_schema, v_function, v_table, v_update, v_on_insert, v_on_delete, v_on_truncate);
+        p_schema, v_function, v_table,
+        pg_catalog.format(v_write, v_update, '_update_action'),
+        pg_catalog.format(v_write, v_on_insert, '_insert_action'),
+        pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
+        pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     execute pg_catalog.format(
         'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
@@ -2526,6 +2691,111 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/data_setup.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.data_setup(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The objects a company needs once it has a table, made on its first one
+   (every CREATE TABLE costs milliseconds of file creation, so a company
+   without tables has none of them):
+   - the monthly partitions of the audit log (docpal_private.audit_partitions;
+     `docpal audit maintain` adds the later ones);
+   - the outbox _events: one row per change, written by the capture trigger
+     in the writer's transaction, with the writer's transaction id (xid),
+     which consumers read by snapshots. Its ids come from the company's own
+     sequence inside number * 2^40 .. (number + 1) * 2^40 - 1, so they are
+     unique across companies and tell the company they belong to. */
+declare
+    v_number bigint;
+    v_first bigint;
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._events', p_schema)) is not null then
+        return;
+    end if;
+    perform docpal_private.audit_partitions(p_schema);
+    select c.number into strict v_number from docpal_private.companies c where c.schema_name = p_schema;
+    v_first := v_number * 1099511627776;  -- 2^40
+    execute pg_catalog.format(
+        'create sequence %1$I._events_id_seq as bigint minvalue %2$s maxvalue %3$s start %2$s;
+         create table %1$I._events (
+             id        bigint primary key default pg_catalog.nextval(%4$L::regclass),
+             xid       xid8 not null default pg_catalog.pg_current_xact_id(),
+             at        timestamptz not null default pg_catalog.now(),
+             "table"   text not null,
+             record_id uuid,
+             action    text not null,
+             version   integer,
+             changed   text[],
+             user_id   uuid,
+             workflow  jsonb
+         );
+         alter sequence %1$I._events_id_seq owned by %1$I._events.id;
+         create index _events_xid on %1$I._events (xid);
+         comment on table %1$I._events is %5$L',
+        p_schema, v_first + 1, v_first + 1099511627775, pg_catalog.format('%I._events_id_seq', p_schema),
+        'docpal outbox: one event per committed change, read by consumers in snapshot order.');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.data_setup;
+    execute $q$create or replace function docpal_private.data_setup(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The objects a company needs once it has a table, made on its first one
+   (every CREATE TABLE costs milliseconds of file creation, so a company
+   without tables has none of them):
+   - the monthly partitions of the audit log (docpal_private.audit_partitions;
+     `docpal audit maintain` adds the later ones);
+   - the outbox _events: one row per change, written by the capture trigger
+     in the writer's transaction, with the writer's transaction id (xid),
+     which consumers read by snapshots. Its ids come from the company's own
+     sequence inside number * 2^40 .. (number + 1) * 2^40 - 1, so they are
+     unique across companies and tell the company they belong to. */
+declare
+    v_number bigint;
+    v_first bigint;
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._events', p_schema)) is not null then
+        return;
+    end if;
+    perform docpal_private.audit_partitions(p_schema);
+    select c.number into strict v_number from docpal_private.companies c where c.schema_name = p_schema;
+    v_first := v_number * 1099511627776;  -- 2^40
+    execute pg_catalog.format(
+        'create sequence %1$I._events_id_seq as bigint minvalue %2$s maxvalue %3$s start %2$s;
+         create table %1$I._events (
+             id        bigint primary key default pg_catalog.nextval(%4$L::regclass),
+             xid       xid8 not null default pg_catalog.pg_current_xact_id(),
+             at        timestamptz not null default pg_catalog.now(),
+             "table"   text not null,
+             record_id uuid,
+             action    text not null,
+             version   integer,
+             changed   text[],
+             user_id   uuid,
+             workflow  jsonb
+         );
+         alter sequence %1$I._events_id_seq owned by %1$I._events.id;
+         create index _events_xid on %1$I._events (xid);
+         comment on table %1$I._events is %5$L',
+        p_schema, v_first + 1, v_first + 1099511627775, pg_catalog.format('%I._events_id_seq', p_schema),
+        'docpal outbox: one event per committed change, read by consumers in snapshot order.');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/ddl_begin.sql
 -- ======================================================================
 
@@ -2629,13 +2899,15 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* The public description of a table: its spec, each column with data_type
-   (the PostgreSQL type, from the catalog), created_at and updated_at.
+   (the PostgreSQL type, from the catalog), created_at and updated_at, and
+   "workflows" (their specs) when workflows govern some of its columns.
    42P01 when unknown. */
 declare
     v_spec jsonb;
     v_created timestamptz;
     v_updated timestamptz;
     v_types jsonb;
+    v_workflows jsonb;
 begin
     execute pg_catalog.format('select c.spec, c.created_at, c.updated_at from %I._catalog c where c.kind = $1 and c.slug = $2',
                               p_schema)
@@ -2647,7 +2919,18 @@ begin
       into v_types
       from pg_catalog.pg_attribute a
      where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass and a.attnum > 0 and not a.attisdropped;
+    if v_spec ? 'workflows' then
+        -- the workflows governing its columns, as define_workflow stored them
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_agg(c.spec order by c.slug) from %I._catalog c where c.kind = $1 and c.slug = any ($2)',
+            p_schema)
+           into v_workflows
+          using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(v_spec->'workflows') w);
+    end if;
     v_spec := docpal_private.public_spec(v_spec);
+    if v_workflows is not null then
+        v_spec := v_spec || pg_catalog.jsonb_build_object('workflows', v_workflows);
+    end if;
     return v_spec || pg_catalog.jsonb_build_object(
         'description', v_spec->'description',
         'columns', coalesce((
@@ -2667,13 +2950,15 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* The public description of a table: its spec, each column with data_type
-   (the PostgreSQL type, from the catalog), created_at and updated_at.
+   (the PostgreSQL type, from the catalog), created_at and updated_at, and
+   "workflows" (their specs) when workflows govern some of its columns.
    42P01 when unknown. */
 declare
     v_spec jsonb;
     v_created timestamptz;
     v_updated timestamptz;
     v_types jsonb;
+    v_workflows jsonb;
 begin
     execute pg_catalog.format('select c.spec, c.created_at, c.updated_at from %I._catalog c where c.kind = $1 and c.slug = $2',
                               p_schema)
@@ -2685,7 +2970,18 @@ begin
       into v_types
       from pg_catalog.pg_attribute a
      where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass and a.attnum > 0 and not a.attisdropped;
+    if v_spec ? 'workflows' then
+        -- the workflows governing its columns, as define_workflow stored them
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_agg(c.spec order by c.slug) from %I._catalog c where c.kind = $1 and c.slug = any ($2)',
+            p_schema)
+           into v_workflows
+          using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(v_spec->'workflows') w);
+    end if;
     v_spec := docpal_private.public_spec(v_spec);
+    if v_workflows is not null then
+        v_spec := v_spec || pg_catalog.jsonb_build_object('workflows', v_workflows);
+    end if;
     return v_spec || pg_catalog.jsonb_build_object(
         'description', v_spec->'description',
         'columns', coalesce((
@@ -2731,6 +3027,559 @@ as $$
    back in the same transaction. */
 begin
     execute pg_catalog.format('drop trigger if exists _docpal_stamp on %I.%I', p_schema, p_table);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_batch.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_batch(p_consumer text, p_company uuid, p_schema text, p_max integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Up to p_max events of one company for a consumer (an array), from its
+   current batch: after what it acknowledged, in id order.
+
+   Batches follow PgQ. A sequence hands out ids at insert, not at commit,
+   so ids alone would lose an event whose transaction commits after a
+   higher id was acknowledged. A batch is instead the events whose
+   transactions are visible in a snapshot taken when the batch opens
+   (batch_snap) and were not in the previous one (done_snap): an event
+   committing late falls into a later batch, and an open transaction holds
+   back nothing that committed after it began.
+
+   The consumer's row is locked, skipping a row another transaction holds:
+   a second worker of the same consumer that polls while the first (in its
+   poll-deliver-ack transaction) holds this company gets nothing from it. */
+declare
+    v_pos docpal_private.event_consumers;
+    v_snap pg_snapshot;
+    v_first bigint;
+    v_last bigint;
+    v_events jsonb;
+    v_sent bigint;
+begin
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = p_consumer and e.company_id = p_company
+       for update skip locked;
+    if v_pos.consumer is null then
+        -- a new consumer starts at the oldest event the outbox keeps
+        insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
+            on conflict do nothing
+        returning * into v_pos;
+        if v_pos.consumer is null then
+            return '[]';  -- another worker of the consumer holds it
+        end if;
+    end if;
+    if v_pos.batch_snap is null then
+        v_snap := pg_catalog.pg_current_snapshot();
+        execute pg_catalog.format(
+            'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
+              where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
+                and pg_catalog.pg_visible_in_snapshot(e.xid, $2) and not pg_catalog.pg_visible_in_snapshot(e.xid, $1)',
+            p_schema) into v_first, v_last using v_pos.done_snap, v_snap;
+        if v_first is null then
+            return '[]';  -- nothing new: the position is not written
+        end if;
+        update docpal_private.event_consumers e
+           set batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
+               acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company
+        returning * into v_pos;
+    end if;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''event_id'', e.id, ''company_id'', $5, ''table'', e."table", ''record_id'', e.record_id,
+                    ''action'', e.action, ''version'', e.version, ''changed'', e.changed, ''user_id'', e.user_id,
+                    ''at'', e.at)
+                  || case when e.workflow is null then ''{}''::jsonb
+                          else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
+                  order by e.id),
+                pg_catalog.max(e.id)
+           from (select * from %I._events e
+                  where e.id > $1 and e.id <= $2
+                    and pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4)
+                  order by e.id limit $6) e',
+        p_schema) into v_events, v_sent
+      using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
+    if v_sent > v_pos.sent then
+        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company;
+    end if;
+    return coalesce(v_events, '[]');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_batch;
+    execute $q$create or replace function docpal_private.event_batch(p_consumer text, p_company uuid, p_schema text, p_max integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Up to p_max events of one company for a consumer (an array), from its
+   current batch: after what it acknowledged, in id order.
+
+   Batches follow PgQ. A sequence hands out ids at insert, not at commit,
+   so ids alone would lose an event whose transaction commits after a
+   higher id was acknowledged. A batch is instead the events whose
+   transactions are visible in a snapshot taken when the batch opens
+   (batch_snap) and were not in the previous one (done_snap): an event
+   committing late falls into a later batch, and an open transaction holds
+   back nothing that committed after it began.
+
+   The consumer's row is locked, skipping a row another transaction holds:
+   a second worker of the same consumer that polls while the first (in its
+   poll-deliver-ack transaction) holds this company gets nothing from it. */
+declare
+    v_pos docpal_private.event_consumers;
+    v_snap pg_snapshot;
+    v_first bigint;
+    v_last bigint;
+    v_events jsonb;
+    v_sent bigint;
+begin
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = p_consumer and e.company_id = p_company
+       for update skip locked;
+    if v_pos.consumer is null then
+        -- a new consumer starts at the oldest event the outbox keeps
+        insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
+            on conflict do nothing
+        returning * into v_pos;
+        if v_pos.consumer is null then
+            return '[]';  -- another worker of the consumer holds it
+        end if;
+    end if;
+    if v_pos.batch_snap is null then
+        v_snap := pg_catalog.pg_current_snapshot();
+        execute pg_catalog.format(
+            'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
+              where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
+                and pg_catalog.pg_visible_in_snapshot(e.xid, $2) and not pg_catalog.pg_visible_in_snapshot(e.xid, $1)',
+            p_schema) into v_first, v_last using v_pos.done_snap, v_snap;
+        if v_first is null then
+            return '[]';  -- nothing new: the position is not written
+        end if;
+        update docpal_private.event_consumers e
+           set batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
+               acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company
+        returning * into v_pos;
+    end if;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''event_id'', e.id, ''company_id'', $5, ''table'', e."table", ''record_id'', e.record_id,
+                    ''action'', e.action, ''version'', e.version, ''changed'', e.changed, ''user_id'', e.user_id,
+                    ''at'', e.at)
+                  || case when e.workflow is null then ''{}''::jsonb
+                          else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
+                  order by e.id),
+                pg_catalog.max(e.id)
+           from (select * from %I._events e
+                  where e.id > $1 and e.id <= $2
+                    and pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4)
+                  order by e.id limit $6) e',
+        p_schema) into v_events, v_sent
+      using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
+    if v_sent > v_pos.sent then
+        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company;
+    end if;
+    return coalesce(v_events, '[]');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_close.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_close(p_consumer text, p_company uuid)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Closes the consumer's batch in a company once all of it is acknowledged:
+   its snapshot becomes the consumed point. Then the outbox lets go of what
+   every consumer of the company has consumed: events older than the
+   oldest consumed snapshot's xmin (a consumer replaying holds everything). */
+declare
+    v_schema text;
+    v_keep xid8;
+begin
+    update docpal_private.event_consumers e
+       set done_snap = e.batch_snap, batch_snap = null, batch_first = null, batch_last = null,
+           acked = 0, sent = 0, updated_at = pg_catalog.now()
+     where e.consumer = p_consumer and e.company_id = p_company and e.batch_snap is not null and e.acked >= e.batch_last;
+    if not found then
+        return;
+    end if;
+    select c.schema_name into v_schema from docpal_private.companies c where c.id = p_company;
+    select pg_catalog.min(pg_catalog.pg_snapshot_xmin(e.done_snap)) into v_keep
+      from docpal_private.event_consumers e where e.company_id = p_company;
+    execute pg_catalog.format('delete from %I._events e where e.xid < $1', v_schema) using v_keep;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_close;
+    execute $q$create or replace function docpal_private.event_close(p_consumer text, p_company uuid)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Closes the consumer's batch in a company once all of it is acknowledged:
+   its snapshot becomes the consumed point. Then the outbox lets go of what
+   every consumer of the company has consumed: events older than the
+   oldest consumed snapshot's xmin (a consumer replaying holds everything). */
+declare
+    v_schema text;
+    v_keep xid8;
+begin
+    update docpal_private.event_consumers e
+       set done_snap = e.batch_snap, batch_snap = null, batch_first = null, batch_last = null,
+           acked = 0, sent = 0, updated_at = pg_catalog.now()
+     where e.consumer = p_consumer and e.company_id = p_company and e.batch_snap is not null and e.acked >= e.batch_last;
+    if not found then
+        return;
+    end if;
+    select c.schema_name into v_schema from docpal_private.companies c where c.id = p_company;
+    select pg_catalog.min(pg_catalog.pg_snapshot_xmin(e.done_snap)) into v_keep
+      from docpal_private.event_consumers e where e.company_id = p_company;
+    execute pg_catalog.format('delete from %I._events e where e.xid < $1', v_schema) using v_keep;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_company.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_company(p_event bigint, p_scope uuid)
+    returns docpal_private.companies
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company an event id belongs to (ids are company number * 2^40 +
+   the company's own sequence); 22023 when none does, or when a context
+   (p_scope) names another company. */
+declare
+    v_company docpal_private.companies;
+begin
+    select * into v_company from docpal_private.companies c where c.number = p_event / 1099511627776;
+    if v_company.id is null or p_event % 1099511627776 = 0 or p_scope is not null and v_company.id <> p_scope then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('event %s is not an event of %s', p_event,
+                                        case when p_scope is null then 'any company' else 'the company in context' end);
+    end if;
+    return v_company;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_company;
+    execute $q$create or replace function docpal_private.event_company(p_event bigint, p_scope uuid)
+    returns docpal_private.companies
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company an event id belongs to (ids are company number * 2^40 +
+   the company's own sequence); 22023 when none does, or when a context
+   (p_scope) names another company. */
+declare
+    v_company docpal_private.companies;
+begin
+    select * into v_company from docpal_private.companies c where c.number = p_event / 1099511627776;
+    if v_company.id is null or p_event % 1099511627776 = 0 or p_scope is not null and v_company.id <> p_scope then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('event %s is not an event of %s', p_event,
+                                        case when p_scope is null then 'any company' else 'the company in context' end);
+    end if;
+    return v_company;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_notice.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_notice(
+    p_company uuid, p_event bigint, p_table text, p_record uuid, p_action text, p_version integer,
+    p_changed text[], p_user uuid, p_at timestamptz, p_workflow jsonb default null)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The NOTIFY payload of one event (with "workflow" where a rule matched): never the row, and always under the
+   8000 bytes NOTIFY takes. Only `changed` can grow (a table of many long
+   column names); past the limit it becomes null with "changed_truncated":
+   true, and the outbox row keeps the whole list. */
+declare
+    v_payload jsonb := pg_catalog.jsonb_build_object(
+        'event_id', p_event, 'company_id', p_company, 'table', p_table, 'record_id', p_record,
+        'action', p_action, 'version', p_version, 'changed', p_changed, 'user_id', p_user, 'at', p_at)
+        || case when p_workflow is null then '{}'::jsonb else pg_catalog.jsonb_build_object('workflow', p_workflow) end;
+    v_text text := v_payload::text;
+begin
+    if pg_catalog.octet_length(v_text) < 8000 then
+        return v_text;
+    end if;
+    return (v_payload || '{"changed": null, "changed_truncated": true}'::jsonb)::text;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_notice;
+    execute $q$create or replace function docpal_private.event_notice(
+    p_company uuid, p_event bigint, p_table text, p_record uuid, p_action text, p_version integer,
+    p_changed text[], p_user uuid, p_at timestamptz, p_workflow jsonb default null)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The NOTIFY payload of one event (with "workflow" where a rule matched): never the row, and always under the
+   8000 bytes NOTIFY takes. Only `changed` can grow (a table of many long
+   column names); past the limit it becomes null with "changed_truncated":
+   true, and the outbox row keeps the whole list. */
+declare
+    v_payload jsonb := pg_catalog.jsonb_build_object(
+        'event_id', p_event, 'company_id', p_company, 'table', p_table, 'record_id', p_record,
+        'action', p_action, 'version', p_version, 'changed', p_changed, 'user_id', p_user, 'at', p_at)
+        || case when p_workflow is null then '{}'::jsonb else pg_catalog.jsonb_build_object('workflow', p_workflow) end;
+    v_text text := v_payload::text;
+begin
+    if pg_catalog.octet_length(v_text) < 8000 then
+        return v_text;
+    end if;
+    return (v_payload || '{"changed": null, "changed_truncated": true}'::jsonb)::text;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_rule_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_rule_sql(p_schema text, p_spec jsonb, p_when jsonb, p_alias text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* An event rule's `when` (the query engine's filter syntax) as one SQL
+   condition on the row alias p_alias, for baking into the table's capture
+   function: the query engine compiles it against the root alias _t with its
+   values as parameters ($1->N), which become one jsonb literal here. Only
+   the table's own columns: a path through a relation (a join) is 22023, an
+   unknown column 42703 (from the query engine). */
+declare
+    v_state jsonb := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_spec->>'slug',
+                                                   'specs', pg_catalog.jsonb_build_object(p_spec->>'slug', p_spec),
+                                                   'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    v_sql text;
+    v_params text;
+begin
+    if p_when is null or p_when = 'null'::jsonb or p_when = '{}'::jsonb then
+        return 'true';
+    end if;
+    select f.p_state, f.o_sql into v_state, v_sql from docpal_private.q_filter(v_state, p_when) f;
+    if v_state->'joins' <> '{}'::jsonb then
+        raise exception using errcode = '22023',
+            message = 'an event rule''s when may use only the table''s own columns',
+            hint = 'The rule is evaluated on the written row itself, without joins.';
+    end if;
+    v_params := pg_catalog.format('(%L::jsonb->', v_state->>'params');
+    v_sql := pg_catalog.replace(v_sql, '($1->', v_params);
+    return pg_catalog.replace(v_sql, '_t.', p_alias || '.');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_rule_sql;
+    execute $q$create or replace function docpal_private.event_rule_sql(p_schema text, p_spec jsonb, p_when jsonb, p_alias text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* An event rule's `when` (the query engine's filter syntax) as one SQL
+   condition on the row alias p_alias, for baking into the table's capture
+   function: the query engine compiles it against the root alias _t with its
+   values as parameters ($1->N), which become one jsonb literal here. Only
+   the table's own columns: a path through a relation (a join) is 22023, an
+   unknown column 42703 (from the query engine). */
+declare
+    v_state jsonb := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_spec->>'slug',
+                                                   'specs', pg_catalog.jsonb_build_object(p_spec->>'slug', p_spec),
+                                                   'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    v_sql text;
+    v_params text;
+begin
+    if p_when is null or p_when = 'null'::jsonb or p_when = '{}'::jsonb then
+        return 'true';
+    end if;
+    select f.p_state, f.o_sql into v_state, v_sql from docpal_private.q_filter(v_state, p_when) f;
+    if v_state->'joins' <> '{}'::jsonb then
+        raise exception using errcode = '22023',
+            message = 'an event rule''s when may use only the table''s own columns',
+            hint = 'The rule is evaluated on the written row itself, without joins.';
+    end if;
+    v_params := pg_catalog.format('(%L::jsonb->', v_state->>'params');
+    v_sql := pg_catalog.replace(v_sql, '($1->', v_params);
+    return pg_catalog.replace(v_sql, '_t.', p_alias || '.');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_rules_sql.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_rules_sql(p_schema text, p_spec jsonb, p_alias text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The workflow of an event as one SQL expression over row alias p_alias
+   and the placeholder $action (the event's action): the first of the
+   table's event rules, in the order they were made, whose actions hold the
+   action and whose `when` holds for the row; null when none does. */
+declare
+    v_cases text := '';
+    v_rule jsonb;
+begin
+    for v_rule in execute pg_catalog.format(
+        'select c.spec from %I._catalog c where c.kind = ''event_rule'' and c.spec->>''table'' = $1
+          order by c.created_at, c.slug', p_schema) using p_spec->>'slug'
+    loop
+        begin
+            v_cases := v_cases || pg_catalog.format(
+                ' when $action = any (%L::text[]) and (%s) then %L::jsonb',
+                array(select pg_catalog.jsonb_array_elements_text(v_rule->'actions')),
+                docpal_private.event_rule_sql(p_schema, p_spec, v_rule->'when', p_alias),
+                pg_catalog.jsonb_build_object('name', v_rule->'workflow', 'task_queue', v_rule->'task_queue'));
+        exception when undefined_column then
+            -- a schema change took away a column the rule reads
+            raise exception using errcode = '2BP01',
+                message = pg_catalog.format('event rule %s of table %s uses a column this change removes', v_rule->>'id', p_spec->>'slug'),
+                hint = 'Drop the rule first (drop_event_rule), then make it again.';
+        end;
+    end loop;
+    if v_cases = '' then
+        return 'null::jsonb';
+    end if;
+    return '(case' || v_cases || ' end)';
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_rules_sql;
+    execute $q$create or replace function docpal_private.event_rules_sql(p_schema text, p_spec jsonb, p_alias text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The workflow of an event as one SQL expression over row alias p_alias
+   and the placeholder $action (the event's action): the first of the
+   table's event rules, in the order they were made, whose actions hold the
+   action and whose `when` holds for the row; null when none does. */
+declare
+    v_cases text := '';
+    v_rule jsonb;
+begin
+    for v_rule in execute pg_catalog.format(
+        'select c.spec from %I._catalog c where c.kind = ''event_rule'' and c.spec->>''table'' = $1
+          order by c.created_at, c.slug', p_schema) using p_spec->>'slug'
+    loop
+        begin
+            v_cases := v_cases || pg_catalog.format(
+                ' when $action = any (%L::text[]) and (%s) then %L::jsonb',
+                array(select pg_catalog.jsonb_array_elements_text(v_rule->'actions')),
+                docpal_private.event_rule_sql(p_schema, p_spec, v_rule->'when', p_alias),
+                pg_catalog.jsonb_build_object('name', v_rule->'workflow', 'task_queue', v_rule->'task_queue'));
+        exception when undefined_column then
+            -- a schema change took away a column the rule reads
+            raise exception using errcode = '2BP01',
+                message = pg_catalog.format('event rule %s of table %s uses a column this change removes', v_rule->>'id', p_spec->>'slug'),
+                hint = 'Drop the rule first (drop_event_rule), then make it again.';
+        end;
+    end loop;
+    if v_cases = '' then
+        return 'null::jsonb';
+    end if;
+    return '(case' || v_cases || ' end)';
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_scope.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_scope(p_consumer text)
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company a consumer call acts on: the one in context, or null for
+   every company (no context). 22023 for a malformed consumer name. */
+begin
+    if p_consumer is null or p_consumer !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('consumer name %L is not valid', p_consumer),
+            hint = 'Up to 100 letters, digits and _ . : -, starting with a letter or digit.';
+    end if;
+    return (select c.company_id from docpal_private.context() c);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_scope;
+    execute $q$create or replace function docpal_private.event_scope(p_consumer text)
+    returns uuid
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company a consumer call acts on: the one in context, or null for
+   every company (no context). 22023 for a malformed consumer name. */
+begin
+    if p_consumer is null or p_consumer !~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('consumer name %L is not valid', p_consumer),
+            hint = 'Up to 100 letters, digits and _ . : -, starting with a letter or digit.';
+    end if;
+    return (select c.company_id from docpal_private.context() c);
 end
 $$
 $q$;
@@ -3364,24 +4213,52 @@ as $$
    version, old/new holding only the column. A record that is gone (the
    cascade of its own DELETE, which runs before the DELETE entry is
    written) gets its entry with a null version: undoing the DELETE then
-   brings its links back too. Returns the number of entries. */
+   brings its links back too. Each entry is also an event (outbox row and
+   notification, as the table's capture trigger writes them; event rules
+   are not evaluated for link changes). Returns the number of entries. */
 declare
+    v_company docpal_private.companies;
     v_count integer;
+    v_sent integer;
+    v_sql text;
 begin
-    execute pg_catalog.format(
-        'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-         select $1, $2, l.id, $3, p.version,
-                pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
-                array[$4],
-                pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
-                                  pg_catalog.jsonb_array_length(l.after))
-           from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
-                   from pg_catalog.jsonb_object_keys($5 || $6) k) l
-           left join %1$I.%2$I p on p.id = l.id
-          where l.before <> l.after',
-        p_schema, p_slug)
-      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
-    get diagnostics v_count = row_count;
+    select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    v_sql := pg_catalog.format(
+        'with _l as (
+             insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+             select $1, $2, l.id, $3, p.version,
+                    pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
+                    array[$4],
+                    pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
+                                      pg_catalog.jsonb_array_length(l.after))
+               from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
+                       from pg_catalog.jsonb_object_keys($5 || $6) k) l
+               left join %1$I.%2$I p on p.id = l.id
+              where l.before <> l.after
+             returning record_id, version)',
+        p_schema, p_slug);
+    if v_company.settings->'events' is distinct from 'false'::jsonb then
+        v_sql := v_sql || pg_catalog.format(',
+             _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id)
+                    select $2, _l.record_id, $3, _l.version, array[$4], $1 from _l
+                    returning id, record_id, action, version, changed, at),
+             _w as (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
+                           pg_catalog.max(_e.id) over () as hi
+                      from _e)
+         select pg_catalog.count(*),
+                pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                    when _w.n <= $8 then docpal_private.event_notice($7, _w.id, $2, _w.record_id, _w.action,
+                                                                     _w.version, _w.changed, $1, _w.at)
+                    else pg_catalog.json_build_object(''company_id'', $7, ''first_event_id'', _w.lo,
+                                                      ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+                    filter (where _w.n <= $8 or _w.id = _w.lo)
+           from _w', p_schema);
+    else
+        v_sql := v_sql || ' select pg_catalog.count(*), 0 from _l';
+    end if;
+    execute v_sql into v_count, v_sent
+      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after, v_company.id,
+            docpal_private.notify_limit();
     return v_count;
 end
 $$
@@ -3400,24 +4277,52 @@ as $$
    version, old/new holding only the column. A record that is gone (the
    cascade of its own DELETE, which runs before the DELETE entry is
    written) gets its entry with a null version: undoing the DELETE then
-   brings its links back too. Returns the number of entries. */
+   brings its links back too. Each entry is also an event (outbox row and
+   notification, as the table's capture trigger writes them; event rules
+   are not evaluated for link changes). Returns the number of entries. */
 declare
+    v_company docpal_private.companies;
     v_count integer;
+    v_sent integer;
+    v_sql text;
 begin
-    execute pg_catalog.format(
-        'insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
-         select $1, $2, l.id, $3, p.version,
-                pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
-                array[$4],
-                pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
-                                  pg_catalog.jsonb_array_length(l.after))
-           from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
-                   from pg_catalog.jsonb_object_keys($5 || $6) k) l
-           left join %1$I.%2$I p on p.id = l.id
-          where l.before <> l.after',
-        p_schema, p_slug)
-      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after;
-    get diagnostics v_count = row_count;
+    select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    v_sql := pg_catalog.format(
+        'with _l as (
+             insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+             select $1, $2, l.id, $3, p.version,
+                    pg_catalog.jsonb_build_object($4, l.before), pg_catalog.jsonb_build_object($4, l.after),
+                    array[$4],
+                    pg_catalog.format(''%%s: %%s → %%s linked'', $4, pg_catalog.jsonb_array_length(l.before),
+                                      pg_catalog.jsonb_array_length(l.after))
+               from (select k::uuid as id, coalesce($5 -> k, ''[]'') as before, coalesce($6 -> k, ''[]'') as after
+                       from pg_catalog.jsonb_object_keys($5 || $6) k) l
+               left join %1$I.%2$I p on p.id = l.id
+              where l.before <> l.after
+             returning record_id, version)',
+        p_schema, p_slug);
+    if v_company.settings->'events' is distinct from 'false'::jsonb then
+        v_sql := v_sql || pg_catalog.format(',
+             _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id)
+                    select $2, _l.record_id, $3, _l.version, array[$4], $1 from _l
+                    returning id, record_id, action, version, changed, at),
+             _w as (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
+                           pg_catalog.max(_e.id) over () as hi
+                      from _e)
+         select pg_catalog.count(*),
+                pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                    when _w.n <= $8 then docpal_private.event_notice($7, _w.id, $2, _w.record_id, _w.action,
+                                                                     _w.version, _w.changed, $1, _w.at)
+                    else pg_catalog.json_build_object(''company_id'', $7, ''first_event_id'', _w.lo,
+                                                      ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+                    filter (where _w.n <= $8 or _w.id = _w.lo)
+           from _w', p_schema);
+    else
+        v_sql := v_sql || ' select pg_catalog.count(*), 0 from _l';
+    end if;
+    execute v_sql into v_count, v_sent
+      using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after, v_company.id,
+            docpal_private.notify_limit();
     return v_count;
 end
 $$
@@ -4110,6 +5015,51 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/notify_limit.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.notify_limit()
+    returns bigint
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* How many events one statement notifies one by one (setting
+   docpal.notify_limit, default 100); a statement with more sends one
+   summary {company_id, first_event_id, last_event_id, count}. Only the
+   wake-up depends on it: the outbox holds every event either way, so a
+   client may set it freely. */
+declare
+    v_setting text := pg_catalog.current_setting('docpal.notify_limit', true);
+begin
+    return case when v_setting ~ '^[0-9]{1,9}$' then v_setting::bigint else 100 end;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.notify_limit;
+    execute $q$create or replace function docpal_private.notify_limit()
+    returns bigint
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* How many events one statement notifies one by one (setting
+   docpal.notify_limit, default 100); a statement with more sends one
+   summary {company_id, first_event_id, last_event_id, count}. Only the
+   wake-up depends on it: the outbox holds every event either way, so a
+   client may set it freely. */
+declare
+    v_setting text := pg_catalog.current_setting('docpal.notify_limit', true);
+begin
+    return case when v_setting ~ '^[0-9]{1,9}$' then v_setting::bigint else 100 end;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/permission.sql
 -- ======================================================================
 
@@ -4461,13 +5411,15 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
     /* A column or table spec without docpal's internal keys ("objects":
-       the names of the constraints and indexes a column owns). */
+       the names of the constraints and indexes a column owns; "search": the
+       full-text index definition; "workflows": the state columns workflows
+       govern, which describe_table shows as the workflows themselves). */
     select case
         when p_spec is null then null
-        when p_spec ? 'columns' then (p_spec - 'objects' - 'search') || pg_catalog.jsonb_build_object('columns',
+        when p_spec ? 'columns' then (p_spec - 'objects' - 'search' - 'workflows') || pg_catalog.jsonb_build_object('columns',
             coalesce((select pg_catalog.jsonb_agg(c - 'objects' order by o)
                         from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)), '[]'))
-        else p_spec - 'objects' - 'search'
+        else p_spec - 'objects' - 'search' - 'workflows'
     end
 $$
 $q$;
@@ -4479,13 +5431,15 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
     /* A column or table spec without docpal's internal keys ("objects":
-       the names of the constraints and indexes a column owns). */
+       the names of the constraints and indexes a column owns; "search": the
+       full-text index definition; "workflows": the state columns workflows
+       govern, which describe_table shows as the workflows themselves). */
     select case
         when p_spec is null then null
-        when p_spec ? 'columns' then (p_spec - 'objects' - 'search') || pg_catalog.jsonb_build_object('columns',
+        when p_spec ? 'columns' then (p_spec - 'objects' - 'search' - 'workflows') || pg_catalog.jsonb_build_object('columns',
             coalesce((select pg_catalog.jsonb_agg(c - 'objects' order by o)
                         from pg_catalog.jsonb_array_elements(p_spec->'columns') with ordinality x(c, o)), '[]'))
-        else p_spec - 'objects' - 'search'
+        else p_spec - 'objects' - 'search' - 'workflows'
     end
 $$
 $q$;
@@ -7851,20 +8805,28 @@ as $$
    An entry that commits after a larger id was sealed is sealed in a later
    run, after it: the chain order is the seal order, so it never forks.
 
-   Which entries to look at: every run records its snapshot and the id
-   sequence's value read just before it (id_mark). Ids up to id_mark were
-   taken by transactions that had committed by that snapshot, were running in
-   it (its xip list) or aborted; once every one of those running has finished
-   before a later run's snapshot, that later run saw and sealed them all, so
-   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
-   above the settled mark, so its cost follows the new entries, not the log.
-   Records the run in _audit_seals and returns the number of entries sealed. */
+   Which entries to look at: every run records the id sequence's value
+   (id_mark) and then takes its own transaction id (the bound, stored as the
+   snapshot bound:bound:). Entries are written after their transaction has an
+   id (the capture triggers run after the row's write; TRUNCATE's takes one
+   first), so every entry at or below id_mark belongs to a transaction older
+   than the bound. Once a later run's snapshot has an xmin past the bound,
+   all of those have finished before it, that run sees and seals them all,
+   and no entry at or below id_mark is unsealed ("settled"). A run scans only
+   ids above the settled mark, so its cost follows the new entries, not the
+   log. (A snapshot's own xip list is not enough: a transaction whose id is
+   at or above the snapshot's xmax is running but not listed.) A run inside a
+   transaction that already had an id cannot bound what came after it and
+   settles nothing. Records the run in _audit_seals and returns the number of
+   entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
     v_settled bigint;
     v_mark bigint;
     v_snap pg_snapshot;
+    v_fresh boolean;
+    v_bound pg_snapshot;
     v_from bigint;
     v_ids bigint[];
     v_contents bytea[];
@@ -7883,9 +8845,15 @@ begin
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
     v_settled := coalesce(v_settled, 0);
-    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    v_fresh := pg_catalog.pg_current_xact_id_if_assigned() is null;
     execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
        into v_mark;
+    if v_fresh then
+        -- taken after the mark: younger than every transaction that wrote an entry at or below it
+        v_bound := pg_catalog.format('%1$s:%1$s:', pg_catalog.pg_current_xact_id())::pg_snapshot;
+    else
+        v_mark := v_settled;  -- no bound: this run's mark settles nothing
+    end if;
     v_snap := pg_catalog.pg_current_snapshot();
     v_from := v_settled;
     loop
@@ -7913,24 +8881,19 @@ begin
         v_last := v_ids[pg_catalog.cardinality(v_ids)];
         v_from := v_last;
     end loop;
-    -- the new settled mark: the highest id_mark whose running transactions
-    -- have all finished before this run's snapshot (this run's own when
-    -- nothing was running)
+    -- the new settled mark: the highest id_mark of an earlier run whose
+    -- bound every transaction had passed when this run's snapshot was taken
     execute pg_catalog.format(
         'select pg_catalog.max(s.id_mark) from %I._audit_seals s
           where s.kind = ''run'' and s.id_mark > $1
-            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
-                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+            and pg_catalog.pg_snapshot_xmin($2) > pg_catalog.pg_snapshot_xmax(s.snap)', p_schema)
        into v_newly_settled using v_settled, v_snap;
-    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
-        v_newly_settled := greatest(v_newly_settled, v_mark);
-    end if;
     v_newly_settled := greatest(v_settled, v_newly_settled);
-    if v_total > 0 or v_newly_settled > v_settled then
+    if v_total > 0 or v_newly_settled > v_settled or v_mark > v_settled then
         execute pg_catalog.format(
             'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
              values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
-          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+          using v_seal, coalesce(v_last, 0), v_hash, v_bound, v_mark, v_newly_settled;
     end if;
     return v_total;
 end
@@ -7951,20 +8914,28 @@ as $$
    An entry that commits after a larger id was sealed is sealed in a later
    run, after it: the chain order is the seal order, so it never forks.
 
-   Which entries to look at: every run records its snapshot and the id
-   sequence's value read just before it (id_mark). Ids up to id_mark were
-   taken by transactions that had committed by that snapshot, were running in
-   it (its xip list) or aborted; once every one of those running has finished
-   before a later run's snapshot, that later run saw and sealed them all, so
-   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
-   above the settled mark, so its cost follows the new entries, not the log.
-   Records the run in _audit_seals and returns the number of entries sealed. */
+   Which entries to look at: every run records the id sequence's value
+   (id_mark) and then takes its own transaction id (the bound, stored as the
+   snapshot bound:bound:). Entries are written after their transaction has an
+   id (the capture triggers run after the row's write; TRUNCATE's takes one
+   first), so every entry at or below id_mark belongs to a transaction older
+   than the bound. Once a later run's snapshot has an xmin past the bound,
+   all of those have finished before it, that run sees and seals them all,
+   and no entry at or below id_mark is unsealed ("settled"). A run scans only
+   ids above the settled mark, so its cost follows the new entries, not the
+   log. (A snapshot's own xip list is not enough: a transaction whose id is
+   at or above the snapshot's xmax is running but not listed.) A run inside a
+   transaction that already had an id cannot bound what came after it and
+   settles nothing. Records the run in _audit_seals and returns the number of
+   entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
     v_settled bigint;
     v_mark bigint;
     v_snap pg_snapshot;
+    v_fresh boolean;
+    v_bound pg_snapshot;
     v_from bigint;
     v_ids bigint[];
     v_contents bytea[];
@@ -7983,9 +8954,15 @@ begin
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
     v_settled := coalesce(v_settled, 0);
-    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    v_fresh := pg_catalog.pg_current_xact_id_if_assigned() is null;
     execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
        into v_mark;
+    if v_fresh then
+        -- taken after the mark: younger than every transaction that wrote an entry at or below it
+        v_bound := pg_catalog.format('%1$s:%1$s:', pg_catalog.pg_current_xact_id())::pg_snapshot;
+    else
+        v_mark := v_settled;  -- no bound: this run's mark settles nothing
+    end if;
     v_snap := pg_catalog.pg_current_snapshot();
     v_from := v_settled;
     loop
@@ -8013,24 +8990,19 @@ begin
         v_last := v_ids[pg_catalog.cardinality(v_ids)];
         v_from := v_last;
     end loop;
-    -- the new settled mark: the highest id_mark whose running transactions
-    -- have all finished before this run's snapshot (this run's own when
-    -- nothing was running)
+    -- the new settled mark: the highest id_mark of an earlier run whose
+    -- bound every transaction had passed when this run's snapshot was taken
     execute pg_catalog.format(
         'select pg_catalog.max(s.id_mark) from %I._audit_seals s
           where s.kind = ''run'' and s.id_mark > $1
-            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
-                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+            and pg_catalog.pg_snapshot_xmin($2) > pg_catalog.pg_snapshot_xmax(s.snap)', p_schema)
        into v_newly_settled using v_settled, v_snap;
-    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
-        v_newly_settled := greatest(v_newly_settled, v_mark);
-    end if;
     v_newly_settled := greatest(v_settled, v_newly_settled);
-    if v_total > 0 or v_newly_settled > v_settled then
+    if v_total > 0 or v_newly_settled > v_settled or v_mark > v_settled then
         execute pg_catalog.format(
             'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
              values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
-          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+          using v_seal, coalesce(v_last, 0), v_hash, v_bound, v_mark, v_newly_settled;
     end if;
     return v_total;
 end
@@ -8709,6 +9681,571 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/workflow_drop_table.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_drop_table(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A table being dropped (drop_table) takes its workflows with it: their
+   catalog entries and their records' rows of the workflow log (the records
+   are gone, and workflow_history needs the table). */
+begin
+    if not p_spec ? 'workflows' then
+        return;
+    end if;
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = any ($2)', p_schema)
+      using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(p_spec->'workflows') w);
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is not null then
+        execute pg_catalog.format('delete from %I._workflow_log l where l."table" = $1', p_schema) using p_spec->>'slug';
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_drop_table;
+    execute $q$create or replace function docpal_private.workflow_drop_table(p_schema text, p_spec jsonb)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A table being dropped (drop_table) takes its workflows with it: their
+   catalog entries and their records' rows of the workflow log (the records
+   are gone, and workflow_history needs the table). */
+begin
+    if not p_spec ? 'workflows' then
+        return;
+    end if;
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = any ($2)', p_schema)
+      using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(p_spec->'workflows') w);
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is not null then
+        execute pg_catalog.format('delete from %I._workflow_log l where l."table" = $1', p_schema) using p_spec->>'slug';
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_guard.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_guard(p_schema text, p_spec jsonb, p_name text, p_column jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Refuses (2BP01) a schema change that would leave a workflow without its
+   column: column p_name of table spec p_spec becoming p_column (null: being
+   dropped). While a workflow governs the column it cannot be dropped, must
+   stay a select column, and its options (or type list) must keep every
+   state the workflow names (initial, every from and to). Nothing to do for
+   a column no workflow governs. */
+declare
+    v_workflow text := p_spec->'workflows'->p_name->>'workflow';
+    v_wf jsonb;
+    v_missing text;
+begin
+    if v_workflow is null then
+        return;
+    end if;
+    if p_column is null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s cannot be dropped: workflow %s governs it',
+                                        p_spec->>'slug', p_name, v_workflow),
+            hint = 'A workflow goes with its table (drop_table).';
+    end if;
+    if p_column->>'type' is distinct from 'select' then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s must stay a select column: workflow %s governs it',
+                                        p_spec->>'slug', p_name, v_workflow);
+    end if;
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_wf using 'workflow', v_workflow;
+    select pg_catalog.string_agg(s.state, ', ' order by s.state) into v_missing
+      from (select v_wf->>'initial' as state
+            union
+            select f from pg_catalog.jsonb_array_elements(v_wf->'transitions') t, pg_catalog.jsonb_array_elements_text(t->'from') f
+            union
+            select t->>'to' from pg_catalog.jsonb_array_elements(v_wf->'transitions') t) s
+     where s.state <> all (docpal_private.column_options(p_schema, p_column));
+    if v_missing is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s must keep the states of workflow %s: %s would be gone',
+                                        p_spec->>'slug', p_name, v_workflow, v_missing);
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_guard;
+    execute $q$create or replace function docpal_private.workflow_guard(p_schema text, p_spec jsonb, p_name text, p_column jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Refuses (2BP01) a schema change that would leave a workflow without its
+   column: column p_name of table spec p_spec becoming p_column (null: being
+   dropped). While a workflow governs the column it cannot be dropped, must
+   stay a select column, and its options (or type list) must keep every
+   state the workflow names (initial, every from and to). Nothing to do for
+   a column no workflow governs. */
+declare
+    v_workflow text := p_spec->'workflows'->p_name->>'workflow';
+    v_wf jsonb;
+    v_missing text;
+begin
+    if v_workflow is null then
+        return;
+    end if;
+    if p_column is null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s cannot be dropped: workflow %s governs it',
+                                        p_spec->>'slug', p_name, v_workflow),
+            hint = 'A workflow goes with its table (drop_table).';
+    end if;
+    if p_column->>'type' is distinct from 'select' then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s must stay a select column: workflow %s governs it',
+                                        p_spec->>'slug', p_name, v_workflow);
+    end if;
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', p_schema)
+       into v_wf using 'workflow', v_workflow;
+    select pg_catalog.string_agg(s.state, ', ' order by s.state) into v_missing
+      from (select v_wf->>'initial' as state
+            union
+            select f from pg_catalog.jsonb_array_elements(v_wf->'transitions') t, pg_catalog.jsonb_array_elements_text(t->'from') f
+            union
+            select t->>'to' from pg_catalog.jsonb_array_elements(v_wf->'transitions') t) s
+     where s.state <> all (docpal_private.column_options(p_schema, p_column));
+    if v_missing is not null then
+        raise exception using errcode = '2BP01',
+            message = pg_catalog.format('column %s.%s must keep the states of workflow %s: %s would be gone',
+                                        p_spec->>'slug', p_name, v_workflow, v_missing);
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_rename.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_rename(p_schema text, p_spec jsonb, p_old text, p_new text)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A state column being renamed (rename_column): its workflow follows, so
+   the stored workflow spec names the new column (state_column) and the
+   table spec's "workflows" key moves to it. Returns the table spec to
+   save; unchanged for a column no workflow governs. */
+declare
+    v_entry jsonb := p_spec->'workflows'->p_old;
+begin
+    if v_entry is null then
+        return p_spec;
+    end if;
+    execute pg_catalog.format(
+        'update %I._catalog c set spec = c.spec || pg_catalog.jsonb_build_object(''state_column'', $3::text),
+                updated_at = pg_catalog.now()
+          where c.kind = $1 and c.slug = $2', p_schema)
+      using 'workflow', v_entry->>'workflow', p_new;
+    return p_spec || pg_catalog.jsonb_build_object('workflows',
+        ((p_spec->'workflows') - p_old) || pg_catalog.jsonb_build_object(p_new, v_entry));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_rename;
+    execute $q$create or replace function docpal_private.workflow_rename(p_schema text, p_spec jsonb, p_old text, p_new text)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A state column being renamed (rename_column): its workflow follows, so
+   the stored workflow spec names the new column (state_column) and the
+   table spec's "workflows" key moves to it. Returns the table spec to
+   save; unchanged for a column no workflow governs. */
+declare
+    v_entry jsonb := p_spec->'workflows'->p_old;
+begin
+    if v_entry is null then
+        return p_spec;
+    end if;
+    execute pg_catalog.format(
+        'update %I._catalog c set spec = c.spec || pg_catalog.jsonb_build_object(''state_column'', $3::text),
+                updated_at = pg_catalog.now()
+          where c.kind = $1 and c.slug = $2', p_schema)
+      using 'workflow', v_entry->>'workflow', p_new;
+    return p_spec || pg_catalog.jsonb_build_object('workflows',
+        ((p_spec->'workflows') - p_old) || pg_catalog.jsonb_build_object(p_new, v_entry));
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_roles.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_roles(p_schema text, p_user uuid, p_member_role text)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The role names a member holds for a workflow transition: their company
+   role (owner, admin or member), the custom roles assigned to them or to
+   their groups, and every role those inherit from (parent chains,
+   depth-bounded, as docpal_private.permission_compile reads them). Without
+   the company's permission tables (no custom role was ever made) only the
+   company role. Owner and admin imply nothing here: a transition that lists
+   "approver" needs "approver", whoever asks. */
+declare
+    v_roles text[];
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is null then
+        return array[p_member_role];
+    end if;
+    execute pg_catalog.format(
+        'with recursive held(role, depth) as (
+             select $2::text, 0
+             union
+             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
+             union
+             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+              where gm.user_id = $1
+             union
+             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+              where r.parent is not null and h.depth < 32)
+         select pg_catalog.array_agg(distinct h.role) from held h', p_schema)
+       into v_roles using p_user, p_member_role;
+    return v_roles;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_roles;
+    execute $q$create or replace function docpal_private.workflow_roles(p_schema text, p_user uuid, p_member_role text)
+    returns text[]
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The role names a member holds for a workflow transition: their company
+   role (owner, admin or member), the custom roles assigned to them or to
+   their groups, and every role those inherit from (parent chains,
+   depth-bounded, as docpal_private.permission_compile reads them). Without
+   the company's permission tables (no custom role was ever made) only the
+   company role. Owner and admin imply nothing here: a transition that lists
+   "approver" needs "approver", whoever asks. */
+declare
+    v_roles text[];
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is null then
+        return array[p_member_role];
+    end if;
+    execute pg_catalog.format(
+        'with recursive held(role, depth) as (
+             select $2::text, 0
+             union
+             select rm.role, 0 from %1$I._role_members rm where rm.user_id = $1
+             union
+             select gr.role, 0 from %1$I._group_members gm join %1$I._group_roles gr on gr.group_name = gm.group_name
+              where gm.user_id = $1
+             union
+             select r.parent, h.depth + 1 from held h join %1$I._roles r on r.name = h.role
+              where r.parent is not null and h.depth < 32)
+         select pg_catalog.array_agg(distinct h.role) from held h', p_schema)
+       into v_roles using p_user, p_member_role;
+    return v_roles;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_rows.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_rows(p_spec jsonb, p_rows jsonb, out o_rows jsonb, out o_filled text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* New records of a table with workflows (p_rows: an array of objects, as
+   create_record and create_records write them): a state column that is
+   absent or null gets its workflow's initial state, any other state is
+   refused (23514, rule "workflow"; restore_record, which sets
+   docpal.audit_action to RESTORE, brings records back in the state they
+   had). o_rows are the rows to write; o_filled the state columns that no
+   row gave a value for (docpal wrote them, so they need no create
+   permission of the caller). */
+declare
+    v_column text;
+    v_initial text;
+    v_value jsonb;
+begin
+    o_rows := p_rows;
+    o_filled := '{}';
+    for v_column, v_initial in
+        select w.key, w.value->>'initial' from pg_catalog.jsonb_each(p_spec->'workflows') w order by w.key
+    loop
+        if coalesce(pg_catalog.current_setting('docpal.audit_action', true), '') <> 'RESTORE' then
+            select r->v_column into v_value
+              from pg_catalog.jsonb_array_elements(o_rows) r
+             where r->v_column is not null and r->v_column <> 'null' and (r->>v_column) is distinct from v_initial
+             limit 1;
+            if v_value is not null then
+                raise exception using errcode = '23514',
+                    message = pg_catalog.format('%s.%s: a new record starts in state %s (workflow %s), not %s',
+                                                p_spec->>'slug', v_column, v_initial,
+                                                p_spec->'workflows'->v_column->>'workflow', v_value),
+                    detail = pg_catalog.jsonb_build_object('column', v_column, 'rule', 'workflow', 'value', v_value)::text,
+                    hint = 'Leave the state out (or null): it starts at the initial state and moves with docpal.transition_record.';
+            end if;
+        end if;
+        if not exists (select from pg_catalog.jsonb_array_elements(o_rows) r
+                        where r->v_column is not null and r->v_column <> 'null') then
+            o_filled := o_filled || v_column;
+        end if;
+        select pg_catalog.jsonb_agg(case when r->v_column is null or r->v_column = 'null'
+                                         then r || pg_catalog.jsonb_build_object(v_column, v_initial) else r end
+                                    order by o)
+          into o_rows from pg_catalog.jsonb_array_elements(o_rows) with ordinality x(r, o);
+    end loop;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_rows;
+    execute $q$create or replace function docpal_private.workflow_rows(p_spec jsonb, p_rows jsonb, out o_rows jsonb, out o_filled text[])
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* New records of a table with workflows (p_rows: an array of objects, as
+   create_record and create_records write them): a state column that is
+   absent or null gets its workflow's initial state, any other state is
+   refused (23514, rule "workflow"; restore_record, which sets
+   docpal.audit_action to RESTORE, brings records back in the state they
+   had). o_rows are the rows to write; o_filled the state columns that no
+   row gave a value for (docpal wrote them, so they need no create
+   permission of the caller). */
+declare
+    v_column text;
+    v_initial text;
+    v_value jsonb;
+begin
+    o_rows := p_rows;
+    o_filled := '{}';
+    for v_column, v_initial in
+        select w.key, w.value->>'initial' from pg_catalog.jsonb_each(p_spec->'workflows') w order by w.key
+    loop
+        if coalesce(pg_catalog.current_setting('docpal.audit_action', true), '') <> 'RESTORE' then
+            select r->v_column into v_value
+              from pg_catalog.jsonb_array_elements(o_rows) r
+             where r->v_column is not null and r->v_column <> 'null' and (r->>v_column) is distinct from v_initial
+             limit 1;
+            if v_value is not null then
+                raise exception using errcode = '23514',
+                    message = pg_catalog.format('%s.%s: a new record starts in state %s (workflow %s), not %s',
+                                                p_spec->>'slug', v_column, v_initial,
+                                                p_spec->'workflows'->v_column->>'workflow', v_value),
+                    detail = pg_catalog.jsonb_build_object('column', v_column, 'rule', 'workflow', 'value', v_value)::text,
+                    hint = 'Leave the state out (or null): it starts at the initial state and moves with docpal.transition_record.';
+            end if;
+        end if;
+        if not exists (select from pg_catalog.jsonb_array_elements(o_rows) r
+                        where r->v_column is not null and r->v_column <> 'null') then
+            o_filled := o_filled || v_column;
+        end if;
+        select pg_catalog.jsonb_agg(case when r->v_column is null or r->v_column = 'null'
+                                         then r || pg_catalog.jsonb_build_object(v_column, v_initial) else r end
+                                    order by o)
+          into o_rows from pg_catalog.jsonb_array_elements(o_rows) with ordinality x(r, o);
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_tables.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's workflow log (<schema>._workflow_log: every approval and
+   every state change made by docpal.transition_record), made by the first
+   define_workflow of the company (not with the company: most companies
+   never define a workflow, and every relation costs create_company time).
+   Until then no record has a workflow history, which is what the absent
+   table means. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds it made
+    perform pg_catalog.pg_advisory_xact_lock(4244, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._workflow_log (
+                id         bigserial primary key,
+                at         timestamptz not null default pg_catalog.now(),
+                "table"    text not null,
+                record_id  uuid not null,
+                workflow   text not null,
+                transition text not null,
+                from_state text,
+                to_state   text,
+                user_id    uuid,
+                comment    text,
+                kind       text not null check (kind in (''approval'', ''transition''))
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._workflow_log ("table", record_id, id)', p_schema);
+        execute pg_catalog.format('comment on table %1$I._workflow_log is %2$L', p_schema,
+                                  'docpal workflows: every approval and state change of docpal.transition_record, oldest first.');
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_tables;
+    execute $q$create or replace function docpal_private.workflow_tables(p_schema text)
+    returns void
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's workflow log (<schema>._workflow_log: every approval and
+   every state change made by docpal.transition_record), made by the first
+   define_workflow of the company (not with the company: most companies
+   never define a workflow, and every relation costs create_company time).
+   Until then no record has a workflow history, which is what the absent
+   table means. */
+begin
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is not null then
+        return;
+    end if;
+    -- two first writers of a company: one creates, the other finds it made
+    perform pg_catalog.pg_advisory_xact_lock(4244, pg_catalog.hashtext(p_schema));
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is null then
+        execute pg_catalog.format('create table %1$I._workflow_log (
+                id         bigserial primary key,
+                at         timestamptz not null default pg_catalog.now(),
+                "table"    text not null,
+                record_id  uuid not null,
+                workflow   text not null,
+                transition text not null,
+                from_state text,
+                to_state   text,
+                user_id    uuid,
+                comment    text,
+                kind       text not null check (kind in (''approval'', ''transition''))
+            )', p_schema);
+        execute pg_catalog.format('create index on %1$I._workflow_log ("table", record_id, id)', p_schema);
+        execute pg_catalog.format('comment on table %1$I._workflow_log is %2$L', p_schema,
+                                  'docpal workflows: every approval and state change of docpal.transition_record, oldest first.');
+    end if;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/workflow_update.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.workflow_update(p_schema text, p_spec jsonb, p_id uuid, p_patch jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Refuses (23514, rule "workflow") an update of record p_id that would
+   change a state column a workflow governs: states move only through
+   docpal.transition_record. Writing the value the record already has is
+   no change (a client may send the whole record back). Called by
+   update_record (so rollback_record and rollback_table too) only for
+   tables with workflows, with the row already locked. */
+declare
+    v_column text;
+    v_current text;
+begin
+    for v_column in
+        select w.key from pg_catalog.jsonb_each(p_spec->'workflows') w where p_patch ? w.key order by w.key
+    loop
+        execute pg_catalog.format('select _t.%I from %I.%I _t where _t.id = $1', v_column, p_schema, p_spec->>'slug')
+           into v_current using p_id;
+        if (p_patch->>v_column) is distinct from v_current then
+            raise exception using errcode = '23514',
+                message = pg_catalog.format('%s.%s is governed by workflow %s: it changes only through its transitions',
+                                            p_spec->>'slug', v_column, p_spec->'workflows'->v_column->>'workflow'),
+                detail = pg_catalog.jsonb_build_object('column', v_column, 'rule', 'workflow', 'value', p_patch->v_column)::text,
+                hint = 'Use docpal.transition_record.';
+        end if;
+    end loop;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.workflow_update;
+    execute $q$create or replace function docpal_private.workflow_update(p_schema text, p_spec jsonb, p_id uuid, p_patch jsonb)
+    returns void
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Refuses (23514, rule "workflow") an update of record p_id that would
+   change a state column a workflow governs: states move only through
+   docpal.transition_record. Writing the value the record already has is
+   no change (a client may send the whole record back). Called by
+   update_record (so rollback_record and rollback_table too) only for
+   tables with workflows, with the row already locked. */
+declare
+    v_column text;
+    v_current text;
+begin
+    for v_column in
+        select w.key from pg_catalog.jsonb_each(p_spec->'workflows') w where p_patch ? w.key order by w.key
+    loop
+        execute pg_catalog.format('select _t.%I from %I.%I _t where _t.id = $1', v_column, p_schema, p_spec->>'slug')
+           into v_current using p_id;
+        if (p_patch->>v_column) is distinct from v_current then
+            raise exception using errcode = '23514',
+                message = pg_catalog.format('%s.%s is governed by workflow %s: it changes only through its transitions',
+                                            p_spec->>'slug', v_column, p_spec->'workflows'->v_column->>'workflow'),
+                detail = pg_catalog.jsonb_build_object('column', v_column, 'rule', 'workflow', 'value', p_patch->v_column)::text,
+                hint = 'Use docpal.transition_record.';
+        end if;
+    end loop;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/write_keys.sql
 -- ======================================================================
 
@@ -8956,6 +10493,113 @@ begin
     perform docpal_private.log_links(p_schema, p_spec->>'slug', p_column, v_before, v_after,
                                      case when v_label in ('ROLLBACK', 'RESTORE') then v_label else 'UPDATE' end);
     return true;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/ack_events.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.ack_events(consumer text, last_event_id bigint)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The consumer has the events poll_events handed out up to and including
+   last_event_id. Without a context that includes the whole batch of every
+   company handed out before that event's company (a poll goes through
+   companies in id order), except companies another worker of the consumer
+   holds. An id past what was handed out is 22023; one already
+   acknowledged, or of a batch already closed, changes nothing. */
+declare
+    v_scope uuid := docpal_private.event_scope(ack_events.consumer);
+    v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
+    v_pos docpal_private.event_consumers;
+    v_earlier uuid;
+begin
+    if v_scope is null then
+        for v_earlier in
+            select e.company_id from docpal_private.event_consumers e
+             where e.consumer = ack_events.consumer
+               and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
+               and e.batch_snap is not null and e.sent > e.acked
+               for update skip locked
+        loop
+            update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
+             where e.consumer = ack_events.consumer and e.company_id = v_earlier;
+            perform docpal_private.event_close(ack_events.consumer, v_earlier);
+        end loop;
+    end if;
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id
+       for update;
+    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+        return;
+    end if;
+    if ack_events.last_event_id > v_pos.sent then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                        ack_events.consumer);
+    end if;
+    update docpal_private.event_consumers e set acked = ack_events.last_event_id, updated_at = pg_catalog.now()
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id;
+    perform docpal_private.event_close(ack_events.consumer, v_company.id);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.ack_events;
+    execute $q$create or replace function docpal.ack_events(consumer text, last_event_id bigint)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The consumer has the events poll_events handed out up to and including
+   last_event_id. Without a context that includes the whole batch of every
+   company handed out before that event's company (a poll goes through
+   companies in id order), except companies another worker of the consumer
+   holds. An id past what was handed out is 22023; one already
+   acknowledged, or of a batch already closed, changes nothing. */
+declare
+    v_scope uuid := docpal_private.event_scope(ack_events.consumer);
+    v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
+    v_pos docpal_private.event_consumers;
+    v_earlier uuid;
+begin
+    if v_scope is null then
+        for v_earlier in
+            select e.company_id from docpal_private.event_consumers e
+             where e.consumer = ack_events.consumer
+               and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
+               and e.batch_snap is not null and e.sent > e.acked
+               for update skip locked
+        loop
+            update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
+             where e.consumer = ack_events.consumer and e.company_id = v_earlier;
+            perform docpal_private.event_close(ack_events.consumer, v_earlier);
+        end loop;
+    end if;
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id
+       for update;
+    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+        return;
+    end if;
+    if ack_events.last_event_id > v_pos.sent then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                        ack_events.consumer);
+    end if;
+    update docpal_private.event_consumers e set acked = ack_events.last_event_id, updated_at = pg_catalog.now()
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id;
+    perform docpal_private.event_close(ack_events.consumer, v_company.id);
 end
 $$
 $q$;
@@ -9457,7 +11101,9 @@ as $$
    and brings the table to it; returns describe_table. A type change
    converts the data (22P02/22007/22008 naming the value that does not
    convert; 23514 when converted values break a rule); either way nothing
-   changes on failure. 42703 for an unknown column. */
+   changes on failure. 42703 for an unknown column; 2BP01 when a workflow
+   governs the column and it would stop being a select column or lose one of
+   the workflow's states. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -9479,6 +11125,7 @@ begin
         return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);  -- nothing to do
     end if;
     perform docpal_private.check_targets(v_ctx.schema_name, alter_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, alter_column.column_name, v_new);
     perform docpal_private.detach_table(v_ctx.schema_name, alter_column.slug);
     v_new := docpal_private.apply_column(v_ctx.schema_name, alter_column.slug, v_old, v_new);
     v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
@@ -9500,7 +11147,9 @@ as $$
    and brings the table to it; returns describe_table. A type change
    converts the data (22P02/22007/22008 naming the value that does not
    convert; 23514 when converted values break a rule); either way nothing
-   changes on failure. 42703 for an unknown column. */
+   changes on failure. 42703 for an unknown column; 2BP01 when a workflow
+   governs the column and it would stop being a select column or lose one of
+   the workflow's states. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -9522,6 +11171,7 @@ begin
         return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);  -- nothing to do
     end if;
     perform docpal_private.check_targets(v_ctx.schema_name, alter_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, alter_column.column_name, v_new);
     perform docpal_private.detach_table(v_ctx.schema_name, alter_column.slug);
     v_new := docpal_private.apply_column(v_ctx.schema_name, alter_column.slug, v_old, v_new);
     v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));
@@ -10531,6 +12181,167 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/create_event_rule.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.create_event_rule(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A rule that names a workflow for matching events: spec {table, actions,
+   when, workflow, task_queue}. actions: any of INSERT, UPDATE, DELETE,
+   ROLLBACK, RESTORE (any case; all of them when absent); when: a filter in
+   the query engine's syntax on the table's own columns, evaluated on the
+   written row (the new row; the old one for DELETE); workflow: the
+   workflow's name; task_queue: its Temporal task queue (default "docpal").
+   Matching events carry {"workflow": {"name", "task_queue"}}; the first
+   matching rule, in the order they were made, wins. Owners and admins
+   only. Returns the rule with its id. */
+declare
+    v_ctx record;
+    v_table jsonb;
+    v_key text;
+    v_action text;
+    v_actions text[] := '{}';
+    v_rule jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if create_event_rule.spec is null or pg_catalog.jsonb_typeof(create_event_rule.spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'an event rule must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(create_event_rule.spec) k loop
+        if v_key not in ('table', 'actions', 'when', 'workflow', 'task_queue') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown event rule key %L', v_key),
+                hint = 'An event rule has table, actions, when, workflow and task_queue.';
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(create_event_rule.spec->'table') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'an event rule needs a table';
+    end if;
+    v_table := docpal_private.table_spec(v_ctx.schema_name, create_event_rule.spec->>'table');
+    if pg_catalog.jsonb_typeof(create_event_rule.spec->'workflow') is distinct from 'string'
+       or create_event_rule.spec->>'workflow' !~ '[^[:space:]]' then
+        raise exception using errcode = '22023', message = 'an event rule needs a workflow name';
+    end if;
+    if create_event_rule.spec ? 'task_queue' and (pg_catalog.jsonb_typeof(create_event_rule.spec->'task_queue') <> 'string'
+                                                  or create_event_rule.spec->>'task_queue' !~ '[^[:space:]]') then
+        raise exception using errcode = '22023', message = 'an event rule''s task_queue must be a non-empty string';
+    end if;
+    if create_event_rule.spec ? 'actions' then
+        if pg_catalog.jsonb_typeof(create_event_rule.spec->'actions') <> 'array'
+           or pg_catalog.jsonb_array_length(create_event_rule.spec->'actions') = 0 then
+            raise exception using errcode = '22023', message = 'an event rule''s actions must be a non-empty array';
+        end if;
+        for v_action in select pg_catalog.upper(a) from pg_catalog.jsonb_array_elements_text(create_event_rule.spec->'actions') a loop
+            if v_action not in ('INSERT', 'UPDATE', 'DELETE', 'ROLLBACK', 'RESTORE') then
+                raise exception using errcode = '22023', message = pg_catalog.format('unknown event action %L', v_action),
+                    hint = 'Actions are INSERT, UPDATE, DELETE, ROLLBACK and RESTORE.';
+            end if;
+            if v_action <> all (v_actions) then
+                v_actions := v_actions || v_action;
+            end if;
+        end loop;
+    else
+        v_actions := array['INSERT', 'UPDATE', 'DELETE', 'ROLLBACK', 'RESTORE'];
+    end if;
+    v_rule := pg_catalog.jsonb_build_object(
+        'id', pg_catalog.gen_random_uuid(), 'table', create_event_rule.spec->'table', 'actions', pg_catalog.to_jsonb(v_actions),
+        'when', coalesce(create_event_rule.spec->'when', 'null'::jsonb), 'workflow', create_event_rule.spec->'workflow',
+        'task_queue', coalesce(create_event_rule.spec->'task_queue', '"docpal"'::jsonb));
+    -- compiled once here for its errors (22023, 42703); the capture function bakes it in
+    perform docpal_private.event_rule_sql(v_ctx.schema_name, v_table, v_rule->'when', '_n');
+    execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3) returning created_at', v_ctx.schema_name)
+       into v_key using 'event_rule', v_rule->>'id', v_rule;
+    perform docpal_private.audit_triggers(v_ctx.schema_name, v_table);
+    return v_rule || pg_catalog.jsonb_build_object('created_at', v_key::timestamptz);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.create_event_rule;
+    execute $q$create or replace function docpal.create_event_rule(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A rule that names a workflow for matching events: spec {table, actions,
+   when, workflow, task_queue}. actions: any of INSERT, UPDATE, DELETE,
+   ROLLBACK, RESTORE (any case; all of them when absent); when: a filter in
+   the query engine's syntax on the table's own columns, evaluated on the
+   written row (the new row; the old one for DELETE); workflow: the
+   workflow's name; task_queue: its Temporal task queue (default "docpal").
+   Matching events carry {"workflow": {"name", "task_queue"}}; the first
+   matching rule, in the order they were made, wins. Owners and admins
+   only. Returns the rule with its id. */
+declare
+    v_ctx record;
+    v_table jsonb;
+    v_key text;
+    v_action text;
+    v_actions text[] := '{}';
+    v_rule jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if create_event_rule.spec is null or pg_catalog.jsonb_typeof(create_event_rule.spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'an event rule must be a JSON object';
+    end if;
+    for v_key in select k from pg_catalog.jsonb_object_keys(create_event_rule.spec) k loop
+        if v_key not in ('table', 'actions', 'when', 'workflow', 'task_queue') then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown event rule key %L', v_key),
+                hint = 'An event rule has table, actions, when, workflow and task_queue.';
+        end if;
+    end loop;
+    if pg_catalog.jsonb_typeof(create_event_rule.spec->'table') is distinct from 'string' then
+        raise exception using errcode = '22023', message = 'an event rule needs a table';
+    end if;
+    v_table := docpal_private.table_spec(v_ctx.schema_name, create_event_rule.spec->>'table');
+    if pg_catalog.jsonb_typeof(create_event_rule.spec->'workflow') is distinct from 'string'
+       or create_event_rule.spec->>'workflow' !~ '[^[:space:]]' then
+        raise exception using errcode = '22023', message = 'an event rule needs a workflow name';
+    end if;
+    if create_event_rule.spec ? 'task_queue' and (pg_catalog.jsonb_typeof(create_event_rule.spec->'task_queue') <> 'string'
+                                                  or create_event_rule.spec->>'task_queue' !~ '[^[:space:]]') then
+        raise exception using errcode = '22023', message = 'an event rule''s task_queue must be a non-empty string';
+    end if;
+    if create_event_rule.spec ? 'actions' then
+        if pg_catalog.jsonb_typeof(create_event_rule.spec->'actions') <> 'array'
+           or pg_catalog.jsonb_array_length(create_event_rule.spec->'actions') = 0 then
+            raise exception using errcode = '22023', message = 'an event rule''s actions must be a non-empty array';
+        end if;
+        for v_action in select pg_catalog.upper(a) from pg_catalog.jsonb_array_elements_text(create_event_rule.spec->'actions') a loop
+            if v_action not in ('INSERT', 'UPDATE', 'DELETE', 'ROLLBACK', 'RESTORE') then
+                raise exception using errcode = '22023', message = pg_catalog.format('unknown event action %L', v_action),
+                    hint = 'Actions are INSERT, UPDATE, DELETE, ROLLBACK and RESTORE.';
+            end if;
+            if v_action <> all (v_actions) then
+                v_actions := v_actions || v_action;
+            end if;
+        end loop;
+    else
+        v_actions := array['INSERT', 'UPDATE', 'DELETE', 'ROLLBACK', 'RESTORE'];
+    end if;
+    v_rule := pg_catalog.jsonb_build_object(
+        'id', pg_catalog.gen_random_uuid(), 'table', create_event_rule.spec->'table', 'actions', pg_catalog.to_jsonb(v_actions),
+        'when', coalesce(create_event_rule.spec->'when', 'null'::jsonb), 'workflow', create_event_rule.spec->'workflow',
+        'task_queue', coalesce(create_event_rule.spec->'task_queue', '"docpal"'::jsonb));
+    -- compiled once here for its errors (22023, 42703); the capture function bakes it in
+    perform docpal_private.event_rule_sql(v_ctx.schema_name, v_table, v_rule->'when', '_n');
+    execute pg_catalog.format('insert into %I._catalog (kind, slug, spec) values ($1, $2, $3) returning created_at', v_ctx.schema_name)
+       into v_key using 'event_rule', v_rule->>'id', v_rule;
+    perform docpal_private.audit_triggers(v_ctx.schema_name, v_table);
+    return v_rule || pg_catalog.jsonb_build_object('created_at', v_key::timestamptz);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/create_group.sql
 -- ======================================================================
 
@@ -10602,7 +12413,9 @@ as $$
 /* Inserts one record and returns it as stored (absent keys take their
    defaults). Errors: 42P01 unknown table, 42703 unknown key, 22023 read-only
    column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
-   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value}). */
+   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value});
+   a state column a workflow governs starts at its initial state (absent
+   or null), any other value is 23514 (rule "workflow"). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -10617,30 +12430,40 @@ declare
     v_detail text;
     v_constraint text;
     v_column text;
+    v_filled text[] := '{}';
+    v_data jsonb := create_record.data;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
+    if v_spec ? 'workflows' and pg_catalog.jsonb_typeof(v_data) = 'object' then
+        -- state columns start at their workflow's initial state (23514 for any other)
+        select w.o_rows->0, w.o_filled into v_data, v_filled
+          from docpal_private.workflow_rows(v_spec, pg_catalog.jsonb_build_array(v_data)) w;
+    end if;
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
-      from docpal_private.write_keys(v_spec, create_record.data, true) k;
+      from docpal_private.write_keys(v_spec, v_data, true) k;
     perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_record.slug, 'create', v_columns || v_many);
+                                              create_record.slug, 'create',
+                                              case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
+                                                   else array(select c from pg_catalog.unnest(v_columns || v_many) c
+                                                               where c <> all (v_filled)) end);
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         execute pg_catalog.format(
             'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
             v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
-           into v_result using create_record.data, v_ctx.user_id;
+           into v_result using v_data, v_ctx.user_id;
         if pg_catalog.cardinality(v_many) > 0 then
             perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
-                        pg_catalog.jsonb_build_object(v_result->>'id', create_record.data->c))
+                        pg_catalog.jsonb_build_object(v_result->>'id', v_data->c))
                from pg_catalog.unnest(v_many) c;
             select v_result || pg_catalog.jsonb_object_agg(c, (
                        select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
                          from (select distinct on (v) v, o
-                                 from pg_catalog.jsonb_array_elements(create_record.data->c) with ordinality x(v, o)
+                                 from pg_catalog.jsonb_array_elements(v_data->c) with ordinality x(v, o)
                                 order by v, o) d))
               into v_result from pg_catalog.unnest(v_many) c;
         end if;
@@ -10648,7 +12471,7 @@ begin
         when integrity_constraint_violation or data_exception then
             get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
                                     v_constraint = constraint_name, v_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(create_record.data),
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_column, ''));
     end;
@@ -10668,7 +12491,9 @@ as $$
 /* Inserts one record and returns it as stored (absent keys take their
    defaults). Errors: 42P01 unknown table, 42703 unknown key, 22023 read-only
    column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
-   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value}). */
+   unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value});
+   a state column a workflow governs starts at its initial state (absent
+   or null), any other value is 23514 (rule "workflow"). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -10683,30 +12508,40 @@ declare
     v_detail text;
     v_constraint text;
     v_column text;
+    v_filled text[] := '{}';
+    v_data jsonb := create_record.data;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
+    if v_spec ? 'workflows' and pg_catalog.jsonb_typeof(v_data) = 'object' then
+        -- state columns start at their workflow's initial state (23514 for any other)
+        select w.o_rows->0, w.o_filled into v_data, v_filled
+          from docpal_private.workflow_rows(v_spec, pg_catalog.jsonb_build_array(v_data)) w;
+    end if;
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
-      from docpal_private.write_keys(v_spec, create_record.data, true) k;
+      from docpal_private.write_keys(v_spec, v_data, true) k;
     perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_record.slug, 'create', v_columns || v_many);
+                                              create_record.slug, 'create',
+                                              case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
+                                                   else array(select c from pg_catalog.unnest(v_columns || v_many) c
+                                                               where c <> all (v_filled)) end);
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         execute pg_catalog.format(
             'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
             v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
-           into v_result using create_record.data, v_ctx.user_id;
+           into v_result using v_data, v_ctx.user_id;
         if pg_catalog.cardinality(v_many) > 0 then
             perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
-                        pg_catalog.jsonb_build_object(v_result->>'id', create_record.data->c))
+                        pg_catalog.jsonb_build_object(v_result->>'id', v_data->c))
                from pg_catalog.unnest(v_many) c;
             select v_result || pg_catalog.jsonb_object_agg(c, (
                        select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
                          from (select distinct on (v) v, o
-                                 from pg_catalog.jsonb_array_elements(create_record.data->c) with ordinality x(v, o)
+                                 from pg_catalog.jsonb_array_elements(v_data->c) with ordinality x(v, o)
                                 order by v, o) d))
               into v_result from pg_catalog.unnest(v_many) c;
         end if;
@@ -10714,7 +12549,7 @@ begin
         when integrity_constraint_violation or data_exception then
             get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
                                     v_constraint = constraint_name, v_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(create_record.data),
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_column, ''));
     end;
@@ -10741,7 +12576,8 @@ as $$
 /* Inserts an array of records, all or nothing, and returns them in input
    order. Rows are inserted with one INSERT ... SELECT per distinct set of
    keys (so absent keys still take their defaults), not row by row. Errors as
-   create_record; 22023 when rows is not an array of objects. */
+   create_record (workflow state columns included); 22023 when rows is not
+   an array of objects. */
 declare
     v_hidden text[];
     v_ctx record;
@@ -10766,33 +12602,43 @@ declare
     v_detail text;
     v_constraint text;
     v_null_column text;
+    v_filled text[] := '{}';
+    v_input jsonb := create_records."rows";
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
-    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array' then
+    if v_input is null or pg_catalog.jsonb_typeof(v_input) <> 'array' then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     select pg_catalog.count(*), pg_catalog.count(*) filter (where pg_catalog.jsonb_typeof(r) <> 'object')
-      into v_count, v_bad from pg_catalog.jsonb_array_elements(create_records."rows") r;
+      into v_count, v_bad from pg_catalog.jsonb_array_elements(v_input) r;
     if v_bad > 0 then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     if v_count = 0 then
         return '[]';
     end if;
+    if v_spec ? 'workflows' then
+        -- state columns start at their workflow's initial state (23514 for any other)
+        select w.o_rows, w.o_filled into v_input, v_filled
+          from docpal_private.workflow_rows(v_spec, v_input) w;
+    end if;
     -- one pass over the keys: their union (each checked once), and whether
     -- every row has all of them (then one INSERT serves all rows)
     select pg_catalog.jsonb_object_agg(k.key, null), pg_catalog.sum(k.n)
       into v_all_keys, v_pairs
       from (select k as key, pg_catalog.count(*) as n
-              from pg_catalog.jsonb_array_elements(create_records."rows") r, pg_catalog.jsonb_object_keys(r) k
+              from pg_catalog.jsonb_array_elements(v_input) r, pg_catalog.jsonb_object_keys(r) k
              group by k) k;
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
     perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_records.slug, 'create', v_columns || v_many);
+                                              create_records.slug, 'create',
+                                              case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
+                                                   else array(select c from pg_catalog.unnest(v_columns || v_many) c
+                                                               where c <> all (v_filled)) end);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
@@ -10811,14 +12657,14 @@ begin
                      returning %s as record)
                  select pg_catalog.jsonb_agg(ins.record) from ins',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
-               into v_result using create_records."rows", v_ctx.user_id;
+               into v_result using v_input, v_ctx.user_id;
             return v_result;
         end if;
 
         -- rows with different keys: give each an id, insert per key set, read back in order
         select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
                                     order by o)
-          into v_rows from pg_catalog.jsonb_array_elements(create_records."rows") with ordinality x(r, o);
+          into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
         for v_keys, v_group in
             select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
               from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
@@ -10840,7 +12686,7 @@ begin
         when integrity_constraint_violation or data_exception then
             get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
                                     v_constraint = constraint_name, v_null_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, create_records."rows",
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, v_input,
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
@@ -10865,7 +12711,8 @@ as $$
 /* Inserts an array of records, all or nothing, and returns them in input
    order. Rows are inserted with one INSERT ... SELECT per distinct set of
    keys (so absent keys still take their defaults), not row by row. Errors as
-   create_record; 22023 when rows is not an array of objects. */
+   create_record (workflow state columns included); 22023 when rows is not
+   an array of objects. */
 declare
     v_hidden text[];
     v_ctx record;
@@ -10890,33 +12737,43 @@ declare
     v_detail text;
     v_constraint text;
     v_null_column text;
+    v_filled text[] := '{}';
+    v_input jsonb := create_records."rows";
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
-    if create_records."rows" is null or pg_catalog.jsonb_typeof(create_records."rows") <> 'array' then
+    if v_input is null or pg_catalog.jsonb_typeof(v_input) <> 'array' then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     select pg_catalog.count(*), pg_catalog.count(*) filter (where pg_catalog.jsonb_typeof(r) <> 'object')
-      into v_count, v_bad from pg_catalog.jsonb_array_elements(create_records."rows") r;
+      into v_count, v_bad from pg_catalog.jsonb_array_elements(v_input) r;
     if v_bad > 0 then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     if v_count = 0 then
         return '[]';
     end if;
+    if v_spec ? 'workflows' then
+        -- state columns start at their workflow's initial state (23514 for any other)
+        select w.o_rows, w.o_filled into v_input, v_filled
+          from docpal_private.workflow_rows(v_spec, v_input) w;
+    end if;
     -- one pass over the keys: their union (each checked once), and whether
     -- every row has all of them (then one INSERT serves all rows)
     select pg_catalog.jsonb_object_agg(k.key, null), pg_catalog.sum(k.n)
       into v_all_keys, v_pairs
       from (select k as key, pg_catalog.count(*) as n
-              from pg_catalog.jsonb_array_elements(create_records."rows") r, pg_catalog.jsonb_object_keys(r) k
+              from pg_catalog.jsonb_array_elements(v_input) r, pg_catalog.jsonb_object_keys(r) k
              group by k) k;
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
     perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_records.slug, 'create', v_columns || v_many);
+                                              create_records.slug, 'create',
+                                              case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
+                                                   else array(select c from pg_catalog.unnest(v_columns || v_many) c
+                                                               where c <> all (v_filled)) end);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
     v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
@@ -10935,14 +12792,14 @@ begin
                      returning %s as record)
                  select pg_catalog.jsonb_agg(ins.record) from ins',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
-               into v_result using create_records."rows", v_ctx.user_id;
+               into v_result using v_input, v_ctx.user_id;
             return v_result;
         end if;
 
         -- rows with different keys: give each an id, insert per key set, read back in order
         select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
                                     order by o)
-          into v_rows from pg_catalog.jsonb_array_elements(create_records."rows") with ordinality x(r, o);
+          into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
         for v_keys, v_group in
             select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
               from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
@@ -10964,7 +12821,7 @@ begin
         when integrity_constraint_violation or data_exception then
             get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
                                     v_constraint = constraint_name, v_null_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, create_records."rows",
+            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, v_input,
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
@@ -11509,6 +13366,419 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/define_workflow.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.define_workflow(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Defines (or, for the same name on the same table and column, replaces)
+   an approval workflow: a state machine on a select column,
+   {name, table, state_column, initial, transitions: [{name, from, to,
+   roles, approvals}]}. Stored in the company catalog (kind workflow), the
+   column marked in the table's spec so record writes check it at no cost
+   for other tables; the company's workflow log is made on the first one.
+   Returns the stored spec. Owners and admins only (42501). 22023 malformed
+   spec (unknown key, missing or empty part, bad name, a state outside the
+   column's options, approvals not 1..1000, an unknown role, a column that is
+   not a select); 42P01 unknown table; 42703 unknown column; 42710 another
+   workflow governs the column, the name is taken on another table or
+   column, or a transition name is used by another workflow of the table. */
+declare
+    v_ctx record;
+    v_name text;
+    v_slug text;
+    v_column text;
+    v_initial text;
+    v_table jsonb;
+    v_options text[];
+    v_known text[] := array['owner', 'admin', 'member'];
+    v_step jsonb;
+    v_key text;
+    v_bad text;
+    v_from jsonb;
+    v_roles jsonb;
+    v_approvals numeric;
+    v_names text[] := '{}';
+    v_transitions jsonb := '[]';
+    v_existing jsonb;
+    v_other text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if define_workflow.spec is null or pg_catalog.jsonb_typeof(define_workflow.spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a workflow spec must be a JSON object';
+    end if;
+    select k into v_key from pg_catalog.jsonb_object_keys(define_workflow.spec) k
+     where k not in ('name', 'table', 'state_column', 'initial', 'transitions') order by k limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a workflow spec', v_key),
+            hint = 'A workflow spec has name, table, state_column, initial and transitions.';
+    end if;
+    select k into v_key from pg_catalog.unnest(array['name', 'table', 'state_column', 'initial']) k
+     where pg_catalog.jsonb_typeof(define_workflow.spec->k) is distinct from 'string' limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('a workflow spec needs %s (a string)', v_key);
+    end if;
+    v_name := define_workflow.spec->>'name';
+    v_slug := define_workflow.spec->>'table';
+    v_column := define_workflow.spec->>'state_column';
+    v_initial := define_workflow.spec->>'initial';
+    if v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('workflow name %L: lowercase letters, digits and _, starting with a letter', v_name);
+    end if;
+    if pg_catalog.jsonb_typeof(define_workflow.spec->'transitions') is distinct from 'array'
+       or pg_catalog.jsonb_array_length(define_workflow.spec->'transitions') = 0 then
+        raise exception using errcode = '22023', message = 'transitions is a non-empty array';
+    end if;
+    -- one definition at a time per company: names and columns are checked against the others
+    perform pg_catalog.pg_advisory_xact_lock(4245, pg_catalog.hashtext(v_ctx.schema_name));
+    v_table := docpal_private.table_spec(v_ctx.schema_name, v_slug);
+    if docpal_private.column_spec(v_table, v_column)->>'type' <> 'select' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s.%s is not a select column: a workflow state column is', v_slug, v_column);
+    end if;
+    v_options := docpal_private.column_options(v_ctx.schema_name, docpal_private.column_spec(v_table, v_column));
+    if v_initial <> all (v_options) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('initial state %L is not an option of %s.%s', v_initial, v_slug, v_column);
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', v_ctx.schema_name)) is not null then
+        execute pg_catalog.format('select $1 || pg_catalog.array_agg(r.name) from %I._roles r', v_ctx.schema_name)
+           into v_known using v_known;
+        v_known := coalesce(v_known, array['owner', 'admin', 'member']);
+    end if;
+
+    for v_step in select t from pg_catalog.jsonb_array_elements(define_workflow.spec->'transitions') t loop
+        if pg_catalog.jsonb_typeof(v_step) <> 'object' then
+            raise exception using errcode = '22023', message = 'each transition is a JSON object';
+        end if;
+        select k into v_key from pg_catalog.jsonb_object_keys(v_step) k
+         where k not in ('name', 'from', 'to', 'roles', 'approvals') order by k limit 1;
+        if v_key is not null then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a transition', v_key),
+                hint = 'A transition has name, from, to, roles and approvals.';
+        end if;
+        if pg_catalog.jsonb_typeof(v_step->'name') is distinct from 'string' or v_step->>'name' !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition name %s: lowercase letters, digits and _, starting with a letter',
+                                            coalesce(v_step->'name', 'null'));
+        end if;
+        if v_step->>'name' = any (v_names) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %L appears twice in workflow %s', v_step->>'name', v_name);
+        end if;
+        v_names := v_names || (v_step->>'name');
+        v_from := v_step->'from';
+        if pg_catalog.jsonb_typeof(v_from) is distinct from 'array' or pg_catalog.jsonb_array_length(v_from) = 0
+           or exists (select from pg_catalog.jsonb_array_elements(v_from) f where pg_catalog.jsonb_typeof(f) <> 'string') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: from is a non-empty array of states', v_step->>'name');
+        end if;
+        select f into v_bad from pg_catalog.jsonb_array_elements_text(v_from) f where f <> all (v_options) limit 1;
+        if v_bad is not null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: state %L is not an option of %s.%s', v_step->>'name', v_bad, v_slug, v_column);
+        end if;
+        if pg_catalog.jsonb_typeof(v_step->'to') is distinct from 'string' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: to is a state (a string)', v_step->>'name');
+        end if;
+        if v_step->>'to' <> all (v_options) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: state %L is not an option of %s.%s',
+                                            v_step->>'name', v_step->>'to', v_slug, v_column);
+        end if;
+        v_roles := coalesce(nullif(v_step->'roles', 'null'), '[]');
+        if pg_catalog.jsonb_typeof(v_roles) <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(v_roles) r where pg_catalog.jsonb_typeof(r) <> 'string') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: roles is an array of role names', v_step->>'name');
+        end if;
+        select r into v_bad from pg_catalog.jsonb_array_elements_text(v_roles) r where r <> all (v_known) limit 1;
+        if v_bad is not null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: role %L does not exist', v_step->>'name', v_bad),
+                hint = 'Roles are owner, admin, member or a custom role made with docpal.create_role.';
+        end if;
+        if v_step->'approvals' is null or v_step->'approvals' = 'null' then
+            v_approvals := 1;
+        elsif pg_catalog.jsonb_typeof(v_step->'approvals') <> 'number' then
+            v_approvals := 0;
+        else
+            v_approvals := (v_step->>'approvals')::numeric;
+        end if;
+        if v_approvals < 1 or v_approvals > 1000 or v_approvals <> pg_catalog.trunc(v_approvals) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: approvals is a whole number from 1 to 1000', v_step->>'name');
+        end if;
+        v_transitions := v_transitions || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'name', v_step->>'name',
+            'from', (select pg_catalog.jsonb_agg(d.f order by d.o)
+                       from (select distinct on (f) f, o from pg_catalog.jsonb_array_elements_text(v_from) with ordinality x(f, o)
+                              order by f, o) d),
+            'to', v_step->>'to',
+            'roles', (select coalesce(pg_catalog.jsonb_agg(d.r order by d.o), '[]')
+                        from (select distinct on (r) r, o from pg_catalog.jsonb_array_elements_text(v_roles) with ordinality x(r, o)
+                               order by r, o) d),
+            'approvals', v_approvals::integer));
+    end loop;
+
+    -- the name: a new one, or this workflow again (same table and column)
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+       into v_existing using 'workflow', v_name;
+    if v_existing is not null and (v_existing->>'table' <> v_slug or v_existing->>'state_column' <> v_column) then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('workflow %s already exists (on %s.%s)', v_name,
+                                        v_existing->>'table', v_existing->>'state_column');
+    end if;
+    v_other := v_table->'workflows'->v_column->>'workflow';
+    if v_other is not null and v_other <> v_name then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('column %s.%s is already governed by workflow %s', v_slug, v_column, v_other);
+    end if;
+    -- transition_record names a transition by table: its name must say which workflow
+    execute pg_catalog.format(
+        'select pg_catalog.format(''%%s (workflow %%s)'', t->>''name'', c.slug)
+           from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''transitions'') t
+          where c.kind = $1 and c.slug = any ($2) and c.slug <> $3 and t->>''name'' = any ($4)
+          order by c.slug limit 1', v_ctx.schema_name)
+       into v_bad
+      using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(coalesce(v_table->'workflows', '{}')) w),
+            v_name, v_names;
+    if v_bad is not null then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('table %s already has a transition %s', v_slug, v_bad),
+            hint = 'Transition names are unique per table: transition_record names only the transition.';
+    end if;
+
+    perform docpal_private.workflow_tables(v_ctx.schema_name);
+    v_result := pg_catalog.jsonb_build_object('name', v_name, 'table', v_slug, 'state_column', v_column,
+                                              'initial', v_initial, 'transitions', v_transitions);
+    execute pg_catalog.format(
+        'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
+         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', v_ctx.schema_name)
+      using 'workflow', v_name, v_result;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_table || pg_catalog.jsonb_build_object('workflows',
+        coalesce(v_table->'workflows', '{}')
+        || pg_catalog.jsonb_build_object(v_column, pg_catalog.jsonb_build_object('workflow', v_name, 'initial', v_initial))));
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.define_workflow;
+    execute $q$create or replace function docpal.define_workflow(spec jsonb)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Defines (or, for the same name on the same table and column, replaces)
+   an approval workflow: a state machine on a select column,
+   {name, table, state_column, initial, transitions: [{name, from, to,
+   roles, approvals}]}. Stored in the company catalog (kind workflow), the
+   column marked in the table's spec so record writes check it at no cost
+   for other tables; the company's workflow log is made on the first one.
+   Returns the stored spec. Owners and admins only (42501). 22023 malformed
+   spec (unknown key, missing or empty part, bad name, a state outside the
+   column's options, approvals not 1..1000, an unknown role, a column that is
+   not a select); 42P01 unknown table; 42703 unknown column; 42710 another
+   workflow governs the column, the name is taken on another table or
+   column, or a transition name is used by another workflow of the table. */
+declare
+    v_ctx record;
+    v_name text;
+    v_slug text;
+    v_column text;
+    v_initial text;
+    v_table jsonb;
+    v_options text[];
+    v_known text[] := array['owner', 'admin', 'member'];
+    v_step jsonb;
+    v_key text;
+    v_bad text;
+    v_from jsonb;
+    v_roles jsonb;
+    v_approvals numeric;
+    v_names text[] := '{}';
+    v_transitions jsonb := '[]';
+    v_existing jsonb;
+    v_other text;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    if define_workflow.spec is null or pg_catalog.jsonb_typeof(define_workflow.spec) <> 'object' then
+        raise exception using errcode = '22023', message = 'a workflow spec must be a JSON object';
+    end if;
+    select k into v_key from pg_catalog.jsonb_object_keys(define_workflow.spec) k
+     where k not in ('name', 'table', 'state_column', 'initial', 'transitions') order by k limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a workflow spec', v_key),
+            hint = 'A workflow spec has name, table, state_column, initial and transitions.';
+    end if;
+    select k into v_key from pg_catalog.unnest(array['name', 'table', 'state_column', 'initial']) k
+     where pg_catalog.jsonb_typeof(define_workflow.spec->k) is distinct from 'string' limit 1;
+    if v_key is not null then
+        raise exception using errcode = '22023', message = pg_catalog.format('a workflow spec needs %s (a string)', v_key);
+    end if;
+    v_name := define_workflow.spec->>'name';
+    v_slug := define_workflow.spec->>'table';
+    v_column := define_workflow.spec->>'state_column';
+    v_initial := define_workflow.spec->>'initial';
+    if v_name !~ '^[a-z][a-z0-9_]{0,62}$' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('workflow name %L: lowercase letters, digits and _, starting with a letter', v_name);
+    end if;
+    if pg_catalog.jsonb_typeof(define_workflow.spec->'transitions') is distinct from 'array'
+       or pg_catalog.jsonb_array_length(define_workflow.spec->'transitions') = 0 then
+        raise exception using errcode = '22023', message = 'transitions is a non-empty array';
+    end if;
+    -- one definition at a time per company: names and columns are checked against the others
+    perform pg_catalog.pg_advisory_xact_lock(4245, pg_catalog.hashtext(v_ctx.schema_name));
+    v_table := docpal_private.table_spec(v_ctx.schema_name, v_slug);
+    if docpal_private.column_spec(v_table, v_column)->>'type' <> 'select' then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('column %s.%s is not a select column: a workflow state column is', v_slug, v_column);
+    end if;
+    v_options := docpal_private.column_options(v_ctx.schema_name, docpal_private.column_spec(v_table, v_column));
+    if v_initial <> all (v_options) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('initial state %L is not an option of %s.%s', v_initial, v_slug, v_column);
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._roles', v_ctx.schema_name)) is not null then
+        execute pg_catalog.format('select $1 || pg_catalog.array_agg(r.name) from %I._roles r', v_ctx.schema_name)
+           into v_known using v_known;
+        v_known := coalesce(v_known, array['owner', 'admin', 'member']);
+    end if;
+
+    for v_step in select t from pg_catalog.jsonb_array_elements(define_workflow.spec->'transitions') t loop
+        if pg_catalog.jsonb_typeof(v_step) <> 'object' then
+            raise exception using errcode = '22023', message = 'each transition is a JSON object';
+        end if;
+        select k into v_key from pg_catalog.jsonb_object_keys(v_step) k
+         where k not in ('name', 'from', 'to', 'roles', 'approvals') order by k limit 1;
+        if v_key is not null then
+            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a transition', v_key),
+                hint = 'A transition has name, from, to, roles and approvals.';
+        end if;
+        if pg_catalog.jsonb_typeof(v_step->'name') is distinct from 'string' or v_step->>'name' !~ '^[a-z][a-z0-9_]{0,62}$' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition name %s: lowercase letters, digits and _, starting with a letter',
+                                            coalesce(v_step->'name', 'null'));
+        end if;
+        if v_step->>'name' = any (v_names) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %L appears twice in workflow %s', v_step->>'name', v_name);
+        end if;
+        v_names := v_names || (v_step->>'name');
+        v_from := v_step->'from';
+        if pg_catalog.jsonb_typeof(v_from) is distinct from 'array' or pg_catalog.jsonb_array_length(v_from) = 0
+           or exists (select from pg_catalog.jsonb_array_elements(v_from) f where pg_catalog.jsonb_typeof(f) <> 'string') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: from is a non-empty array of states', v_step->>'name');
+        end if;
+        select f into v_bad from pg_catalog.jsonb_array_elements_text(v_from) f where f <> all (v_options) limit 1;
+        if v_bad is not null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: state %L is not an option of %s.%s', v_step->>'name', v_bad, v_slug, v_column);
+        end if;
+        if pg_catalog.jsonb_typeof(v_step->'to') is distinct from 'string' then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: to is a state (a string)', v_step->>'name');
+        end if;
+        if v_step->>'to' <> all (v_options) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: state %L is not an option of %s.%s',
+                                            v_step->>'name', v_step->>'to', v_slug, v_column);
+        end if;
+        v_roles := coalesce(nullif(v_step->'roles', 'null'), '[]');
+        if pg_catalog.jsonb_typeof(v_roles) <> 'array'
+           or exists (select from pg_catalog.jsonb_array_elements(v_roles) r where pg_catalog.jsonb_typeof(r) <> 'string') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: roles is an array of role names', v_step->>'name');
+        end if;
+        select r into v_bad from pg_catalog.jsonb_array_elements_text(v_roles) r where r <> all (v_known) limit 1;
+        if v_bad is not null then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: role %L does not exist', v_step->>'name', v_bad),
+                hint = 'Roles are owner, admin, member or a custom role made with docpal.create_role.';
+        end if;
+        if v_step->'approvals' is null or v_step->'approvals' = 'null' then
+            v_approvals := 1;
+        elsif pg_catalog.jsonb_typeof(v_step->'approvals') <> 'number' then
+            v_approvals := 0;
+        else
+            v_approvals := (v_step->>'approvals')::numeric;
+        end if;
+        if v_approvals < 1 or v_approvals > 1000 or v_approvals <> pg_catalog.trunc(v_approvals) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('transition %s: approvals is a whole number from 1 to 1000', v_step->>'name');
+        end if;
+        v_transitions := v_transitions || pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+            'name', v_step->>'name',
+            'from', (select pg_catalog.jsonb_agg(d.f order by d.o)
+                       from (select distinct on (f) f, o from pg_catalog.jsonb_array_elements_text(v_from) with ordinality x(f, o)
+                              order by f, o) d),
+            'to', v_step->>'to',
+            'roles', (select coalesce(pg_catalog.jsonb_agg(d.r order by d.o), '[]')
+                        from (select distinct on (r) r, o from pg_catalog.jsonb_array_elements_text(v_roles) with ordinality x(r, o)
+                               order by r, o) d),
+            'approvals', v_approvals::integer));
+    end loop;
+
+    -- the name: a new one, or this workflow again (same table and column)
+    execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
+       into v_existing using 'workflow', v_name;
+    if v_existing is not null and (v_existing->>'table' <> v_slug or v_existing->>'state_column' <> v_column) then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('workflow %s already exists (on %s.%s)', v_name,
+                                        v_existing->>'table', v_existing->>'state_column');
+    end if;
+    v_other := v_table->'workflows'->v_column->>'workflow';
+    if v_other is not null and v_other <> v_name then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('column %s.%s is already governed by workflow %s', v_slug, v_column, v_other);
+    end if;
+    -- transition_record names a transition by table: its name must say which workflow
+    execute pg_catalog.format(
+        'select pg_catalog.format(''%%s (workflow %%s)'', t->>''name'', c.slug)
+           from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''transitions'') t
+          where c.kind = $1 and c.slug = any ($2) and c.slug <> $3 and t->>''name'' = any ($4)
+          order by c.slug limit 1', v_ctx.schema_name)
+       into v_bad
+      using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(coalesce(v_table->'workflows', '{}')) w),
+            v_name, v_names;
+    if v_bad is not null then
+        raise exception using errcode = '42710',
+            message = pg_catalog.format('table %s already has a transition %s', v_slug, v_bad),
+            hint = 'Transition names are unique per table: transition_record names only the transition.';
+    end if;
+
+    perform docpal_private.workflow_tables(v_ctx.schema_name);
+    v_result := pg_catalog.jsonb_build_object('name', v_name, 'table', v_slug, 'state_column', v_column,
+                                              'initial', v_initial, 'transitions', v_transitions);
+    execute pg_catalog.format(
+        'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
+         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', v_ctx.schema_name)
+      using 'workflow', v_name, v_result;
+    perform docpal_private.save_table_spec(v_ctx.schema_name, v_table || pg_catalog.jsonb_build_object('workflows',
+        coalesce(v_table->'workflows', '{}')
+        || pg_catalog.jsonb_build_object(v_column, pg_catalog.jsonb_build_object('workflow', v_name, 'initial', v_initial))));
+    return v_result;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/delete_record.sql
 -- ======================================================================
 
@@ -11673,7 +13943,8 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* Drops a column (a relation_many's junction table with it); returns
-   describe_table. 2BP01 when a formula column uses it, 42703 when unknown. */
+   describe_table. 2BP01 when a formula column uses it or a workflow governs
+   it, 42703 when unknown. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -11692,6 +13963,7 @@ begin
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
                                         drop_column.slug, drop_column.column_name, v_users);
     end if;
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, drop_column.column_name, null);
     perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
     if v_old->>'type' = 'relation_many' then
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');
@@ -11716,7 +13988,8 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* Drops a column (a relation_many's junction table with it); returns
-   describe_table. 2BP01 when a formula column uses it, 42703 when unknown. */
+   describe_table. 2BP01 when a formula column uses it or a workflow governs
+   it, 42703 when unknown. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -11735,6 +14008,7 @@ begin
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
                                         drop_column.slug, drop_column.column_name, v_users);
     end if;
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, drop_column.column_name, null);
     perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
     if v_old->>'type' = 'relation_many' then
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');
@@ -11799,6 +14073,61 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/drop_event_rule.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.drop_event_rule(id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes an event rule (owners and admins); P0002 when there is none with this id. */
+declare
+    v_ctx record;
+    v_table text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2 returning c.spec->>''table''',
+                              v_ctx.schema_name)
+       into v_table using 'event_rule', drop_event_rule.id::text;
+    if v_table is null then
+        raise exception using errcode = 'P0002', message = pg_catalog.format('event rule %s does not exist', drop_event_rule.id);
+    end if;
+    perform docpal_private.audit_triggers(v_ctx.schema_name, docpal_private.table_spec(v_ctx.schema_name, v_table));
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.drop_event_rule;
+    execute $q$create or replace function docpal.drop_event_rule(id uuid)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Removes an event rule (owners and admins); P0002 when there is none with this id. */
+declare
+    v_ctx record;
+    v_table text;
+begin
+    select * into v_ctx from docpal_private.require_admin();
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2 returning c.spec->>''table''',
+                              v_ctx.schema_name)
+       into v_table using 'event_rule', drop_event_rule.id::text;
+    if v_table is null then
+        raise exception using errcode = 'P0002', message = pg_catalog.format('event rule %s does not exist', drop_event_rule.id);
+    end if;
+    perform docpal_private.audit_triggers(v_ctx.schema_name, docpal_private.table_spec(v_ctx.schema_name, v_table));
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/drop_table.sql
 -- ======================================================================
 
@@ -11810,9 +14139,9 @@ begin
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Drops a table with its junction tables and catalog entry. 2BP01 while a
-   relation or relation_many column of another table targets it; 42P01 for
-   an unknown slug. */
+/* Drops a table with its junction tables, catalog entry and workflows
+   (with their log). 2BP01 while a relation or relation_many column of
+   another table targets it; 42P01 for an unknown slug. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -11843,6 +14172,10 @@ begin
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
+    -- and its event rules
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.spec->>''table'' = $2', v_ctx.schema_name)
+      using 'event_rule', drop_table.slug;
+    perform docpal_private.workflow_drop_table(v_ctx.schema_name, v_spec);
 end
 $$
 $q$;
@@ -11854,9 +14187,9 @@ exception when invalid_function_definition then
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Drops a table with its junction tables and catalog entry. 2BP01 while a
-   relation or relation_many column of another table targets it; 42P01 for
-   an unknown slug. */
+/* Drops a table with its junction tables, catalog entry and workflows
+   (with their log). 2BP01 while a relation or relation_many column of
+   another table targets it; 42P01 for an unknown slug. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -11887,6 +14220,10 @@ begin
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
+    -- and its event rules
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.spec->>''table'' = $2', v_ctx.schema_name)
+      using 'event_rule', drop_table.slug;
+    perform docpal_private.workflow_drop_table(v_ctx.schema_name, v_spec);
 end
 $$
 $q$;
@@ -12261,6 +14598,55 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/list_event_rules.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.list_event_rules()
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's event rules, in the order they were made (every member may read them). */
+declare
+    v_ctx record;
+    v_rules jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(c.spec || pg_catalog.jsonb_build_object(''created_at'', c.created_at) order by c.created_at, c.slug)
+           from %I._catalog c where c.kind = ''event_rule''', v_ctx.schema_name) into v_rules;
+    return coalesce(v_rules, '[]');
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.list_event_rules;
+    execute $q$create or replace function docpal.list_event_rules()
+    returns jsonb
+    language plpgsql stable
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The company's event rules, in the order they were made (every member may read them). */
+declare
+    v_ctx record;
+    v_rules jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(c.spec || pg_catalog.jsonb_build_object(''created_at'', c.created_at) order by c.created_at, c.slug)
+           from %I._catalog c where c.kind = ''event_rule''', v_ctx.schema_name) into v_rules;
+    return coalesce(v_rules, '[]');
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/list_tables.sql
 -- ======================================================================
 
@@ -12427,6 +14813,93 @@ declare
 begin
     select * into v_ctx from docpal_private.require_admin();
     return docpal_private.maintain_audit(v_ctx.schema_name, maintain_audit_log.keep_months, maintain_audit_log.archive);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/poll_events.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.poll_events(consumer text, max integer default 100)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Up to max events (an array of notification payloads, plus "workflow"
+   where a rule matched) after the consumer's last acknowledgement: of the
+   company in context, or without a context of every company, company by
+   company in the order of their numbers, so that event ids ascend through
+   the array. The same events come again until acknowledged (at least
+   once). For a batch that no other worker of the same consumer can take,
+   poll and ack in one transaction (docpal listen does). */
+declare
+    v_scope uuid := docpal_private.event_scope(poll_events.consumer);
+    v_events jsonb := '[]';
+    v_batch jsonb;
+    v_company uuid;
+    v_schema text;
+begin
+    if poll_events.max is null or poll_events.max < 1 or poll_events.max > 10000 then
+        raise exception using errcode = '22023', message = 'max must be between 1 and 10000';
+    end if;
+    for v_company, v_schema in
+        select c.id, c.schema_name from docpal_private.companies c
+         where v_scope is null or c.id = v_scope
+         order by c.number
+    loop
+        continue when pg_catalog.to_regclass(pg_catalog.format('%I._events', v_schema)) is null;
+        v_batch := docpal_private.event_batch(poll_events.consumer, v_company, v_schema,
+                                              poll_events.max - pg_catalog.jsonb_array_length(v_events));
+        v_events := v_events || v_batch;
+        exit when pg_catalog.jsonb_array_length(v_events) >= poll_events.max;
+    end loop;
+    return v_events;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.poll_events;
+    execute $q$create or replace function docpal.poll_events(consumer text, max integer default 100)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Up to max events (an array of notification payloads, plus "workflow"
+   where a rule matched) after the consumer's last acknowledgement: of the
+   company in context, or without a context of every company, company by
+   company in the order of their numbers, so that event ids ascend through
+   the array. The same events come again until acknowledged (at least
+   once). For a batch that no other worker of the same consumer can take,
+   poll and ack in one transaction (docpal listen does). */
+declare
+    v_scope uuid := docpal_private.event_scope(poll_events.consumer);
+    v_events jsonb := '[]';
+    v_batch jsonb;
+    v_company uuid;
+    v_schema text;
+begin
+    if poll_events.max is null or poll_events.max < 1 or poll_events.max > 10000 then
+        raise exception using errcode = '22023', message = 'max must be between 1 and 10000';
+    end if;
+    for v_company, v_schema in
+        select c.id, c.schema_name from docpal_private.companies c
+         where v_scope is null or c.id = v_scope
+         order by c.number
+    loop
+        continue when pg_catalog.to_regclass(pg_catalog.format('%I._events', v_schema)) is null;
+        v_batch := docpal_private.event_batch(poll_events.consumer, v_company, v_schema,
+                                              poll_events.max - pg_catalog.jsonb_array_length(v_events));
+        v_events := v_events || v_batch;
+        exit when pg_catalog.jsonb_array_length(v_events) >= poll_events.max;
+    end loop;
+    return v_events;
 end
 $$
 $q$;
@@ -13627,9 +16100,11 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* Renames a column; constraints, indexes, the trigger and relations follow
-   (PostgreSQL tracks columns by number, so nothing is rebuilt). Returns
+   (PostgreSQL tracks columns by number, so nothing is rebuilt but the
+   generated audit capture, whose text names the columns). Returns
    describe_table. 42703 for an unknown column, 42701 when new_name is taken,
-   22023 for an invalid or reserved name. */
+   22023 for an invalid or reserved name. A workflow governing the column
+   follows it (its state_column becomes new_name). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -13663,6 +16138,12 @@ begin
     if v_spec ? 'search' then
         v_spec := v_spec || pg_catalog.jsonb_build_object('search', docpal_private.search_sql(v_spec));
     end if;
+    -- a workflow's state column: the workflow follows it
+    if v_spec ? 'workflows' then
+        v_spec := docpal_private.workflow_rename(v_ctx.schema_name, v_spec, rename_column.old_name, rename_column.new_name);
+    end if;
+    -- the generated audit capture names the columns in its text: make it again
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, v_spec);
     perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);
@@ -13678,9 +16159,11 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* Renames a column; constraints, indexes, the trigger and relations follow
-   (PostgreSQL tracks columns by number, so nothing is rebuilt). Returns
+   (PostgreSQL tracks columns by number, so nothing is rebuilt but the
+   generated audit capture, whose text names the columns). Returns
    describe_table. 42703 for an unknown column, 42701 when new_name is taken,
-   22023 for an invalid or reserved name. */
+   22023 for an invalid or reserved name. A workflow governing the column
+   follows it (its state_column becomes new_name). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -13714,9 +16197,114 @@ begin
     if v_spec ? 'search' then
         v_spec := v_spec || pg_catalog.jsonb_build_object('search', docpal_private.search_sql(v_spec));
     end if;
+    -- a workflow's state column: the workflow follows it
+    if v_spec ? 'workflows' then
+        v_spec := docpal_private.workflow_rename(v_ctx.schema_name, v_spec, rename_column.old_name, rename_column.new_name);
+    end if;
+    -- the generated audit capture names the columns in its text: make it again
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, v_spec);
     perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/replay_events.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.replay_events(consumer text, from_event_id bigint)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Moves the consumer back (or forward) in the company of from_event_id so
+   that its next poll starts with that event: a batch of every committed
+   event of the company from that id on (the outbox keeps what some
+   consumer has not consumed; older events are gone), then on as usual.
+   Events before from_event_id that it had not consumed are skipped. */
+declare
+    v_scope uuid := docpal_private.event_scope(replay_events.consumer);
+    v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
+    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_first bigint;
+    v_last bigint;
+begin
+    insert into docpal_private.event_consumers (consumer, company_id) values (replay_events.consumer, v_company.id)
+        on conflict do nothing;
+    perform from docpal_private.event_consumers e
+      where e.consumer = replay_events.consumer and e.company_id = v_company.id for update;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
+        execute pg_catalog.format(
+            'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
+              where e.id >= $1 and pg_catalog.pg_visible_in_snapshot(e.xid, $2)', v_company.schema_name)
+           into v_first, v_last using replay_events.from_event_id, v_snap;
+    end if;
+    if v_first is null then
+        -- nothing from there on has committed: carry on after this snapshot
+        update docpal_private.event_consumers e
+           set done_snap = v_snap, batch_snap = null, batch_first = null, batch_last = null, acked = 0, sent = 0,
+               updated_at = pg_catalog.now()
+         where e.consumer = replay_events.consumer and e.company_id = v_company.id;
+    else
+        -- a batch over everything committed, from v_first on; done_snap '1:1:' sees no transaction
+        update docpal_private.event_consumers e
+           set done_snap = '1:1:', batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
+               acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
+         where e.consumer = replay_events.consumer and e.company_id = v_company.id;
+    end if;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.replay_events;
+    execute $q$create or replace function docpal.replay_events(consumer text, from_event_id bigint)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Moves the consumer back (or forward) in the company of from_event_id so
+   that its next poll starts with that event: a batch of every committed
+   event of the company from that id on (the outbox keeps what some
+   consumer has not consumed; older events are gone), then on as usual.
+   Events before from_event_id that it had not consumed are skipped. */
+declare
+    v_scope uuid := docpal_private.event_scope(replay_events.consumer);
+    v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
+    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_first bigint;
+    v_last bigint;
+begin
+    insert into docpal_private.event_consumers (consumer, company_id) values (replay_events.consumer, v_company.id)
+        on conflict do nothing;
+    perform from docpal_private.event_consumers e
+      where e.consumer = replay_events.consumer and e.company_id = v_company.id for update;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
+        execute pg_catalog.format(
+            'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
+              where e.id >= $1 and pg_catalog.pg_visible_in_snapshot(e.xid, $2)', v_company.schema_name)
+           into v_first, v_last using replay_events.from_event_id, v_snap;
+    end if;
+    if v_first is null then
+        -- nothing from there on has committed: carry on after this snapshot
+        update docpal_private.event_consumers e
+           set done_snap = v_snap, batch_snap = null, batch_first = null, batch_last = null, acked = 0, sent = 0,
+               updated_at = pg_catalog.now()
+         where e.consumer = replay_events.consumer and e.company_id = v_company.id;
+    else
+        -- a batch over everything committed, from v_first on; done_snap '1:1:' sees no transaction
+        update docpal_private.event_consumers e
+           set done_snap = '1:1:', batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
+               acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
+         where e.consumer = replay_events.consumer and e.company_id = v_company.id;
+    end if;
 end
 $$
 $q$;
@@ -14440,6 +17028,249 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/public/transition_record.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.transition_record(slug text, id uuid, transition text, comment text default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes (or approves) a transition of a table's workflow on one record:
+   {state, pending_approvals}. With approvals N the state moves when N
+   distinct permitted users have made it since the record came into its
+   current state; until then each one is an approval in the workflow log
+   (the same user again writes nothing). The move is a plain UPDATE of the
+   state column, logged and audited as an UPDATE by the user in context.
+   The record row is locked first, so concurrent approvers go one at a
+   time and the state moves once. 42P01 unknown table, 22023 unknown
+   transition or a record not in one of its from states, 42501 a user
+   without one of the transition's roles (owner and admin imply none) or
+   without read permission on the table, P0002 a record that does not
+   exist or that the caller may not see. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_workflow jsonb;
+    v_step jsonb;
+    v_column text;
+    v_perm jsonb;
+    v_found boolean;
+    v_state text;
+    v_needed integer;
+    v_count integer;
+    v_again boolean;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, transition_record.slug);
+    if v_spec ? 'workflows' then
+        execute pg_catalog.format(
+            'select c.spec, t from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''transitions'') t
+              where c.kind = $1 and c.slug = any ($2) and t->>''name'' = $3', v_ctx.schema_name)
+           into v_workflow, v_step
+          using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(v_spec->'workflows') w),
+                transition_record.transition;
+    end if;
+    if v_step is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('table %s has no workflow transition %L', transition_record.slug, transition_record.transition);
+    end if;
+    v_column := v_workflow->>'state_column';
+    -- who may: one of the listed roles (none listed: any member); a key must be allowed to write
+    if v_ctx.scopes is not null and not ('update' = any (v_ctx.scopes)) then
+        raise exception using errcode = '42501', message = 'an API key without the update scope cannot make transitions';
+    end if;
+    if pg_catalog.jsonb_array_length(coalesce(v_step->'roles', '[]')) > 0
+       and not (v_step->'roles' ?| docpal_private.workflow_roles(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role)) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('transition %s of workflow %s needs one of the roles %s (user %s)',
+                                        v_step->>'name', v_workflow->>'name',
+                                        pg_catalog.array_to_string(array(select pg_catalog.jsonb_array_elements_text(v_step->'roles')), ', '),
+                                        v_ctx.user_id);
+    end if;
+    -- the record: it must be one the caller may read; locked, so approvers go one at a time
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                transition_record.slug, 'read');
+    execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
+                              v_column, v_ctx.schema_name, transition_record.slug)
+       into v_state, v_found using transition_record.id;
+    if v_found and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', transition_record.id) then
+        v_found := null;  -- outside the caller's read filter: invisible
+    end if;
+    if v_found is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', transition_record.id, transition_record.slug);
+    end if;
+    if v_state is null or not (v_step->'from' ? v_state) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('record %s of table %s is in state %s: transition %s goes from %s',
+                                        transition_record.id, transition_record.slug, coalesce(v_state, 'null'), v_step->>'name',
+                                        pg_catalog.array_to_string(array(select pg_catalog.jsonb_array_elements_text(v_step->'from')), ', '));
+    end if;
+
+    -- the approvals of this transition made in this state since the record last moved
+    perform docpal_private.workflow_tables(v_ctx.schema_name);
+    v_needed := coalesce((v_step->>'approvals')::integer, 1);
+    execute pg_catalog.format(
+        'select pg_catalog.count(distinct l.user_id)::integer, coalesce(pg_catalog.bool_or(l.user_id = $6), false)
+           from %1$I._workflow_log l
+          where l."table" = $1 and l.record_id = $2 and l.workflow = $3 and l.transition = $4 and l.from_state = $5
+            and l.kind = ''approval''
+            and l.id > coalesce((select pg_catalog.max(t.id) from %1$I._workflow_log t
+                                  where t."table" = $1 and t.record_id = $2 and t.workflow = $3 and t.kind = ''transition''), 0)',
+        v_ctx.schema_name)
+       into v_count, v_again
+      using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_ctx.user_id;
+    if v_again then
+        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', greatest(v_needed - v_count, 0));
+    end if;
+    if v_count + 1 < v_needed then
+        execute pg_catalog.format(
+            'insert into %I._workflow_log ("table", record_id, workflow, transition, from_state, to_state, user_id, comment, kind)
+             values ($1, $2, $3, $4, $5, null, $6, $7, ''approval'')', v_ctx.schema_name)
+          using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state,
+                v_ctx.user_id, transition_record.comment;
+        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', v_needed - v_count - 1);
+    end if;
+    -- the last approval needed: the state moves (audited as an UPDATE by the user in context)
+    execute pg_catalog.format('update %I.%I _t set %I = $1, updated_by = $2 where _t.id = $3',
+                              v_ctx.schema_name, transition_record.slug, v_column)
+      using v_step->>'to', v_ctx.user_id, transition_record.id;
+    execute pg_catalog.format(
+        'insert into %I._workflow_log ("table", record_id, workflow, transition, from_state, to_state, user_id, comment, kind)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, ''transition'')', v_ctx.schema_name)
+      using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_step->>'to',
+            v_ctx.user_id, transition_record.comment;
+    return pg_catalog.jsonb_build_object('state', v_step->>'to', 'pending_approvals', 0);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.transition_record;
+    execute $q$create or replace function docpal.transition_record(slug text, id uuid, transition text, comment text default null)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Makes (or approves) a transition of a table's workflow on one record:
+   {state, pending_approvals}. With approvals N the state moves when N
+   distinct permitted users have made it since the record came into its
+   current state; until then each one is an approval in the workflow log
+   (the same user again writes nothing). The move is a plain UPDATE of the
+   state column, logged and audited as an UPDATE by the user in context.
+   The record row is locked first, so concurrent approvers go one at a
+   time and the state moves once. 42P01 unknown table, 22023 unknown
+   transition or a record not in one of its from states, 42501 a user
+   without one of the transition's roles (owner and admin imply none) or
+   without read permission on the table, P0002 a record that does not
+   exist or that the caller may not see. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_workflow jsonb;
+    v_step jsonb;
+    v_column text;
+    v_perm jsonb;
+    v_found boolean;
+    v_state text;
+    v_needed integer;
+    v_count integer;
+    v_again boolean;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, transition_record.slug);
+    if v_spec ? 'workflows' then
+        execute pg_catalog.format(
+            'select c.spec, t from %I._catalog c, pg_catalog.jsonb_array_elements(c.spec->''transitions'') t
+              where c.kind = $1 and c.slug = any ($2) and t->>''name'' = $3', v_ctx.schema_name)
+           into v_workflow, v_step
+          using 'workflow', array(select w.value->>'workflow' from pg_catalog.jsonb_each(v_spec->'workflows') w),
+                transition_record.transition;
+    end if;
+    if v_step is null then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('table %s has no workflow transition %L', transition_record.slug, transition_record.transition);
+    end if;
+    v_column := v_workflow->>'state_column';
+    -- who may: one of the listed roles (none listed: any member); a key must be allowed to write
+    if v_ctx.scopes is not null and not ('update' = any (v_ctx.scopes)) then
+        raise exception using errcode = '42501', message = 'an API key without the update scope cannot make transitions';
+    end if;
+    if pg_catalog.jsonb_array_length(coalesce(v_step->'roles', '[]')) > 0
+       and not (v_step->'roles' ?| docpal_private.workflow_roles(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role)) then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('transition %s of workflow %s needs one of the roles %s (user %s)',
+                                        v_step->>'name', v_workflow->>'name',
+                                        pg_catalog.array_to_string(array(select pg_catalog.jsonb_array_elements_text(v_step->'roles')), ', '),
+                                        v_ctx.user_id);
+    end if;
+    -- the record: it must be one the caller may read; locked, so approvers go one at a time
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                transition_record.slug, 'read');
+    execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
+                              v_column, v_ctx.schema_name, transition_record.slug)
+       into v_state, v_found using transition_record.id;
+    if v_found and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
+       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', transition_record.id) then
+        v_found := null;  -- outside the caller's read filter: invisible
+    end if;
+    if v_found is null then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', transition_record.id, transition_record.slug);
+    end if;
+    if v_state is null or not (v_step->'from' ? v_state) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('record %s of table %s is in state %s: transition %s goes from %s',
+                                        transition_record.id, transition_record.slug, coalesce(v_state, 'null'), v_step->>'name',
+                                        pg_catalog.array_to_string(array(select pg_catalog.jsonb_array_elements_text(v_step->'from')), ', '));
+    end if;
+
+    -- the approvals of this transition made in this state since the record last moved
+    perform docpal_private.workflow_tables(v_ctx.schema_name);
+    v_needed := coalesce((v_step->>'approvals')::integer, 1);
+    execute pg_catalog.format(
+        'select pg_catalog.count(distinct l.user_id)::integer, coalesce(pg_catalog.bool_or(l.user_id = $6), false)
+           from %1$I._workflow_log l
+          where l."table" = $1 and l.record_id = $2 and l.workflow = $3 and l.transition = $4 and l.from_state = $5
+            and l.kind = ''approval''
+            and l.id > coalesce((select pg_catalog.max(t.id) from %1$I._workflow_log t
+                                  where t."table" = $1 and t.record_id = $2 and t.workflow = $3 and t.kind = ''transition''), 0)',
+        v_ctx.schema_name)
+       into v_count, v_again
+      using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_ctx.user_id;
+    if v_again then
+        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', greatest(v_needed - v_count, 0));
+    end if;
+    if v_count + 1 < v_needed then
+        execute pg_catalog.format(
+            'insert into %I._workflow_log ("table", record_id, workflow, transition, from_state, to_state, user_id, comment, kind)
+             values ($1, $2, $3, $4, $5, null, $6, $7, ''approval'')', v_ctx.schema_name)
+          using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state,
+                v_ctx.user_id, transition_record.comment;
+        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', v_needed - v_count - 1);
+    end if;
+    -- the last approval needed: the state moves (audited as an UPDATE by the user in context)
+    execute pg_catalog.format('update %I.%I _t set %I = $1, updated_by = $2 where _t.id = $3',
+                              v_ctx.schema_name, transition_record.slug, v_column)
+      using v_step->>'to', v_ctx.user_id, transition_record.id;
+    execute pg_catalog.format(
+        'insert into %I._workflow_log ("table", record_id, workflow, transition, from_state, to_state, user_id, comment, kind)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, ''transition'')', v_ctx.schema_name)
+      using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_step->>'to',
+            v_ctx.user_id, transition_record.comment;
+    return pg_catalog.jsonb_build_object('state', v_step->>'to', 'pending_approvals', 0);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/public/unassign_role.sql
 -- ======================================================================
 
@@ -14598,6 +17429,7 @@ as $$
    any other key or a value of the wrong kind. */
 declare
     v_company docpal_private.companies;
+    v_old docpal_private.companies;
     v_key text;
 begin
     if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
@@ -14618,12 +17450,17 @@ begin
         raise exception using errcode = '22023', message = 'company settings must be a JSON object';
     end if;
     v_company := docpal_private.company_for_update(update_company.id);
+    v_old := v_company;
     update docpal_private.companies c
        set name = coalesce(update_company.patch->>'name', c.name),
            settings = coalesce(update_company.patch->'settings', c.settings),
            updated_at = pg_catalog.now()
      where c.id = update_company.id
     returning * into v_company;
+    -- settings.events switches the company's events: the capture functions are made afresh
+    if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb) then
+        perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
+    end if;
     return docpal_private.company_json(v_company);
 end
 $$
@@ -14641,6 +17478,7 @@ as $$
    any other key or a value of the wrong kind. */
 declare
     v_company docpal_private.companies;
+    v_old docpal_private.companies;
     v_key text;
 begin
     if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
@@ -14661,12 +17499,17 @@ begin
         raise exception using errcode = '22023', message = 'company settings must be a JSON object';
     end if;
     v_company := docpal_private.company_for_update(update_company.id);
+    v_old := v_company;
     update docpal_private.companies c
        set name = coalesce(update_company.patch->>'name', c.name),
            settings = coalesce(update_company.patch->'settings', c.settings),
            updated_at = pg_catalog.now()
      where c.id = update_company.id
     returning * into v_company;
+    -- settings.events switches the company's events: the capture functions are made afresh
+    if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb) then
+        perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
+    end if;
     return docpal_private.company_json(v_company);
 end
 $$
@@ -14689,8 +17532,9 @@ as $$
 /* Applies patch to the record and returns it. A patch that changes nothing
    writes nothing (same version). The row is locked first, so concurrent
    updates with the same expected_version go one at a time and all but the
-   first get 40001. P0002 when the record does not exist; other errors as
-   create_record. */
+   first get 40001. P0002 when the record does not exist; 23514 (rule
+   "workflow") when it would change a column a workflow governs; other
+   errors as create_record. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -14730,6 +17574,10 @@ begin
         raise exception using errcode = '40001',
             message = pg_catalog.format('record %s of table %s is at version %s, not %s',
                                         update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    if v_spec ? 'workflows' then
+        -- a state column a workflow governs moves only through transition_record (23514)
+        perform docpal_private.workflow_update(v_ctx.schema_name, v_spec, update_record.id, update_record.patch);
     end if;
     begin
         if pg_catalog.cardinality(v_columns) > 0 then
@@ -14781,8 +17629,9 @@ as $$
 /* Applies patch to the record and returns it. A patch that changes nothing
    writes nothing (same version). The row is locked first, so concurrent
    updates with the same expected_version go one at a time and all but the
-   first get 40001. P0002 when the record does not exist; other errors as
-   create_record. */
+   first get 40001. P0002 when the record does not exist; 23514 (rule
+   "workflow") when it would change a column a workflow governs; other
+   errors as create_record. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -14822,6 +17671,10 @@ begin
         raise exception using errcode = '40001',
             message = pg_catalog.format('record %s of table %s is at version %s, not %s',
                                         update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    if v_spec ? 'workflows' then
+        -- a state column a workflow governs moves only through transition_record (23514)
+        perform docpal_private.workflow_update(v_ctx.schema_name, v_spec, update_record.id, update_record.patch);
     end if;
     begin
         if pg_catalog.cardinality(v_columns) > 0 then
@@ -14879,7 +17732,8 @@ begin
 as $$
 /* Replaces a type list's values and re-checks every column that uses it (its
    options CHECK is regenerated and validated): removing a value that is
-   still stored is 23514 and changes nothing. 42704 for an unknown list. */
+   still stored is 23514 and changes nothing, removing a state of a workflow
+   whose column uses the list 2BP01. 42704 for an unknown list. */
 declare
     v_ctx record;
     v_list jsonb;
@@ -14910,6 +17764,7 @@ begin
         for v_column in
             select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
         loop
+            perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, v_column->>'name', v_column);
             v_spec := docpal_private.with_column(v_spec, v_column->>'name',
                 -- the old CHECK was made from the old values: say so, or it would look unchanged
                 docpal_private.apply_column(v_ctx.schema_name, v_table,
@@ -14931,7 +17786,8 @@ exception when invalid_function_definition then
 as $$
 /* Replaces a type list's values and re-checks every column that uses it (its
    options CHECK is regenerated and validated): removing a value that is
-   still stored is 23514 and changes nothing. 42704 for an unknown list. */
+   still stored is 23514 and changes nothing, removing a state of a workflow
+   whose column uses the list 2BP01. 42704 for an unknown list. */
 declare
     v_ctx record;
     v_list jsonb;
@@ -14962,6 +17818,7 @@ begin
         for v_column in
             select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
         loop
+            perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, v_column->>'name', v_column);
             v_spec := docpal_private.with_column(v_spec, v_column->>'name',
                 -- the old CHECK was made from the old values: say so, or it would look unchanged
                 docpal_private.apply_column(v_ctx.schema_name, v_table,
@@ -15015,6 +17872,95 @@ begin
     select * into v_ctx from docpal_private.require_company();
     perform docpal_private.seal_audit(v_ctx.schema_name);
     return docpal_private.verify_audit(v_ctx.schema_name);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/public/workflow_history.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal.workflow_history(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record's workflow log, oldest first: [{id, at, workflow, transition,
+   kind, from, to, user_id, comment}], kind "approval" (to is null: more
+   approvals were needed) or "transition" (the state moved). [] when the
+   company has no workflow log yet. 42P01 unknown table, 42501 without read
+   permission on it, P0002 a record that does not exist or that the caller
+   may not see. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_perm jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, workflow_history.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                workflow_history.slug, 'read');
+    if not docpal_private.row_allowed(v_ctx.schema_name, v_spec, nullif(v_perm->'row_filter', 'null'), workflow_history.id) then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', workflow_history.id, workflow_history.slug);
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', v_ctx.schema_name)) is null then
+        return '[]';
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''id'', l.id, ''at'', l.at, ''workflow'', l.workflow, ''transition'', l.transition, ''kind'', l.kind,
+                    ''from'', l.from_state, ''to'', l.to_state, ''user_id'', l.user_id, ''comment'', l.comment) order by l.id), ''[]'')
+           from %I._workflow_log l where l."table" = $1 and l.record_id = $2', v_ctx.schema_name)
+       into v_result using workflow_history.slug, workflow_history.id;
+    return v_result;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal.workflow_history;
+    execute $q$create or replace function docpal.workflow_history(slug text, id uuid)
+    returns jsonb
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The record's workflow log, oldest first: [{id, at, workflow, transition,
+   kind, from, to, user_id, comment}], kind "approval" (to is null: more
+   approvals were needed) or "transition" (the state moved). [] when the
+   company has no workflow log yet. 42P01 unknown table, 42501 without read
+   permission on it, P0002 a record that does not exist or that the caller
+   may not see. */
+declare
+    v_ctx record;
+    v_spec jsonb;
+    v_perm jsonb;
+    v_result jsonb;
+begin
+    select * into v_ctx from docpal_private.require_company();
+    v_spec := docpal_private.table_spec(v_ctx.schema_name, workflow_history.slug);
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                workflow_history.slug, 'read');
+    if not docpal_private.row_allowed(v_ctx.schema_name, v_spec, nullif(v_perm->'row_filter', 'null'), workflow_history.id) then
+        raise exception using errcode = 'P0002',
+            message = pg_catalog.format('record %s of table %s does not exist', workflow_history.id, workflow_history.slug);
+    end if;
+    if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', v_ctx.schema_name)) is null then
+        return '[]';
+    end if;
+    execute pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''id'', l.id, ''at'', l.at, ''workflow'', l.workflow, ''transition'', l.transition, ''kind'', l.kind,
+                    ''from'', l.from_state, ''to'', l.to_state, ''user_id'', l.user_id, ''comment'', l.comment) order by l.id), ''[]'')
+           from %I._workflow_log l where l."table" = $1 and l.record_id = $2', v_ctx.schema_name)
+       into v_result using workflow_history.slug, workflow_history.id;
+    return v_result;
 end
 $$
 $q$;
@@ -15081,7 +18027,8 @@ begin
       join (values (1, 'bb8c2bdf1ed8f9055026ffdaef2f745f132005259abd60bb960c58418dec65cf'),
         (2, '94d2d790b45b0346b3584bfcd5a577843586e8e74ea091a5ad85838103e31b25'),
         (3, '07034658b7fb3b50315d651fb4b79c6720bd49a5dfd30d96bdf099d1b9d490aa'),
-        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27')) as n(version, checksum) on n.version = s.version
+        (4, 'bc162ac5128e9e5ba0e8563ccfe6fba4c214e16eb028d58514cd7d6940287d27'),
+        (5, '65cd78af4a0c3ac1d37c5e6a06b350c31e733186bfde7b148d051df0e88d0c4a')) as n(version, checksum) on n.version = s.version
      where s.checksum <> n.checksum
        and exists (select from docpal_private.companies c where c.schema_version >= s.version);
     if v_changed is not null then
@@ -15213,6 +18160,13 @@ values (4, 'audit_chain',
 on conflict (version) do update
     set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
     where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
+insert into docpal_private.tenant_steps (version, name, statements, checksum)
+values (5, 'events',
+        array[$q$select docpal_private.audit_setup('%1$I'::regnamespace)$q$]::text[],
+        '65cd78af4a0c3ac1d37c5e6a06b350c31e733186bfde7b148d051df0e88d0c4a')
+on conflict (version) do update
+    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum
+    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;
 
 -- ======================================================================
 -- version
@@ -15228,8 +18182,11 @@ on conflict (key) do update set value = excluded.value;
 
 -- Functions in the docpal schemas that no template defines any more are left
 -- over from an older version, and go. Function names are unique in these
--- schemas, so the names the templates define are the whole list. (No CASCADE:
--- a stale function something still depends on makes the install fail loudly.)
+-- schemas, so the names the templates define are the whole list; and every
+-- one of them was just (re)created by this transaction, so a function of a
+-- template's name that this transaction did not write is an old overload
+-- (its arguments changed). (No CASCADE: a stale function something still
+-- depends on makes the install fail loudly.)
 do $$
 declare
     v_proc record;
@@ -15238,7 +18195,10 @@ begin
         select p.oid::regprocedure as signature, p.prokind
           from pg_catalog.pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
-           and p.proname <> all (array['activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'ddl_begin', 'default_sql', 'define_relations', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_table', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'write_keys', 'write_links']::text[])
+           -- written before this transaction began: older than its xid (each
+           -- function is written in a subtransaction, whose xid is younger)
+           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
+                or pg_catalog.age(p.xmin) > pg_catalog.age(pg_catalog.pg_current_xact_id()::xid))
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass
                               and d.objid = p.oid and d.deptype = 'e')
@@ -15255,6 +18215,7 @@ $$;
 
 -- EXECUTE only for the docpal roles, function by function
 revoke all on all routines in schema docpal, docpal_private from public, docpal_service, docpal_app;
+grant execute on function docpal.ack_events to docpal_service;
 grant execute on function docpal.activate_company to docpal_service;
 grant execute on function docpal.add_column to docpal_service, docpal_app;
 grant execute on function docpal.add_group_member to docpal_service, docpal_app;
@@ -15271,6 +18232,7 @@ grant execute on function docpal.check_relation to docpal_service, docpal_app;
 grant execute on function docpal.clear_context to docpal_service, docpal_app;
 grant execute on function docpal.create_api_key to docpal_service, docpal_app;
 grant execute on function docpal.create_company to docpal_service;
+grant execute on function docpal.create_event_rule to docpal_service, docpal_app;
 grant execute on function docpal.create_group to docpal_service, docpal_app;
 grant execute on function docpal.create_record to docpal_service, docpal_app;
 grant execute on function docpal.create_records to docpal_service, docpal_app;
@@ -15281,19 +18243,23 @@ grant execute on function docpal.create_user to docpal_service;
 grant execute on function docpal.current_company to docpal_service, docpal_app;
 grant execute on function docpal.current_user_id to docpal_service, docpal_app;
 grant execute on function docpal.define_relations to docpal_service, docpal_app;
+grant execute on function docpal.define_workflow to docpal_service, docpal_app;
 grant execute on function docpal.delete_record to docpal_service, docpal_app;
 grant execute on function docpal.describe_table to docpal_service, docpal_app;
 grant execute on function docpal.drop_column to docpal_service, docpal_app;
 grant execute on function docpal.drop_company to docpal_service;
+grant execute on function docpal.drop_event_rule to docpal_service, docpal_app;
 grant execute on function docpal.drop_table to docpal_service, docpal_app;
 grant execute on function docpal.explain_query to docpal_service, docpal_app;
 grant execute on function docpal.get_company to docpal_service, docpal_app;
 grant execute on function docpal.get_record to docpal_service, docpal_app;
 grant execute on function docpal.grant_permission to docpal_service, docpal_app;
 grant execute on function docpal.list_companies to docpal_service;
+grant execute on function docpal.list_event_rules to docpal_service, docpal_app;
 grant execute on function docpal.list_tables to docpal_service, docpal_app;
 grant execute on function docpal.lookup_objects to docpal_service, docpal_app;
 grant execute on function docpal.maintain_audit_log to docpal_service, docpal_app;
+grant execute on function docpal.poll_events to docpal_service;
 grant execute on function docpal.query_breadcrumb to docpal_service, docpal_app;
 grant execute on function docpal.query_dropdown to docpal_service, docpal_app;
 grant execute on function docpal.query_gantt to docpal_service, docpal_app;
@@ -15306,6 +18272,7 @@ grant execute on function docpal.register_file to docpal_service, docpal_app;
 grant execute on function docpal.relate to docpal_service, docpal_app;
 grant execute on function docpal.remove_member to docpal_service;
 grant execute on function docpal.rename_column to docpal_service, docpal_app;
+grant execute on function docpal.replay_events to docpal_service;
 grant execute on function docpal.resolve_company to docpal_service, docpal_app;
 grant execute on function docpal.restore_record to docpal_service, docpal_app;
 grant execute on function docpal.revoke_api_key to docpal_service, docpal_app;
@@ -15316,12 +18283,14 @@ grant execute on function docpal.schema_history to docpal_service, docpal_app;
 grant execute on function docpal.seal_audit_chain to docpal_service, docpal_app;
 grant execute on function docpal.set_context to docpal_service;
 grant execute on function docpal.suspend_company to docpal_service;
+grant execute on function docpal.transition_record to docpal_service, docpal_app;
 grant execute on function docpal.unassign_role to docpal_service, docpal_app;
 grant execute on function docpal.unrelate to docpal_service, docpal_app;
 grant execute on function docpal.update_company to docpal_service;
 grant execute on function docpal.update_record to docpal_service, docpal_app;
 grant execute on function docpal.update_type_list to docpal_service, docpal_app;
 grant execute on function docpal.verify_audit_chain to docpal_service, docpal_app;
+grant execute on function docpal.workflow_history to docpal_service, docpal_app;
 
 commit;
 

@@ -604,6 +604,19 @@ def test_seal_audit_chain(ctx, dba, schema, connect, company):
     assert log_count(dba, schema) == 5
 
 
+def test_entry_of_the_newest_running_transaction_is_sealed_after_it_commits(ctx, connect, company, dba, schema):
+    # the writer's transaction id is the newest one, so the sealer's snapshot does not list it as
+    # running (it is at the snapshot's xmax): its entry must still not be taken as settled
+    create(ctx, "notes", {"title": "before"})
+    held = set_context(connect(SERVICE_LOGIN, autocommit=False), company, company["owner"])
+    create(held, "notes", {"title": "held"})
+    for _ in range(3):
+        one(ctx, "select docpal.seal_audit_chain()")
+    held.commit()
+    assert one(ctx, "select docpal.seal_audit_chain()") == 1
+    assert verify(ctx) == {"ok": True, "checked": log_count(dba, schema), "first_broken": None}
+
+
 def test_chain_intact_after_concurrent_writers(ctx, company, connect, dba, schema):
     owner = company["owner"]
     held = set_context(connect(SERVICE_LOGIN, autocommit=False), company, owner)
@@ -1033,7 +1046,11 @@ def test_report_errors(ctx):
 
 # --- partitions and retention -----------------------------------------------------------
 
-def test_monthly_partitions_exist_with_the_company(dba, schema):
+def test_monthly_partitions_come_with_the_first_table(dba, schema, service, company):
+    # a company without tables has only the default partition (create_company stays cheap)
+    assert partitions(dba, schema) == {"_audit_log_default"}
+    set_context(service, company, company["owner"])
+    fn(service, "create_table", NOTES)
     names = partitions(dba, schema)
     assert {f"_audit_log_{month(dba, 0)}", f"_audit_log_{month(dba, -1)}", "_audit_log_default"} <= names
 

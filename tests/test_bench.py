@@ -56,3 +56,13 @@ def test_permissions_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio member / owner" in proc.stdout and "check_relation p50" in proc.stdout
     assert "authenticate:" in proc.stdout
+
+
+def test_events_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_events.py"), "--tiny", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "speed ratio off/on" in proc.stdout and "events/s" in proc.stdout
+    assert "NOTIFY latency, docpal" in proc.stdout

@@ -162,6 +162,14 @@ def test_stale_functions_are_dropped(db, dburl):
     assert one(db, "select to_regproc('docpal.create_company')") is not None
 
 
+def test_an_old_overload_of_a_function_is_dropped(db, dburl):
+    # a function whose arguments changed leaves its old signature behind unless migrate drops it
+    db.execute("create function docpal_private.notify_limit(p_old integer) returns bigint language sql as 'select 1::bigint'")
+    deploy.migrate(dburl)
+    assert one(db, "select count(*) from pg_proc where proname = 'notify_limit'") == 1
+    assert one(db, "select to_regprocedure('docpal_private.notify_limit()')") is not None
+
+
 def test_status_reports_versions(db, dburl):
     status = deploy.status(dburl)
     assert status["installed_version"] == status["package_version"]

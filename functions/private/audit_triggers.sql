@@ -16,9 +16,13 @@ as $$
      holding the changed columns plus version (and updated_by when it
      changed; updated_at is the entry's "at"), changed and summary in table
      order.
-   Its plans are cached, and a plan made for a one-row statement would join
+   Its plans are cached, so nothing in them may be per-row work that grows
+   with the statement (the notification counts its events with window
+   functions, not a join). A plan made for a one-row statement would join
    the old and new rows of a 100,000-row one by nested loop (quadratic):
-   the function turns nested loops off, so the join is always hashed.
+   the function turns nested loops off, so the join is always hashed; and
+   JIT off, which the cost of a disabled nested loop (the one-row join of
+   the notification query) would otherwise trigger on every statement.
    It is SECURITY DEFINER (anyone who may write the table is logged, whether
    or not they may write the log) and writes only into its own schema's log.
    Transition tables allow one event per trigger, hence one AFTER trigger per
@@ -28,18 +32,25 @@ declare
     v_table text := p_spec->>'slug';
     v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
-    v_log text := pg_catalog.format('%I._audit_log', p_schema);
-    v_entry text := 'insert into ' || v_log || ' (user_id, "table", record_id, action, version, old, new, changed, summary) ';
+    v_company docpal_private.companies;
+    v_events boolean;
     v_changed text;
     v_unchanged text;
     v_summary text;
+    v_workflow_new text;
+    v_workflow_row text;
     v_update text;
     v_whole text;
     v_on_insert text;
     v_on_delete text;
     v_on_truncate text;
+    v_write text;
     v_junction record;
 begin
+    perform docpal_private.data_setup(p_schema);
+    select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    -- settings.events = false: a company that wants no events (a benchmark's baseline)
+    v_events := v_company.settings->'events' is distinct from 'false'::jsonb;
     v_data := array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = pg_catalog.format('%I.%I', p_schema, v_table)::regclass and a.attnum > 0
                        and not a.attisdropped
@@ -53,41 +64,85 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    v_update := v_entry || pg_catalog.format(
-        'select _user, %1$L, _d._id, _update_action, _d._version,
-                _d._old - _d._unchanged, _d._new - _d._unchanged, _d._changed, _d._summary
+    -- the event rules of the table, in the order they were made: the first
+    -- whose actions and `when` match the written row names the workflow
+    v_workflow_new := docpal_private.event_rules_sql(p_schema, p_spec, '_n');
+    v_workflow_row := docpal_private.event_rules_sql(p_schema, p_spec, '_r');
+    -- each path selects its entries as _d (_id, _version, _old, _new, _changed,
+    -- _summary, _workflow); v_write turns them into log entries and events
+    v_update := pg_catalog.format(
+        'select _d._id, _d._version, _d._old - _d._unchanged as _old, _d._new - _d._unchanged as _new,
+                _d._changed, _d._summary, _d._workflow
            from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%2$s]::text[], null) as _changed,
+                        pg_catalog.array_remove(array[%1$s]::text[], null) as _changed,
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
-                            || pg_catalog.array_remove(array[%3$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %4$s) as _summary
+                            || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
+                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%5$s) is distinct from (%6$s)) _d',
-        v_table, coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%4$s) is distinct from (%5$s)) _d',
+        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
-        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'));
+        coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
+        pg_catalog.replace(v_workflow_new, '$action', '_update_action'));
     -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
-    v_whole := v_entry || pg_catalog.format(
-        'select _user, %1$L, _r.id, %%1$s, _r.version, %%2$s, %%3$s, %2$L::text[], %%4$s from %%5$s _r', v_table, v_data);
-    v_on_insert := pg_catalog.format(v_whole, '_insert_action', 'null', 'pg_catalog.to_jsonb(_r)',
-                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end', '_docpal_new');
-    v_on_delete := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''', '_docpal_old');
-    v_on_truncate := pg_catalog.format(v_whole, '''DELETE''', 'pg_catalog.to_jsonb(_r)', 'null', '''deleted''',
+    v_whole := pg_catalog.format(
+        'select _r.id as _id, _r.version as _version, %%1$s as _old, %%2$s as _new, %1$L::text[] as _changed,
+                %%3$s as _summary, %%4$s as _workflow from %%5$s _r', v_data);
+    v_on_insert := pg_catalog.format(v_whole, 'null::jsonb', 'pg_catalog.to_jsonb(_r)',
+                                     'case when _label = ''RESTORE'' then ''restored'' else ''created'' end',
+                                     pg_catalog.replace(v_workflow_row, '$action', '_insert_action'), '_docpal_new');
+    v_on_delete := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                     pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''), '_docpal_old');
+    v_on_truncate := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
+                                       pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''),
                                        pg_catalog.format('%I.%I', p_schema, v_table));
+    -- One statement per path (%1$s its select, %2$s its action) writes the
+    -- audit entries, the outbox rows (same transaction: nothing is left of
+    -- rolled-back work) and the notifications. Notifications are a wake-up
+    -- only and go out at commit: one per event up to docpal.notify_limit
+    -- events in a statement (default 100), one summary beyond.
+    v_write := pg_catalog.format(
+        'with _d as (%%1$s),
+              _a as (insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
+                     select _user, %2$L, _d._id, %%2$s, _d._version, _d._old, _d._new, _d._changed, _d._summary from _d)',
+        p_schema, v_table);
+    if v_events then
+        v_write := v_write || pg_catalog.format(',
+              _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id, workflow)
+                     select %2$L, _d._id, %%2$s, _d._version, _d._changed, _user, _d._workflow from _d
+                     returning id, record_id, action, version, changed, at, workflow)
+         select pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                    when _w.n <= _limit then docpal_private.event_notice(%3$L, _w.id, %2$L, _w.record_id, _w.action,
+                                                                           _w.version, _w.changed, _user, _w.at, _w.workflow)
+                    else pg_catalog.json_build_object(''company_id'', %3$L::uuid, ''first_event_id'', _w.lo,
+                                                      ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+           into _sent
+           from (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
+                        pg_catalog.max(_e.id) over () as hi
+                   from _e) _w
+          where _w.n <= _limit or _w.id = _w.lo',
+            p_schema, v_table, v_company.id);
+    else
+        v_write := v_write || ' select pg_catalog.count(*) into _sent from _d';
+    end if;
     execute pg_catalog.format(
         'create or replace function %1$I.%2$I() returns trigger
              language plpgsql security definer
              set search_path = pg_catalog, pg_temp
              set enable_nestloop = off
+             set jit = off
          as $capture$
-         /* Audit capture of table %3$s, generated by docpal_private.audit_triggers. */
+         /* Audit and event capture of table %3$s, generated by docpal_private.audit_triggers. */
          declare
              -- names start with _ so that no column (they never do) can shadow them
              _user uuid := docpal_private.context_user_claimed();
              _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
              _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
              _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+             _limit bigint := docpal_private.notify_limit();
+             _sent bigint;
          begin
              if tg_op = ''UPDATE'' then
                  %4$s;
@@ -96,12 +151,19 @@ begin
              elsif tg_op = ''DELETE'' then
                  %6$s;
              else
+                 -- a TRUNCATE may be the first write of its transaction: take the
+                 -- transaction id before the entries (docpal_private.seal_audit)
+                 perform pg_catalog.pg_current_xact_id();
                  %7$s;
              end if;
              return null;
          end
          $capture$',
-        p_schema, v_function, v_table, v_update, v_on_insert, v_on_delete, v_on_truncate);
+        p_schema, v_function, v_table,
+        pg_catalog.format(v_write, v_update, '_update_action'),
+        pg_catalog.format(v_write, v_on_insert, '_insert_action'),
+        pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
+        pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     execute pg_catalog.format(
         'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I

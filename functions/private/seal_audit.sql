@@ -11,20 +11,28 @@ as $$
    An entry that commits after a larger id was sealed is sealed in a later
    run, after it: the chain order is the seal order, so it never forks.
 
-   Which entries to look at: every run records its snapshot and the id
-   sequence's value read just before it (id_mark). Ids up to id_mark were
-   taken by transactions that had committed by that snapshot, were running in
-   it (its xip list) or aborted; once every one of those running has finished
-   before a later run's snapshot, that later run saw and sealed them all, so
-   no entry at or below id_mark is unsealed ("settled"). A run scans only ids
-   above the settled mark, so its cost follows the new entries, not the log.
-   Records the run in _audit_seals and returns the number of entries sealed. */
+   Which entries to look at: every run records the id sequence's value
+   (id_mark) and then takes its own transaction id (the bound, stored as the
+   snapshot bound:bound:). Entries are written after their transaction has an
+   id (the capture triggers run after the row's write; TRUNCATE's takes one
+   first), so every entry at or below id_mark belongs to a transaction older
+   than the bound. Once a later run's snapshot has an xmin past the bound,
+   all of those have finished before it, that run sees and seals them all,
+   and no entry at or below id_mark is unsealed ("settled"). A run scans only
+   ids above the settled mark, so its cost follows the new entries, not the
+   log. (A snapshot's own xip list is not enough: a transaction whose id is
+   at or above the snapshot's xmax is running but not listed.) A run inside a
+   transaction that already had an id cannot bound what came after it and
+   settles nothing. Records the run in _audit_seals and returns the number of
+   entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;
     v_settled bigint;
     v_mark bigint;
     v_snap pg_snapshot;
+    v_fresh boolean;
+    v_bound pg_snapshot;
     v_from bigint;
     v_ids bigint[];
     v_contents bytea[];
@@ -43,9 +51,15 @@ begin
     v_seal := coalesce(v_seal, 0);
     v_hash := coalesce(v_hash, pg_catalog.decode(pg_catalog.repeat('00', 32), 'hex'));
     v_settled := coalesce(v_settled, 0);
-    -- id_mark before the snapshot: every id at or below it is older than the snapshot
+    v_fresh := pg_catalog.pg_current_xact_id_if_assigned() is null;
     execute pg_catalog.format('select case when s.is_called then s.last_value else 0 end from %s s', v_sequence)
        into v_mark;
+    if v_fresh then
+        -- taken after the mark: younger than every transaction that wrote an entry at or below it
+        v_bound := pg_catalog.format('%1$s:%1$s:', pg_catalog.pg_current_xact_id())::pg_snapshot;
+    else
+        v_mark := v_settled;  -- no bound: this run's mark settles nothing
+    end if;
     v_snap := pg_catalog.pg_current_snapshot();
     v_from := v_settled;
     loop
@@ -73,24 +87,19 @@ begin
         v_last := v_ids[pg_catalog.cardinality(v_ids)];
         v_from := v_last;
     end loop;
-    -- the new settled mark: the highest id_mark whose running transactions
-    -- have all finished before this run's snapshot (this run's own when
-    -- nothing was running)
+    -- the new settled mark: the highest id_mark of an earlier run whose
+    -- bound every transaction had passed when this run's snapshot was taken
     execute pg_catalog.format(
         'select pg_catalog.max(s.id_mark) from %I._audit_seals s
           where s.kind = ''run'' and s.id_mark > $1
-            and not exists (select from pg_catalog.pg_snapshot_xip(s.snap) x
-                             where not pg_catalog.pg_visible_in_snapshot(x, $2))', p_schema)
+            and pg_catalog.pg_snapshot_xmin($2) > pg_catalog.pg_snapshot_xmax(s.snap)', p_schema)
        into v_newly_settled using v_settled, v_snap;
-    if not exists (select from pg_catalog.pg_snapshot_xip(v_snap)) then
-        v_newly_settled := greatest(v_newly_settled, v_mark);
-    end if;
     v_newly_settled := greatest(v_settled, v_newly_settled);
-    if v_total > 0 or v_newly_settled > v_settled then
+    if v_total > 0 or v_newly_settled > v_settled or v_mark > v_settled then
         execute pg_catalog.format(
             'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)
              values ($1, $2, $3, ''run'', $4, $5, $6)', p_schema)
-          using v_seal, coalesce(v_last, 0), v_hash, v_snap, v_mark, v_newly_settled;
+          using v_seal, coalesce(v_last, 0), v_hash, v_bound, v_mark, v_newly_settled;
     end if;
     return v_total;
 end

@@ -9,7 +9,9 @@ as $$
    and brings the table to it; returns describe_table. A type change
    converts the data (22P02/22007/22008 naming the value that does not
    convert; 23514 when converted values break a rule); either way nothing
-   changes on failure. 42703 for an unknown column. */
+   changes on failure. 42703 for an unknown column; 2BP01 when a workflow
+   governs the column and it would stop being a select column or lose one of
+   the workflow's states. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -31,6 +33,7 @@ begin
         return docpal_private.describe_table(v_ctx.schema_name, alter_column.slug);  -- nothing to do
     end if;
     perform docpal_private.check_targets(v_ctx.schema_name, alter_column.slug, pg_catalog.jsonb_build_array(v_new));
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, alter_column.column_name, v_new);
     perform docpal_private.detach_table(v_ctx.schema_name, alter_column.slug);
     v_new := docpal_private.apply_column(v_ctx.schema_name, alter_column.slug, v_old, v_new);
     v_spec := docpal_private.refresh_table(v_ctx.schema_name, docpal_private.with_column(v_spec, v_new->>'name', v_new));

@@ -6,7 +6,8 @@ create or replace function docpal.drop_column(slug text, column_name text)
     set search_path = pg_catalog, pg_temp
 as $$
 /* Drops a column (a relation_many's junction table with it); returns
-   describe_table. 2BP01 when a formula column uses it, 42703 when unknown. */
+   describe_table. 2BP01 when a formula column uses it or a workflow governs
+   it, 42703 when unknown. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -25,6 +26,7 @@ begin
             message = pg_catalog.format('column %s.%s cannot be dropped: formula %s uses it',
                                         drop_column.slug, drop_column.column_name, v_users);
     end if;
+    perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, drop_column.column_name, null);
     perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
     if v_old->>'type' = 'relation_many' then
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');

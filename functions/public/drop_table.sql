@@ -5,9 +5,9 @@ create or replace function docpal.drop_table(slug text)
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Drops a table with its junction tables and catalog entry. 2BP01 while a
-   relation or relation_many column of another table targets it; 42P01 for
-   an unknown slug. */
+/* Drops a table with its junction tables, catalog entry and workflows
+   (with their log). 2BP01 while a relation or relation_many column of
+   another table targets it; 42P01 for an unknown slug. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -38,5 +38,9 @@ begin
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
+    -- and its event rules
+    execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.spec->>''table'' = $2', v_ctx.schema_name)
+      using 'event_rule', drop_table.slug;
+    perform docpal_private.workflow_drop_table(v_ctx.schema_name, v_spec);
 end
 $$;

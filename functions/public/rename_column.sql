@@ -6,9 +6,11 @@ create or replace function docpal.rename_column(slug text, old_name text, new_na
     set search_path = pg_catalog, pg_temp
 as $$
 /* Renames a column; constraints, indexes, the trigger and relations follow
-   (PostgreSQL tracks columns by number, so nothing is rebuilt). Returns
+   (PostgreSQL tracks columns by number, so nothing is rebuilt but the
+   generated audit capture, whose text names the columns). Returns
    describe_table. 42703 for an unknown column, 42701 when new_name is taken,
-   22023 for an invalid or reserved name. */
+   22023 for an invalid or reserved name. A workflow governing the column
+   follows it (its state_column becomes new_name). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -42,6 +44,12 @@ begin
     if v_spec ? 'search' then
         v_spec := v_spec || pg_catalog.jsonb_build_object('search', docpal_private.search_sql(v_spec));
     end if;
+    -- a workflow's state column: the workflow follows it
+    if v_spec ? 'workflows' then
+        v_spec := docpal_private.workflow_rename(v_ctx.schema_name, v_spec, rename_column.old_name, rename_column.new_name);
+    end if;
+    -- the generated audit capture names the columns in its text: make it again
+    v_spec := docpal_private.refresh_table(v_ctx.schema_name, v_spec);
     perform docpal_private.save_table_spec(v_ctx.schema_name, v_spec);
     perform docpal_private.log_schema_change(v_ctx.schema_name, v_ctx.user_id, rename_column.slug, 'rename_column', v_old, v_new);
     return docpal_private.describe_table(v_ctx.schema_name, rename_column.slug);

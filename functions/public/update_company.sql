@@ -10,6 +10,7 @@ as $$
    any other key or a value of the wrong kind. */
 declare
     v_company docpal_private.companies;
+    v_old docpal_private.companies;
     v_key text;
 begin
     if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
@@ -30,12 +31,17 @@ begin
         raise exception using errcode = '22023', message = 'company settings must be a JSON object';
     end if;
     v_company := docpal_private.company_for_update(update_company.id);
+    v_old := v_company;
     update docpal_private.companies c
        set name = coalesce(update_company.patch->>'name', c.name),
            settings = coalesce(update_company.patch->'settings', c.settings),
            updated_at = pg_catalog.now()
      where c.id = update_company.id
     returning * into v_company;
+    -- settings.events switches the company's events: the capture functions are made afresh
+    if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb) then
+        perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
+    end if;
     return docpal_private.company_json(v_company);
 end
 $$;

@@ -8,8 +8,9 @@ as $$
 /* Applies patch to the record and returns it. A patch that changes nothing
    writes nothing (same version). The row is locked first, so concurrent
    updates with the same expected_version go one at a time and all but the
-   first get 40001. P0002 when the record does not exist; other errors as
-   create_record. */
+   first get 40001. P0002 when the record does not exist; 23514 (rule
+   "workflow") when it would change a column a workflow governs; other
+   errors as create_record. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -49,6 +50,10 @@ begin
         raise exception using errcode = '40001',
             message = pg_catalog.format('record %s of table %s is at version %s, not %s',
                                         update_record.id, update_record.slug, v_version, update_record.expected_version);
+    end if;
+    if v_spec ? 'workflows' then
+        -- a state column a workflow governs moves only through transition_record (23514)
+        perform docpal_private.workflow_update(v_ctx.schema_name, v_spec, update_record.id, update_record.patch);
     end if;
     begin
         if pg_catalog.cardinality(v_columns) > 0 then

@@ -7,7 +7,8 @@ create or replace function docpal.update_type_list(slug text, "values" jsonb)
 as $$
 /* Replaces a type list's values and re-checks every column that uses it (its
    options CHECK is regenerated and validated): removing a value that is
-   still stored is 23514 and changes nothing. 42704 for an unknown list. */
+   still stored is 23514 and changes nothing, removing a state of a workflow
+   whose column uses the list 2BP01. 42704 for an unknown list. */
 declare
     v_ctx record;
     v_list jsonb;
@@ -38,6 +39,7 @@ begin
         for v_column in
             select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type_list' = update_type_list.slug
         loop
+            perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, v_column->>'name', v_column);
             v_spec := docpal_private.with_column(v_spec, v_column->>'name',
                 -- the old CHECK was made from the old values: say so, or it would look unchanged
                 docpal_private.apply_column(v_ctx.schema_name, v_table,

@@ -1,0 +1,614 @@
+"""Benchmark of docpal's change events: what the outbox and NOTIFY cost a
+write, how fast a consumer drains the outbox, and how soon a listener hears
+of a commit.
+
+What is measured, on a fresh database, with two companies that have the same
+docpal table ``items`` (title text required max_length 200 searchable,
+amount decimal(12,2) min 0, status select indexed, due date, done boolean,
+note text not searchable): company ``bench`` with events on (the default) and
+company ``bench-off`` with events off (``docpal.update_company(id,
+'{"settings": {"events": false}}')`` as superuser, which regenerates its
+capture functions: its writes still go to the audit log, not to an outbox).
+One connection per company, each with the same owner in context, and a plain
+copy ``plain.items`` (``CREATE TABLE ... (LIKE <company>.items INCLUDING
+ALL)``, triggers dropped: no audit, no events).
+
+1. **create_record, events on against off.** N single
+   ``docpal.create_record('items', data)`` calls (autocommit, prepared) into
+   each company and N plain ``INSERT ... VALUES`` into ``plain.items``,
+   interleaved row by row (the order rotates); one warm-up round and 3
+   measured rounds, medians of µs per row. "speed ratio" off/on = time with
+   events off / time with events on (events-on speed as a fraction of
+   events-off speed). Checked: N events per round in ``bench``, none in
+   ``bench-off``, N audit entries in both.
+2. **create_records of N rows in one statement**: events on with one
+   notification per row (``set docpal.notify_limit = 100000`` in the
+   session), events on with the default (one summary notification for a
+   statement of more than 100 events), events off, and a plain ``INSERT ...
+   SELECT ... FROM jsonb_to_recordset(...) RETURNING *`` of the same JSON;
+   same rounds and medians, times and ratios. No one listens meanwhile (the
+   notifications still go through the server's notification queue).
+3. **outbox drain.** The outbox of ``bench`` is topped up to E events
+   (``create_records`` of 5,000 rows a statement, default notify setting),
+   copied with its ids into a plain table ``plain.events`` (same columns and
+   indexes) with a position table ``plain.event_position``. A consumer
+   holding everything (``replay_events('hold', first id)``, never acked)
+   keeps retention from deleting events, so every drain sees the same E.
+   For each batch size B in 100, 1,000, 5,000 and each of 3 rounds, a new
+   consumer name drains all of it, without a context (all companies, as a
+   service does): one transaction per batch of ``docpal.poll_events(consumer,
+   B)`` + ``docpal.ack_events(consumer, last event id)``, until a poll returns
+   []; against a plain drain in one transaction per batch: ``select
+   jsonb_agg(<the same payload keys> order by id), max(id) from (select ...
+   where id > $last order by id limit B)`` + ``update plain.event_position``.
+   Both decode the JSON in the client. Events/s (median), and the ratio
+   docpal / plain. Checked: every drain sees E events, in ascending ids.
+   Then ``EXPLAIN ANALYZE`` of the poll's queries (batch opening and one
+   batch page) and the time of poll and ack alone, to show where the time
+   goes; finally the holder drains with B = 1,000 including retention (the
+   outbox is emptied when its batch closes).
+4. **NOTIFY latency.** A listener connection (``LISTEN docpal_events`` and
+   ``LISTEN plain_events``, ``psycopg`` ``notifies()`` in a thread) records
+   ``time.perf_counter()`` on receipt; the writer makes W single
+   ``create_record`` calls (autocommit), recording ``time.perf_counter()``
+   right after the call returns (after its commit), and waits for the
+   notification before the next write; alternating with W plain one-statement
+   transactions ``INSERT ... RETURNING`` + ``pg_notify('plain_events', id)``.
+   p50 / p90 / p99 / max of receipt minus commit, in ms. Checked: every
+   payload has the documented keys; a ``create_records`` of 101 rows sends
+   one summary; a write in ``bench-off`` sends nothing.
+
+Goals (reported, not enforced): speed ratio off/on >= 0.8 for 1; drain
+> 20,000 events/s; notification p99 < 20 ms on an idle machine.
+
+Run:  .venv/bin/python bench/bench_events.py [--rows N] [--events E]
+          [--notify-writes W] [--tiny] [--database-url URL]
+
+Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
+cluster (docpal.embedded, durable settings) and removes it afterwards; with a
+URL it creates a database docpal_bench_<hex> on that server and drops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from statistics import median
+
+import psycopg
+from psycopg import sql
+
+import benchdb
+from docpal import deploy
+
+SLUG = "items"
+SPEC = {"slug": SLUG, "name": "Items", "columns": [
+    {"name": "title", "type": "text", "required": True, "max_length": 200, "searchable": True},
+    {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "min": 0},
+    {"name": "status", "type": "select", "options": ["open", "doing", "done"], "indexed": True},
+    {"name": "due", "type": "date"},
+    {"name": "done", "type": "boolean"},
+    {"name": "note", "type": "text", "searchable": False}]}
+COLUMNS = ("title", "amount", "status", "due", "done", "note")
+STATUSES = ("open", "doing", "done")
+ROUNDS = 3
+BATCHES = (100, 1000, 5000)
+FILL_CHUNK = 5000
+PAYLOAD_KEYS = {"event_id", "company_id", "table", "record_id", "action", "version", "changed", "user_id", "at"}
+TINY = {"rows": 200, "events": 5000, "notify_writes": 100}
+FULL = {"rows": 10000, "events": 200000, "notify_writes": 1000}
+
+PLAIN_INSERT = (f"insert into plain.items ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})")
+PLAIN_BULK = (f"insert into plain.items ({', '.join(COLUMNS)}) select {', '.join(COLUMNS)}"
+              " from jsonb_to_recordset(%s::jsonb)"
+              " as r(title text, amount numeric, status text, due date, done boolean, note text) returning *")
+PLAIN_NOTIFY = (f"with i as (insert into plain.items ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})"
+                " returning id) select i.id::text, pg_notify('plain_events', i.id::text) from i")
+CREATE = "select docpal.create_record('items', %s::jsonb)"
+CREATE_ID = "select docpal.create_record('items', %s::jsonb)->>'id'"
+CREATE_MANY = "select docpal.create_records('items', %s::jsonb)"
+
+
+class Failed(Exception):
+    pass
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile (0..1) of values, nearest rank."""
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))]
+
+
+def row(k: int) -> dict:
+    return {"title": f"Item {k} {'x' * (k % 40)}", "amount": (k * 7919 % 10000000) / 100, "status": STATUSES[k % 3],
+            "due": (datetime.date(2026, 1, 1) + datetime.timedelta(days=k % 365)).isoformat(), "done": k % 2 == 0,
+            "note": None if k % 4 == 0 else f"note {k}"}
+
+
+def row_params(r: dict) -> tuple:
+    return tuple(r[c] for c in COLUMNS)
+
+
+def count(conn: psycopg.Connection, table: sql.Composable) -> int:
+    return conn.execute(sql.SQL("select count(*) from {}").format(table)).fetchone()[0]
+
+
+class Setup:
+    def __init__(self, url: str):
+        self.url = url
+        self.on = psycopg.connect(url, autocommit=True)
+        self.company, self.user = benchdb.company_in_context(self.on)
+        self.on.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
+        self.off_company = self.on.execute("select docpal.create_company('bench-off', 'Bench, events off')"
+                                           ).fetchone()[0]
+        self.on.execute("select docpal.add_member(%s, %s, 'owner')", (self.off_company, self.user))
+        self.off = psycopg.connect(url, autocommit=True)
+        self.off.execute("select docpal.set_context(%s, %s)", (self.off_company, self.user))
+        self.off.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
+        self.off.execute("""select docpal.update_company(%s, '{"settings": {"events": false}}')""",
+                         (self.off_company,))
+        self.schema, self.number = self.on.execute(
+            "select schema_name, number from docpal_private.companies where id = %s", (self.company,)).fetchone()
+        self.off_schema = self.on.execute("select schema_name from docpal_private.companies where id = %s",
+                                          (self.off_company,)).fetchone()[0]
+        self.events = sql.Identifier(self.schema, "_events")
+        self.off_events = sql.Identifier(self.off_schema, "_events")
+        self.audit = sql.Identifier(self.schema, "_audit_log")
+        self.off_audit = sql.Identifier(self.off_schema, "_audit_log")
+        table = sql.Identifier(self.schema, SLUG)
+        self.on.execute(sql.SQL("create schema plain; create table plain.items (like {} including all)").format(table))
+        for (trigger,) in self.on.execute("select tgname from pg_trigger where tgrelid = 'plain.items'::regclass"
+                                          " and not tgisinternal").fetchall():
+            self.on.execute(sql.SQL("drop trigger {} on plain.items").format(sql.Identifier(trigger)))
+
+    def close(self) -> None:
+        self.on.close()
+        self.off.close()
+
+
+# ==============================================================================================
+# 1. single create_record, events on / off / plain
+# ==============================================================================================
+
+def part_single(s: Setup, n: int) -> dict:
+    print(f"\n1. create_record x {n}, one autocommit statement each: events on / events off / plain INSERT",
+          flush=True)
+    k0 = [10_000_000]
+    rounds: list[tuple[float, float, float]] = []
+    for r in range(ROUNDS + 1):
+        work = [row(k0[0] + i) for i in range(n)]
+        k0[0] += n
+        singles = [json.dumps(w) for w in work]
+        before = (count(s.on, s.events), count(s.on, s.off_events), count(s.on, s.audit), count(s.on, s.off_audit))
+        t = [0.0, 0.0, 0.0]
+        for i in range(n):
+            for j in ((i + r) % 3, (i + r + 1) % 3, (i + r + 2) % 3):
+                t0 = time.perf_counter()
+                if j == 0:
+                    s.on.execute(CREATE, (singles[i],), prepare=True).fetchone()
+                elif j == 1:
+                    s.off.execute(CREATE, (singles[i],), prepare=True).fetchone()
+                else:
+                    s.on.execute(PLAIN_INSERT, row_params(work[i]), prepare=True)
+                t[j] += time.perf_counter() - t0
+        after = (count(s.on, s.events), count(s.on, s.off_events), count(s.on, s.audit), count(s.on, s.off_audit))
+        delta = [a - b for a, b in zip(after, before)]
+        if delta != [n, 0, n, n]:
+            raise Failed(f"{n} create_record calls per company wrote events on/off {delta[0]}/{delta[1]},"
+                         f" audit entries on/off {delta[2]}/{delta[3]}")
+        label = "warm-up" if r == 0 else f"round {r}/{ROUNDS}"
+        print(f"  {label:12s} events on {t[0] * 1e6 / n:7.1f} µs/row, events off {t[1] * 1e6 / n:7.1f} µs/row,"
+              f" plain INSERT {t[2] * 1e6 / n:7.1f} µs/row", flush=True)
+        if r:
+            rounds.append(tuple(t))
+    on, off, plain = (median(x[k] for x in rounds) for k in range(3))
+    return {"on": on / n, "off": off / n, "plain": plain / n,
+            "ratio": median(x[1] / x[0] for x in rounds), "plain_ratio": median(x[2] / x[0] for x in rounds)}
+
+
+# ==============================================================================================
+# 2. create_records of N rows: per-row notifications / summary / events off / plain
+# ==============================================================================================
+
+def part_bulk(s: Setup, n: int) -> dict:
+    print(f"\n2. create_records of {n} rows, one statement: per-row NOTIFY (notify_limit 100000) /"
+          f" default (one summary) / events off / plain INSERT ... jsonb_to_recordset RETURNING *", flush=True)
+    names = ("per-row", "default", "off", "plain")
+    rounds: list[dict[str, float]] = []
+    k0 = 20_000_000
+    for r in range(ROUNDS + 1):
+        bulk = json.dumps([row(k0 + i) for i in range(n)])
+        k0 += n
+        t: dict[str, float] = {}
+        order = names[r % 4:] + names[:r % 4]
+        for name in order:
+            before = count(s.on, s.events), count(s.on, s.off_events)
+            t0 = time.perf_counter()
+            if name == "per-row":
+                s.on.execute("set docpal.notify_limit = 100000")
+                t0 = time.perf_counter()
+                got = len(s.on.execute(CREATE_MANY, (bulk,)).fetchone()[0])
+                t[name] = time.perf_counter() - t0
+                s.on.execute("reset docpal.notify_limit")
+            elif name == "default":
+                got = len(s.on.execute(CREATE_MANY, (bulk,)).fetchone()[0])
+                t[name] = time.perf_counter() - t0
+            elif name == "off":
+                got = len(s.off.execute(CREATE_MANY, (bulk,)).fetchone()[0])
+                t[name] = time.perf_counter() - t0
+            else:
+                got = len(s.on.execute(PLAIN_BULK, (bulk,)).fetchall())
+                t[name] = time.perf_counter() - t0
+            after = count(s.on, s.events), count(s.on, s.off_events)
+            want = (n, 0) if name in ("per-row", "default") else (0, 0)
+            if got != n or (after[0] - before[0], after[1] - before[1]) != want:
+                raise Failed(f"create_records ({name}) of {n} rows returned {got} rows and wrote events"
+                             f" on/off {after[0] - before[0]}/{after[1] - before[1]}")
+        label = "warm-up" if r == 0 else f"round {r}/{ROUNDS}"
+        print(f"  {label:12s} " + ", ".join(f"{k} {t[k] * 1e3:8.1f} ms" for k in names), flush=True)
+        if r:
+            rounds.append(t)
+        else:
+            first = t
+    out = {k: median(x[k] for x in rounds) for k in names}
+    if first["default"] > 3 * out["default"] or first["per-row"] > 3 * out["per-row"]:
+        print(f"  NOTE: the warm-up's events-on statements took {first['per-row'] * 1e3:.0f} / {first['default'] * 1e3:.0f}"
+              f" ms, over 3x the medians: the session's capture plan was cached from single-row statements"
+              f" (part 1) and is replanned later", flush=True)
+    out["default/per-row"] = median(x["per-row"] / x["default"] for x in rounds)  # speed of default vs per-row
+    out["off/default"] = median(x["off"] / x["default"] for x in rounds)
+    out["off/per-row"] = median(x["off"] / x["per-row"] for x in rounds)
+    out["plain/default"] = median(x["plain"] / x["default"] for x in rounds)
+    return out
+
+
+# ==============================================================================================
+# 3. outbox drain
+# ==============================================================================================
+
+def drain_docpal(conn: psycopg.Connection, consumer: str, b: int) -> tuple[float, int]:
+    seen, last = 0, 0
+    t0 = time.perf_counter()
+    while True:
+        with conn.transaction():
+            events = conn.execute("select docpal.poll_events(%s, %s)", (consumer, b), prepare=True).fetchone()[0]
+            if not events:
+                break
+            first, end = events[0]["event_id"], events[-1]["event_id"]
+            conn.execute("select docpal.ack_events(%s, %s)", (consumer, end), prepare=True)
+        if first <= last:
+            raise Failed(f"consumer {consumer}: event {first} after {last}")
+        seen += len(events)
+        last = end
+    return time.perf_counter() - t0, seen
+
+
+PLAIN_POLL = """
+select jsonb_agg(jsonb_build_object('event_id', e.id, 'company_id', %s::uuid, 'table', e."table",
+                                    'record_id', e.record_id, 'action', e.action, 'version', e.version,
+                                    'changed', e.changed, 'user_id', e.user_id, 'at', e.at)
+                 || case when e.workflow is null then '{}'::jsonb else jsonb_build_object('workflow', e.workflow) end
+                 order by e.id),
+       max(e.id)
+  from (select * from plain.events e where e.id > %s order by e.id limit %s) e"""
+
+
+def drain_plain(conn: psycopg.Connection, consumer: str, company: str, b: int) -> tuple[float, int]:
+    conn.execute("insert into plain.event_position values (%s, 0)", (consumer,))
+    seen = 0
+    t0 = time.perf_counter()
+    last = conn.execute("select last_id from plain.event_position where consumer = %s", (consumer,)).fetchone()[0]
+    while True:
+        with conn.transaction():
+            events, end = conn.execute(PLAIN_POLL, (company, last, b), prepare=True).fetchone()
+            if not events:
+                break
+            conn.execute("update plain.event_position set last_id = %s where consumer = %s", (end, consumer),
+                         prepare=True)
+        seen += len(events)
+        last = end
+    return time.perf_counter() - t0, seen
+
+
+def part_drain(s: Setup, e: int) -> dict:
+    print(f"\n3. outbox drain of {e:,} events: poll_events + ack_events per batch vs a plain table", flush=True)
+    have = count(s.on, s.events)
+    t0 = time.perf_counter()
+    k = 30_000_000
+    while have < e:
+        chunk = min(FILL_CHUNK, e - have)
+        s.on.execute(CREATE_MANY, (json.dumps([row(k + i) for i in range(chunk)]),))
+        k += chunk
+        have += chunk
+    t_fill = time.perf_counter() - t0
+    total = count(s.on, s.events)
+    lo = s.on.execute(sql.SQL("select min(id) from {}").format(s.events)).fetchone()[0]
+    s.on.execute(sql.SQL("create table plain.events (like {} including all)").format(s.events))
+    s.on.execute(sql.SQL("insert into plain.events select * from {}").format(s.events))
+    s.on.execute("create table plain.event_position (consumer text primary key, last_id bigint not null)")
+    s.on.execute(sql.SQL("vacuum analyze {}, plain.events, plain.event_position").format(s.events))
+    size = s.on.execute(sql.SQL("select pg_size_pretty(pg_total_relation_size({}))").format(
+        sql.Literal(f"{s.schema}._events"))).fetchone()[0]
+    print(f"  outbox {s.schema}._events: {total:,} events, {size}; topped up in {t_fill:.1f} s;"
+          f" copied with their ids to plain.events", flush=True)
+
+    drainer = psycopg.connect(s.url, autocommit=True)  # superuser, no context: every company
+    try:
+        drainer.execute("select docpal.replay_events('hold', %s)", (lo,))  # never acked: keeps everything
+        results: dict[int, list[tuple[float, float]]] = {b: [] for b in BATCHES}
+        for r in range(ROUNDS):
+            for b in BATCHES:
+                pair = {}
+                for side in (("docpal", "plain") if r % 2 == 0 else ("plain", "docpal")):
+                    consumer = f"drain_{b}_{r}"
+                    if side == "docpal":
+                        t, seen = drain_docpal(drainer, consumer, b)
+                    else:
+                        t, seen = drain_plain(drainer, consumer, str(s.company), b)
+                    if seen != total:
+                        raise Failed(f"{side} drain with batches of {b} saw {seen} of {total} events")
+                    pair[side] = t
+                results[b].append((pair["docpal"], pair["plain"]))
+                print(f"  round {r + 1}/{ROUNDS} B={b:5d}: docpal {total / pair['docpal']:9,.0f} events/s"
+                      f" ({pair['docpal']:.2f} s), plain {total / pair['plain']:9,.0f} events/s"
+                      f" ({pair['plain']:.2f} s)", flush=True)
+        out: dict = {"total": total, "fill": t_fill, "by_batch": {}}
+        for b in BATCHES:
+            d = median(x[0] for x in results[b])
+            p = median(x[1] for x in results[b])
+            out["by_batch"][b] = {"docpal": total / d, "plain": total / p,
+                                  "ratio": median(x[1] / x[0] for x in results[b])}
+
+        # Where the time goes: the poll's own SQL (as event_batch runs it), and poll / ack alone.
+        print("  where a drain's time goes (B = 1000, consumer 'probe'):")
+        with drainer.transaction(force_rollback=True):
+            t0 = time.perf_counter()
+            got = drainer.execute("select docpal.poll_events('probe', 1000)").fetchone()[0]
+            t_open = time.perf_counter() - t0
+            pos = drainer.execute("select batch_snap::text, done_snap::text, acked, batch_last from"
+                                  " docpal_private.event_consumers where consumer = 'probe' and company_id = %s",
+                                  (s.company,)).fetchone()
+            batch_snap, done_snap, acked, batch_last = pos
+            # the same page again (not yet acknowledged), as text, and its decoding in the client
+            t0 = time.perf_counter()
+            text = drainer.execute("select docpal.poll_events('probe', 1000)::text").fetchone()[0]
+            t_text = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            json.loads(text)
+            t_decode = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            drainer.execute("select docpal.ack_events('probe', %s)", (got[-1]["event_id"],)).fetchone()
+            acks = [time.perf_counter() - t0]
+            polls = []
+            for _ in range(5):  # later pages of the same batch (fewer when the outbox is small)
+                t0 = time.perf_counter()
+                got = drainer.execute("select docpal.poll_events('probe', 1000)").fetchone()[0]
+                polls.append(time.perf_counter() - t0)
+                if len(got) < 1000:
+                    break
+                t0 = time.perf_counter()
+                drainer.execute("select docpal.ack_events('probe', %s)", (got[-1]["event_id"],)).fetchone()
+                acks.append(time.perf_counter() - t0)
+            t_poll, t_ack = median(polls), median(acks)
+            open_plan = drainer.execute(sql.SQL(
+                "explain (analyze, costs off, timing on) select min(e.id), max(e.id) from {} e"
+                " where e.xid >= pg_snapshot_xmin(%s::pg_snapshot) and e.xid < pg_snapshot_xmax(%s::pg_snapshot)"
+                " and pg_visible_in_snapshot(e.xid, %s::pg_snapshot)"
+                " and not pg_visible_in_snapshot(e.xid, %s::pg_snapshot)").format(s.events),
+                (done_snap, batch_snap, batch_snap, done_snap)).fetchall()
+            page_plan = drainer.execute(sql.SQL(
+                "explain (analyze, costs off, timing on)"
+                " select jsonb_agg(jsonb_build_object('event_id', e.id, 'company_id', %s::uuid, 'table', e.\"table\","
+                " 'record_id', e.record_id, 'action', e.action, 'version', e.version, 'changed', e.changed,"
+                " 'user_id', e.user_id, 'at', e.at) || case when e.workflow is null then '{{}}'::jsonb"
+                " else jsonb_build_object('workflow', e.workflow) end order by e.id), max(e.id)"
+                " from (select * from {} e where e.id > %s and e.id <= %s"
+                " and pg_visible_in_snapshot(e.xid, %s::pg_snapshot) and not pg_visible_in_snapshot(e.xid, %s::pg_snapshot)"
+                " order by e.id limit 1000) e").format(s.events),
+                (s.company, acked, batch_last, batch_snap, done_snap)).fetchall()
+        print(f"    first poll (opens the batch: min/max over the outbox) {t_open * 1e3:.1f} ms;"
+              f" later polls {t_poll * 1e3:.1f} ms, ack {t_ack * 1e3:.2f} ms (medians);"
+              f" a poll of the same page as text {t_text * 1e3:.1f} ms + client json.loads {t_decode * 1e3:.1f} ms")
+        print("    EXPLAIN ANALYZE, batch opening:")
+        for (line,) in open_plan:
+            print(f"      | {line}")
+        print("    EXPLAIN ANALYZE, one page of 1000:")
+        for (line,) in page_plan:
+            print(f"      | {line}")
+        out.update(open=t_open, poll=t_poll, ack=t_ack, text=t_text, decode=t_decode)
+
+        # The holder, last consumer: its batch closes and retention empties the outbox.
+        t, seen = drain_docpal(drainer, "hold", 1000)
+        left = count(s.on, s.events)
+        print(f"  retention: consumer 'hold' drains {seen:,} events with B=1000 in {t:.2f} s"
+              f" ({seen / t:,.0f} events/s), closing its batch; outbox left: {left:,} events", flush=True)
+        out["hold"] = (seen, t, left)
+    finally:
+        drainer.close()
+    return out
+
+
+# ==============================================================================================
+# 4. NOTIFY latency
+# ==============================================================================================
+
+class Listener(threading.Thread):
+    def __init__(self, url: str):
+        super().__init__(daemon=True)
+        self.url = url
+        self.ready = threading.Event()
+        self.cond = threading.Condition()
+        self.got: dict[str, float] = {}
+        self.log: list[tuple[float, str, str]] = []
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute("listen docpal_events")
+                conn.execute("listen plain_events")
+                self.ready.set()
+                for n in conn.notifies():
+                    t = time.perf_counter()
+                    if n.channel == "plain_events" and n.payload == "stop":
+                        break
+                    if n.channel == "plain_events":
+                        key = "plain:" + n.payload
+                    else:
+                        p = json.loads(n.payload)
+                        key = f"docpal:{p.get('record_id') or p.get('first_event_id')}"
+                    with self.cond:
+                        self.got[key] = t
+                        self.log.append((t, n.channel, n.payload))
+                        self.cond.notify_all()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            self.error = exc
+            self.ready.set()
+
+    def wait(self, key: str, timeout: float = 5.0) -> float:
+        with self.cond:
+            if not self.cond.wait_for(lambda: key in self.got, timeout):
+                raise Failed(f"no notification for {key} within {timeout} s")
+            return self.got[key]
+
+
+def part_latency(s: Setup, w: int) -> dict:
+    print(f"\n4. NOTIFY latency, commit returned -> notification received, {w} writes each", flush=True)
+    listener = Listener(s.url)
+    listener.start()
+    listener.ready.wait(10)
+    if listener.error:
+        raise listener.error
+    lat: dict[str, list[float]] = {"docpal": [], "plain": []}
+    k = 40_000_000
+    try:
+        for i in range(w + 20):  # the first 20 of each warm up
+            for side in (("docpal", "plain") if i % 2 == 0 else ("plain", "docpal")):
+                k += 1
+                if side == "docpal":
+                    rid = s.on.execute(CREATE_ID, (json.dumps(row(k)),), prepare=True).fetchone()[0]
+                    t_commit = time.perf_counter()
+                    t_got = listener.wait(f"docpal:{rid}")
+                else:
+                    rid = s.on.execute(PLAIN_NOTIFY, row_params(row(k)), prepare=True).fetchone()[0]
+                    t_commit = time.perf_counter()
+                    t_got = listener.wait(f"plain:{rid}")
+                if i >= 20:
+                    lat[side].append((t_got - t_commit) * 1e3)
+
+        # Checks: payload keys; one summary for a statement over the limit; nothing from events off.
+        mark = len(listener.log)
+        docpal_payloads = [json.loads(p) for _, ch, p in listener.log if ch == "docpal_events"]
+        bad = [p for p in docpal_payloads if set(p) != PAYLOAD_KEYS]
+        if bad:
+            raise Failed(f"notification payloads with other keys than documented: {bad[:3]}")
+        s.off.execute(CREATE, (json.dumps(row(k + 1)),)).fetchone()
+        s.on.execute(CREATE_MANY, (json.dumps([row(k + 2 + i) for i in range(101)]),)).fetchone()
+        time.sleep(0.5)
+        with listener.cond:
+            new = [json.loads(p) for _, ch, p in listener.log[mark:] if ch == "docpal_events"]
+        if len(new) != 1 or new[0].get("count") != 101 or new[0].get("company_id") != str(s.company):
+            raise Failed(f"after an events-off write and a create_records of 101 rows: notifications {new}")
+        print(f"  checks: {len(docpal_payloads)} payloads with the documented keys; create_records of 101 rows"
+              f" -> one summary {json.dumps(new[0])}; events-off write -> none", flush=True)
+    finally:
+        s.on.execute("select pg_notify('plain_events', 'stop')")
+        listener.join(10)
+    if listener.error:
+        raise listener.error
+    out = {}
+    for side, values in lat.items():
+        out[side] = {"p50": pct(values, 0.5), "p90": pct(values, 0.9), "p99": pct(values, 0.99),
+                     "max": max(values), "min": min(values)}
+        print(f"  {side:6s} p50 {out[side]['p50']:.3f} ms, p90 {out[side]['p90']:.3f} ms,"
+              f" p99 {out[side]['p99']:.3f} ms, max {out[side]['max']:.3f} ms, min {out[side]['min']:.3f} ms",
+              flush=True)
+    return out
+
+
+# ==============================================================================================
+
+def bench(url: str, n: int, e: int, w: int) -> int:
+    deploy.migrate(url)
+    s = Setup(url)
+    try:
+        version = s.on.execute("select version()").fetchone()[0].split(",")[0]
+        fsync, sync = (s.on.execute(f"show {x}").fetchone()[0] for x in ("fsync", "synchronous_commit"))
+        head = subprocess.run(["git", "-C", str(Path(__file__).resolve().parent.parent), "log", "--oneline", "-1"],
+                              check=False, capture_output=True, text=True).stdout.strip()
+        load = os.getloadavg()
+        print(f"companies: {s.schema} (events on), {s.off_schema} (events off); {version}; fsync = {fsync},"
+              f" synchronous_commit = {sync}; {os.cpu_count()} CPUs, load average"
+              f" {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; HEAD {head or '?'}", flush=True)
+        single = part_single(s, n)
+        bulk = part_bulk(s, n)
+        drain = part_drain(s, e)
+        latency = part_latency(s, w)
+    finally:
+        s.close()
+
+    def ok(flag: bool) -> str:
+        return "ok" if flag else "MISSED"
+
+    print("\n" + "=" * 78)
+    print(f"1. create_record x {n}: events on {single['on'] * 1e6:.1f} µs/row, events off {single['off'] * 1e6:.1f}"
+          f" µs/row, plain INSERT {single['plain'] * 1e6:.1f} µs/row; speed ratio off/on {single['ratio']:.2f}"
+          f" (goal >= 0.8: {ok(single['ratio'] >= 0.8)}); plain/on {single['plain_ratio']:.2f}")
+    print(f"2. create_records of {n} rows: per-row NOTIFY {bulk['per-row'] * 1e3:.1f} ms, default (summary)"
+          f" {bulk['default'] * 1e3:.1f} ms, events off {bulk['off'] * 1e3:.1f} ms, plain {bulk['plain'] * 1e3:.1f} ms;"
+          f" per-row/default {bulk['default/per-row']:.2f}, speed ratio off/default {bulk['off/default']:.2f},"
+          f" off/per-row {bulk['off/per-row']:.2f}, plain/default {bulk['plain/default']:.2f}")
+    for b, x in drain["by_batch"].items():
+        print(f"3. drain of {drain['total']:,} events, B={b}: docpal {x['docpal']:,.0f} events/s"
+              f" (goal > 20,000: {ok(x['docpal'] > 20000)}), plain {x['plain']:,.0f} events/s,"
+              f" speed ratio docpal/plain {x['ratio']:.2f}")
+    print(f"   poll of 1000: {drain['poll'] * 1e3:.1f} ms, ack {drain['ack'] * 1e3:.2f} ms, batch opening"
+          f" {drain['open'] * 1e3:.1f} ms; retention drain {drain['hold'][0]:,} events in {drain['hold'][1]:.2f} s,"
+          f" outbox left {drain['hold'][2]}")
+    for side, x in latency.items():
+        goal = f" (goal p99 < 20 ms: {ok(x['p99'] < 20)})" if side == "docpal" else ""
+        print(f"4. NOTIFY latency, {side} x {w}: p50 {x['p50']:.2f} ms, p90 {x['p90']:.2f} ms, p99 {x['p99']:.2f} ms,"
+              f" max {x['max']:.2f} ms{goal}")
+    print("=" * 78)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=None,
+                        help=f"single create_record calls per round in 1, rows of the create_records in 2"
+                             f" (default {FULL['rows']})")
+    parser.add_argument("--events", type=int, default=None,
+                        help=f"events in the outbox to drain in 3 (default {FULL['events']})")
+    parser.add_argument("--notify-writes", type=int, default=None,
+                        help=f"timed writes per side in 4 (default {FULL['notify_writes']})")
+    parser.add_argument("--tiny", action="store_true",
+                        help=f"a quick run: {TINY['rows']} rows, {TINY['events']} events,"
+                             f" {TINY['notify_writes']} writes (explicit options still win)")
+    parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
+                        help="server to use (default $DATABASE_URL, else a throw-away cluster)")
+    args = parser.parse_args()
+    sizes = dict(TINY if args.tiny else FULL)
+    for key in ("rows", "events", "notify_writes"):
+        if getattr(args, key) is not None:
+            sizes[key] = getattr(args, key)
+    if sizes["rows"] < 1 or sizes["events"] < 1 or sizes["notify_writes"] < 1:
+        parser.error("--rows, --events and --notify-writes must be at least 1")
+    with benchdb.fresh_database(args.database_url) as url:
+        try:
+            return bench(url, sizes["rows"], sizes["events"], sizes["notify_writes"])
+        except Failed as exc:
+            print(f"FAILED: {exc}")
+            return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+create or replace function docpal_private.event_batch(p_consumer text, p_company uuid, p_schema text, p_max integer)
+    returns jsonb
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Up to p_max events of one company for a consumer (an array), from its
+   current batch: after what it acknowledged, in id order.
+
+   Batches follow PgQ. A sequence hands out ids at insert, not at commit,
+   so ids alone would lose an event whose transaction commits after a
+   higher id was acknowledged. A batch is instead the events whose
+   transactions are visible in a snapshot taken when the batch opens
+   (batch_snap) and were not in the previous one (done_snap): an event
+   committing late falls into a later batch, and an open transaction holds
+   back nothing that committed after it began.
+
+   The consumer's row is locked, skipping a row another transaction holds:
+   a second worker of the same consumer that polls while the first (in its
+   poll-deliver-ack transaction) holds this company gets nothing from it. */
+declare
+    v_pos docpal_private.event_consumers;
+    v_snap pg_snapshot;
+    v_first bigint;
+    v_last bigint;
+    v_events jsonb;
+    v_sent bigint;
+begin
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = p_consumer and e.company_id = p_company
+       for update skip locked;
+    if v_pos.consumer is null then
+        -- a new consumer starts at the oldest event the outbox keeps
+        insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
+            on conflict do nothing
+        returning * into v_pos;
+        if v_pos.consumer is null then
+            return '[]';  -- another worker of the consumer holds it
+        end if;
+    end if;
+    if v_pos.batch_snap is null then
+        v_snap := pg_catalog.pg_current_snapshot();
+        execute pg_catalog.format(
+            'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
+              where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
+                and pg_catalog.pg_visible_in_snapshot(e.xid, $2) and not pg_catalog.pg_visible_in_snapshot(e.xid, $1)',
+            p_schema) into v_first, v_last using v_pos.done_snap, v_snap;
+        if v_first is null then
+            return '[]';  -- nothing new: the position is not written
+        end if;
+        update docpal_private.event_consumers e
+           set batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
+               acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company
+        returning * into v_pos;
+    end if;
+    execute pg_catalog.format(
+        'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                    ''event_id'', e.id, ''company_id'', $5, ''table'', e."table", ''record_id'', e.record_id,
+                    ''action'', e.action, ''version'', e.version, ''changed'', e.changed, ''user_id'', e.user_id,
+                    ''at'', e.at)
+                  || case when e.workflow is null then ''{}''::jsonb
+                          else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
+                  order by e.id),
+                pg_catalog.max(e.id)
+           from (select * from %I._events e
+                  where e.id > $1 and e.id <= $2
+                    and pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4)
+                  order by e.id limit $6) e',
+        p_schema) into v_events, v_sent
+      using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
+    if v_sent > v_pos.sent then
+        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+         where e.consumer = p_consumer and e.company_id = p_company;
+    end if;
+    return coalesce(v_events, '[]');
+end
+$$;

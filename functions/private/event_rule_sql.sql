@@ -1,0 +1,32 @@
+create or replace function docpal_private.event_rule_sql(p_schema text, p_spec jsonb, p_when jsonb, p_alias text)
+    returns text
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* An event rule's `when` (the query engine's filter syntax) as one SQL
+   condition on the row alias p_alias, for baking into the table's capture
+   function: the query engine compiles it against the root alias _t with its
+   values as parameters ($1->N), which become one jsonb literal here. Only
+   the table's own columns: a path through a relation (a join) is 22023, an
+   unknown column 42703 (from the query engine). */
+declare
+    v_state jsonb := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_spec->>'slug',
+                                                   'specs', pg_catalog.jsonb_build_object(p_spec->>'slug', p_spec),
+                                                   'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+    v_sql text;
+    v_params text;
+begin
+    if p_when is null or p_when = 'null'::jsonb or p_when = '{}'::jsonb then
+        return 'true';
+    end if;
+    select f.p_state, f.o_sql into v_state, v_sql from docpal_private.q_filter(v_state, p_when) f;
+    if v_state->'joins' <> '{}'::jsonb then
+        raise exception using errcode = '22023',
+            message = 'an event rule''s when may use only the table''s own columns',
+            hint = 'The rule is evaluated on the written row itself, without joins.';
+    end if;
+    v_params := pg_catalog.format('(%L::jsonb->', v_state->>'params');
+    v_sql := pg_catalog.replace(v_sql, '($1->', v_params);
+    return pg_catalog.replace(v_sql, '_t.', p_alias || '.');
+end
+$$;

@@ -1,0 +1,48 @@
+-- grant: docpal_service
+create or replace function docpal.ack_events(consumer text, last_event_id bigint)
+    returns void
+    language plpgsql
+    security definer
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The consumer has the events poll_events handed out up to and including
+   last_event_id. Without a context that includes the whole batch of every
+   company handed out before that event's company (a poll goes through
+   companies in id order), except companies another worker of the consumer
+   holds. An id past what was handed out is 22023; one already
+   acknowledged, or of a batch already closed, changes nothing. */
+declare
+    v_scope uuid := docpal_private.event_scope(ack_events.consumer);
+    v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
+    v_pos docpal_private.event_consumers;
+    v_earlier uuid;
+begin
+    if v_scope is null then
+        for v_earlier in
+            select e.company_id from docpal_private.event_consumers e
+             where e.consumer = ack_events.consumer
+               and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
+               and e.batch_snap is not null and e.sent > e.acked
+               for update skip locked
+        loop
+            update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
+             where e.consumer = ack_events.consumer and e.company_id = v_earlier;
+            perform docpal_private.event_close(ack_events.consumer, v_earlier);
+        end loop;
+    end if;
+    select * into v_pos from docpal_private.event_consumers e
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id
+       for update;
+    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+        return;
+    end if;
+    if ack_events.last_event_id > v_pos.sent then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                        ack_events.consumer);
+    end if;
+    update docpal_private.event_consumers e set acked = ack_events.last_event_id, updated_at = pg_catalog.now()
+     where e.consumer = ack_events.consumer and e.company_id = v_company.id;
+    perform docpal_private.event_close(ack_events.consumer, v_company.id);
+end
+$$;
