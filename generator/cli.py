@@ -11,6 +11,7 @@ import click
 import psycopg
 
 from . import __version__, audit, deploy, render
+from . import listen as listen_mod
 
 database_url_option = click.option(
     "--database-url", envvar="DATABASE_URL", metavar="URL",
@@ -183,6 +184,35 @@ def audit_verify(database_url: str | None, company: str | None) -> None:
         raise click.UsageError(str(exc)) from None
     if broken:
         sys.exit(1)
+
+
+@main.command()
+@database_url_option
+@click.option("--consumer", required=True, metavar="NAME",
+              help="Consumer name: its position in the outbox (letters, digits, _ . : -).")
+@click.option("--sink", default="stdout", show_default=True, metavar="stdout|webhook:URL|temporal:HOST:PORT",
+              help="Where each event goes: a JSON line on stdout, a POST, or a started Temporal workflow.")
+@click.option("--once", is_flag=True, help="Deliver what is pending, then exit (exit 1 if the sink fails).")
+@click.option("--batch", type=click.IntRange(1, 10000), default=100, show_default=True,
+              help="Events per poll-deliver-acknowledge transaction.")
+@click.option("--poll-interval", type=click.FloatRange(min=0.1), default=5.0, show_default=True, metavar="SECONDS",
+              help="Poll this often when no notification arrives.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
+              help="Time a webhook request or a workflow start may take before it counts as failed.")
+def listen(database_url: str | None, consumer: str, sink: str, once: bool, batch: int, poll_interval: float,
+           timeout: float) -> None:
+    """Consume the change events and hand each to a sink; acknowledges only what the sink accepted.
+
+    Progress goes to stderr (stdout is the default sink). Runs until SIGTERM or
+    SIGINT (exit 0) unless --once.
+    """
+    url = _need_url(database_url)
+    try:
+        target = listen_mod.make_sink(sink, timeout)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--sink") from None
+    listener = listen_mod.Listener(url, consumer, target, batch=batch, once=once, poll_interval=poll_interval)
+    sys.exit(listener.run())
 
 
 @main.command()

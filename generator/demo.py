@@ -124,6 +124,25 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
             conn.execute("select docpal.create_record('products', %s)", (Jsonb({"name": "Bad", "price": -1}),))
         except psycopg.errors.CheckViolation as exc:
             click.echo(f"    create_record with price -1: refused (23514, DETAIL {exc.diag.message_detail})")
+
+        _step("change events: a rule, a change, the outbox")
+        if not conn.execute("select docpal.list_event_rules()").fetchone()[0]:
+            conn.execute("select docpal.create_event_rule(%s)", (Jsonb(
+                {"table": "products", "actions": ["UPDATE"], "when": {"price": {"gt": 100}},
+                 "workflow": "review_price", "task_queue": "pricing"}),))
+        desk = conn.execute("select docpal.query_table('products', %s)",
+                            (Jsonb({"filters": {"name": "Desk phone"}}),)).fetchone()[0]["rows"][0]
+        conn.execute("select docpal.update_record('products', %s, %s)",
+                     (desk["id"], Jsonb({"price": 149.0 if float(desk["price"]) < 100 else 49.5})))
+        events = conn.execute("select docpal.poll_events('demo', 1000)").fetchone()[0]
+        for event in events[-4:]:
+            workflow = f" -> workflow {event['workflow']['name']}" if "workflow" in event else ""
+            click.echo(f"    event {event['event_id']}: {event['action']:6} {event['table']} "
+                       f"v{event['version']} changed {event['changed']}{workflow}")
+        if events:
+            conn.execute("select docpal.ack_events('demo', %s)", (events[-1]["event_id"],))
+        click.echo(f"    poll_events('demo') handed out {len(events)} events (acknowledged); "
+                   "`docpal listen --consumer NAME` streams them")
         conn.execute("select docpal.clear_context()")
 
     _step("done")

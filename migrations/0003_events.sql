@@ -15,7 +15,9 @@ comment on column docpal_private.companies.number is 'Small company number: even
 -- the events whose transactions are visible in done_snap are consumed; the
 -- current batch is the events visible in batch_snap and not in done_snap,
 -- delivered in id order between batch_first and batch_last; acked and sent
--- are the last ids of the batch acknowledged and handed out.
+-- are the last ids of the batch acknowledged and handed out, polled the
+-- transaction that handed them out (an acknowledgement without a context
+-- covers the other companies of that same poll).
 create table if not exists docpal_private.event_consumers (
     consumer    text not null,
     company_id  uuid not null references docpal_private.companies (id) on delete cascade,
@@ -25,6 +27,7 @@ create table if not exists docpal_private.event_consumers (
     batch_last  bigint,
     acked       bigint not null default 0,
     sent        bigint not null default 0,
+    polled      xid8,
     updated_at  timestamptz not null default pg_catalog.now(),
     primary key (consumer, company_id),
     constraint event_consumers_name_format check (consumer ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$')

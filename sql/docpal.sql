@@ -223,7 +223,9 @@ comment on column docpal_private.companies.number is 'Small company number: even
 -- the events whose transactions are visible in done_snap are consumed; the
 -- current batch is the events visible in batch_snap and not in done_snap,
 -- delivered in id order between batch_first and batch_last; acked and sent
--- are the last ids of the batch acknowledged and handed out.
+-- are the last ids of the batch acknowledged and handed out, polled the
+-- transaction that handed them out (an acknowledgement without a context
+-- covers the other companies of that same poll).
 create table if not exists docpal_private.event_consumers (
     consumer    text not null,
     company_id  uuid not null references docpal_private.companies (id) on delete cascade,
@@ -233,6 +235,7 @@ create table if not exists docpal_private.event_consumers (
     batch_last  bigint,
     acked       bigint not null default 0,
     sent        bigint not null default 0,
+    polled      xid8,
     updated_at  timestamptz not null default pg_catalog.now(),
     primary key (consumer, company_id),
     constraint event_consumers_name_format check (consumer ~ '^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$')
@@ -1300,7 +1303,7 @@ begin
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
                             || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary,
                         %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
                   where (%4$s) is distinct from (%5$s)) _d',
@@ -1504,7 +1507,7 @@ begin
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
                             || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary,
                         %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
                   where (%4$s) is distinct from (%5$s)) _d',
@@ -3070,12 +3073,18 @@ begin
      where e.consumer = p_consumer and e.company_id = p_company
        for update skip locked;
     if v_pos.consumer is null then
+        -- held by another worker of the consumer, or being made by one (an
+        -- insert would wait for it): nothing from this company now
+        if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company)
+           or not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(p_consumer || '|' || p_company::text, 42)) then
+            return '[]';
+        end if;
         -- a new consumer starts at the oldest event the outbox keeps
         insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
             on conflict do nothing
         returning * into v_pos;
         if v_pos.consumer is null then
-            return '[]';  -- another worker of the consumer holds it
+            return '[]';
         end if;
     end if;
     if v_pos.batch_snap is null then
@@ -3109,8 +3118,10 @@ begin
                   order by e.id limit $6) e',
         p_schema) into v_events, v_sent
       using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
-    if v_sent > v_pos.sent then
-        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+    if v_sent is not null then
+        -- which poll handed them out: ack_events without a context acknowledges that poll's companies
+        update docpal_private.event_consumers e
+           set sent = greatest(e.sent, v_sent), polled = pg_catalog.pg_current_xact_id(), updated_at = pg_catalog.now()
          where e.consumer = p_consumer and e.company_id = p_company;
     end if;
     return coalesce(v_events, '[]');
@@ -3150,12 +3161,18 @@ begin
      where e.consumer = p_consumer and e.company_id = p_company
        for update skip locked;
     if v_pos.consumer is null then
+        -- held by another worker of the consumer, or being made by one (an
+        -- insert would wait for it): nothing from this company now
+        if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company)
+           or not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(p_consumer || '|' || p_company::text, 42)) then
+            return '[]';
+        end if;
         -- a new consumer starts at the oldest event the outbox keeps
         insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
             on conflict do nothing
         returning * into v_pos;
         if v_pos.consumer is null then
-            return '[]';  -- another worker of the consumer holds it
+            return '[]';
         end if;
     end if;
     if v_pos.batch_snap is null then
@@ -3189,8 +3206,10 @@ begin
                   order by e.id limit $6) e',
         p_schema) into v_events, v_sent
       using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
-    if v_sent > v_pos.sent then
-        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+    if v_sent is not null then
+        -- which poll handed them out: ack_events without a context acknowledges that poll's companies
+        update docpal_private.event_consumers e
+           set sent = greatest(e.sent, v_sent), polled = pg_catalog.pg_current_xact_id(), updated_at = pg_catalog.now()
          where e.consumer = p_consumer and e.company_id = p_company;
     end if;
     return coalesce(v_events, '[]');
@@ -10512,16 +10531,18 @@ begin
     set search_path = pg_catalog, pg_temp
 as $$
 /* The consumer has the events poll_events handed out up to and including
-   last_event_id. Without a context that includes the whole batch of every
-   company handed out before that event's company (a poll goes through
-   companies in id order), except companies another worker of the consumer
-   holds. An id past what was handed out is 22023; one already
-   acknowledged, or of a batch already closed, changes nothing. */
+   last_event_id. Without a context that includes what the same poll (the
+   one that handed out that event) handed out of the companies before that
+   event's company: a poll goes through companies in number order. Another
+   worker's poll of the same consumer is not covered. An id past what was
+   handed out is 22023; one already acknowledged, or of a batch already
+   closed, changes nothing. */
 declare
     v_scope uuid := docpal_private.event_scope(ack_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
     v_pos docpal_private.event_consumers;
     v_earlier uuid;
+    v_pending boolean;
 begin
     if v_scope is null then
         for v_earlier in
@@ -10529,6 +10550,8 @@ begin
              where e.consumer = ack_events.consumer
                and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
                and e.batch_snap is not null and e.sent > e.acked
+               and e.polled = (select p.polled from docpal_private.event_consumers p
+                                where p.consumer = ack_events.consumer and p.company_id = v_company.id)
                for update skip locked
         loop
             update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
@@ -10539,7 +10562,21 @@ begin
     select * into v_pos from docpal_private.event_consumers e
      where e.consumer = ack_events.consumer and e.company_id = v_company.id
        for update;
-    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+    if v_pos.batch_snap is null then
+        -- no batch handed out: an event not consumed yet was never handed out
+        if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
+            execute pg_catalog.format('select not pg_catalog.pg_visible_in_snapshot(e.xid, $2) from %I._events e where e.id = $1',
+                                      v_company.schema_name)
+               into v_pending using ack_events.last_event_id, coalesce(v_pos.done_snap, '1:1:'::pg_snapshot);
+        end if;
+        if v_pending then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                            ack_events.consumer);
+        end if;
+        return;
+    end if;
+    if ack_events.last_event_id <= v_pos.acked then
         return;
     end if;
     if ack_events.last_event_id > v_pos.sent then
@@ -10562,16 +10599,18 @@ exception when invalid_function_definition then
     set search_path = pg_catalog, pg_temp
 as $$
 /* The consumer has the events poll_events handed out up to and including
-   last_event_id. Without a context that includes the whole batch of every
-   company handed out before that event's company (a poll goes through
-   companies in id order), except companies another worker of the consumer
-   holds. An id past what was handed out is 22023; one already
-   acknowledged, or of a batch already closed, changes nothing. */
+   last_event_id. Without a context that includes what the same poll (the
+   one that handed out that event) handed out of the companies before that
+   event's company: a poll goes through companies in number order. Another
+   worker's poll of the same consumer is not covered. An id past what was
+   handed out is 22023; one already acknowledged, or of a batch already
+   closed, changes nothing. */
 declare
     v_scope uuid := docpal_private.event_scope(ack_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
     v_pos docpal_private.event_consumers;
     v_earlier uuid;
+    v_pending boolean;
 begin
     if v_scope is null then
         for v_earlier in
@@ -10579,6 +10618,8 @@ begin
              where e.consumer = ack_events.consumer
                and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
                and e.batch_snap is not null and e.sent > e.acked
+               and e.polled = (select p.polled from docpal_private.event_consumers p
+                                where p.consumer = ack_events.consumer and p.company_id = v_company.id)
                for update skip locked
         loop
             update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
@@ -10589,7 +10630,21 @@ begin
     select * into v_pos from docpal_private.event_consumers e
      where e.consumer = ack_events.consumer and e.company_id = v_company.id
        for update;
-    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+    if v_pos.batch_snap is null then
+        -- no batch handed out: an event not consumed yet was never handed out
+        if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
+            execute pg_catalog.format('select not pg_catalog.pg_visible_in_snapshot(e.xid, $2) from %I._events e where e.id = $1',
+                                      v_company.schema_name)
+               into v_pending using ack_events.last_event_id, coalesce(v_pos.done_snap, '1:1:'::pg_snapshot);
+        end if;
+        if v_pending then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                            ack_events.consumer);
+        end if;
+        return;
+    end if;
+    if ack_events.last_event_id <= v_pos.acked then
         return;
     end if;
     if ack_events.last_event_id > v_pos.sent then

@@ -60,8 +60,10 @@ def test_demo_against_database_url(dburl):
     result = invoke("demo", env={"DATABASE_URL": dburl})
     assert result.exit_code == 0, result.output
     assert "refused (42501" in result.output
+    assert "workflow review_price" in result.output  # the event rule matched the price change
     again = invoke("demo", env={"DATABASE_URL": dburl})  # re-running reuses the demo data
     assert again.exit_code == 0, again.output
+    assert "handed out 1 events" in again.output  # only the new change: the first run acknowledged its events
     with psycopg.connect(dburl) as conn:
         slugs = [c["slug"] for c in conn.execute("select docpal.list_companies()").fetchone()[0]]
     assert slugs == ["acme", "globex"]

@@ -78,7 +78,7 @@ begin
                         array[''id'', ''created_at'', ''created_by'', ''updated_at'',
                               case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
                             || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
-                        pg_catalog.concat_ws(''; '', %3$s) as _summary,
+                        pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary,
                         %6$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
                   where (%4$s) is distinct from (%5$s)) _d',

@@ -29,12 +29,18 @@ begin
      where e.consumer = p_consumer and e.company_id = p_company
        for update skip locked;
     if v_pos.consumer is null then
+        -- held by another worker of the consumer, or being made by one (an
+        -- insert would wait for it): nothing from this company now
+        if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company)
+           or not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(p_consumer || '|' || p_company::text, 42)) then
+            return '[]';
+        end if;
         -- a new consumer starts at the oldest event the outbox keeps
         insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
             on conflict do nothing
         returning * into v_pos;
         if v_pos.consumer is null then
-            return '[]';  -- another worker of the consumer holds it
+            return '[]';
         end if;
     end if;
     if v_pos.batch_snap is null then
@@ -68,8 +74,10 @@ begin
                   order by e.id limit $6) e',
         p_schema) into v_events, v_sent
       using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
-    if v_sent > v_pos.sent then
-        update docpal_private.event_consumers e set sent = v_sent, updated_at = pg_catalog.now()
+    if v_sent is not null then
+        -- which poll handed them out: ack_events without a context acknowledges that poll's companies
+        update docpal_private.event_consumers e
+           set sent = greatest(e.sent, v_sent), polled = pg_catalog.pg_current_xact_id(), updated_at = pg_catalog.now()
          where e.consumer = p_consumer and e.company_id = p_company;
     end if;
     return coalesce(v_events, '[]');

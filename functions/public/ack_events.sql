@@ -6,16 +6,18 @@ create or replace function docpal.ack_events(consumer text, last_event_id bigint
     set search_path = pg_catalog, pg_temp
 as $$
 /* The consumer has the events poll_events handed out up to and including
-   last_event_id. Without a context that includes the whole batch of every
-   company handed out before that event's company (a poll goes through
-   companies in id order), except companies another worker of the consumer
-   holds. An id past what was handed out is 22023; one already
-   acknowledged, or of a batch already closed, changes nothing. */
+   last_event_id. Without a context that includes what the same poll (the
+   one that handed out that event) handed out of the companies before that
+   event's company: a poll goes through companies in number order. Another
+   worker's poll of the same consumer is not covered. An id past what was
+   handed out is 22023; one already acknowledged, or of a batch already
+   closed, changes nothing. */
 declare
     v_scope uuid := docpal_private.event_scope(ack_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
     v_pos docpal_private.event_consumers;
     v_earlier uuid;
+    v_pending boolean;
 begin
     if v_scope is null then
         for v_earlier in
@@ -23,6 +25,8 @@ begin
              where e.consumer = ack_events.consumer
                and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
                and e.batch_snap is not null and e.sent > e.acked
+               and e.polled = (select p.polled from docpal_private.event_consumers p
+                                where p.consumer = ack_events.consumer and p.company_id = v_company.id)
                for update skip locked
         loop
             update docpal_private.event_consumers e set acked = e.sent, updated_at = pg_catalog.now()
@@ -33,7 +37,21 @@ begin
     select * into v_pos from docpal_private.event_consumers e
      where e.consumer = ack_events.consumer and e.company_id = v_company.id
        for update;
-    if v_pos.batch_snap is null or ack_events.last_event_id <= v_pos.acked then
+    if v_pos.batch_snap is null then
+        -- no batch handed out: an event not consumed yet was never handed out
+        if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
+            execute pg_catalog.format('select not pg_catalog.pg_visible_in_snapshot(e.xid, $2) from %I._events e where e.id = $1',
+                                      v_company.schema_name)
+               into v_pending using ack_events.last_event_id, coalesce(v_pos.done_snap, '1:1:'::pg_snapshot);
+        end if;
+        if v_pending then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('event %s has not been handed out to consumer %s', ack_events.last_event_id,
+                                            ack_events.consumer);
+        end if;
+        return;
+    end if;
+    if ack_events.last_event_id <= v_pos.acked then
         return;
     end if;
     if ack_events.last_event_id > v_pos.sent then
