@@ -89,16 +89,8 @@ from psycopg import sql
 import benchdb
 from docpal import deploy
 
-SLUG = "items"
-SPEC = {"slug": SLUG, "name": "Items", "columns": [
-    {"name": "title", "type": "text", "required": True, "max_length": 200, "searchable": True},
-    {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "min": 0},
-    {"name": "status", "type": "select", "options": ["open", "doing", "done"], "indexed": True},
-    {"name": "due", "type": "date"},
-    {"name": "done", "type": "boolean"},
-    {"name": "note", "type": "text", "searchable": False}]}
-COLUMNS = ("title", "amount", "status", "due", "done", "note")
-STATUSES = ("open", "doing", "done")
+from benchdb import COLUMNS, SLUG, SPEC, STATUSES  # the items table both benchmarks write
+
 ROUNDS = 3
 BATCHES = (100, 1000, 5000)
 FILL_CHUNK = 5000

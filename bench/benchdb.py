@@ -18,6 +18,19 @@ from psycopg import sql
 from docpal import deploy, embedded
 
 
+#: The table the audit and events benchmarks write (a typical business table).
+SLUG = "items"
+SPEC = {"slug": SLUG, "name": "Items", "columns": [
+    {"name": "title", "type": "text", "required": True, "max_length": 200, "searchable": True},
+    {"name": "amount", "type": "decimal", "precision": 12, "scale": 2, "min": 0},
+    {"name": "status", "type": "select", "options": ["open", "doing", "done"], "indexed": True},
+    {"name": "due", "type": "date"},
+    {"name": "done", "type": "boolean"},
+    {"name": "note", "type": "text", "searchable": False}]}
+COLUMNS = ("title", "amount", "status", "due", "done", "note")
+STATUSES = ("open", "doing", "done")
+
+
 def with_dbname(url: str, dbname: str) -> str:
     return urlsplit(deploy.libpq_url(url))._replace(path=f"/{dbname}").geturl()
 

@@ -158,7 +158,9 @@ def test_plain_settings_give_no_identity(app, company, setting):
 
 #: what docpal_app may not call: the platform-admin functions and set_context
 SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_company", "activate_company",
-                "drop_company", "create_user", "add_member", "remove_member", "set_context"}
+                "drop_company", "create_user", "add_member", "remove_member", "set_context",
+                # event consumers are platform-wide (contract section 7)
+                "poll_events", "ack_events", "replay_events"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",
