@@ -3088,7 +3088,7 @@ begin
         end if;
     end if;
     if v_pos.batch_snap is null then
-        v_snap := pg_catalog.pg_current_snapshot();
+        v_snap := docpal_private.event_snapshot();
         execute pg_catalog.format(
             'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
               where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
@@ -3176,7 +3176,7 @@ begin
         end if;
     end if;
     if v_pos.batch_snap is null then
-        v_snap := pg_catalog.pg_current_snapshot();
+        v_snap := docpal_private.event_snapshot();
         execute pg_catalog.format(
             'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
               where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
@@ -3599,6 +3599,67 @@ begin
             hint = 'Up to 100 letters, digits and _ . : -, starting with a letter or digit.';
     end if;
     return (select c.company_id from docpal_private.context() c);
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/event_snapshot.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.event_snapshot()
+    returns pg_snapshot
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The current snapshot as consumers use it: with the caller's own
+   transaction, when it has an id, counted as still running. A snapshot does
+   not list its own transaction, and one whose id is below the snapshot's
+   xmax reads as finished: a poll in the same transaction as writes would
+   otherwise hand out (and take as consumed) events that are not committed
+   and may never be. */
+declare
+    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_own xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+begin
+    if v_own is null or not pg_catalog.pg_visible_in_snapshot(v_own, v_snap) then
+        return v_snap;
+    end if;
+    return pg_catalog.format('%s:%s:%s',
+                             least(pg_catalog.pg_snapshot_xmin(v_snap), v_own), pg_catalog.pg_snapshot_xmax(v_snap),
+                             (select pg_catalog.string_agg(x::text, ',' order by x)
+                                from (select pg_catalog.pg_snapshot_xip(v_snap) as x union select v_own) u))::pg_snapshot;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.event_snapshot;
+    execute $q$create or replace function docpal_private.event_snapshot()
+    returns pg_snapshot
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The current snapshot as consumers use it: with the caller's own
+   transaction, when it has an id, counted as still running. A snapshot does
+   not list its own transaction, and one whose id is below the snapshot's
+   xmax reads as finished: a poll in the same transaction as writes would
+   otherwise hand out (and take as consumed) events that are not committed
+   and may never be. */
+declare
+    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_own xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+begin
+    if v_own is null or not pg_catalog.pg_visible_in_snapshot(v_own, v_snap) then
+        return v_snap;
+    end if;
+    return pg_catalog.format('%s:%s:%s',
+                             least(pg_catalog.pg_snapshot_xmin(v_snap), v_own), pg_catalog.pg_snapshot_xmax(v_snap),
+                             (select pg_catalog.string_agg(x::text, ',' order by x)
+                                from (select pg_catalog.pg_snapshot_xip(v_snap) as x union select v_own) u))::pg_snapshot;
 end
 $$
 $q$;
@@ -16287,7 +16348,7 @@ as $$
 declare
     v_scope uuid := docpal_private.event_scope(replay_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
-    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_snap pg_snapshot := docpal_private.event_snapshot();
     v_first bigint;
     v_last bigint;
 begin
@@ -16333,7 +16394,7 @@ as $$
 declare
     v_scope uuid := docpal_private.event_scope(replay_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
-    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_snap pg_snapshot := docpal_private.event_snapshot();
     v_first bigint;
     v_last bigint;
 begin
@@ -18252,7 +18313,7 @@ begin
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
            -- written before this transaction began: older than its xid (each
            -- function is written in a subtransaction, whose xid is younger)
-           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
+           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'event_snapshot', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
                 or pg_catalog.age(p.xmin) > pg_catalog.age(pg_catalog.pg_current_xact_id()::xid))
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass

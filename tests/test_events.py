@@ -347,6 +347,18 @@ def test_nothing_visible_before_commit(ctx, company, connect, db, schema, svc):
     assert poll(ctx) == [n] == poll(svc, "c2")
 
 
+def test_a_poll_in_the_writing_transaction_does_not_hand_out_its_own_events(ctx, company, connect):
+    # the writer's own transaction is not listed in its snapshot; once a younger one has committed,
+    # its id is below the snapshot's xmax and would read as finished
+    conn = writer(connect, company, autocommit=False)
+    own = create(conn, "notes", {"title": "own"})
+    other = create(ctx, "notes", {"title": "committed"})
+    assert [e["record_id"] for e in poll(conn, "same-tx")] == [other["id"]]
+    ack(conn, "same-tx", poll(conn, "same-tx")[-1]["event_id"])
+    conn.commit()
+    assert [e["record_id"] for e in poll(ctx, "same-tx")] == [own["id"]]
+
+
 def test_big_statement_sends_one_summary(ctx, company, connect, db, schema):
     ear = listener(connect)
     recs = fn(ctx, "create_records", "notes", [{"title": f"n{i}"} for i in range(150)])

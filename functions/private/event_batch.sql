@@ -44,7 +44,7 @@ begin
         end if;
     end if;
     if v_pos.batch_snap is null then
-        v_snap := pg_catalog.pg_current_snapshot();
+        v_snap := docpal_private.event_snapshot();
         execute pg_catalog.format(
             'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
               where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)

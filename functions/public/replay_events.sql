@@ -13,7 +13,7 @@ as $$
 declare
     v_scope uuid := docpal_private.event_scope(replay_events.consumer);
     v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
-    v_snap pg_snapshot := pg_catalog.pg_current_snapshot();
+    v_snap pg_snapshot := docpal_private.event_snapshot();
     v_first bigint;
     v_last bigint;
 begin
