@@ -7759,6 +7759,53 @@ end
 $replace$;
 
 -- ======================================================================
+-- functions/private/rebac_name.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.rebac_name(p_name text, p_what text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A relation, permission or object type name of ReBAC: lowercase letters,
+   digits and _, starting with a letter, at most 63 characters (22023).
+   The length is checked apart: a bounded repeat ({0,62}) in the pattern
+   costs more than the rest of a check_relation call's validation. */
+begin
+    if p_name is null or p_name !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(p_name) > 63 then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s %L: lowercase letters, digits and _', p_what, p_name);
+    end if;
+    return p_name;
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.rebac_name;
+    execute $q$create or replace function docpal_private.rebac_name(p_name text, p_what text)
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* A relation, permission or object type name of ReBAC: lowercase letters,
+   digits and _, starting with a letter, at most 63 characters (22023).
+   The length is checked apart: a bounded repeat ({0,62}) in the pattern
+   costs more than the rest of a check_relation call's validation. */
+begin
+    if p_name is null or p_name !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(p_name) > 63 then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('%s %L: lowercase letters, digits and _', p_what, p_name);
+    end if;
+    return p_name;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
 -- functions/private/rebac_ref.sql
 -- ======================================================================
 
@@ -11971,9 +12018,7 @@ begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(check_relation.subject, true);
     v_object := docpal_private.rebac_ref(check_relation.object, false);
-    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
-    end if;
+    perform docpal_private.rebac_name(check_relation.permission, 'permission');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return false;  -- no relation was ever written in this company
     end if;
@@ -12005,9 +12050,7 @@ begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(check_relation.subject, true);
     v_object := docpal_private.rebac_ref(check_relation.object, false);
-    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
-    end if;
+    perform docpal_private.rebac_name(check_relation.permission, 'permission');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return false;  -- no relation was ever written in this company
     end if;
@@ -13418,9 +13461,7 @@ declare
 begin
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.rebac_tables(v_ctx.schema_name);
-    if define_relations.object_type is null or define_relations.object_type !~ v_name then
-        raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
-    end if;
+    perform docpal_private.rebac_name(define_relations.object_type, 'object type');
     if pg_catalog.jsonb_typeof(define_relations.rules) is distinct from 'object'
        or exists (select from pg_catalog.jsonb_each(define_relations.rules) p
                    where p.key !~ v_name or pg_catalog.jsonb_typeof(p.value) <> 'array' or pg_catalog.jsonb_array_length(p.value) = 0
@@ -13457,9 +13498,7 @@ declare
 begin
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.rebac_tables(v_ctx.schema_name);
-    if define_relations.object_type is null or define_relations.object_type !~ v_name then
-        raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
-    end if;
+    perform docpal_private.rebac_name(define_relations.object_type, 'object type');
     if pg_catalog.jsonb_typeof(define_relations.rules) is distinct from 'object'
        or exists (select from pg_catalog.jsonb_each(define_relations.rules) p
                    where p.key !~ v_name or pg_catalog.jsonb_typeof(p.value) <> 'array' or pg_catalog.jsonb_array_length(p.value) = 0
@@ -14835,10 +14874,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
-    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
-       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
-        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
-    end if;
+    perform docpal_private.rebac_name(lookup_objects.permission, 'permission');
+    perform docpal_private.rebac_name(lookup_objects.object_type, 'object type');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return '{}';  -- no relation was ever written in this company
     end if;
@@ -14870,10 +14907,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
-    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
-       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
-        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
-    end if;
+    perform docpal_private.rebac_name(lookup_objects.permission, 'permission');
+    perform docpal_private.rebac_name(lookup_objects.object_type, 'object type');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return '{}';  -- no relation was ever written in this company
     end if;
@@ -16112,9 +16147,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
-    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
-    end if;
+    perform docpal_private.rebac_name(relate.relation, 'relation');
     execute pg_catalog.format(
         'insert into %I._tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation)
          values ($1, $2, $3, $4, $5, $6) on conflict do nothing', v_ctx.schema_name)
@@ -16141,9 +16174,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
-    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
-    end if;
+    perform docpal_private.rebac_name(relate.relation, 'relation');
     execute pg_catalog.format(
         'insert into %I._tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation)
          values ($1, $2, $3, $4, $5, $6) on conflict do nothing', v_ctx.schema_name)
@@ -17475,9 +17506,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
-    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
-    end if;
+    perform docpal_private.rebac_name(unrelate.relation, 'relation');
     execute pg_catalog.format(
         'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
             and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
@@ -17510,9 +17539,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
-    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
-    end if;
+    perform docpal_private.rebac_name(unrelate.relation, 'relation');
     execute pg_catalog.format(
         'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
             and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
@@ -18313,7 +18340,7 @@ begin
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
            -- written before this transaction began: older than its xid (each
            -- function is written in a subtransaction, whose xid is younger)
-           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'event_snapshot', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
+           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'event_snapshot', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_name', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
                 or pg_catalog.age(p.xmin) > pg_catalog.age(pg_catalog.pg_current_xact_id()::xid))
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass

@@ -18,9 +18,7 @@ begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(check_relation.subject, true);
     v_object := docpal_private.rebac_ref(check_relation.object, false);
-    if check_relation.permission is null or check_relation.permission !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(check_relation.permission) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('permission %L: lowercase letters, digits and _', check_relation.permission);
-    end if;
+    perform docpal_private.rebac_name(check_relation.permission, 'permission');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return false;  -- no relation was ever written in this company
     end if;

@@ -15,9 +15,7 @@ declare
 begin
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.rebac_tables(v_ctx.schema_name);
-    if define_relations.object_type is null or define_relations.object_type !~ v_name then
-        raise exception using errcode = '22023', message = pg_catalog.format('object type %L: lowercase letters, digits and _', define_relations.object_type);
-    end if;
+    perform docpal_private.rebac_name(define_relations.object_type, 'object type');
     if pg_catalog.jsonb_typeof(define_relations.rules) is distinct from 'object'
        or exists (select from pg_catalog.jsonb_each(define_relations.rules) p
                    where p.key !~ v_name or pg_catalog.jsonb_typeof(p.value) <> 'array' or pg_catalog.jsonb_array_length(p.value) = 0

@@ -15,10 +15,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_subject := docpal_private.rebac_ref(lookup_objects.subject, true);
-    if lookup_objects.permission is null or lookup_objects.permission !~ '^[a-z][a-z0-9_]{0,62}$'
-       or lookup_objects.object_type is null or lookup_objects.object_type !~ '^[a-z][a-z0-9_]{0,62}$' then
-        raise exception using errcode = '22023', message = 'permission and object_type: lowercase letters, digits and _';
-    end if;
+    perform docpal_private.rebac_name(lookup_objects.permission, 'permission');
+    perform docpal_private.rebac_name(lookup_objects.object_type, 'object type');
     if pg_catalog.to_regclass(pg_catalog.format('%I._tuples', v_ctx.schema_name)) is null then
         return '{}';  -- no relation was ever written in this company
     end if;

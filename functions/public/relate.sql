@@ -16,9 +16,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(relate.subject, true);
     v_object := docpal_private.rebac_ref(relate.object, false);
-    if relate.relation is null or relate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(relate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', relate.relation);
-    end if;
+    perform docpal_private.rebac_name(relate.relation, 'relation');
     execute pg_catalog.format(
         'insert into %I._tuples (object_type, object_id, relation, subject_type, subject_id, subject_relation)
          values ($1, $2, $3, $4, $5, $6) on conflict do nothing', v_ctx.schema_name)

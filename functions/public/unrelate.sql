@@ -17,9 +17,7 @@ begin
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     v_subject := docpal_private.rebac_ref(unrelate.subject, true);
     v_object := docpal_private.rebac_ref(unrelate.object, false);
-    if unrelate.relation is null or unrelate.relation !~ '^[a-z][a-z0-9_]*$' or pg_catalog.length(unrelate.relation) > 63 then
-        raise exception using errcode = '22023', message = pg_catalog.format('relation %L: lowercase letters, digits and _', unrelate.relation);
-    end if;
+    perform docpal_private.rebac_name(unrelate.relation, 'relation');
     execute pg_catalog.format(
         'delete from %I._tuples t where t.object_type = $1 and t.object_id = $2 and t.relation = $3
             and t.subject_type = $4 and t.subject_id = $5 and t.subject_relation = $6', v_ctx.schema_name)
