@@ -4051,8 +4051,7 @@ as $$
 declare
     v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
 begin
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id) then
+    if docpal_private.row_hidden(p_schema, p_spec, v_perm, p_id) then
         return null;
     end if;
     return docpal_private.unreadable_columns(p_spec, v_perm);
@@ -4075,8 +4074,7 @@ as $$
 declare
     v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
 begin
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id) then
+    if docpal_private.row_hidden(p_schema, p_spec, v_perm, p_id) then
         return null;
     end if;
     return docpal_private.unreadable_columns(p_spec, v_perm);
@@ -8868,6 +8866,47 @@ begin
                               docpal_private.q_from(v_state, false), pg_catalog.jsonb_array_length(v_state->'params') - 1, v_where)
        into v_found using v_state->'params';
     return v_found;
+end
+$$
+$q$;
+end
+$replace$;
+
+-- ======================================================================
+-- functions/private/row_hidden.sql
+-- ======================================================================
+
+do $replace$
+begin
+    execute $q$create or replace function docpal_private.row_hidden(p_schema text, p_spec jsonb, p_perm jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether permission p_perm (docpal_private.permission) has a row filter
+   that record p_id does not meet: such a record is invisible to the caller
+   (P0002 or null, as if it did not exist). Without a row filter nothing is
+   hidden, and nothing is queried. */
+begin
+    return p_perm->'row_filter' is not null and p_perm->'row_filter' <> 'null'
+           and not docpal_private.row_allowed(p_schema, p_spec, p_perm->'row_filter', p_id);
+end
+$$
+$q$;
+exception when invalid_function_definition then
+    drop function docpal_private.row_hidden;
+    execute $q$create or replace function docpal_private.row_hidden(p_schema text, p_spec jsonb, p_perm jsonb, p_id uuid)
+    returns boolean
+    language plpgsql stable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Whether permission p_perm (docpal_private.permission) has a row filter
+   that record p_id does not meet: such a record is invisible to the caller
+   (P0002 or null, as if it did not exist). Without a row filter nothing is
+   hidden, and nothing is queried. */
+begin
+    return p_perm->'row_filter' is not null and p_perm->'row_filter' <> 'null'
+           and not docpal_private.row_allowed(p_schema, p_spec, p_perm->'row_filter', p_id);
 end
 $$
 $q$;
@@ -13961,8 +14000,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 delete_record.slug, 'delete');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, delete_record.id) then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;
@@ -14012,8 +14050,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 delete_record.slug, 'delete');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, delete_record.id) then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;
@@ -14528,8 +14565,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 get_record.slug, 'read');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', get_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, get_record.id) then
         return null;  -- outside the row filter: invisible
     end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
@@ -14560,8 +14596,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 get_record.slug, 'read');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', get_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, get_record.id) then
         return null;  -- outside the row filter: invisible
     end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
@@ -17244,8 +17279,7 @@ begin
     execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
                               v_column, v_ctx.schema_name, transition_record.slug)
        into v_state, v_found using transition_record.id;
-    if v_found and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', transition_record.id) then
+    if v_found and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, transition_record.id) then
         v_found := null;  -- outside the caller's read filter: invisible
     end if;
     if v_found is null then
@@ -17362,8 +17396,7 @@ begin
     execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
                               v_column, v_ctx.schema_name, transition_record.slug)
        into v_state, v_found using transition_record.id;
-    if v_found and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', transition_record.id) then
+    if v_found and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, transition_record.id) then
         v_found := null;  -- outside the caller's read filter: invisible
     end if;
     if v_found is null then
@@ -17705,8 +17738,7 @@ begin
                                                 update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
-    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+    if v_version is not null and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, update_record.id) then
         v_version := null;  -- outside the caller's update filter: invisible
     end if;
     if v_version is null then
@@ -17802,8 +17834,7 @@ begin
                                                 update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
-    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+    if v_version is not null and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, update_record.id) then
         v_version := null;  -- outside the caller's update filter: invisible
     end if;
     if v_version is null then
@@ -18340,7 +18371,7 @@ begin
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace)
            -- written before this transaction began: older than its xid (each
            -- function is written in a subtransaction, whose xid is younger)
-           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'event_snapshot', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_name', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
+           and (p.proname <> all (array['ack_events', 'activate_company', 'add_column', 'add_group_member', 'add_member', 'aggregate', 'alter_column', 'alter_table', 'apply_column', 'apply_tenant_steps', 'assign_group_role', 'assign_role', 'audit_content_sql', 'audit_entry_sql', 'audit_links', 'audit_log_guard', 'audit_partitions', 'audit_report', 'audit_setup', 'audit_text_sql', 'audit_triggers', 'authenticate', 'caller_is_platform_admin', 'check_permission', 'check_relation', 'check_targets', 'clear_context', 'column_checks', 'column_objects', 'column_options', 'column_spec', 'column_sql_type', 'companies_guard', 'company_for_update', 'company_group', 'company_json', 'company_member', 'conninfo_value', 'context', 'context_token', 'context_user', 'context_user_claimed', 'create_api_key', 'create_company', 'create_event_rule', 'create_group', 'create_record', 'create_records', 'create_role', 'create_table', 'create_type_list', 'create_user', 'current_company', 'current_user_id', 'custom_role', 'data_setup', 'ddl_begin', 'default_sql', 'define_relations', 'define_workflow', 'delete_record', 'describe_table', 'detach_table', 'drop_column', 'drop_company', 'drop_event_rule', 'drop_table', 'event_batch', 'event_close', 'event_company', 'event_notice', 'event_rule_sql', 'event_rules_sql', 'event_scope', 'event_snapshot', 'explain_query', 'formula_parse', 'formula_sql', 'get_company', 'get_record', 'grant_permission', 'hidden_columns', 'history_access', 'hmac_sha256', 'ident', 'insert_lists', 'join_words', 'link_lists', 'list_companies', 'list_event_rules', 'list_tables', 'log_links', 'log_schema_change', 'lookup_objects', 'maintain_audit', 'maintain_audit_log', 'normalize_column', 'normalize_type_list', 'notify_limit', 'permission', 'permission_compile', 'permission_tables', 'physical_columns', 'poll_events', 'public_spec', 'q_compile', 'q_condition', 'q_filter', 'q_from', 'q_join_filter', 'q_object_sql', 'q_order_by', 'q_param', 'q_path', 'q_reject', 'q_rows_sql', 'q_spec', 'q_table_perm', 'q_total', 'q_valid', 'query_breadcrumb', 'query_dropdown', 'query_gantt', 'query_kanban', 'query_table', 'query_tree', 'raise_write_error', 'random_bytes', 'rebac_compile', 'rebac_name', 'rebac_ref', 'rebac_tables', 'record_auth_failure', 'record_history', 'record_sql', 'record_state', 'record_version', 'refresh_table', 'register_file', 'relate', 'remove_member', 'rename_column', 'replay_events', 'require_admin', 'require_company', 'require_permission', 'resolve_company', 'restore_image', 'restore_record', 'revoke_api_key', 'revoke_permission', 'role_name', 'rollback_patch', 'rollback_record', 'rollback_table', 'row_allowed', 'row_hidden', 'save_table_spec', 'schema_history', 'seal_audit', 'seal_audit_chain', 'search_sql', 'session_tag', 'set_context', 'stamp_update', 'suspend_company', 'table_spec', 'transition_record', 'type_info', 'unassign_role', 'unreadable_columns', 'unrelate', 'update_company', 'update_record', 'update_type_list', 'upgrade_tenants', 'verify_audit', 'verify_audit_chain', 'with_column', 'workflow_drop_table', 'workflow_guard', 'workflow_history', 'workflow_rename', 'workflow_roles', 'workflow_rows', 'workflow_tables', 'workflow_update', 'write_keys', 'write_links']::text[])
                 or pg_catalog.age(p.xmin) > pg_catalog.age(pg_catalog.pg_current_xact_id()::xid))
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass

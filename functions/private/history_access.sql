@@ -12,8 +12,7 @@ as $$
 declare
     v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
 begin
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(p_schema, p_spec, v_perm->'row_filter', p_id) then
+    if docpal_private.row_hidden(p_schema, p_spec, v_perm, p_id) then
         return null;
     end if;
     return docpal_private.unreadable_columns(p_spec, v_perm);

@@ -21,8 +21,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 delete_record.slug, 'delete');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', delete_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, delete_record.id) then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', delete_record.id, delete_record.slug);
     end if;

@@ -18,8 +18,7 @@ begin
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 get_record.slug, 'read');
-    if v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', get_record.id) then
+    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, get_record.id) then
         return null;  -- outside the row filter: invisible
     end if;
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',

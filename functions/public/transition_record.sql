@@ -63,8 +63,7 @@ begin
     execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
                               v_column, v_ctx.schema_name, transition_record.slug)
        into v_state, v_found using transition_record.id;
-    if v_found and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', transition_record.id) then
+    if v_found and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, transition_record.id) then
         v_found := null;  -- outside the caller's read filter: invisible
     end if;
     if v_found is null then

@@ -38,8 +38,7 @@ begin
                                                 update_record.slug, 'update', v_columns || v_many);
     execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
        into v_version using update_record.id;
-    if v_version is not null and v_perm->'row_filter' is not null and v_perm->'row_filter' <> 'null'
-       and not docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', update_record.id) then
+    if v_version is not null and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, update_record.id) then
         v_version := null;  -- outside the caller's update filter: invisible
     end if;
     if v_version is null then
