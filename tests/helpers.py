@@ -4,6 +4,7 @@ SQLSTATEs, building table specs."""
 from __future__ import annotations
 
 import json
+import uuid
 from contextlib import contextmanager
 from decimal import Decimal
 
@@ -40,3 +41,25 @@ def set_context(conn, company, user):
 
 def table(slug, *columns, name=None):
     return {"slug": slug, "name": name or slug.title(), "columns": list(columns)}
+
+
+def U(value):
+    """value as a uuid.UUID (ids come back from JSON as text)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def code_of(call):
+    """The SQLSTATE a call fails with, or None when it succeeds."""
+    try:
+        call()
+    except psycopg.Error as exc:
+        return exc.sqlstate
+    return None
+
+
+def expect_codes(cases, *codes):
+    """Run every (label, call); one assertion naming every call that did not fail with one of
+    `codes` (instead of stopping at the first)."""
+    misses = [(label, code_of(call)) for label, call in cases]
+    misses = [(label, got) for label, got in misses if got not in codes]
+    assert not misses, f"expected {codes} from all, got: {misses}"

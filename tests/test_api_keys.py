@@ -13,22 +13,17 @@ import re
 import time
 import uuid
 
-import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from conftest import APP_LOGIN
-from helpers import fn, one, raises, set_context, table
+from helpers import expect_codes, fn, one, raises, set_context, table, U
 
 KEY_SHAPE = re.compile(r"^dpk_[A-Za-z0-9_-]{43}$")
 NOTES = table("notes", {"name": "title", "type": "text"}, {"name": "owner_id", "type": "user"})
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def U(value):
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
 
 def create_key(conn, user, scopes, spec=None, name="test key"):
     if spec is None:
@@ -44,20 +39,6 @@ def authenticate(conn, key, is_local=None):
 
 def context_of(conn):
     return conn.execute("select docpal.current_company(), docpal.current_user_id()").fetchone()
-
-
-def code_of(call):
-    try:
-        call()
-    except psycopg.Error as exc:
-        return exc.sqlstate
-    return None
-
-
-def expect_codes(cases, *codes):
-    misses = [(label, code_of(call)) for label, call in cases]
-    misses = [(label, got) for label, got in misses if got not in codes]
-    assert not misses, f"expected {codes} from all, got: {misses}"
 
 
 def attempts(db):

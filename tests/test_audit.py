@@ -16,7 +16,7 @@ import pytest
 from psycopg.types.json import Jsonb, set_json_loads
 
 from conftest import SERVICE_LOGIN
-from helpers import fn, one, raises, set_context, table
+from helpers import fn, one, raises, set_context, table, U
 
 ENTRY_KEYS = {"id", "at", "txid", "user_id", "db_role", "table", "record_id", "action",
               "version", "old", "new", "changed", "summary", "hash"}
@@ -46,10 +46,6 @@ def decimals(conn):
     """JSON numbers read back as Decimal on conn (exact)."""
     set_json_loads(lambda s: json.loads(s, parse_float=Decimal), conn)
     return conn
-
-
-def U(value):
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
 def create(conn, slug, data):

@@ -14,7 +14,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from conftest import SERVICE_LOGIN
-from helpers import fn, one, raises, set_context, table
+from helpers import fn, one, raises, set_context, table, U
 
 EVENT_KEYS = {"event_id", "company_id", "table", "record_id", "action", "version", "changed", "user_id", "at"}
 SUMMARY_KEYS = {"company_id", "first_event_id", "last_event_id", "count"}
@@ -30,10 +30,6 @@ ITEMS = table("items", {"name": "name", "type": "text"}, {"name": "tag_ids", "ty
 
 
 # --- helpers -------------------------------------------------------------------
-
-def U(value):
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
 
 def create(conn, slug, data):
     return fn(conn, "create_record", slug, data)

@@ -17,12 +17,11 @@ import uuid
 from decimal import Decimal
 from types import SimpleNamespace
 
-import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
 from conftest import SERVICE_LOGIN
-from helpers import fn, one, raises, set_context, table
+from helpers import code_of, expect_codes, fn, one, raises, set_context, table, U
 
 SYSTEM = {"id", "version", "created_at", "updated_at", "created_by", "updated_by"}
 
@@ -47,27 +46,6 @@ DENIED = "42501"
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def U(value):
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def code_of(call):
-    """The SQLSTATE a call fails with, or None when it succeeds."""
-    try:
-        call()
-    except psycopg.Error as exc:
-        return exc.sqlstate
-    return None
-
-
-def expect_codes(cases, code):
-    """Run every (label, call) and list the ones that did not fail with `code`
-    (one assertion naming every miss, instead of stopping at the first)."""
-    misses = [(label, code_of(call)) for label, call in cases]
-    misses = [(label, got) for label, got in misses if got != code]
-    assert not misses, f"expected {code} from all, got: {misses}"
-
 
 def grant(conn, role, actions, spec=None, slug="deals"):
     if spec is None:

@@ -22,7 +22,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from conftest import SERVICE_LOGIN, unique_slug
-from helpers import one, raises, set_context
+from helpers import expect_codes, one, raises, set_context
 
 DENIED = "42501"
 MALFORMED = "22023"
@@ -55,22 +55,6 @@ def check(conn, subject, permission, obj):
 
 def lookup(conn, subject, permission, object_type):
     return one(conn, "select docpal.lookup_objects(%s, %s, %s)", subject, permission, object_type)
-
-
-def code_of(call):
-    """The SQLSTATE a call fails with, or None when it succeeds."""
-    try:
-        call()
-    except psycopg.Error as exc:
-        return exc.sqlstate
-    return None
-
-
-def expect_codes(cases, code):
-    """Run every (label, call); one assertion naming every call that did not fail with `code`."""
-    misses = [(label, code_of(call)) for label, call in cases]
-    misses = [(label, got) for label, got in misses if got != code]
-    assert not misses, f"expected {code} from all, got: {misses}"
 
 
 def chain(conn, prefix, n, relation="parent"):

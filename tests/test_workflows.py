@@ -24,7 +24,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from conftest import APP_LOGIN, SERVICE_LOGIN
-from helpers import fn, one, raises, set_context, table
+from helpers import expect_codes, fn, one, raises, set_context, table, U
 
 EXPENSES = table(
     "expenses",
@@ -40,25 +40,6 @@ WF = {"name": "expense_approval", "table": "expenses", "state_column": "status",
           {"name": "approve", "from": ["submitted"], "to": "approved", "roles": ["approver"], "approvals": 2},
           {"name": "reject", "from": ["submitted"], "to": "rejected", "roles": ["approver"]},
           {"name": "pay", "from": ["approved"], "to": "paid", "roles": ["payer"]}]}
-
-
-def U(value):
-    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-
-
-def code_of(call):
-    try:
-        call()
-    except psycopg.Error as exc:
-        return exc.sqlstate
-    return None
-
-
-def expect_codes(cases, code):
-    """Every (label, call) fails with `code` (one assertion naming every miss)."""
-    misses = [(label, code_of(call)) for label, call in cases]
-    misses = [(label, got) for label, got in misses if got != code]
-    assert not misses, f"expected {code} from all, got: {misses}"
 
 
 def define(conn, spec):
