@@ -45,7 +45,8 @@ declare
     v_on_delete text;
     v_on_truncate text;
     v_write text;
-    v_junction record;
+    v_relation text;
+    v_call text;
 begin
     perform docpal_private.data_setup(p_schema);
     select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
@@ -165,37 +166,29 @@ begin
         pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
         pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
-    execute pg_catalog.format(
-        'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
-             referencing new table as _docpal_new
-             for each statement execute function %1$I.%3$I();
-         create or replace trigger _docpal_audit_update after update on %1$I.%2$I
-             referencing old table as _docpal_old new table as _docpal_new
-             for each statement execute function %1$I.%3$I();
-         create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
-             referencing old table as _docpal_old
-             for each statement execute function %1$I.%3$I();
-         create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-             for each statement execute function %1$I.%3$I()',
-        p_schema, v_table, v_function);
-    for v_junction in
-        select c->>'name' as name, c->'objects'->>'junction' as junction
+    -- the same four triggers on the table (its capture function) and on each
+    -- relation_many junction table (docpal_private.audit_links, told which column)
+    for v_relation, v_call in
+        select v_table, pg_catalog.format('%I.%I()', p_schema, v_function)
+        union all
+        select c->'objects'->>'junction',
+               pg_catalog.format('docpal_private.audit_links(%L, %L, %L)', v_table, c->>'name', c->'objects'->>'junction')
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
          where c->>'type' = 'relation_many'
     loop
         execute pg_catalog.format(
             'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
                  referencing new table as _docpal_new
-                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
+                 for each statement execute function %3$s;
              create or replace trigger _docpal_audit_update after update on %1$I.%2$I
                  referencing old table as _docpal_old new table as _docpal_new
-                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
+                 for each statement execute function %3$s;
              create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
                  referencing old table as _docpal_old
-                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L);
+                 for each statement execute function %3$s;
              create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-                 for each statement execute function docpal_private.audit_links(%3$L, %4$L, %2$L)',
-            p_schema, v_junction.junction, v_table, v_junction.name);
+                 for each statement execute function %3$s',
+            p_schema, v_relation, v_call);
     end loop;
 end
 $$;
