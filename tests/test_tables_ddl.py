@@ -107,7 +107,7 @@ def has_index(db, schema, slug, column, unique=None, method=None):
 
 @pytest.fixture
 def ctx(db, company):
-    db.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    db.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     return db
 
 
@@ -674,7 +674,7 @@ def test_big_table_every_ddl_function(ctx, schema, big, connect):
     before = snapshot(ctx, schema, big)
     other = connect(autocommit=False)
     other.execute(f"select count(*) from {schema}.big")
-    ctx.execute("set docpal.ddl_lock_timeout = '300ms'")
+    fn(ctx, "set_platform_setting", "lock_timeout", "300ms")  # the platform lock timeout, not a session setting
     for call in (lambda: fn(ctx, "alter_column", big, "n", {"type": "text"}),
                  lambda: fn(ctx, "drop_column", big, "remark"),
                  lambda: fn(ctx, "add_column", big, {"name": "late", "type": "integer"})):
@@ -788,7 +788,7 @@ def test_ddl_lock_timeout(ctx, schema, notes, connect):
     other = connect(autocommit=False)
     other.execute(f"lock table {schema}.notes in access share mode")
     ctx.execute("set statement_timeout = '10s'")  # a hang fails the test instead of blocking it
-    ctx.execute("set docpal.ddl_lock_timeout = '200ms'")
+    fn(ctx, "set_platform_setting", "lock_timeout", "200ms")  # the platform lock timeout, not a session setting
     start = time.monotonic()
     with raises("55P03"):
         fn(ctx, "add_column", notes, {"name": "extra", "type": "text"})
@@ -803,7 +803,7 @@ def test_ddl_waits_for_a_short_lock(ctx, schema, notes, connect):
     """Within the timeout the change waits and then succeeds."""
     other = connect(autocommit=False)
     other.execute(f"lock table {schema}.notes in access share mode")
-    ctx.execute("set docpal.ddl_lock_timeout = '5s'")
+    fn(ctx, "set_platform_setting", "lock_timeout", "5s")
     timer = threading.Timer(0.3, other.rollback)
     timer.start()
     desc = fn(ctx, "add_column", notes, {"name": "extra", "type": "text"})

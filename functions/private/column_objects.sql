@@ -8,7 +8,8 @@ as $$
    alone) and the statements that create it. CHECK and FOREIGN KEY
    constraints are added NOT VALID and then validated, which scans the table
    without blocking its writes. key is check:<rule>, unique, fkey, index or
-   junction. */
+   junction; a user column's fkey is a check of the values, not a foreign
+   key (see below). */
 declare
     v_col text := p_column->>'name';
     v_type text := p_column->>'type';
@@ -35,13 +36,26 @@ begin
         return next;
     end if;
 
-    if v_type in ('relation', 'user', 'file') then
+    if v_type = 'user' then
+        -- no foreign key to the shared users table (its RI triggers would live
+        -- there, and adding or dropping one would lock it for the rest of the
+        -- tenant's transaction): the table's _docpal_users trigger checks
+        -- writes (docpal_private.check_user_refs, made by refresh_table), and
+        -- this checks the values already there
+        key := 'fkey';
+        name := docpal_private.ident(p_table, v_col, 'fkey');
+        definition := 'docpal_private.users checked by trigger';
+        statements := array[
+            pg_catalog.format('select docpal_private.check_user_column(%L, %L, %L, %L)', p_schema, p_table, v_col, name)];
+        return next;
+    end if;
+
+    if v_type in ('relation', 'file') then
         v_target := case v_type
             when 'relation' then pg_catalog.format('%I.%I', p_schema, p_column->>'target')
-            when 'user' then 'docpal_private.users'
             else pg_catalog.format('%I._files', p_schema) end;
         v_on_delete := case v_type when 'relation' then pg_catalog.replace(p_column->>'on_delete', '_', ' ')
-                                   when 'user' then 'set null' else 'restrict' end;
+                                   else 'restrict' end;
         key := 'fkey';
         name := docpal_private.ident(p_table, v_col, 'fkey');
         definition := v_target || ' on delete ' || v_on_delete;

@@ -3,11 +3,16 @@ create or replace function docpal_private.company_for_update(p_company uuid)
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* The company row, locked for the rest of the transaction; P0002 when unknown. */
+/* The company row, locked for the rest of the transaction; P0002 when
+   unknown. FOR NO KEY UPDATE, not FOR UPDATE: platform changes of a company
+   (update, suspend, activate, tenant upgrades) serialise with each other,
+   but never wait on the FOR KEY SHARE locks that a tenant's own writes take
+   on the row (rows that reference the company: outbox positions, company
+   locks) and keep for as long as the tenant keeps its transaction open. */
 declare
     v_company docpal_private.companies;
 begin
-    select * into v_company from docpal_private.companies c where c.id = p_company for update;
+    select * into v_company from docpal_private.companies c where c.id = p_company for no key update;
     if not found then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('company %s does not exist', coalesce(p_company::text, 'null'));

@@ -14,7 +14,7 @@ begin
         return;
     end if;
     -- two first writers of a company: one creates, the other finds them made
-    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    perform docpal_private.company_lock(p_schema, 'permission_tables');
     if pg_catalog.to_regclass(pg_catalog.format('%I._roles', p_schema)) is null then
         execute pg_catalog.format('create table %1$I._roles (
                 name       text primary key,
@@ -30,7 +30,7 @@ begin
                 primary key (role, table_slug, action)
             )', p_schema);
         execute pg_catalog.format('create table %1$I._role_members (
-                user_id uuid not null references docpal_private.users (id) on delete cascade,
+                user_id uuid not null,
                 role    text not null references %1$I._roles (name) on delete cascade,
                 primary key (user_id, role)
             )', p_schema);
@@ -40,7 +40,7 @@ begin
             )', p_schema);
         execute pg_catalog.format('create table %1$I._group_members (
                 group_name text not null references %1$I._groups (name) on delete cascade,
-                user_id    uuid not null references docpal_private.users (id) on delete cascade,
+                user_id    uuid not null,
                 primary key (group_name, user_id)
             )', p_schema);
         execute pg_catalog.format('create index on %1$I._group_members (user_id)', p_schema);
@@ -49,6 +49,10 @@ begin
                 role       text not null references %1$I._roles (name) on delete cascade,
                 primary key (group_name, role)
             )', p_schema);
+        -- user ids checked by a trigger, not a foreign key to the shared users
+        -- table (docpal_private.check_user_refs)
+        perform docpal_private.user_refs_trigger(p_schema, '_role_members', array['user_id', '_role_members_user_id_fkey']);
+        perform docpal_private.user_refs_trigger(p_schema, '_group_members', array['user_id', '_group_members_user_id_fkey']);
         perform docpal_private.permission_compile(p_schema::regnamespace);
     end if;
 end

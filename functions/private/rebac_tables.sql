@@ -11,7 +11,7 @@ begin
         return;
     end if;
     -- two first writers of a company: one creates, the other finds them made
-    perform pg_catalog.pg_advisory_xact_lock(4243, pg_catalog.hashtext(p_schema));
+    perform docpal_private.company_lock(p_schema, 'rebac_tables');
     if pg_catalog.to_regclass(pg_catalog.format('%I._relation_rules', p_schema)) is null then
         execute pg_catalog.format('create table %1$I._relation_rules (
                 object_type text primary key,

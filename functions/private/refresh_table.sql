@@ -6,6 +6,7 @@ as $$
 /* Makes the table-level objects match the spec and returns the spec with
    "search" (the definition of its full-text index):
    - the audit capture triggers (docpal_private.audit_triggers);
+   - the _docpal_users trigger checking the user columns (user_refs_trigger);
    - the BEFORE UPDATE trigger, fired only when a data column changes (a
      WHEN clause over the stored columns; generated columns are not yet
      computed in a BEFORE trigger, so they are left out, and so are the
@@ -26,6 +27,7 @@ begin
         (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         v_table);
     perform docpal_private.audit_triggers(p_schema, p_spec);
+    perform docpal_private.user_refs_trigger(p_schema, v_table, docpal_private.user_refs(p_spec));
     if v_search is distinct from p_spec->>'search'
        or v_search is not null and pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is null then
         if pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_index)) is not null then

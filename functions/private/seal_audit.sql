@@ -6,7 +6,8 @@ as $$
 /* The sealer: chains the committed entries of a company's audit log that
    are not in _audit_chain yet, in id order, after the chain's head:
    seal = previous seal + 1, hash = sha256(previous hash || content). One
-   sealer per company at a time (advisory lock); writers never wait for it,
+   sealer per company at a time (its company lock, docpal_private.company_lock:
+   a row no client can lock, unlike an advisory key); writers never wait for it,
    and the log is never rewritten (the chain is its own insert-only table).
    An entry that commits after a larger id was sealed is sealed in a later
    run, after it: the chain order is the seal order, so it never forks.
@@ -42,7 +43,7 @@ declare
     v_newly_settled bigint;
     v_sequence text := pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I._audit_log', p_schema), 'id');
 begin
-    perform pg_catalog.pg_advisory_xact_lock(4242, pg_catalog.hashtext(p_schema));
+    perform docpal_private.company_lock(p_schema, 'seal_audit');
     execute pg_catalog.format(
         'select s.seal, s.hash, s.entry_id,
                 (select pg_catalog.max(r.settled) from %1$I._audit_seals r where r.kind = ''run'')

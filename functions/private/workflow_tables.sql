@@ -14,7 +14,7 @@ begin
         return;
     end if;
     -- two first writers of a company: one creates, the other finds it made
-    perform pg_catalog.pg_advisory_xact_lock(4244, pg_catalog.hashtext(p_schema));
+    perform docpal_private.company_lock(p_schema, 'workflow_tables');
     if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', p_schema)) is null then
         execute pg_catalog.format('create table %1$I._workflow_log (
                 id         bigserial primary key,

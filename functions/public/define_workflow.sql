@@ -38,6 +38,7 @@ declare
     v_other text;
     v_result jsonb;
 begin
+    perform docpal_private.check_spec_size(define_workflow.spec, 'define_workflow');
     select * into v_ctx from docpal_private.require_admin();
     if define_workflow.spec is null or pg_catalog.jsonb_typeof(define_workflow.spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a workflow spec must be a JSON object';
@@ -66,7 +67,7 @@ begin
         raise exception using errcode = '22023', message = 'transitions is a non-empty array';
     end if;
     -- one definition at a time per company: names and columns are checked against the others
-    perform pg_catalog.pg_advisory_xact_lock(4245, pg_catalog.hashtext(v_ctx.schema_name));
+    perform docpal_private.company_lock(v_ctx.schema_name, 'define_workflow');
     v_table := docpal_private.table_spec(v_ctx.schema_name, v_slug);
     if docpal_private.column_spec(v_table, v_column)->>'type' <> 'select' then
         raise exception using errcode = '22023',
