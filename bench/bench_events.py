@@ -22,8 +22,8 @@ ALL)``, triggers dropped: no audit, no events).
    events-off speed). Checked: N events per round in ``bench``, none in
    ``bench-off``, N audit entries in both.
 2. **create_records of N rows in one statement**: events on with one
-   notification per row (``set docpal.notify_limit = 100000`` in the
-   session), events on with the default (one summary notification for a
+   notification per row (platform setting ``notify_limit`` = 100000,
+   set through ``docpal.set_platform_setting``), events on with the default (one summary notification for a
    statement of more than 100 events), events off, and a plain ``INSERT ...
    SELECT ... FROM jsonb_to_recordset(...) RETURNING *`` of the same JSON;
    same rounds and medians, times and ratios. No one listens meanwhile (the
@@ -47,7 +47,7 @@ ALL)``, triggers dropped: no audit, no events).
    batch page) and the time of poll and ack alone, to show where the time
    goes; finally the holder drains with B = 1,000 including retention (the
    outbox is emptied when its batch closes).
-4. **NOTIFY latency.** A listener connection (``LISTEN docpal_events`` and
+4. **NOTIFY latency.** A listener connection (``LISTEN`` on the company's ``event_channel()`` and
    ``LISTEN plain_events``, ``psycopg`` ``notifies()`` in a thread) records
    ``time.perf_counter()`` on receipt; the writer makes W single
    ``create_record`` calls (autocommit), recording ``time.perf_counter()``
@@ -143,7 +143,7 @@ class Setup:
                                            ).fetchone()[0]
         self.on.execute("select docpal.add_member(%s, %s, 'owner')", (self.off_company, self.user))
         self.off = psycopg.connect(url, autocommit=True)
-        self.off.execute("select docpal.set_context(%s, %s)", (self.off_company, self.user))
+        self.off.execute("select docpal.set_context(%s, %s, false)", (self.off_company, self.user))
         self.off.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
         self.off.execute("""select docpal.update_company(%s, '{"settings": {"events": false}}')""",
                          (self.off_company,))
@@ -225,11 +225,11 @@ def part_bulk(s: Setup, n: int) -> dict:
             before = count(s.on, s.events), count(s.on, s.off_events)
             t0 = time.perf_counter()
             if name == "per-row":
-                s.on.execute("set docpal.notify_limit = 100000")
+                s.on.execute("select docpal.set_platform_setting('notify_limit', '100000')")
                 t0 = time.perf_counter()
                 got = len(s.on.execute(CREATE_MANY, (bulk,)).fetchone()[0])
                 t[name] = time.perf_counter() - t0
-                s.on.execute("reset docpal.notify_limit")
+                s.on.execute("select docpal.set_platform_setting('notify_limit', '100')")
             elif name == "default":
                 got = len(s.on.execute(CREATE_MANY, (bulk,)).fetchone()[0])
                 t[name] = time.perf_counter() - t0
@@ -433,9 +433,10 @@ def part_drain(s: Setup, e: int) -> dict:
 # ==============================================================================================
 
 class Listener(threading.Thread):
-    def __init__(self, url: str):
+    def __init__(self, url: str, channel: str):
         super().__init__(daemon=True)
         self.url = url
+        self.channel = channel
         self.ready = threading.Event()
         self.cond = threading.Condition()
         self.got: dict[str, float] = {}
@@ -445,7 +446,7 @@ class Listener(threading.Thread):
     def run(self) -> None:
         try:
             with psycopg.connect(self.url, autocommit=True) as conn:
-                conn.execute("listen docpal_events")
+                conn.execute(sql.SQL("listen {}").format(sql.Identifier(self.channel)))
                 conn.execute("listen plain_events")
                 self.ready.set()
                 for n in conn.notifies():
@@ -474,7 +475,7 @@ class Listener(threading.Thread):
 
 def part_latency(s: Setup, w: int) -> dict:
     print(f"\n4. NOTIFY latency, commit returned -> notification received, {w} writes each", flush=True)
-    listener = Listener(s.url)
+    listener = Listener(s.url, s.on.execute("select docpal.event_channel()").fetchone()[0])
     listener.start()
     listener.ready.wait(10)
     if listener.error:
@@ -498,7 +499,7 @@ def part_latency(s: Setup, w: int) -> dict:
 
         # Checks: payload keys; one summary for a statement over the limit; nothing from events off.
         mark = len(listener.log)
-        docpal_payloads = [json.loads(p) for _, ch, p in listener.log if ch == "docpal_events"]
+        docpal_payloads = [json.loads(p) for _, ch, p in listener.log if ch == listener.channel]
         bad = [p for p in docpal_payloads if set(p) != PAYLOAD_KEYS]
         if bad:
             raise Failed(f"notification payloads with other keys than documented: {bad[:3]}")
@@ -506,7 +507,7 @@ def part_latency(s: Setup, w: int) -> dict:
         s.on.execute(CREATE_MANY, (json.dumps([row(k + 2 + i) for i in range(101)]),)).fetchone()
         time.sleep(0.5)
         with listener.cond:
-            new = [json.loads(p) for _, ch, p in listener.log[mark:] if ch == "docpal_events"]
+            new = [json.loads(p) for _, ch, p in listener.log[mark:] if ch == listener.channel]
         if len(new) != 1 or new[0].get("count") != 101 or new[0].get("company_id") != str(s.company):
             raise Failed(f"after an events-off write and a create_records of 101 rows: notifications {new}")
         print(f"  checks: {len(docpal_payloads)} payloads with the documented keys; create_records of 101 rows"

@@ -7,13 +7,18 @@ Each batch is one transaction on the work connection::
     select docpal.ack_events(consumer, <id of the last accepted event>);
     COMMIT;
 
-Poll and ack in one transaction keep the consumer's position rows locked, so a
-second worker of the same consumer cannot take the same batch. Only what the
-sink accepted is acknowledged: the rest comes again (at least once).
+Poll and ack in one transaction keep the consumer's position rows locked
+(``FOR UPDATE SKIP LOCKED`` on docpal's private table), so a second worker of
+the same consumer cannot take the same batch: it gets the other companies'
+events, or nothing, and never waits on the first. There is no advisory lock,
+whose keys any login could take to stall the consumer. Only what the sink
+accepted is acknowledged: the rest comes again (at least once).
 
 The listener wakes on ``NOTIFY docpal_events`` (LISTEN on a second, autocommit
-connection; the payload is ignored: the outbox is the source of truth) and
-polls on a timer as well. Sink failures and lost database connections are
+connection): the platform channel carries only empty wake-ups, and the events
+themselves always come from the outbox. It polls on a timer as well, since
+docpal skips notifications while the server's notification queue is more than
+half full. Sink failures and lost database connections are
 retried with exponential backoff. SIGTERM / SIGINT stop it cleanly: the
 delivery under way finishes, what was accepted is acknowledged and committed,
 the connections close, exit 0 (a second signal abandons the delivery under
@@ -42,17 +47,10 @@ from . import __version__, deploy
 
 CHANNEL = "docpal_events"
 
-#: Workers of one consumer take turns, one batch transaction at a time: a
-#: second worker is a standby that delivers when the first is idle or gone.
-#: (The database keeps concurrent workers apart by itself, position rows
-#: locked FOR UPDATE SKIP LOCKED and acknowledgements scoped to their own
-#: poll, but a second worker's poll would wait on the first one's new,
-#: uncommitted position rows; and one stream per consumer keeps each
-#: company's events in order at the sink across workers.)
-#: --once waits for its turn; a long-running worker tries, and else waits for the next wake-up.
-_TURN_KEY = "pg_catalog.hashtextextended('docpal listen ' || %s, 0)"
-_TRY_TURN = f"select pg_catalog.pg_try_advisory_xact_lock({_TURN_KEY})"
-_WAIT_TURN = f"select true from pg_catalog.pg_advisory_xact_lock({_TURN_KEY})"
+#: Workers of one consumer need no turns of their own: the database keeps
+#: them apart (position rows locked FOR UPDATE SKIP LOCKED, acknowledgements
+#: scoped to their own poll), and a company's batch is handed to one worker
+#: at a time, so each company's events reach the sink in order.
 
 
 class SinkError(Exception):
@@ -250,7 +248,6 @@ class Listener:
         self.delivered = 0
         self._delivering = False
         self._signal: str | None = None
-        self._standby = False
         self._work: psycopg.Connection | None = None
         self._listen: psycopg.Connection | None = None
 
@@ -329,13 +326,6 @@ class Listener:
         failure: SinkError | None = None
         fatal: Exception | None = None
         with conn.transaction():
-            # one batch at a time per consumer, whichever worker: see _TRY_TURN
-            if not conn.execute(_WAIT_TURN if self.once else _TRY_TURN, (self.consumer,)).fetchone()[0]:
-                if not self._standby:
-                    self._standby = True
-                    self.log(f"another worker of consumer {self.consumer!r} is delivering; waiting for a turn")
-                return 0, 0, None
-            self._standby = False
             events = conn.execute("select docpal.poll_events(%s, %s)", (self.consumer, self.batch)).fetchone()[0]
             for event in events:
                 if self.stopping:

@@ -471,21 +471,21 @@ def test_maintenance_switch_allows_delete_never_update(ctx, dba, connect, schema
     for statement in ("update {log} set summary = 'forged' where id = {id}",
                       "update {log} set new = null, old = null where id = {id}",
                       "update {log} set at = at - interval '1 day' where id = {id}"):
-        conn.execute("set local docpal.audit_maintenance = on")
+        conn.execute("select docpal_private.switch_set('audit_maintenance', 'on')")
         refused(conn, statement.format(log=f"{schema}._audit_log", id=logged))
         conn.rollback()
     assert verify(ctx)["ok"] is True  # sealed now: the chain is not writable either
     for switch in (True, False):
         if switch:
-            conn.execute("set local docpal.audit_maintenance = on")
+            conn.execute("select docpal_private.switch_set('audit_maintenance', 'on')")
         refused(conn, f"update {schema}._audit_chain set hash = '\\x00'::bytea where entry_id = %s", logged)
         conn.rollback()
         if switch:
-            conn.execute("set local docpal.audit_maintenance = on")
+            conn.execute("select docpal_private.switch_set('audit_maintenance', 'on')")
         refused(conn, f"update {schema}._audit_seals set hash = '\\x00'::bytea")
         conn.rollback()
     before = log_count(dba, schema)
-    conn.execute("set local docpal.audit_maintenance = on")
+    conn.execute("select docpal_private.switch_set('audit_maintenance', 'on')")
     assert conn.execute(f"delete from {schema}._audit_log where id = %s", (logged,)).rowcount == 1
     conn.commit()
     assert log_count(dba, schema) == before - 1
@@ -493,7 +493,7 @@ def test_maintenance_switch_allows_delete_never_update(ctx, dba, connect, schema
     refused(conn, f"delete from {schema}._audit_log")
     conn.rollback()
     assert log_count(dba, schema) == before - 1
-    conn.execute("set local docpal.audit_maintenance = on")
+    conn.execute("select docpal_private.switch_set('audit_maintenance', 'on')")
     conn.execute(f"truncate {schema}._audit_log")
     conn.commit()
     assert log_count(dba, schema) == 0
@@ -850,11 +850,15 @@ def test_restore_record_errors(ctx, tags, dba, schema):
         restore(ctx, "notes", alive["id"])
     assert log_count(dba, schema) == before
     delete(ctx, "notes", alive["id"])
-    again = create(ctx, "notes", {"id": alive["id"], "title": "reborn"})
     before = log_count(dba, schema)
-    with raises("23505"):
+    with raises("23505"):  # an id names one record for ever (contract section 3)
+        create(ctx, "notes", {"id": alive["id"], "title": "reborn"})
+    assert log_count(dba, schema) == before
+    back = restore(ctx, "notes", alive["id"])
+    assert back["title"] == "alive"
+    before = log_count(dba, schema)
+    with raises("P0002", "23505"):  # restored: not deleted any more
         restore(ctx, "notes", alive["id"])
-    assert get(ctx, "notes", alive["id"]) == again
     assert log_count(dba, schema) == before
     with raises("42P01"):
         restore(ctx, "nope", alive["id"])

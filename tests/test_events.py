@@ -1,6 +1,6 @@
 """Change events: contract section 7 (events and workflows), /tmp/ev/SEMANTICS.md.
 Black-box: the public functions, plain SQL on the tenant tables and on
-`<schema>._events` (read as a DBA would), and LISTEN docpal_events.
+`<schema>._events` (read as a DBA would), and LISTEN on the company's channel (event_channel()).
 The CLI listener and approval workflows are tested elsewhere."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from helpers import fn, one, raises, set_context, table, U
 
 EVENT_KEYS = {"event_id", "company_id", "table", "record_id", "action", "version", "changed", "user_id", "at"}
 SUMMARY_KEYS = {"company_id", "first_event_id", "last_event_id", "count"}
-TWO_40 = 2 ** 40
+TWO_32 = 2 ** 32
 
 TAGS = table("tags", {"name": "name", "type": "text"})
 NOTES = table("notes", {"name": "title", "type": "text"}, {"name": "n", "type": "integer"},
@@ -80,9 +80,11 @@ def audit(db, schema):
     return [dict(zip(cols, r)) for r in rows]
 
 
-def listener(connect):
+def listener(connect, ctx):
+    """A connection listening on the company's own channel (event_channel(), asked with ctx's context)."""
+    channel = fn(ctx, "event_channel")
     conn = connect()
-    conn.execute("listen docpal_events")
+    conn.execute(f'listen "{channel}"')
     return conn
 
 
@@ -182,7 +184,7 @@ def test_insert_update_delete_payloads(ctx, company, db, schema):
         assert e["company_id"] == str(company["id"])
         assert e["table"] == "notes" and e["record_id"] == rec["id"]
         assert e["user_id"] == str(company["owner"])
-        assert isinstance(e["event_id"], int) and e["event_id"] // TWO_40 >= 1
+        assert isinstance(e["event_id"], int) and e["event_id"] // TWO_32 >= 1
     ids = [e["event_id"] for e in events]
     assert ids == sorted(set(ids))
     ins, up, de = events
@@ -259,7 +261,7 @@ def test_events_match_the_audit_log(ctx, db, schema):
 def test_no_op_updates_send_no_event(ctx, connect, db, schema):
     rec = create(ctx, "notes", {"title": "same", "n": 1})
     drain(ctx)
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     assert update(ctx, "notes", rec["id"], {"title": "same", "n": 1})["version"] == 1
     update(ctx, "notes", rec["id"], {})
     db.execute(f'update "{schema}".notes set title = title')
@@ -267,7 +269,7 @@ def test_no_op_updates_send_no_event(ctx, connect, db, schema):
     db.execute(f'update "{schema}".notes set n = 5 where false')
     assert poll(ctx) == []
     assert heard(ear, timeout=1) == []
-    assert outbox(db, schema) == []  # the INSERT was consumed; nothing new
+    assert len(outbox(db, schema)) == 1  # the INSERT, kept for the retention period; nothing new
 
 
 def test_plain_sql_events(ctx, company, db, schema, connect):
@@ -288,7 +290,7 @@ def test_plain_sql_events(ctx, company, db, schema, connect):
 
 
 def test_plain_sql_multi_row_and_truncate(ctx, db, schema, connect):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     rids = [r[0] for r in db.execute(
         f'insert into "{schema}".notes (title, n) select \'b\' || i, i from generate_series(1, 5) i returning id')]
     db.execute(f'update "{schema}".notes set n = n + 10 where n <= 2')
@@ -305,7 +307,7 @@ def test_plain_sql_multi_row_and_truncate(ctx, db, schema, connect):
 # --- NOTIFY ----------------------------------------------------------------------
 
 def test_notifications_match_the_outbox(ctx, connect):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     rec = create(ctx, "notes", {"title": "a"})
     update(ctx, "notes", rec["id"], {"title": "b"})
     delete(ctx, "notes", rec["id"])
@@ -317,7 +319,7 @@ def test_notifications_match_the_outbox(ctx, connect):
 
 
 def test_rolled_back_work_sends_and_keeps_nothing(ctx, company, connect, db, schema):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     conn = writer(connect, company, autocommit=False)
     rec = create(conn, "notes", {"title": "gone"})
     update(conn, "notes", rec["id"], {"title": "gone again"})
@@ -331,7 +333,7 @@ def test_rolled_back_work_sends_and_keeps_nothing(ctx, company, connect, db, sch
 
 
 def test_nothing_visible_before_commit(ctx, company, connect, db, schema, svc):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     conn = writer(connect, company, autocommit=False)
     rec = create(conn, "notes", {"title": "pending"})
     assert heard(ear, timeout=1) == []
@@ -356,7 +358,7 @@ def test_a_poll_in_the_writing_transaction_does_not_hand_out_its_own_events(ctx,
 
 
 def test_big_statement_sends_one_summary(ctx, company, connect, db, schema):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     recs = fn(ctx, "create_records", "notes", [{"title": f"n{i}"} for i in range(150)])
     got = heard(ear, timeout=1.5)
     rows = outbox(db, schema)
@@ -370,7 +372,7 @@ def test_big_statement_sends_one_summary(ctx, company, connect, db, schema):
 
 
 def test_notify_limit_is_per_statement(ctx, connect, db, schema, company):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     db.execute(f'insert into "{schema}".notes (title) select \'a\' || i from generate_series(1, 100) i')
     got = heard(ear, timeout=1.5)
     assert len(got) == 100 and all(set(n) == EVENT_KEYS for n in got)  # 100 is not more than 100
@@ -395,21 +397,27 @@ def test_notify_limit_is_per_statement(ctx, connect, db, schema, company):
     assert len(outbox(db, schema)) == 100 + 99 + 101 + 120 + 321 + 321
 
 
-def test_notify_limit_setting_makes_it_per_row(ctx, connect, db, schema):
-    ear = listener(connect)
-    ctx.execute("set docpal.notify_limit = 1000")
+def test_notify_limit_platform_setting_makes_it_per_row(ctx, connect, db, schema):
+    ear = listener(connect, ctx)
+    ctx.execute("set docpal.notify_limit = 1000")  # a session setting changes nothing (contract section 0)
+    fn(ctx, "create_records", "notes", [{"title": f"s{i}"} for i in range(150)])
+    [summary] = heard(ear, timeout=1.5)
+    assert summary["count"] == 150
+    fn(db, "set_platform_setting", "notify_limit", "1000")
     fn(ctx, "create_records", "notes", [{"title": f"n{i}"} for i in range(150)])
     got = heard(ear, timeout=1.5)
     assert len(got) == 150 and all(set(n) == EVENT_KEYS for n in got)
-    assert [n["event_id"] for n in got] == [r["id"] for r in outbox(db, schema)]
-    ctx.execute("set docpal.notify_limit = 2")
+    assert [n["event_id"] for n in got] == [r["id"] for r in outbox(db, schema)][150:]
+    fn(db, "set_platform_setting", "notify_limit", "2")
     fn(ctx, "create_records", "notes", [{"title": f"m{i}"} for i in range(3)])
     [summary] = heard(ear, timeout=1)
     assert summary["count"] == 3
+    with raises("22023"):
+        fn(db, "set_platform_setting", "notify_limit", "-1")
 
 
 def test_huge_value_is_never_in_the_payload(ctx, connect):
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     big = "x" * 1_000_000
     rec = create(ctx, "notes", {"title": "big", "body": big})
     update(ctx, "notes", rec["id"], {"body": big + "y"})
@@ -438,7 +446,7 @@ def check_truncated(raw, action, rid):
 
 
 def test_payload_of_a_very_wide_insert_stays_under_8000_bytes(wide, connect, db, schema):
-    ear = listener(connect)
+    ear = listener(connect, wide)
     rec = create(wide, "wide", {n: "a" for n in WIDE_NAMES})
     [raw] = [x.payload for x in ear.notifies(timeout=2, stop_after=1)]
     check_truncated(raw, "INSERT", rec["id"])
@@ -450,7 +458,7 @@ def test_payload_of_a_very_wide_insert_stays_under_8000_bytes(wide, connect, db,
 def test_payload_of_a_very_wide_update_stays_under_8000_bytes(wide, connect, db, schema):
     rec = create(wide, "wide", {n: "a" for n in WIDE_NAMES})
     drain(wide)
-    ear = listener(connect)
+    ear = listener(connect, wide)
     with short_errors():
         update(wide, "wide", rec["id"], {n: "b" for n in WIDE_NAMES})
         db.execute(f'update "{schema}".wide set ' + ", ".join(f"{n} = 'c'" for n in WIDE_NAMES))
@@ -546,7 +554,7 @@ def test_ack_errors(ctx, company, other, svc):
     with raises("22023"):  # an event of another company than the context's
         ack(ctx, "c1", their_event["event_id"])
     with raises("22023"):  # no such company
-        ack(svc, "c1", 999_999 * TWO_40 + 1)
+        ack(svc, "c1", 999_999 * TWO_32 + 1)
     with raises("22023"):
         ack(ctx, "c1", 0)
     with raises("22023"):
@@ -561,7 +569,7 @@ def test_ack_of_an_id_never_handed_out(ctx):
     create(ctx, "notes", {"title": "a"})
     assert len(drain(ctx)) == 1  # c1's batch is closed
     create(ctx, "notes", {"title": "b"})
-    [fresh] = poll(ctx, "other-consumer")  # committed, never handed out to c1
+    fresh = poll(ctx, "other-consumer")[-1]  # committed, never handed out to c1 (the outbox keeps "a" too)
     with raises("22023"):
         ack(ctx, "c1", fresh["event_id"])
     assert poll(ctx) == [fresh]  # still to come
@@ -608,7 +616,7 @@ def test_replay_redelivers_from_an_earlier_id(ctx, other):
     with raises("22023"):  # not an event of the company in context
         replay(ctx, "c1", theirs["event_id"])
     with raises("22023"):
-        replay(ctx, "c1", 999_999 * TWO_40 + 1)
+        replay(ctx, "c1", 999_999 * TWO_32 + 1)
 
 
 def test_replay_without_context(ctx, svc):
@@ -649,7 +657,7 @@ def test_context_scopes_the_company_without_context_every_company(ctx, company, 
     assert [e["record_id"] for e in everything] == mine + theirs  # company by company, in company order
     ids = [e["event_id"] for e in everything]
     assert ids == sorted(ids)
-    assert {e["event_id"] // TWO_40 for e in everything[:3]} != {e["event_id"] // TWO_40 for e in everything[3:]}
+    assert {e["event_id"] // TWO_32 for e in everything[:3]} != {e["event_id"] // TWO_32 for e in everything[3:]}
     assert [e["record_id"] for e in poll(svc, "all", 4)] == mine + theirs[:1]
     ack(svc, "all", ids[-1])  # the last id acknowledges every company's batch
     assert poll(svc, "all") == []
@@ -675,8 +683,8 @@ def test_event_ids_are_unique_across_companies(ctx, other, db, company):
     a, c = (r["id"] for r in outbox(db, company["schema"]))
     [b] = (r["id"] for r in outbox(db, other["schema"]))
     assert a < c < b
-    assert a // TWO_40 == c // TWO_40 != b // TWO_40
-    assert a % TWO_40 == 1 and b % TWO_40 == 1 and c % TWO_40 == 2
+    assert a // TWO_32 == c // TWO_32 != b // TWO_32
+    assert a % TWO_32 == 1 and b % TWO_32 == 1 and c % TWO_32 == 2
 
 
 def test_app_role_cannot_consume(ctx, app):
@@ -688,23 +696,31 @@ def test_app_role_cannot_consume(ctx, app):
     assert len(poll(ctx)) == 1
 
 
-def test_retention_after_every_consumer_acknowledged(ctx, db, schema):
+def test_retention_outlives_acknowledgements(ctx, db, schema, company, svc):
+    """The outbox keeps events for the retention period whatever was acknowledged (replay and a
+    new consumer see them), then as long as an active consumer has not consumed them; only
+    docpal.maintain_events removes them."""
     [create(ctx, "notes", {"title": f"n{i}"}) for i in range(3)]
-    fast = poll(ctx, "fast")
+    fast = drain(ctx, "fast")
     slow = poll(ctx, "slow")
     assert fast == slow and len(fast) == 3
-    ack(ctx, "fast", fast[-1]["event_id"])
-    assert len(outbox(db, schema)) == 3  # the slow consumer has not consumed them
     ack(ctx, "slow", slow[0]["event_id"])
-    assert len(outbox(db, schema)) == 3
-    ack(ctx, "slow", slow[-1]["event_id"])
+    assert fn(svc, "maintain_events")["deleted"] == 0
+    assert len(outbox(db, schema)) == 3  # everything acknowledged by "fast" is still there
+    replay(ctx, "fast", fast[0]["event_id"])
+    assert drain(ctx, "fast") == fast
+    assert drain(ctx, "newcomer") == fast  # a new consumer starts at the oldest event held
+    fn(db, "update_company", company["id"], {"settings": {"event_retention": "1 hour"}})
+    db.execute(f"""update "{schema}"._events set at = at - interval '2 hours'""")
+    assert fn(svc, "maintain_events")["deleted"] == 1  # "slow" still wants the other two
+    db.execute("update docpal_private.event_consumers set updated_at = now() - interval '2 hours'"
+               " where consumer = 'slow'")  # no longer active within the retention period
+    assert fn(svc, "maintain_events") == {"deleted": 2, "companies": one(db, "select count(*) from docpal_private.companies"),
+                                         "more": False}
     assert outbox(db, schema) == []
-    # a new consumer starts at the oldest event still kept
-    assert poll(ctx, "newcomer") == []
     rec = create(ctx, "notes", {"title": "later"})
     for c in ("fast", "slow", "newcomer"):
         assert [e["record_id"] for e in poll(ctx, c)] == [rec["id"]]
-    assert len(outbox(db, schema)) == 1
 
 
 def test_nobody_consuming_keeps_everything(ctx, db, schema, other):
@@ -828,7 +844,7 @@ def test_rule_with_actions_and_when(ctx, connect, db, schema):
         ("notes", ["INSERT", "UPDATE"], {"amount": {"gt": 100}}, "big-order", "orders")
     uuid.UUID(r["id"])
     wf = {"name": "big-order", "task_queue": "orders"}
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     big = create(ctx, "notes", {"title": "big", "amount": 150})
     small = create(ctx, "notes", {"title": "small", "amount": 50})
     update(ctx, "notes", small["id"], {"amount": 200})  # the new row matches
@@ -985,15 +1001,15 @@ def test_company_setting_turns_events_off_and_on(ctx, company, db, schema, conne
     t = create(ctx, "tags", {"name": "t"})
     item = create(ctx, "items", {"name": "i"})
     drain(ctx)
-    assert outbox(db, schema) == []
+    kept = len(outbox(db, schema))
     fn(db, "update_company", company["id"], {"settings": {"events": False}})
-    ear = listener(connect)
+    ear = listener(connect, ctx)
     rec = create(ctx, "notes", {"title": "quiet"})
     update(ctx, "notes", rec["id"], {"n": 1})
     update(ctx, "items", item["id"], {"tag_ids": [t["id"]]})
     db.execute(f'insert into "{schema}".notes (title) values (\'plain\')')
     delete(ctx, "notes", rec["id"])
-    assert poll(ctx) == [] and outbox(db, schema) == []
+    assert poll(ctx) == [] and len(outbox(db, schema)) == kept
     assert heard(ear, timeout=1) == []
     assert len(fn(ctx, "record_history", "notes", U(rec["id"]))) == 3  # audit goes on
     fn(db, "update_company", company["id"], {"settings": {"events": True}})

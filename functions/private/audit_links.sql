@@ -11,16 +11,17 @@ as $$
    now with the statement's rows taken out and its old rows put back.
    TG_ARGV: table slug, column name, junction table. docpal's own record
    functions log their link changes themselves, one entry per column written
-   (write_links sets docpal.audit_links = off around its statements). */
+   (write_links turns the signed switch audit_links off around its
+   statements; a plain setting of that name changes nothing). */
 declare
     v_slug text := tg_argv[0];
     v_column text := tg_argv[1];
     v_junction text := tg_argv[2];
-    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    v_label text := docpal_private.switch('audit_action');
     v_sources uuid[];
     v_before jsonb;
 begin
-    if pg_catalog.current_setting('docpal.audit_links', true) = 'off' then
+    if docpal_private.switch('audit_links') = 'off' then
         return null;
     end if;
     if tg_op = 'TRUNCATE' then

@@ -34,12 +34,12 @@ begin
         if v_stranded then
             execute pg_catalog.format('create table %I.%I (like %I._audit_log including defaults including constraints)',
                                       p_schema, v_name, p_schema);
-            perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+            perform docpal_private.switch_set('audit_maintenance', 'on');
             execute pg_catalog.format(
                 'with moved as (delete from %1$I._audit_log_default d where d.at >= $1 and d.at < $2 returning d.*)
                  insert into %1$I.%2$I select * from moved', p_schema, v_name)
               using v_from, v_to;
-            perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+            perform docpal_private.switch_set('audit_maintenance', null);
             execute pg_catalog.format('alter table %I._audit_log attach partition %I.%I for values from (%L) to (%L)',
                                       p_schema, p_schema, v_name, v_from, v_to);
         else

@@ -25,6 +25,14 @@ as $$
    the notification query) would otherwise trigger on every statement.
    It is SECURITY DEFINER (anyone who may write the table is logged, whether
    or not they may write the log) and writes only into its own schema's log.
+   Its SET clause pins the settings that change how values print
+   (extra_float_digits, IntervalStyle, DateStyle, TimeZone), so images and
+   summaries are the same whoever writes; the labels ROLLBACK and RESTORE
+   come only from docpal's signed switch (docpal_private.switch), never
+   from a plain setting. Notifications go to the company's own channel
+   (docpal_private.notify_channel) with one empty wake-up on docpal_events,
+   and none at all while the notification queue is too full: a write never
+   fails or waits because of them.
    Transition tables allow one event per trigger, hence one AFTER trigger per
    event; TRUNCATE is logged by a BEFORE trigger while the rows are there. The
    slug is baked in, never read from TG_TABLE_NAME (Citus: names the shard). */
@@ -37,7 +45,6 @@ declare
     v_changed text;
     v_unchanged text;
     v_summary text;
-    v_workflow_new text;
     v_workflow_row text;
     v_update text;
     v_whole text;
@@ -47,6 +54,8 @@ declare
     v_write text;
     v_relation text;
     v_call text;
+    v_body text;
+    v_tag text := '$capture$';
 begin
     perform docpal_private.data_setup(p_schema);
     select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
@@ -65,12 +74,12 @@ begin
                pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
       into v_changed, v_unchanged, v_summary
       from pg_catalog.unnest(v_data) c;
-    -- the event rules of the table, in the order they were made: the first
-    -- whose actions and `when` match the written row names the workflow
-    v_workflow_new := docpal_private.event_rules_sql(p_schema, p_spec, '_n');
-    v_workflow_row := docpal_private.event_rules_sql(p_schema, p_spec, '_r');
     -- each path selects its entries as _d (_id, _version, _old, _new, _changed,
-    -- _summary, _workflow); v_write turns them into log entries and events
+    -- _summary, _workflow); v_write turns them into log entries and events.
+    -- _workflow: the event rules of the table, in the order they were made
+    -- (the first whose actions and `when` match the written row names the
+    -- workflow); the action is an argument of event_rules_sql, so nothing is
+    -- ever replaced inside generated SQL, whose literals hold rule values.
     v_update := pg_catalog.format(
         'select _d._id, _d._version, _d._old - _d._unchanged as _old, _d._new - _d._unchanged as _new,
                 _d._changed, _d._summary, _d._workflow
@@ -86,24 +95,26 @@ begin
         coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
-        pg_catalog.replace(v_workflow_new, '$action', '_update_action'));
+        docpal_private.event_rules_sql(p_schema, p_spec, '_n', '_update_action'));
     -- INSERT (new rows), DELETE (old rows) and TRUNCATE (the table): whole rows
     v_whole := pg_catalog.format(
         'select _r.id as _id, _r.version as _version, %%1$s as _old, %%2$s as _new, %1$L::text[] as _changed,
                 %%3$s as _summary, %%4$s as _workflow from %%5$s _r', v_data);
     v_on_insert := pg_catalog.format(v_whole, 'null::jsonb', 'pg_catalog.to_jsonb(_r)',
                                      'case when _label = ''RESTORE'' then ''restored'' else ''created'' end',
-                                     pg_catalog.replace(v_workflow_row, '$action', '_insert_action'), '_docpal_new');
+                                     docpal_private.event_rules_sql(p_schema, p_spec, '_r', '_insert_action'), '_docpal_new');
+    v_workflow_row := docpal_private.event_rules_sql(p_schema, p_spec, '_r', '''DELETE''');
     v_on_delete := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
-                                     pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''), '_docpal_old');
+                                     v_workflow_row, '_docpal_old');
     v_on_truncate := pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
-                                       pg_catalog.replace(v_workflow_row, '$action', '''DELETE'''),
-                                       pg_catalog.format('%I.%I', p_schema, v_table));
+                                       v_workflow_row, pg_catalog.format('%I.%I', p_schema, v_table));
     -- One statement per path (%1$s its select, %2$s its action) writes the
     -- audit entries, the outbox rows (same transaction: nothing is left of
     -- rolled-back work) and the notifications. Notifications are a wake-up
-    -- only and go out at commit: one per event up to docpal.notify_limit
-    -- events in a statement (default 100), one summary beyond.
+    -- only and go out at commit, on the company's channel (_channel, null
+    -- while they are skipped): one per event up to docpal.notify_limit
+    -- events in a statement (default 100), one summary beyond. _sent counts
+    -- them; the body then adds one empty wake-up on the platform channel.
     v_write := pg_catalog.format(
         'with _d as (%%1$s),
               _a as (insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
@@ -114,57 +125,78 @@ begin
               _e as (insert into %1$I._events ("table", record_id, action, version, changed, user_id, workflow)
                      select %2$L, _d._id, %%2$s, _d._version, _d._changed, _user, _d._workflow from _d
                      returning id, record_id, action, version, changed, at, workflow)
-         select pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+         select pg_catalog.count(pg_catalog.pg_notify(_channel, case
                     when _w.n <= _limit then docpal_private.event_notice(%3$L, _w.id, %2$L, _w.record_id, _w.action,
                                                                            _w.version, _w.changed, _user, _w.at, _w.workflow)
                     else pg_catalog.json_build_object(''company_id'', %3$L::uuid, ''first_event_id'', _w.lo,
                                                       ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
+                    filter (where _channel is not null and (_w.n <= _limit or _w.id = _w.lo))
            into _sent
            from (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
                         pg_catalog.max(_e.id) over () as hi
-                   from _e) _w
-          where _w.n <= _limit or _w.id = _w.lo',
+                   from _e) _w',
             p_schema, v_table, v_company.id);
     else
-        v_write := v_write || ' select pg_catalog.count(*) into _sent from _d';
+        v_write := v_write || ' select 0 into _sent from _d limit 1';
     end if;
+    v_body := pg_catalog.format(
+        '
+         /* Audit and event capture of table %1$s, generated by docpal_private.audit_triggers. */
+         declare
+             -- names start with _ so that no column (they never do) can shadow them
+             _user uuid := docpal_private.context_user_claimed();
+             -- a label only when docpal signed it for this transaction
+             -- (docpal_private.switch); an ordinary write pays one current_setting
+             _label text := case when pg_catalog.current_setting(''docpal.audit_action'', true) <> ''''
+                                 then docpal_private.switch(''audit_action'') end;
+             _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
+             _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
+             _limit bigint := docpal_private.notify_limit();
+             _channel text := %2$s;
+             _sent bigint;
+         begin
+             if tg_op = ''UPDATE'' then
+                 %3$s;
+             elsif tg_op = ''INSERT'' then
+                 %4$s;
+             elsif tg_op = ''DELETE'' then
+                 %5$s;
+             else
+                 -- a TRUNCATE may be the first write of its transaction: take the
+                 -- transaction id before the entries (docpal_private.seal_audit)
+                 perform pg_catalog.pg_current_xact_id();
+                 %6$s;
+             end if;
+             if _sent > 0 then
+                 -- the platform channel: a wake-up that names nothing (identical
+                 -- notifications of one transaction fold into one)
+                 perform pg_catalog.pg_notify(''docpal_events'', '''');
+             end if;
+             return null;
+         end
+         ',
+        v_table,
+        case when v_events then pg_catalog.format('docpal_private.notify_channel(%L)', v_company.id) else 'null' end,
+        pg_catalog.format(v_write, v_update, '_update_action'),
+        pg_catalog.format(v_write, v_on_insert, '_insert_action'),
+        pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
+        pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
+    -- a dollar quote that the body (whose literals hold rule values) does not contain
+    while pg_catalog.strpos(v_body, v_tag) > 0 loop
+        v_tag := '$capture_' || pg_catalog.left(pg_catalog.md5(v_tag), 8) || '$';
+    end loop;
     execute pg_catalog.format(
         'create or replace function %1$I.%2$I() returns trigger
              language plpgsql security definer
              set search_path = pg_catalog, pg_temp
              set enable_nestloop = off
              set jit = off
-         as $capture$
-         /* Audit and event capture of table %3$s, generated by docpal_private.audit_triggers. */
-         declare
-             -- names start with _ so that no column (they never do) can shadow them
-             _user uuid := docpal_private.context_user_claimed();
-             _label text := pg_catalog.current_setting(''docpal.audit_action'', true);
-             _update_action text := case when _label = ''ROLLBACK'' then ''ROLLBACK'' else ''UPDATE'' end;
-             _insert_action text := case when _label = ''RESTORE'' then ''RESTORE'' else ''INSERT'' end;
-             _limit bigint := docpal_private.notify_limit();
-             _sent bigint;
-         begin
-             if tg_op = ''UPDATE'' then
-                 %4$s;
-             elsif tg_op = ''INSERT'' then
-                 %5$s;
-             elsif tg_op = ''DELETE'' then
-                 %6$s;
-             else
-                 -- a TRUNCATE may be the first write of its transaction: take the
-                 -- transaction id before the entries (docpal_private.seal_audit)
-                 perform pg_catalog.pg_current_xact_id();
-                 %7$s;
-             end if;
-             return null;
-         end
-         $capture$',
-        p_schema, v_function, v_table,
-        pg_catalog.format(v_write, v_update, '_update_action'),
-        pg_catalog.format(v_write, v_on_insert, '_insert_action'),
-        pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
-        pg_catalog.format(v_write, v_on_truncate, '''DELETE'''));
+             set extra_float_digits = 1
+             set intervalstyle = postgres
+             set datestyle = ''ISO, MDY''
+             set timezone = ''UTC''
+         as %3$s%4$s%3$s',
+        p_schema, v_function, v_tag, v_body);
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
     -- the same four triggers on the table (its capture function) and on each
     -- relation_many junction table (docpal_private.audit_links, told which column)

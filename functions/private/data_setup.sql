@@ -11,8 +11,10 @@ as $$
    - the outbox _events: one row per change, written by the capture trigger
      in the writer's transaction, with the writer's transaction id (xid),
      which consumers read by snapshots. Its ids come from the company's own
-     sequence inside number * 2^40 .. (number + 1) * 2^40 - 1, so they are
-     unique across companies and tell the company they belong to. */
+     sequence inside number * 2^32 + 1 .. (number + 1) * 2^32 - 1, so they
+     are unique across companies, tell the company they belong to and stay
+     below 2^53 (company numbers end at 2^21 - 1);
+   - the company's notification channel (docpal_private.event_channels). */
 declare
     v_number bigint;
     v_first bigint;
@@ -22,7 +24,10 @@ begin
     end if;
     perform docpal_private.audit_partitions(p_schema);
     select c.number into strict v_number from docpal_private.companies c where c.schema_name = p_schema;
-    v_first := v_number * 1099511627776;  -- 2^40
+    v_first := v_number * 4294967296;  -- 2^32
+    insert into docpal_private.event_channels (company_id)
+    select c.id from docpal_private.companies c where c.schema_name = p_schema
+    on conflict (company_id) do nothing;
     execute pg_catalog.format(
         'create sequence %1$I._events_id_seq as bigint minvalue %2$s maxvalue %3$s start %2$s;
          create table %1$I._events (
@@ -40,7 +45,7 @@ begin
          alter sequence %1$I._events_id_seq owned by %1$I._events.id;
          create index _events_xid on %1$I._events (xid);
          comment on table %1$I._events is %5$L',
-        p_schema, v_first + 1, v_first + 1099511627775, pg_catalog.format('%I._events_id_seq', p_schema),
+        p_schema, v_first + 1, v_first + 4294967295, pg_catalog.format('%I._events_id_seq', p_schema),
         'docpal outbox: one event per committed change, read by consumers in snapshot order.');
 end
 $$;

@@ -2,6 +2,7 @@ create or replace function docpal_private.event_batch(p_consumer text, p_company
     returns jsonb
     language plpgsql
     set search_path = pg_catalog, pg_temp
+    set lock_timeout = '100ms'
 as $$
 /* Up to p_max events of one company for a consumer (an array), from its
    current batch: after what it acknowledged, in id order.
@@ -16,7 +17,11 @@ as $$
 
    The consumer's row is locked, skipping a row another transaction holds:
    a second worker of the same consumer that polls while the first (in its
-   poll-deliver-ack transaction) holds this company gets nothing from it. */
+   poll-deliver-ack transaction) holds this company gets nothing from it.
+   No advisory lock (any login can take a key and hold it): the only waits
+   are on rows of private tables, which only docpal's own functions lock,
+   and a new position row that another worker of the consumer is making is
+   waited for at most lock_timeout (100 ms), then skipped for this poll. */
 declare
     v_pos docpal_private.event_consumers;
     v_snap pg_snapshot;
@@ -24,6 +29,7 @@ declare
     v_last bigint;
     v_events jsonb;
     v_sent bigint;
+    v_left boolean;
 begin
     select * into v_pos from docpal_private.event_consumers e
      where e.consumer = p_consumer and e.company_id = p_company
@@ -31,16 +37,33 @@ begin
     if v_pos.consumer is null then
         -- held by another worker of the consumer, or being made by one (an
         -- insert would wait for it): nothing from this company now
-        if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company)
-           or not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended(p_consumer || '|' || p_company::text, 42)) then
+        if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company) then
             return '[]';
         end if;
         -- a new consumer starts at the oldest event the outbox keeps
-        insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
-            on conflict do nothing
-        returning * into v_pos;
+        begin
+            insert into docpal_private.event_consumers (consumer, company_id) values (p_consumer, p_company)
+                on conflict do nothing
+            returning * into v_pos;
+        exception when lock_not_available then
+            return '[]';  -- another worker is making it: its turn
+        end;
         if v_pos.consumer is null then
             return '[]';
+        end if;
+    end if;
+    if v_pos.batch_snap is not null then
+        -- what the batch still had to hand out may be gone (retention,
+        -- docpal.maintain_events, removed events no active consumer wanted):
+        -- then the batch is over, and a new one opens
+        execute pg_catalog.format('select exists (select from %I._events e where e.id > $1 and e.id <= $2)', p_schema)
+           into v_left using v_pos.acked, v_pos.batch_last;
+        if not v_left then
+            update docpal_private.event_consumers e set acked = e.batch_last
+             where e.consumer = p_consumer and e.company_id = p_company;
+            perform docpal_private.event_close(p_consumer, p_company);
+            select * into v_pos from docpal_private.event_consumers e
+             where e.consumer = p_consumer and e.company_id = p_company;
         end if;
     end if;
     if v_pos.batch_snap is null then

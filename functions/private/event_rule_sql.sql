@@ -6,7 +6,9 @@ as $$
 /* An event rule's `when` (the query engine's filter syntax) as one SQL
    condition on the row alias p_alias, for baking into the table's capture
    function: the query engine compiles it against the root alias _t with its
-   values as parameters ($1->N), which become one jsonb literal here. Only
+   values as parameters ($1->N), which become one jsonb literal here (made
+   by format %L, after every other rewrite, so no value can change the SQL
+   around it). Only
    the table's own columns: a path through a relation (a join) is 22023, an
    unknown column 42703 (from the query engine). */
 declare
@@ -25,8 +27,10 @@ begin
             message = 'an event rule''s when may use only the table''s own columns',
             hint = 'The rule is evaluated on the written row itself, without joins.';
     end if;
+    -- the alias first, while the SQL holds no values (they are all $1->N
+    -- references); then the values as one literal, which nothing rewrites
+    v_sql := pg_catalog.replace(v_sql, '_t.', p_alias || '.');
     v_params := pg_catalog.format('(%L::jsonb->', v_state->>'params');
-    v_sql := pg_catalog.replace(v_sql, '($1->', v_params);
-    return pg_catalog.replace(v_sql, '_t.', p_alias || '.');
+    return pg_catalog.replace(v_sql, '($1->', v_params);
 end
 $$;

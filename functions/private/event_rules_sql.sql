@@ -1,12 +1,15 @@
-create or replace function docpal_private.event_rules_sql(p_schema text, p_spec jsonb, p_alias text)
+create or replace function docpal_private.event_rules_sql(p_schema text, p_spec jsonb, p_alias text, p_action text)
     returns text
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
 /* The workflow of an event as one SQL expression over row alias p_alias
-   and the placeholder $action (the event's action): the first of the
+   and the SQL expression p_action (the event's action): the first of the
    table's event rules, in the order they were made, whose actions hold the
-   action and whose `when` holds for the row; null when none does. */
+   action and whose `when` holds for the row; null when none does. Every
+   value of a rule is a literal made by format %L, and nothing replaces text
+   in the result afterwards (a value may hold anything: dollar signs,
+   quotes, backslashes). */
 declare
     v_cases text := '';
     v_rule jsonb;
@@ -17,7 +20,8 @@ begin
     loop
         begin
             v_cases := v_cases || pg_catalog.format(
-                ' when $action = any (%L::text[]) and (%s) then %L::jsonb',
+                ' when %s = any (%L::text[]) and (%s) then %L::jsonb',
+                p_action,
                 array(select pg_catalog.jsonb_array_elements_text(v_rule->'actions')),
                 docpal_private.event_rule_sql(p_schema, p_spec, v_rule->'when', p_alias),
                 pg_catalog.jsonb_build_object('name', v_rule->'workflow', 'task_queue', v_rule->'task_queue'));

@@ -3,6 +3,7 @@ create or replace function docpal_private.log_links(
     returns integer
     language plpgsql
     set search_path = pg_catalog, pg_temp
+    set timezone = 'UTC'
 as $$
 /* One audit entry per source record whose list of links in relation_many
    column p_column went from p_before to p_after ({"<source id>": [ids]},
@@ -11,8 +12,9 @@ as $$
    cascade of its own DELETE, which runs before the DELETE entry is
    written) gets its entry with a null version: undoing the DELETE then
    brings its links back too. Each entry is also an event (outbox row and
-   notification, as the table's capture trigger writes them; event rules
-   are not evaluated for link changes). Returns the number of entries. */
+   notification on the company's channel while notifications are allowed,
+   as the table's capture trigger writes them; event rules are not
+   evaluated for link changes). Returns the number of entries. */
 declare
     v_company docpal_private.companies;
     v_count integer;
@@ -43,19 +45,22 @@ begin
                            pg_catalog.max(_e.id) over () as hi
                       from _e)
          select pg_catalog.count(*),
-                pg_catalog.count(pg_catalog.pg_notify(''docpal_events'', case
+                pg_catalog.count(pg_catalog.pg_notify($9, case
                     when _w.n <= $8 then docpal_private.event_notice($7, _w.id, $2, _w.record_id, _w.action,
                                                                      _w.version, _w.changed, $1, _w.at)
                     else pg_catalog.json_build_object(''company_id'', $7, ''first_event_id'', _w.lo,
                                                       ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
-                    filter (where _w.n <= $8 or _w.id = _w.lo)
+                    filter (where $9 is not null and (_w.n <= $8 or _w.id = _w.lo))
            from _w', p_schema);
     else
         v_sql := v_sql || ' select pg_catalog.count(*), 0 from _l';
     end if;
     execute v_sql into v_count, v_sent
       using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after, v_company.id,
-            docpal_private.notify_limit();
+            docpal_private.notify_limit(), docpal_private.notify_channel(v_company.id);
+    if v_sent > 0 then
+        perform pg_catalog.pg_notify('docpal_events', '');  -- the platform channel: an empty wake-up
+    end if;
     return v_count;
 end
 $$;

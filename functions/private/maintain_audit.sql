@@ -61,7 +61,7 @@ begin
             p_schema)
           using v_gone;
         get diagnostics v_anchors = row_count;
-        perform pg_catalog.set_config('docpal.audit_maintenance', 'on', true);
+        perform docpal_private.switch_set('audit_maintenance', 'on');
         execute pg_catalog.format('delete from %I._audit_chain c where c.entry_id = any ($1)', p_schema) using v_gone;
         foreach v_partition in array v_old loop
             v_name := (select c.relname from pg_catalog.pg_class c where c.oid = v_partition);
@@ -75,7 +75,7 @@ begin
             v_removed := v_removed || v_name;
         end loop;
         execute pg_catalog.format('delete from %I._audit_log_default d where d.id = any ($1)', p_schema) using v_gone;
-        perform pg_catalog.set_config('docpal.audit_maintenance', '', true);
+        perform docpal_private.switch_set('audit_maintenance', null);
     end if;
     return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),
                                          case when p_archive then 'archived' else 'dropped' end, pg_catalog.to_jsonb(v_removed),

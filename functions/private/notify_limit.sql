@@ -3,13 +3,13 @@ create or replace function docpal_private.notify_limit()
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
-/* How many events one statement notifies one by one (setting
-   docpal.notify_limit, default 100); a statement with more sends one
-   summary {company_id, first_event_id, last_event_id, count}. Only the
-   wake-up depends on it: the outbox holds every event either way, so a
-   client may set it freely. */
+/* How many events one statement notifies one by one (platform setting
+   notify_limit, default 100); a statement with more sends one summary
+   {company_id, first_event_id, last_event_id, count}. A platform setting,
+   not a session one: a client that could raise it would turn one bulk
+   statement into thousands of notifications in the shared queue. */
 declare
-    v_setting text := pg_catalog.current_setting('docpal.notify_limit', true);
+    v_setting text := docpal_private.platform_setting('notify_limit');
 begin
     return case when v_setting ~ '^[0-9]{1,9}$' then v_setting::bigint else 100 end;
 end

@@ -26,7 +26,7 @@ begin
     v_columns := array(select c from pg_catalog.unnest(array['id', 'created_at', 'created_by']
                                                        || docpal_private.physical_columns(p_spec, false)) c
                         where p_image ? c);
-    perform pg_catalog.set_config('docpal.audit_action', 'RESTORE', true);
+    perform docpal_private.switch_set('audit_action', 'RESTORE');
     begin
         execute pg_catalog.format(
             'insert into %I.%I (%s, version, updated_at, updated_by)
@@ -50,7 +50,7 @@ begin
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
                                                      nullif(v_null_column, ''));
     end;
-    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    perform docpal_private.switch_set('audit_action', null);
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, v_slug)
        into v_result using (p_image->>'id')::uuid;
     return v_result;

@@ -5,9 +5,9 @@ as $$
 /* New records of a table with workflows (p_rows: an array of objects, as
    create_record and create_records write them): a state column that is
    absent or null gets its workflow's initial state, any other state is
-   refused (23514, rule "workflow"; restore_record, which sets
-   docpal.audit_action to RESTORE, brings records back in the state they
-   had). o_rows are the rows to write; o_filled the state columns that no
+   refused (23514, rule "workflow"; restore_record, which turns the signed
+   switch audit_action to RESTORE, brings records back in the state they
+   had: a client's own docpal.audit_action setting is not that switch). o_rows are the rows to write; o_filled the state columns that no
    row gave a value for (docpal wrote them, so they need no create
    permission of the caller). */
 declare
@@ -20,7 +20,7 @@ begin
     for v_column, v_initial in
         select w.key, w.value->>'initial' from pg_catalog.jsonb_each(p_spec->'workflows') w order by w.key
     loop
-        if coalesce(pg_catalog.current_setting('docpal.audit_action', true), '') <> 'RESTORE' then
+        if docpal_private.switch('audit_action') is distinct from 'RESTORE' then
             select r->v_column into v_value
               from pg_catalog.jsonb_array_elements(o_rows) r
              where r->v_column is not null and r->v_column <> 'null' and (r->>v_column) is distinct from v_initial

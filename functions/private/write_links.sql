@@ -8,9 +8,10 @@ as $$
    ({"<record id>": [target ids...]}) to exactly those ids, in that order;
    returns whether anything changed. 22023 when a value is not an array of
    ids, 23503 when a target does not exist. Audit: one entry per record
-   whose list changed (docpal_private.log_links), labelled by
-   docpal.audit_action; the junction's own trigger stands aside meanwhile
-   (it would log the delete and the insert as two entries). With p_bump a
+   whose list changed (docpal_private.log_links), labelled by the signed
+   switch audit_action; the junction's own trigger stands aside meanwhile
+   (signed switch audit_links = off: it would log the delete and the insert
+   as two entries). With p_bump a
    changed record first gets a new version (when no data column changed). */
 declare
     v_junction text := docpal_private.column_spec(p_spec, p_column)->'objects'->>'junction';
@@ -19,7 +20,7 @@ declare
     v_sources uuid[] := array(select k::uuid from pg_catalog.jsonb_object_keys(p_links) k);
     v_before jsonb;
     v_after jsonb;
-    v_label text := pg_catalog.current_setting('docpal.audit_action', true);
+    v_label text := docpal_private.switch('audit_action');
 begin
     if exists (select from pg_catalog.jsonb_each(p_links) e
                 where pg_catalog.jsonb_typeof(e.value) <> 'array'
@@ -28,7 +29,7 @@ begin
             message = pg_catalog.format('%s.%s takes an array of record ids', p_spec->>'slug', p_column);
     end if;
     v_before := docpal_private.link_lists(p_schema, v_junction, v_sources);
-    perform pg_catalog.set_config('docpal.audit_links', 'off', true);
+    perform docpal_private.switch_set('audit_links', 'off');
     begin
         -- the wanted links, first occurrence of an id wins its position
         execute pg_catalog.format(
@@ -57,7 +58,7 @@ begin
             message = pg_catalog.format('%s.%s: a linked %s record does not exist', p_spec->>'slug', p_column,
                                         docpal_private.column_spec(p_spec, p_column)->>'target');
     end;
-    perform pg_catalog.set_config('docpal.audit_links', '', true);
+    perform docpal_private.switch_set('audit_links', null);
     if v_changed + v_added = 0 then
         return false;
     end if;

@@ -22,6 +22,7 @@ declare
     v_actions text[] := '{}';
     v_rule jsonb;
 begin
+    perform docpal_private.check_spec_size(create_event_rule.spec, 'create_event_rule');
     select * into v_ctx from docpal_private.require_admin();
     if create_event_rule.spec is null or pg_catalog.jsonb_typeof(create_event_rule.spec) <> 'object' then
         raise exception using errcode = '22023', message = 'an event rule must be a JSON object';

@@ -7,8 +7,9 @@ create or replace function docpal.replay_events(consumer text, from_event_id big
 as $$
 /* Moves the consumer back (or forward) in the company of from_event_id so
    that its next poll starts with that event: a batch of every committed
-   event of the company from that id on (the outbox keeps what some
-   consumer has not consumed; older events are gone), then on as usual.
+   event of the company from that id on (the outbox keeps every event of
+   the company's retention period, settings.event_retention, and what an
+   active consumer has not consumed; older events are gone), then on as usual.
    Events before from_event_id that it had not consumed are skipped. */
 declare
     v_scope uuid := docpal_private.event_scope(replay_events.consumer);

@@ -31,10 +31,10 @@ begin
             message = pg_catalog.format('record %s of table %s has no version %s',
                                         rollback_record.id, rollback_record.slug, rollback_record.version);
     end if;
-    perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+    perform docpal_private.switch_set('audit_action', 'ROLLBACK');
     v_result := docpal.update_record(rollback_record.slug, rollback_record.id,
                                      docpal_private.rollback_patch(v_spec, v_state, rollback_record.columns));
-    perform pg_catalog.set_config('docpal.audit_action', '', true);
+    perform docpal_private.switch_set('audit_action', null);
     return v_result;
 end
 $$;

@@ -44,10 +44,10 @@ begin
             perform docpal.delete_record(rollback_table.slug, v_id);
             v_deleted := v_deleted + 1;
         elsif v_then is not null and v_now_version is not null then
-            perform pg_catalog.set_config('docpal.audit_action', 'ROLLBACK', true);
+            perform docpal_private.switch_set('audit_action', 'ROLLBACK');
             v_after := docpal.update_record(rollback_table.slug, v_id,
                                             docpal_private.rollback_patch(v_spec, v_then, null));
-            perform pg_catalog.set_config('docpal.audit_action', '', true);
+            perform docpal_private.switch_set('audit_action', null);
             if (v_after->>'version')::integer <> v_now_version then
                 v_updated := v_updated + 1;
             end if;

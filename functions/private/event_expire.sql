@@ -1,0 +1,39 @@
+create or replace function docpal_private.event_expire(p_company uuid, p_max bigint)
+    returns bigint
+    language plpgsql
+    set search_path = pg_catalog, pg_temp
+as $$
+/* Deletes up to p_max events of one company that the outbox no longer
+   keeps (contract section 7): older than the company's retention, and not
+   still wanted by a consumer that polled the company within that period
+   (one that has not consumed the event: not in its consumed snapshot, nor
+   acknowledged in its current batch; a replay consumed nothing). Oldest first, in one statement of at most
+   p_max rows; returns how many went. */
+declare
+    v_company docpal_private.companies;
+    v_cutoff timestamptz;
+    v_deleted bigint;
+begin
+    select * into v_company from docpal_private.companies c where c.id = p_company;
+    if v_company.id is null or pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is null then
+        return 0;
+    end if;
+    v_cutoff := pg_catalog.now() - docpal_private.event_retention(v_company.settings);
+    execute pg_catalog.format(
+        'with gone as (
+             delete from %1$I._events d
+              where d.id in (select e.id from %1$I._events e
+                              where e.at < $1
+                                and not exists (select from docpal_private.event_consumers c
+                                                 where c.company_id = $2 and c.updated_at >= $1
+                                                   and not pg_catalog.pg_visible_in_snapshot(e.xid, c.done_snap)
+                                                   and not (e.id <= c.acked and c.batch_snap is not null
+                                                            and pg_catalog.pg_visible_in_snapshot(e.xid, c.batch_snap)))
+                              order by e.id
+                              limit $3)
+             returning 1)
+         select pg_catalog.count(*) from gone', v_company.schema_name)
+       into v_deleted using v_cutoff, p_company, p_max;
+    return v_deleted;
+end
+$$;
