@@ -52,7 +52,7 @@ benchmark's user) and U = 100 members (``docpal.create_user`` +
    ``docpal.authenticate(key)`` (prepared, autocommit) in a loop for S
    seconds per key; calls/s, against the same session's rate of one-row
    autocommit INSERTs into a plain table (one durable commit each) and of
-   ``select 1``. Checked: one ``auth_attempts`` row per call.
+   ``select 1``. Checked: the context the key sets (a success writes no row).
 
 Goals (reported, not enforced): member / owner <= 1.2; check_relation p50
 under 0.5 ms at every size.
@@ -164,7 +164,7 @@ def part_query(url: str, conn: psycopg.Connection, company: str, schema: str, us
 
     member_conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
     try:
-        member_conn.execute("select docpal.set_context(%s, %s)", (company, member))
+        member_conn.execute("select docpal.set_context(%s, %s, false)", (company, member))
         filters = {"status": "doing", "amount": {"between": [AMOUNT_LOW, AMOUNT_HIGH]}}
         member_spec = {"filters": filters, "sort": ["-amount"], "limit": 50, "count": "exact"}
         first = member_conn.execute("select docpal.query_table(%s, %s::jsonb)",
@@ -178,7 +178,8 @@ def part_query(url: str, conn: psycopg.Connection, company: str, schema: str, us
               f" limit 50, count exact")
         print(f"  member: grant read, columns {GRANT_COLUMNS}, row_filter owner_id = $user; spec {json.dumps(member_spec)}")
         print(f"  owner:  the same filters plus owner_id = the member, columns = the member's keys {columns}")
-        explain(member_conn, member_spec, "member")
+        # explain_query is for owners and admins (issue 12): the member's statement is the owner's
+        # plus its row filter and column masks
         explain(conn, owner_spec, "owner")
 
         m_arg, o_arg = json.dumps(member_spec), json.dumps(owner_spec)
@@ -432,7 +433,7 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
         warm = g.checks(min(c, WARMUP_CHECKS), random.Random(t))
         check_conn = psycopg.connect(url, autocommit=True)
         try:
-            check_conn.execute("select docpal.set_context(%s, %s)", (company, member))
+            check_conn.execute("select docpal.set_context(%s, %s, false)", (company, member))
             statement = "select docpal.check_relation(%s, %s, %s)"
             probe = sql.SQL("select exists (select from {} where object_type = %s and object_id = %s"
                             " and relation = %s and subject_type = %s and subject_id = %s"
@@ -532,23 +533,19 @@ def part_auth(url: str, conn: psycopg.Connection, member: str, seconds: float) -
     print(f"\n3. authenticate: {how}, each statement autocommit and prepared, {seconds:g} s per loop")
     try:
         out = {}
-        attempts = "select count(*) from docpal_private.auth_attempts"
+        # a success writes nothing durable (issue 12): it leaves no row anywhere, so only the
+        # context it sets is checked below
         for label, statement, args in (
                 ("select 1", "select 1", ()),
                 ("one-row INSERT (plain table, one commit)", "insert into plain.commits (note) values (%s) returning id",
                  ("x",)),
-                ("authenticate", "select docpal.authenticate(%s)", (key["key"],)),
-                ("authenticate, rate-limited key", "select docpal.authenticate(%s)", (limited["key"],))):
+                ("authenticate", "select docpal.authenticate(%s, false)", (key["key"],)),
+                ("authenticate, rate-limited key", "select docpal.authenticate(%s, false)", (limited["key"],))):
             app.execute(statement, args, prepare=True).fetchone()  # warm up (and prepare)
-            before = conn.execute(attempts).fetchone()[0]
             calls, elapsed = rate(app, statement, args, seconds)
-            recorded = conn.execute(attempts).fetchone()[0] - before
-            if statement.startswith("select docpal.authenticate") and recorded != calls:
-                raise Failed(f"{calls} authenticate calls recorded {recorded} attempts")
             out[label] = calls / elapsed
-            note = f"; {recorded} attempts recorded" if statement.startswith("select docpal.authenticate") else ""
             print(f"  {label:42s} {calls / elapsed:10,.0f} calls/s ({elapsed * 1e6 / calls:8.1f} µs per call,"
-                  f" {calls} calls){note}", flush=True)
+                  f" {calls} calls)", flush=True)
         ctx = app.execute("select docpal.current_user_id()").fetchone()[0]
         if str(ctx) != str(member):
             raise Failed(f"after authenticate the context user is {ctx}, not {member}")

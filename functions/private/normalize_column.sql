@@ -80,6 +80,18 @@ begin
         raise exception using errcode = '22023', message = pg_catalog.format('column %s: currency must be an ISO 4217 code', v_name);
     end if;
     if v_col ? 'pattern' then
+        -- a pattern is matched against every value written: bounded in size,
+        -- and without back references, which can make matching take
+        -- exponential time (contract section 9)
+        if pg_catalog.length(v_col->>'pattern') > 1000 then
+            raise exception using errcode = '54000',
+                message = pg_catalog.format('column %s: pattern is %s characters, over the limit of 1,000',
+                                            v_name, pg_catalog.length(v_col->>'pattern'));
+        end if;
+        if docpal_private.pattern_has_back_reference(v_col->>'pattern') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s: pattern may not use a back reference (\1 to \9)', v_name);
+        end if;
         begin
             v_ok := '' ~ (v_col->>'pattern');
         exception when invalid_regular_expression then

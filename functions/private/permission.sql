@@ -5,8 +5,9 @@ create or replace function docpal_private.permission(
     set search_path = pg_catalog, pg_temp
 as $$
 /* What the user may do with p_action on table p_slug: null when denied,
-   else {columns, row_filter}: columns null = every column, row_filter null =
-   every row ("$user" already replaced by the user's id). Owners and admins
+   else {columns, row_filter, grants}: columns null = every column,
+   row_filter null = every row ("$user" already replaced by the user's id),
+   grants the individual [{columns, row_filter}] for cell-by-cell reads. Owners and admins
    hold everything; a member holds the grants of "member", of the roles
    assigned to them or to their groups, and of every role those inherit from
    (parent chains, depth-bounded), as the company's compiled _permission
@@ -20,14 +21,23 @@ begin
         return null;
     end if;
     if p_member_role in ('owner', 'admin') then
-        return '{"columns": null, "row_filter": null}';
+        return '{"columns": null, "row_filter": null, "grants": [{"columns": null, "row_filter": null}]}';
     end if;
     if pg_catalog.to_regclass(pg_catalog.format('%I._grants', p_schema)) is null then
         return null;  -- no permission was ever written in this company: members hold nothing
     end if;
     execute pg_catalog.format('select %I._permission($1, $2, $3)', p_schema)
        into v_result using p_user, p_slug, p_action;
-    if v_result->'row_filter' is not null and v_result->'row_filter' <> 'null'::jsonb then
+    if v_result is null then
+        return null;
+    end if;
+    if not v_result ? 'grants' then
+        -- a _permission compiled before grants were listed (permission_compile
+        -- runs once per company): its union is the one grant we can know of
+        v_result := v_result || pg_catalog.jsonb_build_object('grants', pg_catalog.jsonb_build_array(
+            pg_catalog.jsonb_build_object('columns', v_result->'columns', 'row_filter', v_result->'row_filter')));
+    end if;
+    if pg_catalog.strpos(v_result::text, '"$user"') > 0 then
         v_result := pg_catalog.replace(v_result::text, '"$user"', pg_catalog.to_json(p_user::text)::text)::jsonb;
     end if;
     return v_result;

@@ -6,7 +6,10 @@ as $$
 /* Creates the company's _permission(user, table, action) function: the
    grants a member holds (through "member", their roles and their groups'
    roles, and every role those inherit from, depth-bounded), combined into
-   {columns, row_filter} or null. Static SQL in the company schema, so each
+   {columns, row_filter, grants} or null: columns and row_filter are the
+   unions (what the caller may touch at all), grants the individual
+   {columns, row_filter} pairs, so that readers can combine them cell by
+   cell (a column is readable on a row only where one grant covers both). Static SQL in the company schema, so each
    session plans it once (docpal_private.permission used to plan this
    recursive query on every call, which cost more than the query it guards). */
 declare
@@ -35,7 +38,9 @@ begin
                                               else (select pg_catalog.to_jsonb(pg_catalog.array_agg(distinct c))
                                                       from mine m2, pg_catalog.unnest(m2.columns) c) end,
                             ''row_filter'', case when pg_catalog.bool_or(m.row_filter is null) then null
-                                                 else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(m.row_filter)) end) end
+                                                 else pg_catalog.jsonb_build_object(''_or'', pg_catalog.jsonb_agg(m.row_filter)) end,
+                            ''grants'', pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                                            ''columns'', pg_catalog.to_jsonb(m.columns), ''row_filter'', m.row_filter))) end
                    from mine m);
          end
          $perm$', v_schema);

@@ -8,7 +8,12 @@ as $$
    plus joins and params for q_from and EXECUTE ... USING. The one place
    where a spec becomes SQL, so a row predicate or a column allow-list (the
    permission layer) has one place to go. 22023 for an unknown key or a bad
-   value, 42703 for an unknown path, 42P01 for an unknown table. */
+   value, 42703 for an unknown path, 42P01 for an unknown table.
+   Linear in the spec: the state handed to each step carries only the
+   parameters that step adds (p_state.base numbers them), they are gathered
+   in v_params and SQL pieces in arrays, appended in place, and the state
+   gets the whole parameter list once, at the end. For a member, every path
+   is read through the cell-by-cell masks of docpal_private.q_mask. */
 declare
     v_specs jsonb;
     v_spec jsonb;
@@ -27,6 +32,15 @@ declare
     v_joined boolean := false;
     v_ctx record;
     v_perm jsonb;
+    v_params jsonb[] := '{}';   -- every parameter so far but those in v_state.params
+    v_param jsonb;
+    v_column jsonb;
+    v_cond text;
+    v_cond_joined boolean;
+    v_masked text[] := '{}';    -- default results: 'name', masked value pairs
+    v_masked_search text[] := '{}';
+    v_any_masked boolean := false;
+    v_sort_items jsonb[] := '{}';
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -42,7 +56,7 @@ begin
     end if;
     v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
                                              'specs', v_specs,
-                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb);
+                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb, 'base', 0);
     -- permissions: read on the table (42501), and for a member the column
     -- allow-lists (checked in q_path, table by table) and the row filter
     -- (ANDed into the WHERE below, so it is part of the one statement)
@@ -53,9 +67,7 @@ begin
             'who', pg_catalog.jsonb_build_object('user_id', v_ctx.user_id, 'role', v_ctx.member_role, 'scopes', v_ctx.scopes),
             'perms', pg_catalog.jsonb_build_object(p_slug, v_perm));
     end if;
-    if p_spec is null or pg_catalog.jsonb_typeof(p_spec) <> 'object' then
-        raise exception using errcode = '22023', message = 'a query spec must be a JSON object';
-    end if;
+    perform docpal_private.q_spec(p_spec);
     for v_key in select k from pg_catalog.jsonb_object_keys(p_spec) k loop
         if v_key not in ('columns', 'filters', 'search', 'sort', 'limit', 'offset', 'count') and v_key <> all (p_extra_keys) then
             raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in query spec', v_key);
@@ -71,15 +83,36 @@ begin
             select q.p_state, q.o_sql into v_state, v_expr from docpal_private.q_path(v_state, v_path, false) q;
             -- a column of a joined table: the page must be joined back to build the JSON
             v_joined := v_joined or (v_state->>'joined')::boolean;
-            v_pairs := v_pairs || pg_catalog.format('%L, %s', v_path, v_expr);
+            v_pairs[pg_catalog.cardinality(v_pairs) + 1] := pg_catalog.format('%L, %s', v_path, v_expr);
+            for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
+                v_params := pg_catalog.array_append(v_params, v_param);
+            end loop;
+            v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', pg_catalog.cardinality(v_params));
         end loop;
         v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
     else
-        v_state := v_state || pg_catalog.jsonb_build_object('select',
-            case when pg_catalog.cardinality(docpal_private.unreadable_columns(v_spec, v_perm)) = 0
-                 then docpal_private.record_sql(p_schema, v_spec, '_t')
-                 else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
-                                        docpal_private.unreadable_columns(v_spec, v_perm)) end);
+        -- every column the member may read, each masked where only some
+        -- grants cover it (its value is null on the other rows)
+        if v_state ? 'who' then
+            for v_column in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c
+                             where not (c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) loop
+                select m.p_state, m.o_cond, m.o_joined into v_state, v_cond, v_cond_joined
+                  from docpal_private.q_mask(v_state, p_slug, '_t', v_column->>'name') m;
+                if v_cond is not null then
+                    v_masked[pg_catalog.cardinality(v_masked) + 1] := pg_catalog.format(
+                        '%L, case when %s then _r.r->%L end', v_column->>'name', v_cond, v_column->>'name');
+                    v_joined := v_joined or v_cond_joined;
+                end if;
+            end loop;
+        end if;
+        v_expr := case when pg_catalog.cardinality(docpal_private.unreadable_columns(v_spec, v_perm)) = 0
+                       then docpal_private.record_sql(p_schema, v_spec, '_t')
+                       else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
+                                              docpal_private.unreadable_columns(v_spec, v_perm)) end;
+        if pg_catalog.cardinality(v_masked) > 0 then
+            v_expr := pg_catalog.format('(select _r.r || %s from (select %s as r) _r)', docpal_private.q_object_sql(v_masked), v_expr);
+        end if;
+        v_state := v_state || pg_catalog.jsonb_build_object('select', v_expr);
     end if;
 
     if p_spec ? 'filters' then
@@ -93,6 +126,12 @@ begin
         v_state := v_state - 'unchecked';
         v_where := '(' || v_where || ') and (' || v_expr || ')';
     end if;
+
+    -- the filters' parameters join the gathered ones
+    for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
+        v_params := pg_catalog.array_append(v_params, v_param);
+    end loop;
+    v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', pg_catalog.cardinality(v_params));
 
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
         if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
@@ -113,7 +152,37 @@ begin
         select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, p_spec->'search') q;
         v_where := v_where || pg_catalog.format(' and %s @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
                                                 v_search, v_ref);
+        -- a searchable column readable on some rows only: a row matches by
+        -- the words of its readable cells alone. The index finds the
+        -- candidates (the masked words are a subset of the indexed ones),
+        -- the masked document decides.
+        if v_state ? 'who' then
+            for v_column in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)
+                             where (c->>'searchable')::boolean order by o loop
+                select m.p_state, m.o_cond into v_state, v_cond
+                  from docpal_private.q_mask(v_state, p_slug, '_t', v_column->>'name') m;
+                v_any_masked := v_any_masked or v_cond is not null;
+                v_expr := pg_catalog.format('_t.%I', v_column->>'name');
+                v_expr := pg_catalog.format(case v_column->>'type'
+                              when 'multi_select' then 'coalesce(docpal_private.join_words(%s), '''')'
+                              when 'json' then 'coalesce((%s)::text, '''')'
+                              else 'coalesce(%s, '''')' end,
+                              case when v_cond is null then v_expr
+                                   else pg_catalog.format('(case when %s then %s end)', v_cond, v_expr) end);
+                v_masked_search[pg_catalog.cardinality(v_masked_search) + 1] := v_expr;
+            end loop;
+            if v_any_masked then
+                v_where := v_where || pg_catalog.format(
+                    ' and pg_catalog.to_tsvector(''simple''::regconfig, %s) @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
+                    pg_catalog.array_to_string(v_masked_search, ' || '' '' || '), v_ref);
+            end if;
+        end if;
     end if;
+
+    for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
+        v_params := pg_catalog.array_append(v_params, v_param);
+    end loop;
+    v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', pg_catalog.cardinality(v_params));
 
     if p_spec ? 'sort' then
         if pg_catalog.jsonb_typeof(p_spec->'sort') <> 'array'
@@ -123,9 +192,14 @@ begin
         for v_path in select pg_catalog.jsonb_array_elements_text(p_spec->'sort') loop
             select q.p_state, q.o_sql into v_state, v_expr
               from docpal_private.q_path(v_state, pg_catalog.ltrim(v_path, '-'), false) q;
-            v_order := v_order || (v_expr || case when v_path like '-%' then ' desc' else '' end);
-            v_items := v_items || pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
+            v_order[pg_catalog.cardinality(v_order) + 1] := v_expr || case when v_path like '-%' then ' desc' else '' end;
+            v_sort_items[pg_catalog.cardinality(v_sort_items) + 1] := pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
+            for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
+                v_params := pg_catalog.array_append(v_params, v_param);
+            end loop;
+            v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', pg_catalog.cardinality(v_params));
         end loop;
+        v_items := pg_catalog.to_jsonb(v_sort_items);
     end if;
     -- a total order: pages never overlap (and the last key is the id)
     v_order := v_order || '_t.id'::text;
@@ -151,7 +225,12 @@ begin
         raise exception using errcode = '22023', message = 'count is exact, estimated or none';
     end if;
 
-    return v_state || pg_catalog.jsonb_build_object(
+    -- the whole parameter list, once: those gathered, then the state's latest
+    for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
+        v_params := pg_catalog.array_append(v_params, v_param);
+    end loop;
+    return (v_state - 'base') || pg_catalog.jsonb_build_object(
+        'params', pg_catalog.to_jsonb(v_params),
         'where', v_where,
         'order', pg_catalog.array_to_string(v_order, ', '),
         'order_items', v_items,

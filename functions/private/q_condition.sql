@@ -16,6 +16,7 @@ declare
     v_num boolean;
     v_elem text;
     v_count integer;
+    v_r record;  -- q_param's result: a plain assignment, not a query per value
 begin
     v_type := case
         when p_kind in ('relation', 'user', 'file') then 'uuid'
@@ -45,18 +46,24 @@ begin
     -- json paths: a number compares as a number, a string as text
     if p_kind in ('json', 'json_path') then
         if p_op in ('eq', 'neq') then
-            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            v_r := docpal_private.q_param(p_state, p_value);
+            p_state := v_r.p_state;
+            v_ref := v_r.o_ref;
             o_sql := pg_catalog.format(case p_op when 'eq' then '%s = %s' else '%s <> %s' end, p_expr, v_ref);
         elsif p_op in ('in', 'nin') then
             if pg_catalog.jsonb_typeof(p_value) <> 'array' then
                 raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes an array', p_label, p_op);
             end if;
-            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            v_r := docpal_private.q_param(p_state, p_value);
+            p_state := v_r.p_state;
+            v_ref := v_r.o_ref;
             o_sql := pg_catalog.format(case p_op when 'in' then '%1$s in (select pg_catalog.jsonb_array_elements(%2$s))'
                                        else '(%1$s is not null and %1$s not in (select pg_catalog.jsonb_array_elements(%2$s)))' end,
                                        p_expr, v_ref);
         elsif p_op = 'contains' and (p_kind = 'json' or pg_catalog.jsonb_typeof(p_value) in ('object', 'array')) then
-            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+            v_r := docpal_private.q_param(p_state, p_value);
+            p_state := v_r.p_state;
+            v_ref := v_r.o_ref;
             o_sql := pg_catalog.format('%s @> %s', p_expr, v_ref);
         elsif p_kind = 'json' then
             raise exception using errcode = '22023',
@@ -75,7 +82,9 @@ begin
             v_elem := case when v_num
                 then pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''number'' then (%1$s)::numeric end)', p_expr)
                 else pg_catalog.format('(case when pg_catalog.jsonb_typeof(%1$s) = ''string'' then %1$s #>> ''{}'' end)', p_expr) end;
-            select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+            v_r := docpal_private.q_param(p_state, v_vals);
+            p_state := v_r.p_state;
+            v_ref := v_r.o_ref;
             o_sql := case p_op
                 when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s',
                                                       v_elem, v_ref, case when v_num then 'numeric' else 'text' end)
@@ -105,7 +114,9 @@ begin
         if pg_catalog.jsonb_typeof(p_value) <> 'string' then
             raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes a string', p_label, p_op);
         end if;
-        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, p_value) q;
+        v_r := docpal_private.q_param(p_state, p_value);
+        p_state := v_r.p_state;
+        v_ref := v_r.o_ref;
         o_sql := pg_catalog.format(case p_op
             when 'like' then '%s like (%s #>> ''{}'')'
             when 'ilike' then '%s ilike (%s #>> ''{}'')'
@@ -136,7 +147,9 @@ begin
                 raise exception using errcode = '22023', message = pg_catalog.format('%s: %s takes record ids', p_label, p_op);
             end;
         end if;
-        select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+        v_r := docpal_private.q_param(p_state, v_vals);
+        p_state := v_r.p_state;
+        v_ref := v_r.o_ref;
         o_sql := pg_catalog.format('%s %s array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v)',
                                    p_expr, case p_op when 'has_any' then '&&' when 'eq' then '=' else '@>' end,
                                    case p_kind when 'relation_many' then 'uuid' else 'text' end, v_ref);
@@ -165,11 +178,14 @@ begin
                                   pg_catalog.format('%I.%I', p_state->>'schema', p_column->>'_table'))
            into v_type using p_column->>'name';
     end if;
-    if not docpal_private.q_valid(v_type, v_vals) then
+    -- (any scalar is valid text: no call for the commonest case)
+    if v_type <> 'text' and not docpal_private.q_valid(v_type, v_vals) then
         raise exception using errcode = '22023',
             message = pg_catalog.format('%s: %s is not a valid %s value', p_label, p_value, p_kind);
     end if;
-    select q.p_state, q.o_ref into p_state, v_ref from docpal_private.q_param(p_state, v_vals) q;
+    v_r := docpal_private.q_param(p_state, v_vals);
+    p_state := v_r.p_state;
+    v_ref := v_r.o_ref;
     o_sql := case p_op
         when 'in' then pg_catalog.format('%s = any (array(select (_v #>> ''{}'')::%s from pg_catalog.jsonb_array_elements(%s) _v))',
                                          p_expr, v_type, v_ref)

@@ -13,8 +13,12 @@ as $$
    are the only ones a separate count(*) has to make. p_state.joined is set
    when the expression reads a joined table, not only the root row. For a
    member (p_state.who), every table on the path must be readable and the
-   column in its allow-list (42501); p_state.unchecked lifts that for the
-   permission's own row filter. */
+   column in its allow-list (42501), and a column that only some of the
+   member's read grants cover is read through a CASE on the others' row
+   filters (docpal_private.q_mask), so every use of the path (columns,
+   filters, sorts, groups, metrics, joins) sees null where the cell is not
+   readable; p_state.unchecked lifts both for the permission's own row
+   filter. */
 declare
     v_segments text[] := pg_catalog.string_to_array(p_path, '.');
     v_alias text := '_t';
@@ -26,6 +30,10 @@ declare
     v_segment text;
     v_keys text;
     v_extra jsonb;
+    v_cond text;
+    v_cond_joined boolean;
+    v_mask record;
+    v_cell jsonb;
     i integer;
 begin
     if p_path is null or p_path = '' or pg_catalog.cardinality(v_segments) > 20 then
@@ -40,7 +48,9 @@ begin
         end if;
         -- a member reads only tables they may read, and only their readable columns
         if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
-            p_state := docpal_private.q_table_perm(p_state, v_table);
+            if not p_state->'perms' ? v_table then
+                p_state := docpal_private.q_table_perm(p_state, v_table);
+            end if;
             if p_state->'perms'->v_table = 'false' then
                 raise exception using errcode = '42501',
                     message = pg_catalog.format('path %L: permission denied: read on table %s', p_path, v_table);
@@ -64,13 +74,32 @@ begin
             p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
             return;
         end if;
-        select c into o_column from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'name' = v_segment;
+        -- (an expression, not a query: this runs for every condition of a filter)
+        o_column := pg_catalog.jsonb_path_query_first(v_spec->'columns', '$[*] ? (@.name == $n)',
+                                                      pg_catalog.jsonb_build_object('n', v_segment));
         if o_column is null then
             raise exception using errcode = '42703',
                 message = pg_catalog.format('path %L: table %L has no column %L', p_path, v_table, v_segment);
         end if;
         o_kind := o_column->>'type';
         o_column := o_column || pg_catalog.jsonb_build_object('_table', v_table);
+        -- cell by cell: a column some read grants do not cover reads as null
+        -- on the rows only those grants reach (null: no condition needed)
+        v_cond := null;
+        v_cond_joined := false;
+        if p_state ? 'who' and not coalesce((p_state->>'unchecked')::boolean, false) then
+            -- each cell's condition is worked out once per query (p_state.cells)
+            v_cell := p_state->'cells'->(v_alias || '.' || v_segment);
+            if v_cell is null then
+                v_mask := docpal_private.q_mask(p_state, v_table, v_alias, v_segment);
+                p_state := v_mask.p_state;
+                v_cell := pg_catalog.jsonb_build_object('cond', v_mask.o_cond, 'joined', v_mask.o_joined);
+                p_state := p_state || pg_catalog.jsonb_build_object('cells', coalesce(p_state->'cells', '{}'::jsonb)
+                                                                             || pg_catalog.jsonb_build_object(v_alias || '.' || v_segment, v_cell));
+            end if;
+            v_cond := v_cell->>'cond';
+            v_cond_joined := (v_cell->>'joined')::boolean;
+        end if;
         if i = pg_catalog.cardinality(v_segments) then
             if o_kind = 'relation_many' then
                 o_sql := pg_catalog.format(
@@ -79,7 +108,10 @@ begin
             else
                 o_sql := pg_catalog.format('%I.%I', v_alias, v_segment);
             end if;
-            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
+            if v_cond is not null then
+                o_sql := pg_catalog.format('(case when %s then %s end)', v_cond, o_sql);
+            end if;
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t' or v_cond_joined);
             return;
         end if;
         if o_kind = 'json' then
@@ -87,17 +119,27 @@ begin
             v_keys := (v_segments[i + 1:])::text;
             select q.p_state, q.o_ref into p_state, v_key from docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_keys)) q;
             o_sql := pg_catalog.format('(%I.%I #> (%s #>> ''{}'')::text[])', v_alias, v_segment, v_key);
+            if v_cond is not null then
+                o_sql := pg_catalog.format('(case when %s then %s end)', v_cond, o_sql);
+            end if;
             o_kind := 'json_path';
-            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t');
+            p_state := p_state || pg_catalog.jsonb_build_object('joined', v_alias <> '_t' or v_cond_joined);
             return;
         end if;
         if o_kind <> 'relation' then
             raise exception using errcode = '42703',
                 message = pg_catalog.format('path %L: %s is not a relation', p_path, v_segment);
         end if;
-        v_key := v_prefix || v_segment;
+        -- a relation read under a condition joins only where it is readable:
+        -- a join of its own (key marked ~), never shared with an unmasked one
+        v_key := v_prefix || v_segment || case when v_cond is not null then '~' else '' end;
         v_join := p_state->'joins'->v_key->>'alias';
         if v_join is null then
+            -- each relation path is a join: a bounded number per query (section 9)
+            if (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins')) >= 64 then
+                raise exception using errcode = '54000',
+                    message = pg_catalog.format('path %L: a query may follow at most 64 relation paths', p_path);
+            end if;
             v_join := 'j' || (select pg_catalog.count(*) + 1 from pg_catalog.jsonb_object_keys(p_state->'joins'));
             p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key], pg_catalog.jsonb_build_object(
                 'alias', v_join, 'table', o_column->>'target', 'from', v_alias, 'column', v_segment,
@@ -110,7 +152,10 @@ begin
                 v_extra := docpal_private.q_join_filter(p_state, o_column->>'target', v_join);
                 if v_extra is not null then
                     p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
-                    p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'extra'], v_extra->'sql');
+                end if;
+                if v_extra is not null or v_cond is not null then
+                    p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key, 'extra'], pg_catalog.to_jsonb(
+                        pg_catalog.concat_ws(' and ', v_cond, v_extra->>'sql')));
                 end if;
             end if;
         end if;

@@ -14,6 +14,7 @@ declare
     v_spec jsonb;
     v_new jsonb;
 begin
+    perform docpal_private.check_spec_size(add_column."column", 'add_column');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, add_column.slug);

@@ -18,6 +18,7 @@ declare
     v_old jsonb;
     v_new jsonb;
 begin
+    perform docpal_private.check_spec_size(alter_column.patch, 'alter_column');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_column.slug);

@@ -12,6 +12,7 @@ declare
     v_spec jsonb;
     v_key text;
 begin
+    perform docpal_private.check_spec_size(alter_table.patch, 'alter_table');
     select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
     if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then

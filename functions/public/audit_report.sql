@@ -27,6 +27,7 @@ declare
                      and ($3::uuid is null or e.user_id = $3) and ($4::text is null or e."table" = $4)';
     v_report jsonb;
 begin
+    perform docpal_private.check_spec_size(audit_report.spec, 'audit_report');
     select * into v_ctx from docpal_private.require_admin();
     if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
         raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';

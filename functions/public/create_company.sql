@@ -12,6 +12,7 @@ declare
     v_id uuid := pg_catalog.gen_random_uuid();
     v_schema text := 'company_' || pg_catalog.replace(v_id::text, '-', '');
 begin
+    perform docpal_private.check_spec_size(create_company.settings, 'create_company');
     if create_company.slug is null or create_company.slug !~ '^[a-z][a-z0-9-]{1,62}$' then
         raise exception using errcode = '22023',
             message = pg_catalog.format('invalid company slug %L', create_company.slug),

@@ -19,6 +19,7 @@ declare
     v_table jsonb;
     v_comment text;
 begin
+    perform docpal_private.check_spec_size(create_table.spec, 'create_table');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then

@@ -12,6 +12,7 @@ declare
     v_ctx record;
     v_list jsonb;
 begin
+    perform docpal_private.check_spec_size(create_type_list."values", 'create_type_list');
     select * into v_ctx from docpal_private.require_admin();
     v_list := docpal_private.normalize_type_list(create_type_list.slug, create_type_list."values");
     begin

@@ -13,6 +13,7 @@ declare
     v_ctx record;
     v_name text := '^[a-z][a-z0-9_]{0,62}$';
 begin
+    perform docpal_private.check_spec_size(define_relations.rules, 'define_relations');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.rebac_tables(v_ctx.schema_name);
     perform docpal_private.rebac_name(define_relations.object_type, 'object type');

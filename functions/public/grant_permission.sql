@@ -20,6 +20,7 @@ declare
     v_filter jsonb;
     v_result jsonb;
 begin
+    perform docpal_private.check_spec_size(grant_permission.spec, 'grant_permission');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.permission_tables(v_ctx.schema_name);
     v_role := docpal_private.custom_role(v_ctx.schema_name, grant_permission.role, true);

@@ -37,8 +37,10 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
     end if;
-    -- the group_by column must be readable too (a member's allow-list)
-    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'group_by', false) q;
+    -- the group_by column must be readable too (a member's allow-list), and
+    -- lanes group by its value as the member may read it (null where a
+    -- grant's row filter hides the cell)
+    select q.p_state, q.o_sql into v_state, v_lane from docpal_private.q_path(v_state, v_spec->>'group_by', true) q;
     if v_spec ? 'limit_per_group' then
         if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
            or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
@@ -47,7 +49,6 @@ begin
         end if;
         v_limit := (v_spec->>'limit_per_group')::integer;
     end if;
-    v_lane := pg_catalog.format('_t.%I', v_column->>'name');
     if v_column->>'type' = 'select' then
         select q.p_state, q.o_ref into v_state, v_options
           from docpal_private.q_param(v_state, pg_catalog.to_jsonb(docpal_private.column_options(v_ctx.schema_name, v_column))) q;

@@ -25,6 +25,7 @@ declare
     v_level integer;
     v_deepest integer;
     v_children jsonb := '{}';
+    v_parent_sql text;
 begin
     select * into v_ctx from docpal_private.require_company();
     perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_tree');
@@ -37,8 +38,10 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', query_tree.slug);
     end if;
-    -- the parent column must be readable too (a member's allow-list)
-    select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
+    -- the parent column must be readable too (a member's allow-list), and the
+    -- tree follows it as the member may read it (null where a grant's row
+    -- filter hides the cell: such a node is a top node to them)
+    select q.p_state, q.o_sql into v_state, v_parent_sql from docpal_private.q_path(v_state, v_spec->>'parent', true) q;
     if v_spec ? 'root' and v_spec->'root' <> 'null'::jsonb then
         begin
             v_root := (v_spec->>'root')::uuid;
@@ -57,22 +60,22 @@ begin
         v_depth := (v_spec->>'max_depth')::integer;
     end if;
     if v_root is null then
-        v_start := pg_catalog.format('_t.%I is null', v_parent->>'name');
+        v_start := pg_catalog.format('%s is null', v_parent_sql);
     else
         select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, v_spec->'root') q;
-        v_start := pg_catalog.format('_t.%I = (%s #>> ''{}'')::uuid', v_parent->>'name', v_ref);
+        v_start := pg_catalog.format('%s = (%s #>> ''{}'')::uuid', v_parent_sql, v_ref);
     end if;
     v_sql := pg_catalog.format(
         'with recursive _n(id, depth, seen) as (
              select _t.id, 1, array[_t.id] from %1$s where %2$s and %3$s
              union all
              select _t.id, _n.depth + 1, _n.seen || _t.id
-               from %1$s join _n on _t.%4$I = _n.id
+               from %1$s join _n on %4$s = _n.id
               where %2$s and _t.id <> all (_n.seen) and _n.depth < %5$s)
-         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''parent'', _t.%4$I, ''depth'', _n.depth,
+         select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''id'', _t.id, ''parent'', %4$s, ''depth'', _n.depth,
                                                                     ''row'', %6$s) order by %7$s)
            from %8$s join _n on _n.id = _t.id',
-        docpal_private.q_from(v_state, true), v_state->>'where', v_start, v_parent->>'name', v_depth,
+        docpal_private.q_from(v_state, true), v_state->>'where', v_start, v_parent_sql, v_depth,
         v_state->>'select', v_state->>'order', docpal_private.q_from(v_state, false));
     execute v_sql into v_flat using v_state->'params';
     -- nest: each level's nodes get their children, keyed by their parent for the level above

@@ -13,6 +13,7 @@ declare
     v_old docpal_private.companies;
     v_key text;
 begin
+    perform docpal_private.check_spec_size(update_company.patch, 'update_company');
     if update_company.patch is null or pg_catalog.jsonb_typeof(update_company.patch) <> 'object' then
         raise exception using errcode = '22023', message = 'a company patch must be a JSON object';
     end if;

@@ -17,6 +17,7 @@ declare
     v_spec jsonb;
     v_old_options jsonb;
 begin
+    perform docpal_private.check_spec_size(update_type_list."values", 'update_type_list');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
     v_list := docpal_private.normalize_type_list(update_type_list.slug, update_type_list."values");
