@@ -6,14 +6,20 @@ create or replace function docpal.check_permission(user_id uuid, action text, sl
     set search_path = pg_catalog, pg_temp
 as $$
 /* Whether that member of the company may do action on the table (and on
-   that record: it must exist and match the row filter). Not a member:
-   false. Owners and admins may ask about anyone, members about themselves
-   (42501). 22023 unknown action, 42P01 unknown table. */
+   that record: it must exist and one of the member's grants of the action
+   must cover its row). Not a member: false. Owners and admins may ask about
+   anyone, members about themselves (42501). With a record the caller may
+   not read itself (no read grant of the caller covers its row) the answer
+   is false: evaluating a grant's filter on it would reveal its values.
+   22023 unknown action, 42P01 unknown table. */
 declare
     v_ctx record;
     v_spec jsonb;
     v_role text;
     v_perm jsonb;
+    v_read jsonb;
+    v_n integer;
+    v_matched boolean[];
 begin
     select * into v_ctx from docpal_private.require_company();
     if check_permission.user_id is distinct from v_ctx.user_id and v_ctx.member_role not in ('owner', 'admin') then
@@ -37,6 +43,16 @@ begin
     if check_permission.record_id is null then
         return true;
     end if;
-    return docpal_private.row_allowed(v_ctx.schema_name, v_spec, v_perm->'row_filter', check_permission.record_id);
+    -- one statement: the user's grants of the action, then the caller's own read grants, on the row
+    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                        check_permission.slug, 'read');
+    if v_read is null then
+        return false;
+    end if;
+    v_n := pg_catalog.jsonb_array_length(v_perm->'grants');
+    select c.matched into v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, (v_perm->'grants') || (v_read->'grants'),
+                                       array[check_permission.record_id]) c;
+    return coalesce(true = any (v_matched[1:v_n]) and true = any (v_matched[v_n + 1:]), false);
 end
 $$;

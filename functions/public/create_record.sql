@@ -10,7 +10,12 @@ as $$
    column, 22P02/22007/22008 unconvertible value, 23502 required, 23505
    unique, 23503 relation target, 23514 rule (DETAIL {column, rule, value});
    a state column a workflow governs starts at its initial state (absent
-   or null), any other value is 23514 (rule "workflow"). */
+   or null), any other value is 23514 (rule "workflow"); an explicit id the
+   table's audit log knows (a deleted record's) is 23505; a new row that no
+   create grant of the caller covers, or whose written columns those grants
+   do not give, is 23514 with rule row_filter (nothing is written). A DETAIL
+   value the caller may not read is null. Returns only the cells the caller
+   may read (docpal_private.cell_image). */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -19,7 +24,6 @@ declare
     v_result jsonb;
     v_targets text;
     v_values text;
-    v_record text;
     v_state text;
     v_message text;
     v_detail text;
@@ -27,6 +31,12 @@ declare
     v_column text;
     v_filled text[] := '{}';
     v_data jsonb := create_record.data;
+    v_perm jsonb;
+    v_read jsonb;
+    v_grants jsonb;
+    v_n integer;
+    v_matched boolean[];
+    v_id uuid;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
@@ -39,28 +49,30 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, v_data, true) k;
-    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                               create_record.slug, 'create',
                                               case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
+    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                        create_record.slug, 'read');
+    if v_data ? 'id' and pg_catalog.jsonb_typeof(v_data->'id') = 'string' then
+        begin
+            v_id := (v_data->>'id')::uuid;
+        exception when invalid_text_representation then
+            v_id := null;  -- the insert reports it (22P02)
+        end;
+        perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, array[v_id]);
+    end if;
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
     begin
         execute pg_catalog.format(
-            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning %s',
-            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug, v_record)
-           into v_result using v_data, v_ctx.user_id;
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
+            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug)
+           into v_id using v_data, v_ctx.user_id;
         if pg_catalog.cardinality(v_many) > 0 then
-            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c,
-                        pg_catalog.jsonb_build_object(v_result->>'id', v_data->c))
+            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c, pg_catalog.jsonb_build_object(v_id, v_data->c))
                from pg_catalog.unnest(v_many) c;
-            select v_result || pg_catalog.jsonb_object_agg(c, (
-                       select coalesce(pg_catalog.jsonb_agg(d.v order by d.o), '[]')
-                         from (select distinct on (v) v, o
-                                 from pg_catalog.jsonb_array_elements(v_data->c) with ordinality x(v, o)
-                                order by v, o) d))
-              into v_result from pg_catalog.unnest(v_many) c;
         end if;
     exception
         when integrity_constraint_violation or data_exception then
@@ -68,9 +80,18 @@ begin
                                     v_constraint = constraint_name, v_column = column_name;
             perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_column, ''));
+                                                     nullif(v_column, ''), docpal_private.cell_columns(v_read->'grants', null));
     end;
-    -- the caller gets back only what they may read
-    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
+    -- the new row as stored, with the create grants then the read grants that cover it
+    v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
+    v_n := pg_catalog.jsonb_array_length(v_perm->'grants');
+    select c.record, c.matched into v_result, v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_grants, array[v_id]) c;
+    -- a create grant's row filter holds on the new row, cell by cell (else 23514, rolled back)
+    perform docpal_private.require_write_cells(create_record.slug, 'create', true, v_perm->'grants', v_matched[1:v_n],
+                                               array(select c from pg_catalog.unnest(v_columns || v_many) c
+                                                      where c <> 'id' and c <> all (v_filled)), v_id);
+    -- the caller gets back only the cells they may read
+    return docpal_private.cell_image(coalesce(v_read->'grants', '[]'), v_matched[v_n + 1:], v_result);
 end
 $$;

@@ -8,11 +8,23 @@ as $$
 /* Inserts an array of records, all or nothing, and returns them in input
    order. Rows are inserted with one INSERT ... SELECT per distinct set of
    keys (so absent keys still take their defaults), not row by row. Errors as
-   create_record (workflow state columns included); 22023 when rows is not
-   an array of objects. */
+   create_record (workflow state columns included, an explicit id the audit
+   log knows is 23505, a row outside the create grants is 23514 rule
+   row_filter); 22023 when rows is not an array of objects. The grants are
+   checked on all new rows at once, in one statement after the inserts
+   (a failure rolls every row back), and the rows come back with only the
+   cells the caller may read. */
 declare
-    v_hidden text[];
     v_ctx record;
+    v_perm jsonb;
+    v_read jsonb;
+    v_grants jsonb;
+    v_n integer;
+    v_ids uuid[];
+    v_bad integer;
+    v_bad_matched boolean[];
+    v_bad_id uuid;
+    v_bad_columns text[];
     v_spec jsonb;
     v_rows jsonb;
     v_keys text[];
@@ -20,14 +32,13 @@ declare
     v_many text[];
     v_group jsonb;
     v_count bigint;
-    v_bad bigint;
+    v_nonobject bigint;
     v_all_keys jsonb;
     v_pairs numeric;
     v_uniform boolean;
     v_result jsonb;
     v_targets text;
     v_values text;
-    v_record text;
     v_column text;
     v_state text;
     v_message text;
@@ -43,8 +54,8 @@ begin
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     select pg_catalog.count(*), pg_catalog.count(*) filter (where pg_catalog.jsonb_typeof(r) <> 'object')
-      into v_count, v_bad from pg_catalog.jsonb_array_elements(v_input) r;
-    if v_bad > 0 then
+      into v_count, v_nonobject from pg_catalog.jsonb_array_elements(v_input) r;
+    if v_nonobject > 0 then
         raise exception using errcode = '22023', message = 'rows must be an array of JSON objects';
     end if;
     if v_count = 0 then
@@ -66,68 +77,95 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
-    perform docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                               create_records.slug, 'create',
                                               case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
-    v_record := docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t');
-    -- the caller gets back only what they may read
-    v_hidden := docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
-    if pg_catalog.cardinality(v_hidden) > 0 then
-        v_record := pg_catalog.format('(%s) - %L::text[]', v_record, v_hidden);
+    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                        create_records.slug, 'read');
+    if v_all_keys ? 'id' then
+        begin
+            v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_input) r
+                            where pg_catalog.jsonb_typeof(r->'id') = 'string');
+        exception when invalid_text_representation then
+            v_ids := null;  -- the insert reports it (22P02)
+        end;
+        perform docpal_private.require_new_ids(v_ctx.schema_name, create_records.slug, v_ids);
     end if;
     begin
         if v_uniform and pg_catalog.cardinality(v_many) = 0 then
-            -- the common case: one statement, rows come back in input order
+            -- the common case: one statement, ids come back in input order
             select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
             execute pg_catalog.format(
                 'with ins as (
                      insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r
-                     returning %s as record)
-                 select pg_catalog.jsonb_agg(ins.record) from ins',
-                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug, v_record)
-               into v_result using v_input, v_ctx.user_id;
-            return v_result;
-        end if;
-
-        -- rows with different keys: give each an id, insert per key set, read back in order
-        select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
-                                    order by o)
-          into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
-        for v_keys, v_group in
-            select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
-              from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
-                      from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
-             group by g.keys
-        loop
-            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
-            execute pg_catalog.format(
-                'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
+                     returning _t.id)
+                 select pg_catalog.array_agg(ins.id) from ins',
                 v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
-              using v_group, v_ctx.user_id;
-        end loop;
-        foreach v_column in array v_many loop
-            perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
-                   from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
-        end loop;
+               into v_ids using v_input, v_ctx.user_id;
+            v_rows := v_input;
+        else
+            -- rows with different keys: give each an id, insert per key set, read back in order
+            select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
+                                        order by o)
+              into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
+            v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_rows) r);
+            for v_keys, v_group in
+                select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
+                  from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
+                          from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
+                 group by g.keys
+            loop
+                select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
+                execute pg_catalog.format(
+                    'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
+                    v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
+                  using v_group, v_ctx.user_id;
+            end loop;
+            foreach v_column in array v_many loop
+                perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
+                    (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
+                       from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
+            end loop;
+        end if;
     exception
         when integrity_constraint_violation or data_exception then
             get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
                                     v_constraint = constraint_name, v_null_column = column_name;
             perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, v_input,
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_null_column, ''));
+                                                     nullif(v_null_column, ''), docpal_private.cell_columns(v_read->'grants', null));
     end;
-    execute pg_catalog.format(
-        'select pg_catalog.jsonb_agg(%s order by x.o)
-           from pg_catalog.jsonb_array_elements($1) with ordinality x(r, o)
-           join %I.%I _t on _t.id = (x.r->>''id'')::uuid',
-        v_record, v_ctx.schema_name, create_records.slug)
-       into v_result using v_rows;
+    -- every new row at once: the create grants' filters hold on it, cell by
+    -- cell, and the caller gets back only the cells they may read
+    v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
+    v_n := pg_catalog.jsonb_array_length(v_perm->'grants');
+    with cells as (
+             select c.id, c.record, c.matched
+               from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_grants, v_ids) c),
+         written as (
+             select x.o, c.record, c.matched,
+                    array(select k from pg_catalog.jsonb_object_keys(x.r) k where k <> 'id' and k <> all (v_filled)) as keys
+               from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)
+               join cells c on c.id = v_ids[x.o])
+    select (select w.o from written w
+             where docpal_private.uncovered_column(v_perm->'grants', w.matched[1:v_n], w.keys) is not null
+             order by w.o limit 1),
+           pg_catalog.jsonb_agg(docpal_private.cell_image(coalesce(v_read->'grants', '[]'), w.matched[v_n + 1:], w.record)
+                                order by w.o)
+      into v_bad, v_result
+      from written w;
+    if v_bad is not null then
+        select c.matched, c.id into v_bad_matched, v_bad_id
+          from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[v_ids[v_bad]]) c;
+        v_bad_columns := array(select k from pg_catalog.jsonb_object_keys(v_rows->(v_bad - 1)) k
+                                where k <> 'id' and k <> all (v_filled));
+        perform docpal_private.require_write_cells(create_records.slug, 'create', true, v_perm->'grants', v_bad_matched,
+                                                   v_bad_columns, v_bad_id);
+    end if;
     return v_result;
 end
 $$;

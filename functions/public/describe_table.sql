@@ -6,11 +6,20 @@ create or replace function docpal.describe_table(slug text)
     set search_path = pg_catalog, pg_temp
 as $$
 /* {slug, name, description, columns: [{name, type, data_type, ...rules}],
-   created_at, updated_at}; 42P01 for an unknown slug. */
+   created_at, updated_at}; 42P01 for an unknown slug. A member sees only
+   the columns it may read, and a table it may not read is 42501
+   (docpal_private.member_description). */
 declare
     v_ctx record;
+    v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    return docpal_private.describe_table(v_ctx.schema_name, describe_table.slug);
+    v_result := docpal_private.member_description(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                                  describe_table.slug);
+    if v_result is null then
+        raise exception using errcode = '42501',
+            message = pg_catalog.format('permission denied: read on table %s', describe_table.slug);
+    end if;
+    return v_result;
 end
 $$;

@@ -5,25 +5,28 @@ create or replace function docpal.get_record(slug text, id uuid)
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* The record, or null when there is none (or it is outside the caller's
-   read filter), without the columns the caller may not read. 42P01 for an
+/* The record, or null when there is none (or no read grant of the caller
+   covers its row), with only the cells the caller may read (grants combine
+   cell by cell: docpal_private.cell_image): a column no read grant names is
+   left out, one readable only on other rows reads as null. One statement
+   reads the row and evaluates every grant's filter on it. 42P01 for an
    unknown table, 42501 without read permission. */
 declare
     v_ctx record;
     v_spec jsonb;
-    v_result jsonb;
     v_perm jsonb;
+    v_record jsonb;
+    v_matched boolean[];
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 get_record.slug, 'read');
-    if docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, get_record.id) then
-        return null;  -- outside the row filter: invisible
+    select c.record, c.matched into v_record, v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[get_record.id]) c;
+    if v_record is null or not (true = any (v_matched)) then
+        return null;  -- missing, or outside every read grant's filter: invisible
     end if;
-    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, get_record.slug)
-       into v_result using get_record.id;
-    return v_result - docpal_private.unreadable_columns(v_spec, v_perm);
+    return docpal_private.cell_image(v_perm->'grants', v_matched, v_record);
 end
 $$;

@@ -6,14 +6,38 @@ create or replace function docpal.register_file(spec jsonb)
     set search_path = pg_catalog, pg_temp
 as $$
 /* Registers a stored file's metadata for file columns; returns {id, name,
-   size, mime, sha256, storage_key}. The same content (sha256) in the company
-   returns the file already registered. 22023 for a bad spec. */
+   size, mime, sha256, storage_key}. Registering is writing: owners and
+   admins may, a member only with create or update permission (and an API
+   key with that scope) on at least one table that has a file column
+   (42501 otherwise). The same content (sha256) in the company returns the
+   file already registered, but its storage_key (where its bytes are) only
+   to owners, admins and the user who registered it: null for anyone else.
+   22023 for a bad spec. */
 declare
     v_ctx record;
     v_key text;
     v_result jsonb;
+    v_allowed boolean;
 begin
+    perform docpal_private.check_spec_size(register_file.spec, 'register_file');
     select * into v_ctx from docpal_private.require_company();
+    -- who may: owners and admins (a key with the create or update scope), members with create or
+    -- update on some table with a file column
+    v_allowed := v_ctx.member_role in ('owner', 'admin')
+                 and (v_ctx.scopes is null or v_ctx.scopes && array['create', 'update']);
+    if not v_allowed then
+        execute pg_catalog.format(
+            'select exists (select from %I._catalog c, pg_catalog.unnest(array[''create'', ''update'']) a(action)
+                             where c.kind = ''table''
+                               and c.spec->''columns'' @> ''[{"type": "file"}]''
+                               and docpal_private.permission($1, $2, $3, $4, c.slug, a.action) is not null)',
+            v_ctx.schema_name)
+           into v_allowed using v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes;
+    end if;
+    if not v_allowed then
+        raise exception using errcode = '42501',
+            message = 'permission denied: registering a file needs create or update on a table with a file column';
+    end if;
     if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
         raise exception using errcode = '22023', message = 'a file spec must be a JSON object';
     end if;
@@ -40,11 +64,14 @@ begin
          select pg_catalog.to_jsonb(f) from (
              select * from ins
              union all
-             select f.id, f.name, f.size, f.mime, f.sha256, f.storage_key from %1$I._files f
+             -- another registration of the same content: where its bytes are only to its registrant (or $7, an owner or admin)
+             select f.id, f.name, f.size, f.mime, f.sha256,
+                    case when $7 or f.created_by is not distinct from $6 then f.storage_key end
+               from %1$I._files f
               where f.sha256 = $4 and not exists (select from ins)) f', v_ctx.schema_name)
        into v_result
       using spec->>'name', (spec->>'size')::bigint, spec->>'mime', pg_catalog.lower(spec->>'sha256'),
-            spec->>'storage_key', v_ctx.user_id;
+            spec->>'storage_key', v_ctx.user_id, v_ctx.member_role in ('owner', 'admin');
     return v_result;
 end
 $$;

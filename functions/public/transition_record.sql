@@ -16,7 +16,9 @@ as $$
    transition or a record not in one of its from states, 42501 a user
    without one of the transition's roles (owner and admin imply none) or
    without read permission on the table, P0002 a record that does not
-   exist or that the caller may not see. */
+   exist or that no read grant of the caller covers. Where the caller may
+   not read the state column on this record (grants combine cell by cell),
+   the state it returns or names in an error is null. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -29,6 +31,8 @@ declare
     v_needed integer;
     v_count integer;
     v_again boolean;
+    v_matched boolean[];
+    v_shown boolean;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, transition_record.slug);
@@ -60,20 +64,22 @@ begin
     -- the record: it must be one the caller may read; locked, so approvers go one at a time
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 transition_record.slug, 'read');
-    execute pg_catalog.format('select _t.%I, true from %I.%I _t where _t.id = $1 for update',
-                              v_column, v_ctx.schema_name, transition_record.slug)
-       into v_state, v_found using transition_record.id;
-    if v_found and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, transition_record.id) then
-        v_found := null;  -- outside the caller's read filter: invisible
+    select c.record->>v_column, true, c.matched into v_state, v_found, v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[transition_record.id], true) c;
+    if v_found and not coalesce(true = any (v_matched), false) then
+        v_found := null;  -- outside every read grant's filter: invisible
     end if;
     if v_found is null then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', transition_record.id, transition_record.slug);
     end if;
+    v_shown := coalesce(v_column = any (docpal_private.cell_columns(v_perm->'grants', v_matched)), true);
     if v_state is null or not (v_step->'from' ? v_state) then
         raise exception using errcode = '22023',
             message = pg_catalog.format('record %s of table %s is in state %s: transition %s goes from %s',
-                                        transition_record.id, transition_record.slug, coalesce(v_state, 'null'), v_step->>'name',
+                                        transition_record.id, transition_record.slug,
+                                        case when v_shown then coalesce(v_state, 'null') else 'a state you may not read' end,
+                                        v_step->>'name',
                                         pg_catalog.array_to_string(array(select pg_catalog.jsonb_array_elements_text(v_step->'from')), ', '));
     end if;
 
@@ -91,7 +97,8 @@ begin
        into v_count, v_again
       using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_ctx.user_id;
     if v_again then
-        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', greatest(v_needed - v_count, 0));
+        return pg_catalog.jsonb_build_object('state', case when v_shown then v_state end,
+                                             'pending_approvals', greatest(v_needed - v_count, 0));
     end if;
     if v_count + 1 < v_needed then
         execute pg_catalog.format(
@@ -99,7 +106,8 @@ begin
              values ($1, $2, $3, $4, $5, null, $6, $7, ''approval'')', v_ctx.schema_name)
           using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state,
                 v_ctx.user_id, transition_record.comment;
-        return pg_catalog.jsonb_build_object('state', v_state, 'pending_approvals', v_needed - v_count - 1);
+        return pg_catalog.jsonb_build_object('state', case when v_shown then v_state end,
+                                             'pending_approvals', v_needed - v_count - 1);
     end if;
     -- the last approval needed: the state moves (audited as an UPDATE by the user in context)
     execute pg_catalog.format('update %I.%I _t set %I = $1, updated_by = $2 where _t.id = $3',
@@ -110,6 +118,6 @@ begin
          values ($1, $2, $3, $4, $5, $6, $7, $8, ''transition'')', v_ctx.schema_name)
       using transition_record.slug, transition_record.id, v_workflow->>'name', v_step->>'name', v_state, v_step->>'to',
             v_ctx.user_id, transition_record.comment;
-    return pg_catalog.jsonb_build_object('state', v_step->>'to', 'pending_approvals', 0);
+    return pg_catalog.jsonb_build_object('state', case when v_shown then v_step->>'to' end, 'pending_approvals', 0);
 end
 $$;

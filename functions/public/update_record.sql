@@ -8,9 +8,15 @@ as $$
 /* Applies patch to the record and returns it. A patch that changes nothing
    writes nothing (same version). The row is locked first, so concurrent
    updates with the same expected_version go one at a time and all but the
-   first get 40001. P0002 when the record does not exist; 23514 (rule
-   "workflow") when it would change a column a workflow governs; other
-   errors as create_record. */
+   first get 40001. P0002 when the record does not exist, or no update
+   grant of the caller covers its row, or the caller holds read grants and
+   none covers it; 42501 for a column written that no update grant covering
+   the row gives; 23514 rule row_filter when the row after the update falls
+   outside the update grants (cell by cell: every column written must be
+   given by a grant covering the new row), and nothing is changed; 23514
+   (rule "workflow") when it would change a column a workflow governs; other
+   errors as create_record (a DETAIL value the caller may not read on the
+   row is null). Returns only the cells the caller may read. */
 declare
     v_ctx record;
     v_spec jsonb;
@@ -22,6 +28,10 @@ declare
     v_column text;
     v_result jsonb;
     v_perm jsonb;
+    v_read jsonb;
+    v_grants jsonb;
+    v_n integer;
+    v_matched boolean[];
     v_state text;
     v_message text;
     v_detail text;
@@ -36,15 +46,20 @@ begin
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
     v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
                                                 update_record.slug, 'update', v_columns || v_many);
-    execute pg_catalog.format('select _t.version from %I.%I _t where _t.id = $1 for update', v_ctx.schema_name, update_record.slug)
-       into v_version using update_record.id;
-    if v_version is not null and docpal_private.row_hidden(v_ctx.schema_name, v_spec, v_perm, update_record.id) then
-        v_version := null;  -- outside the caller's update filter: invisible
-    end if;
-    if v_version is null then
+    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
+                                        update_record.slug, 'read');
+    -- the update grants, then the read grants: one statement locks the row and evaluates them all
+    v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
+    v_n := pg_catalog.jsonb_array_length(v_perm->'grants');
+    select (c.record->>'version')::integer, c.matched into v_version, v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_grants, array[update_record.id], true) c;
+    if v_version is null or (v_read is not null and not coalesce(true = any (v_matched[v_n + 1:]), false)) then
         raise exception using errcode = 'P0002',
             message = pg_catalog.format('record %s of table %s does not exist', update_record.id, update_record.slug);
     end if;
+    -- the row before: an update grant covers it and gives every column written
+    perform docpal_private.require_write_cells(update_record.slug, 'update', false, v_perm->'grants', v_matched[1:v_n],
+                                               v_columns || v_many, update_record.id);
     if update_record.expected_version is not null and update_record.expected_version <> v_version then
         raise exception using errcode = '40001',
             message = pg_catalog.format('record %s of table %s is at version %s, not %s',
@@ -83,12 +98,15 @@ begin
                                     v_constraint = constraint_name, v_null_column = column_name;
             perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
                                                      v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_null_column, ''));
+                                                     nullif(v_null_column, ''),
+                                                     docpal_private.cell_columns(v_read->'grants', v_matched[v_n + 1:]));
     end;
-    execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1',
-                              docpal_private.record_sql(v_ctx.schema_name, v_spec, '_t'), v_ctx.schema_name, update_record.slug)
-       into v_result using update_record.id;
-    -- the caller gets back only what they may read
-    return v_result - docpal_private.hidden_columns(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, v_spec);
+    -- the row after: still covered by an update grant giving every column written (else 23514, rolled back)
+    select c.record, c.matched into v_result, v_matched
+      from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_grants, array[update_record.id]) c;
+    perform docpal_private.require_write_cells(update_record.slug, 'update', true, v_perm->'grants', v_matched[1:v_n],
+                                               v_columns || v_many, update_record.id);
+    -- the caller gets back only the cells they may read
+    return docpal_private.cell_image(coalesce(v_read->'grants', '[]'), v_matched[v_n + 1:], v_result);
 end
 $$;
