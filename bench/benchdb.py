@@ -70,5 +70,5 @@ def company_in_context(conn: psycopg.Connection) -> tuple[str, str]:
     company = conn.execute("select docpal.create_company('bench', 'Bench')").fetchone()[0]
     user = conn.execute("select docpal.create_user('bench@example.com', 'Bench')").fetchone()[0]
     conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
-    conn.execute("select docpal.set_context(%s, %s)", (company, user))
+    conn.execute("select docpal.set_context(%s, %s, false)", (company, user))
     return company, user

@@ -91,7 +91,7 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
             click.echo(f"    resolve_company({host!r}) = {resolved}")
 
         _step("tenant context (signed, per session)")
-        conn.execute("select docpal.set_context(%s, %s)", (acme, alice))
+        conn.execute("select docpal.set_context(%s, %s, false)", (acme, alice))
         company, user = conn.execute("select docpal.current_company(), docpal.current_user_id()").fetchone()
         click.echo(f"    set_context(acme, alice): current_company() = {company}, current_user_id() = {user}")
         forged = conn.execute("select current_setting('docpal.context')").fetchone()[0].split("|")
@@ -104,7 +104,7 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
             click.echo(f"    forging it to globex by set_config: refused ({exc.sqlstate}: {exc.diag.message_primary})")
 
         _step("a dynamic table in acme (as alice, in context)")
-        conn.execute("select docpal.set_context(%s, %s)", (acme, alice))
+        conn.execute("select docpal.set_context(%s, %s, false)", (acme, alice))
         if not any(t["slug"] == "products" for t in conn.execute("select docpal.list_tables()").fetchone()[0]):
             conn.execute("select docpal.create_table(%s)", (Jsonb(CATEGORIES),))
             conn.execute("select docpal.create_table(%s)", (Jsonb(PRODUCTS),))

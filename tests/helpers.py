@@ -32,11 +32,26 @@ def raises(*codes):
     assert exc.value.sqlstate in codes, f"expected {codes}, got {exc.value.sqlstate}: {exc.value}"
 
 
-def set_context(conn, company, user):
-    """Act as user in company on conn; JSON numbers read back as Decimal (exact)."""
+def set_context(conn, company, user, is_local=False):
+    """Act as user in company on conn; JSON numbers read back as Decimal (exact). For the rest of
+    the session unless is_local (set_context's own default is the transaction: these connections
+    are the tests' own, never shared through a pooler)."""
     set_json_loads(lambda s: json.loads(s, parse_float=Decimal), conn)
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], user))
+    conn.execute("select docpal.set_context(%s, %s, %s)", (company["id"], user, is_local))
     return conn
+
+
+def server_log_size(db):
+    """The length of the test cluster's server log (the embedded cluster logs to server.log in
+    its data directory), to read what is logged after it with server_log_since. Superuser."""
+    return one(db, "select (pg_stat_file('server.log')).size")
+
+
+def server_log_since(db, offset):
+    """What the server log got after `offset` (LOG lines are written before the statement that
+    raised them returns)."""
+    return one(db, "select pg_read_file('server.log', %s, (pg_stat_file('server.log')).size - %s)",
+               offset, offset)
 
 
 def table(slug, *columns, name=None):

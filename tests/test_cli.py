@@ -100,7 +100,7 @@ def test_console_script_is_installed():
 
 
 def test_audit_maintain_and_verify(dburl, db, company):
-    db.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    db.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     db.execute("""select docpal.create_table('{"slug": "notes", "columns": [{"name": "title", "type": "text"}]}')""")
     db.execute("""select docpal.create_record('notes', '{"title": "a"}')""")
     db.execute("select docpal.clear_context()")

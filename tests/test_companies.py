@@ -146,13 +146,13 @@ def test_suspend_and_activate(db, company, service):
     suspended = one(db, "select docpal.suspend_company(%s, 'unpaid invoices')", company["id"])
     assert suspended["status"] == "suspended" and suspended["status_reason"] == "unpaid invoices"
     with pytest.raises(errors.InsufficientPrivilege):
-        service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+        service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     assert one(db, "select docpal.resolve_company(%s)", company["slug"]) is None
     # platform admins still read it
     assert one(service, "select docpal.get_company(%s)->>'status'", company["slug"]) == "suspended"
     activated = one(db, "select docpal.activate_company(%s)", company["id"])
     assert activated["status"] == "active" and activated["status_reason"] is None
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     assert one(service, "select docpal.current_company()") == company["id"]
 
 
@@ -160,7 +160,7 @@ def test_require_company_checks_context_status_and_membership(db, company):
     """The one helper every tenant function starts with."""
     with pytest.raises(errors.InsufficientPrivilege, match="no company in context"):
         db.execute("select * from docpal_private.require_company()")
-    db.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
+    db.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["member"]))
     row = db.execute("select * from docpal_private.require_company()").fetchone()
     assert row == (company["id"], company["member"], company["schema"], "member", None)  # scopes: not narrowed
     db.execute("select docpal.suspend_company(%s, 'fraud')", (company["id"],))
@@ -225,7 +225,7 @@ def test_user_may_belong_to_several_companies(db, service):
                             (user,)).fetchall())
     assert roles == {a: "admin", b: "member"}
     for cid in (a, b):
-        service.execute("select docpal.set_context(%s, %s)", (cid, user))
+        service.execute("select docpal.set_context(%s, %s, false)", (cid, user))
         assert one(service, "select docpal.current_company()") == cid
 
 
@@ -246,10 +246,10 @@ def test_add_member_errors(db, company):
 
 
 def test_remove_member(db, company, service):
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["member"]))
     db.execute("select docpal.remove_member(%s, %s)", (company["id"], company["member"]))
     with pytest.raises(errors.InsufficientPrivilege):
-        service.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
+        service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["member"]))
     with pytest.raises(errors.NoDataFound):
         db.execute("select docpal.remove_member(%s, %s)", (company["id"], company["member"]))
 

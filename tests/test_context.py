@@ -27,7 +27,7 @@ def test_no_context_reads_null(service, app):
 
 
 def test_set_context_for_session_and_clear(service, company):
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     assert context_of(service) == (company["id"], company["owner"])
     with service.transaction():
         pass
@@ -38,7 +38,7 @@ def test_set_context_for_session_and_clear(service, company):
 
 @pytest.mark.parametrize("setting", ["extra_float_digits = -3", "timezone = 'Pacific/Chatham'", "datestyle = 'SQL, DMY'"])
 def test_session_settings_do_not_invalidate_a_context(service, company, setting):
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     service.execute(f"set {setting}")
     assert context_of(service) == (company["id"], company["owner"])
 
@@ -74,7 +74,7 @@ def test_local_context_inside_a_session_context(connect, db, company):
     other = one(db, "select docpal.create_company('other-co', 'Other')")
     db.execute("select docpal.add_member(%s, %s)", (other, company["member"]))
     conn = connect(autocommit=False)
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
+    conn.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["member"]))
     conn.commit()
     conn.execute("select docpal.set_context(%s, %s, true)", (other, company["member"]))
     assert context_of(conn)[0] == other
@@ -92,13 +92,13 @@ def test_set_context_refuses_non_members(db, service, company, who):
         "nulls": (None, None),
     }[who]
     with pytest.raises(errors.InsufficientPrivilege):
-        service.execute("select docpal.set_context(%s, %s)", args)
+        service.execute("select docpal.set_context(%s, %s, false)", args)
     assert context_of(service) == (None, None)
 
 
 def test_app_cannot_call_set_context(app, company):
     with pytest.raises(errors.InsufficientPrivilege):
-        app.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+        app.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
 
 
 # --- forging ---------------------------------------------------------------------
@@ -127,7 +127,7 @@ def test_malformed_tokens_never_yield_a_company(app, value):
 
 def test_token_from_another_session_is_worthless(service, app, connect, company):
     """A signed value seen in one session (logs, a shared pooler) cannot be replayed in another."""
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     token = one(service, "select current_setting('docpal.context')")
     for conn in (app, connect()):
         conn.execute("select set_config('docpal.context', %s, false)", (token,))
@@ -138,7 +138,7 @@ def test_token_from_another_session_is_worthless(service, app, connect, company)
 def test_tampering_with_a_valid_token_is_refused(db, connect, company):
     other = one(db, "select docpal.create_company('victim', 'Victim')")
     conn = connect()
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    conn.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     parts = one(conn, "select current_setting('docpal.context')").split("|")
     parts[0] = str(other)
     conn.execute("select set_config('docpal.context', %s, false)", ("|".join(parts),))
@@ -160,7 +160,9 @@ def test_plain_settings_give_no_identity(app, company, setting):
 SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_company", "activate_company",
                 "drop_company", "create_user", "add_member", "remove_member", "set_context",
                 # event consumers are platform-wide (contract section 7)
-                "poll_events", "ack_events", "replay_events"}
+                "poll_events", "ack_events", "replay_events",
+                # platform upkeep and settings (issue 12)
+                "maintain_events", "set_platform_setting"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",
@@ -235,7 +237,7 @@ def test_app_sees_only_its_active_context_company(db, connect, company):
     # here the superuser session plays the client by dropping to docpal_app after set_context.
     other = one(db, "select docpal.create_company('someone-else', 'Else')")
     conn = connect()
-    conn.execute("select docpal.set_context(%s, %s)", (company["id"], company["member"]))
+    conn.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["member"]))
     conn.execute("set role docpal_app")
     assert one(conn, "select docpal.get_company(%s)->>'id'", company["slug"]) == str(company["id"])
     assert one(conn, "select docpal.get_company(%s)", str(other)) is None
@@ -247,7 +249,7 @@ def test_app_sees_only_its_active_context_company(db, connect, company):
 
 def test_context_is_cheap_to_verify(service, company):
     """Not a timing assertion: a thousand verifications in one statement just work."""
-    service.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     assert one(service, "select count(distinct docpal.current_company()) from generate_series(1, 1000)") == 1
 
 

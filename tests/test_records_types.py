@@ -52,7 +52,7 @@ def sql_insert(db, schema, value, slug="t"):
 @pytest.fixture
 def ctx(db, company):
     set_json_loads(lambda s: json.loads(s, parse_float=Decimal), db)  # exact numbers
-    db.execute("select docpal.set_context(%s, %s)", (company["id"], company["owner"]))
+    db.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
     return db
 
 

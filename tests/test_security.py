@@ -101,7 +101,7 @@ def world(db, connect, app):
     mark = "zqvictim" + uuid.uuid4().hex[:12]  # in every row and tuple of B, and in nothing an attacker sends
     b = _company(db, connect, "vic", mark)
     app.execute("set statement_timeout = '20s'")  # a runaway statement fails (57014, not allowed) instead of hanging
-    res = one(app, "select docpal.authenticate(%s)", a.key)
+    res = one(app, "select docpal.authenticate(%s, false)", a.key)
     assert res["company_id"] == str(a.id)
     w = SimpleNamespace(db=db, app=app, a=a, b=b, mark=mark, connect=connect)
     w.before = snapshot(db, b)
@@ -418,11 +418,11 @@ def test_hostile_keys(world, key):
     if isinstance(key, tuple):
         key = KEY_MUTATIONS[key[1]]((w.a if key[0] == "a" else w.b).key)
     assume(key not in (w.a.key, w.b.key))
-    res = attempt(w, "authenticate", key)
+    res = attempt(w, "authenticate", key, False)
     assert refused(res, "28000"), f"authenticate({key!r}) gave {res}"
     company = w.app.execute("select docpal.current_company()").fetchone()[0]
     assert company in (w.a.id, None), "a refused key left a context of another company"
-    res = attempt(w, "authenticate", w.a.key)
+    res = attempt(w, "authenticate", w.a.key, False)
     assert res["company_id"] == str(w.a.id)
 
 
@@ -545,16 +545,16 @@ def test_a_forged_context_is_refused(world, connect):
         with w.app.transaction():
             w.app.execute("select set_config('docpal.context', %s, true)", (value,))
             assert attempt(w, "query_table", "deals", {}) == DENIED
-    one(w.app, "select docpal.authenticate(%s)", w.a.key)
+    one(w.app, "select docpal.authenticate(%s, false)", w.a.key)
     still_a(w)
 
 
 def test_the_app_cannot_set_or_borrow_a_context(world):
     w = world
     app = w.app
-    for sql, args in (("select docpal.set_context(%s, %s)", (w.b.id, w.b.owner)),
+    for sql, args in (("select docpal.set_context(%s, %s, false)", (w.b.id, w.b.owner)),
                       ("select docpal.set_context(company => %s, user_id => %s, is_local => true)", (w.b.id, w.b.owner)),
-                      ("select docpal.set_context(%s, %s)", (w.a.id, w.a.owner)),
+                      ("select docpal.set_context(%s, %s, false)", (w.a.id, w.a.owner)),
                       ("set role docpal_service", ()),
                       ("set role postgres", ()),
                       ("set session authorization postgres", ()),
@@ -750,7 +750,7 @@ def test_hostile_session_settings_change_nothing(world, connect):
         evil = connect(APP_LOGIN)
         for sql in settings_:
             evil.execute(sql)
-        one(evil, "select docpal.authenticate(%s)", w.a.key)
+        one(evil, "select docpal.authenticate(%s, false)", w.a.key)
         evil.execute("set statement_timeout = '20s'")
         got_reads = reads(w, conn=evil)
         got_probes = _comparable([(name, attempt(w, name, *args, conn=evil)) for name, args in probes])

@@ -578,12 +578,12 @@ def test_api_key_needs_the_update_scope(wf, connect):
         keys[tuple(scopes)] = one(wf.owner, "select docpal.create_api_key(%s, %s, %s::text[])",
                                   "k" + "".join(scopes), U(wf.alice), scopes)["key"]
     reader = connect(APP_LOGIN)
-    one(reader, "select docpal.authenticate(%s)", keys[("read",)])
+    one(reader, "select docpal.authenticate(%s, false)", keys[("read",)])
     with raises("42501"):
         move(reader, wf.rid, "submit")
     assert history(reader, wf.rid) == []
     writer = connect(APP_LOGIN)
-    one(writer, "select docpal.authenticate(%s)", keys[("read", "update")])
+    one(writer, "select docpal.authenticate(%s, false)", keys[("read", "update")])
     assert move(writer, wf.rid, "submit")["state"] == "submitted"
 
 

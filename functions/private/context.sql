@@ -4,7 +4,10 @@ create or replace function docpal_private.context(out company_id uuid, out user_
 as $$
 /* The company and user of the verified context, or two nulls without one.
    A value that was not signed by set_context/authenticate in this very
-   session (forged, tampered with, or copied from another session) is 42501. */
+   session (forged, tampered with, or copied from another session) is 42501,
+   and so is one made from an API key that has since been revoked or has
+   expired (checked on every use: a session-long context or a saved value
+   must not outlive its key). */
 declare
     v_token text := pg_catalog.current_setting('docpal.context', true);
     v_parts text[];
@@ -13,13 +16,20 @@ begin
         return;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 6
+    if pg_catalog.cardinality(v_parts) <> 7
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
+       or v_parts[4] !~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$'
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3], nullif(v_parts[4], '')::uuid) then
         raise exception using
             errcode = '42501',
             message = 'the docpal context is not valid in this session',
             hint = 'A context is set only by docpal.set_context or docpal.authenticate.';
+    end if;
+    if not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then
+        raise exception using
+            errcode = '42501',
+            message = 'the API key of this docpal context has been revoked or has expired',
+            hint = 'Authenticate again with a valid key.';
     end if;
     company_id := v_parts[1]::uuid;
     user_id := v_parts[2]::uuid;

@@ -7,8 +7,9 @@ as $$
    must not fail a DBA's plain SQL because of a stale setting. Checks the
    signature itself rather than catching context()'s error: an exception
    block is a subtransaction, and the BEFORE UPDATE trigger calls this for
-   every row a statement changes. Without a context it costs one setting
-   lookup. */
+   every row a statement changes. A context whose API key has been revoked or
+   has expired names no user either (one primary-key probe). Without a
+   context it costs one setting lookup. */
 declare
     v_token text := pg_catalog.current_setting('docpal.context', true);
     v_parts text[];
@@ -17,9 +18,11 @@ begin
         return null;
     end if;
     v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 6
+    if pg_catalog.cardinality(v_parts) <> 7
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3]) then
+       or v_parts[4] !~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$'
+       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3], nullif(v_parts[4], '')::uuid)
+       or not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then
         return null;
     end if;
     return v_parts[2]::uuid;

@@ -10,7 +10,9 @@ as $$
    is kept for the session, where a SQL function with SET is re-planned on
    every call.) */
 begin
-    return (select pg_catalog.pg_backend_pid()::text || '|' || pg_catalog.extract('epoch', a.backend_start)::text
-              from pg_catalog.pg_stat_get_activity(pg_catalog.pg_backend_pid()) a);
+    -- docpal_session.backend_start(): docpal_owner may not read a login's
+    -- backend_start itself (sql/install/prepare.sql)
+    return pg_catalog.pg_backend_pid()::text || '|'
+           || pg_catalog.extract('epoch', docpal_session.backend_start())::text;
 end
 $$;

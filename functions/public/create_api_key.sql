@@ -8,8 +8,14 @@ as $$
 /* A key acting as user_id (a member of the company in context) within
    scopes: {id, key}. The key ("dpk_" + 43 URL-safe characters, 256 random
    bits) is returned this once; only its SHA-256 is stored. spec:
-   expires_at (future), rate_limit_per_minute (whole number >= 1). Owners
-   and admins only; 23503 not a member, 22023 bad name, scopes or spec. */
+   expires_at (future), rate_limit_per_minute (whole number >= 1).
+   A member creates keys for itself only: a key is the user's signature, and
+   an owner or admin who could mint one for another member could act as that
+   member (approve a workflow step twice, as two approvers). Platform admins
+   (docpal_service, superusers), who may set any member's context anyway,
+   create one for any member. A context from an API key creates keys with at
+   most its own scopes. 42501 for another user, 23503 not a member, 22023 bad
+   name, scopes or spec. */
 declare
     v_ctx record;
     v_key text;
@@ -17,7 +23,12 @@ declare
     v_expires timestamptz;
     v_limit integer;
 begin
-    select * into v_ctx from docpal_private.require_admin();
+    perform docpal_private.check_spec_size(create_api_key.spec, 'create_api_key');
+    select * into v_ctx from docpal_private.require_company();
+    if create_api_key.user_id is distinct from v_ctx.user_id and not docpal_private.caller_is_platform_admin() then
+        raise exception using errcode = '42501',
+            message = 'a member creates API keys for itself only';
+    end if;
     if not exists (select from docpal_private.memberships m
                     where m.company_id = v_ctx.company_id and m.user_id = create_api_key.user_id) then
         raise exception using errcode = '23503',
@@ -29,6 +40,10 @@ begin
     if create_api_key.scopes is null or pg_catalog.cardinality(create_api_key.scopes) = 0
        or not (create_api_key.scopes <@ array['read', 'create', 'update', 'delete']) then
         raise exception using errcode = '22023', message = 'scopes are one or more of read, create, update, delete';
+    end if;
+    if v_ctx.scopes is not null and not (create_api_key.scopes <@ v_ctx.scopes) then
+        raise exception using errcode = '42501',
+            message = 'an API key cannot create a key with scopes it does not have';
     end if;
     if pg_catalog.jsonb_typeof(coalesce(create_api_key.spec, '{}')) <> 'object'
        or exists (select from pg_catalog.jsonb_object_keys(coalesce(create_api_key.spec, '{}')) k
@@ -60,6 +75,8 @@ begin
             array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s),
             pg_catalog.sha256(pg_catalog.convert_to(v_key, 'UTF8')), v_expires, v_limit, v_ctx.user_id)
     returning id into v_id;
+    -- authenticate only ever updates this row (see touch_api_key)
+    insert into docpal_private.api_key_use (key_id) values (v_id);
     return pg_catalog.jsonb_build_object('id', v_id, 'key', v_key);
 end
 $$;

@@ -1,13 +1,15 @@
 -- grant: docpal_service
-create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default false)
+create or replace function docpal.set_context(company uuid, user_id uuid, is_local boolean default true)
     returns void
     language plpgsql
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Acts as user_id in company for the rest of the session, or with
-   is_local until the transaction ends (for transaction-pooling PgBouncer).
-   The context is signed for this session only. 42501 when the user is not a
+/* Acts as user_id in company until the transaction ends (the default:
+   safe behind a transaction-pooling PgBouncer, which hands this server
+   connection to other clients next), or with is_local => false for the rest
+   of the session (only on a connection no other client will ever use). The
+   context is signed for this session only. 42501 when the user is not a
    member or the company is not active. */
 begin
     if not exists (
@@ -20,7 +22,7 @@ begin
                                         coalesce(set_context.user_id::text, 'null'), coalesce(set_context.company::text, 'null'));
     end if;
     perform pg_catalog.set_config('docpal.context',
-                                  docpal_private.context_token(set_context.company, set_context.user_id, ''),
-                                  coalesce(set_context.is_local, false));
+                                  docpal_private.context_token(set_context.company, set_context.user_id, '', null),
+                                  coalesce(set_context.is_local, true));
 end
 $$;
