@@ -27,7 +27,8 @@ def _companies(conn: psycopg.Connection, company: str | None) -> list[tuple[str,
 def maintain(url: str, keep_months: int | None = None, archive: bool = False,
              company: str | None = None) -> Iterator[dict]:
     """Partitions, sealing and (with keep_months) retention, company by company."""
-    with psycopg.connect(deploy.libpq_url(url), autocommit=True) as conn:
+    with psycopg.connect(deploy.libpq_url(url), autocommit=True) as conn, deploy.as_owner(conn):
+        # as docpal_owner: the partitions it creates are docpal_owner's like the rest
         for cid, slug, schema in _companies(conn, company):
             with conn.transaction():
                 result = conn.execute("select docpal_private.maintain_audit(%s, %s, %s)",
@@ -37,7 +38,7 @@ def maintain(url: str, keep_months: int | None = None, archive: bool = False,
 
 def verify(url: str, company: str | None = None) -> Iterator[dict]:
     """Seals, then verifies the chain of each company."""
-    with psycopg.connect(deploy.libpq_url(url), autocommit=True) as conn:
+    with psycopg.connect(deploy.libpq_url(url), autocommit=True) as conn, deploy.as_owner(conn):
         for cid, slug, schema in _companies(conn, company):
             with conn.transaction():
                 sealed = conn.execute("select docpal_private.seal_audit(%s)", (schema,)).fetchone()[0]

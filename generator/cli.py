@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 import psycopg
+from psycopg import sql as pgsql
 
 from . import __version__, audit, deploy, render
 from . import listen as listen_mod
@@ -170,6 +173,23 @@ def audit_maintain(database_url: str | None, company: str | None, keep_months: i
         raise click.UsageError(str(exc)) from None
 
 
+@main.command("maintain")
+@database_url_option
+@_company_option
+@click.option("--keep-months", type=click.IntRange(min=0), default=None,
+              help="Audit retention: drop (or archive) monthly partitions that ended more than this many months ago.")
+@click.option("--archive", is_flag=True, help="Detach old audit partitions as _audit_archive_YYYYMM instead of dropping them.")
+def maintain_cmd(database_url: str | None, company: str | None, keep_months: int | None, archive: bool) -> None:
+    """Periodic upkeep: audit partitions, sealing and retention, then event outbox retention (JSON lines)."""
+    from . import maintain
+
+    try:
+        for item in maintain.run(_need_url(database_url), company, keep_months, archive):
+            click.echo(json.dumps(item, default=str))
+    except LookupError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @audit_group.command("verify")
 @database_url_option
 @_company_option
@@ -213,6 +233,76 @@ def listen(database_url: str | None, consumer: str, sink: str, once: bool, batch
         raise click.BadParameter(str(exc), param_hint="--sink") from None
     listener = listen_mod.Listener(url, consumer, target, batch=batch, once=once, poll_interval=poll_interval)
     sys.exit(listener.run())
+
+
+@main.group()
+def roles() -> None:
+    """Login roles for applications."""
+
+
+_TIMEOUT = re.compile(r"^[1-9][0-9]{0,8}(ms|s|min|h)?$")
+_LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A positive duration PostgreSQL reads (30s, 500ms, 5min, 1h; a bare
+    number is milliseconds). 0, which disables the timeout, is refused."""
+    if not _TIMEOUT.match(value):
+        raise click.BadParameter("a positive duration such as 500ms, 30s, 5min or 1h")
+    return value
+
+
+@roles.command("create-login")
+@database_url_option
+@click.argument("name")
+@click.option("--app", "group", flag_value="docpal_app", help="An untrusted client: member of docpal_app.")
+@click.option("--service", "group", flag_value="docpal_service", help="A trusted backend: member of docpal_service.")
+@click.option("--connection-limit", type=click.IntRange(1, 10000), default=20, show_default=True,
+              help="Most connections this login may hold at once.")
+@click.option("--statement-timeout", default="30s", show_default=True, callback=_timeout,
+              help="Longest a statement of this login may run.")
+@click.option("--idle-timeout", default="60s", show_default=True, callback=_timeout,
+              help="Longest this login may stay idle inside a transaction (idle_in_transaction_session_timeout).")
+@click.option("--password-env", default="DOCPAL_LOGIN_PASSWORD", show_default=True, metavar="VAR",
+              help="Environment variable holding the password; prompted for (not echoed) when unset.")
+@click.option("--no-password", is_flag=True, help="No password (certificate or peer authentication).")
+def roles_create_login(database_url: str | None, name: str, group: str | None, connection_limit: int,
+                       statement_timeout: str, idle_timeout: str, password_env: str, no_password: bool) -> None:
+    """Create login role NAME as a member of docpal_app or docpal_service, with safe settings.
+
+    A client idle in a transaction holds its locks and pins the notification
+    queue; a runaway statement holds a connection; a connection limit keeps
+    one login from taking every slot of the server. The password is sent as a
+    SCRAM verifier computed here, never in clear text.
+    """
+    url = _need_url(database_url)
+    if group is None:
+        raise click.UsageError("give --app (untrusted client) or --service (trusted backend)")
+    if not _LOGIN_NAME.match(name) or name.startswith(("pg_", "docpal_")):
+        raise click.BadParameter("lower-case letters, digits and _, at most 63, not starting with pg_ or docpal_",
+                                 param_hint="NAME")
+    password = None
+    if not no_password:
+        password = os.environ.get(password_env) or click.prompt(
+            f"password for {name}", hide_input=True, confirmation_prompt=True)
+    with psycopg.connect(deploy.libpq_url(url), autocommit=True) as conn:
+        if conn.execute("select from pg_catalog.pg_roles where rolname = %s", (name,)).fetchone() is not None:
+            raise click.UsageError(f"role {name} already exists")
+        ident = pgsql.Identifier(name)
+        verifier = None
+        if password is not None:
+            verifier = conn.pgconn.encrypt_password(password.encode(), name.encode()).decode()
+        with conn.transaction():
+            conn.execute(pgsql.SQL(
+                "create role {} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
+                " connection limit {} password {} in role {}").format(
+                ident, pgsql.Literal(connection_limit), pgsql.Literal(verifier), pgsql.Identifier(group)))
+            conn.execute(pgsql.SQL("alter role {} set statement_timeout = {}").format(
+                ident, pgsql.Literal(statement_timeout)))
+            conn.execute(pgsql.SQL("alter role {} set idle_in_transaction_session_timeout = {}").format(
+                ident, pgsql.Literal(idle_timeout)))
+    click.echo(f"created login {name} in {group}: connection limit {connection_limit}, "
+               f"statement_timeout {statement_timeout}, idle_in_transaction_session_timeout {idle_timeout}")
 
 
 @main.command()

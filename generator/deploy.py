@@ -5,18 +5,29 @@ trigger and the tenant template re-applied in one transaction (the rendered
 "code script"), (3) every company schema brought to the tenant template by
 ``docpal_private.upgrade_tenants()``, one transaction per company.
 
-The whole run holds a session advisory lock, so a second migrate waits for
-the first and then finds nothing to do.
+Before any of it, sql/install/prepare.sql (run as the migrating superuser)
+makes the role ``docpal_owner`` that owns every docpal object, the schemas
+and the install lock table; the code script ends by handing every object of
+docpal's schemas to docpal_owner, and the tenant upgrades run as it.
+
+The whole run holds ``LOCK TABLE docpal_private.install_lock`` on a
+connection of its own, so a second migrate waits for the first and then
+finds nothing to do. Not an advisory lock: any login can take an advisory
+key first and hang every migrate, while only docpal_owner and superusers can
+reach that table.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pglast
 import psycopg
 from yoyo import get_backend, read_migrations
 
@@ -64,6 +75,56 @@ def apply_migrations(url: str, root: Path = render.ROOT) -> list[str]:
         backend.connection.close()
 
 
+def prepare(url: str, root: Path = render.ROOT) -> None:
+    """Run sql/install/prepare.sql. Two first installs at the same moment may
+    both try to create the same role, schema or table, and one then fails
+    with a duplicate error: it runs the (idempotent) file again."""
+    # statement by statement: one multi-statement string would be one
+    # transaction, holding its first changes while a later statement waits
+    statements = [s for s in pglast.split(render.prepare_script(root), with_parser=True) if s.strip()]
+    duplicates = (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateObject,
+                  psycopg.errors.DuplicateSchema, psycopg.errors.DuplicateTable)
+    for attempt in range(5):
+        try:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("set client_min_messages = warning")
+                for statement in statements:
+                    conn.execute(statement)
+            return
+        except duplicates:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+@contextmanager
+def install_lock(url: str) -> Iterator[None]:
+    """Hold the install lock for the block, on a connection of its own that
+    stays idle in its transaction meanwhile (so no session timeout of the
+    migrating role may end it)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("set idle_in_transaction_session_timeout = 0")
+        conn.execute("set statement_timeout = 0")
+        conn.execute("set lock_timeout = 0")
+        with conn.transaction():
+            conn.execute(render.INSTALL_LOCK)
+            yield
+
+
+@contextmanager
+def as_owner(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """Run the block as docpal_owner (SET ROLE), so that whatever it creates
+    (company schema objects, audit partitions) belongs to docpal_owner like
+    everything else of docpal. For maintenance commands that call private
+    functions directly as the migrating role."""
+    conn.execute(f"set role {render.OWNER_ROLE}")
+    try:
+        yield conn
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("reset role")
+
+
 def upgrade_tenants(conn: psycopg.Connection, progress: ProgressFn | None = None) -> UpgradeResult:
     """Run docpal_private.upgrade_tenants() and collect what it reports.
 
@@ -89,7 +150,8 @@ def upgrade_tenants(conn: psycopg.Connection, progress: ProgressFn | None = None
 
     conn.add_notice_handler(on_notice)
     try:
-        conn.execute("call docpal_private.upgrade_tenants()")
+        with as_owner(conn):  # the objects the tenant steps create are docpal_owner's
+            conn.execute("call docpal_private.upgrade_tenants()")
     finally:
         conn.remove_notice_handler(on_notice)
     return result
@@ -100,30 +162,25 @@ def migrate(url: str, root: Path = render.ROOT, progress: ProgressFn | None = No
     """Bring the database and every company schema to this version."""
     url = libpq_url(url)
     rendered = render.templates(root, extra_tenant_dirs)
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
+    prepare(url, root)
+    with install_lock(url), psycopg.connect(url, autocommit=True) as conn:
+        applied = apply_migrations(url, root)
         try:
-            applied = apply_migrations(url, root)
-            try:
-                conn.execute(render.code_script(rendered, root))
-            except psycopg.Error:
-                # the script's own BEGIN left the session in a failed transaction
-                conn.execute("rollback")
-                raise
-            upgrade = upgrade_tenants(conn, progress)
-        finally:
-            conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))
+            # the lock is held by install_lock's connection: the script must not wait for it
+            conn.execute(render.code_script(rendered, root, lock=False))
+        except psycopg.Error:
+            # the script's own BEGIN left the session in a failed transaction
+            conn.execute("rollback")
+            raise
+        upgrade = upgrade_tenants(conn, progress)
     return MigrateResult(applied, upgrade)
 
 
 def upgrade_only(url: str, progress: ProgressFn | None = None) -> UpgradeResult:
     """``docpal tenants migrate``: upgrade company schemas, nothing else."""
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute("select pg_advisory_lock(%s)", (render.INSTALL_LOCK_KEY,))
-        try:
-            return upgrade_tenants(conn, progress)
-        finally:
-            conn.execute("select pg_advisory_unlock(%s)", (render.INSTALL_LOCK_KEY,))
+    url = libpq_url(url)
+    with install_lock(url), psycopg.connect(url, autocommit=True) as conn:
+        return upgrade_tenants(conn, progress)
 
 
 def status(url: str, root: Path = render.ROOT) -> dict:

@@ -34,8 +34,18 @@ ROOT = Path(__file__).resolve().parent.parent
 #: replaced by a ``format()`` placeholder when stored (see TenantStep).
 SCHEMA_SENTINEL = "__docpal_schema__"
 
-#: Key of the advisory lock that serialises installs and migrations.
-INSTALL_LOCK_KEY = 4_242_017_001
+#: Serialises installs and migrations. A table lock rather than an advisory
+#: lock: any login can take an advisory key first and hang every migrate,
+#: while this table sits in docpal_private, which no client may use
+#: (sql/install/prepare.sql creates it).
+INSTALL_LOCK = "lock table docpal_private.install_lock in exclusive mode;"
+
+#: The role that owns every docpal object (sql/install/prepare.sql).
+OWNER_ROLE = "docpal_owner"
+
+#: Files of sql/install/ that the pipeline places itself; every other
+#: sql/install/*.sql is a "final piece" (see code_script).
+_INSTALL_PARTS = ("prepare.sql", "drop_stale.sql", "hand_over.sql")
 
 SCHEMAS = ("docpal", "docpal_private")
 APP_ROLES = ("docpal_service", "docpal_app")
@@ -255,15 +265,32 @@ def _replaceable(sql: str) -> str:
     return "\n\n".join(out) + "\n"
 
 
-def code_script(rendered: list[Rendered], root: Path = ROOT) -> str:
+def final_pieces(root: Path = ROOT) -> list[Path]:
+    """``sql/install/*.sql`` other than the parts placed by name, in file-name
+    order: they run at the end of the code script, after the grants (every
+    function exists by then) and before the ownership hand-over."""
+    return [p for p in _files(root, "sql/install") if p.name not in _INSTALL_PARTS]
+
+
+def prepare_script(root: Path = ROOT) -> str:
+    """What the rest of the install stands on, run by the migrating superuser
+    before the install lock: the docpal_owner role, the schemas, the lock table."""
+    return (root / "sql/install/prepare.sql").read_text()
+
+
+def code_script(rendered: list[Rendered], root: Path = ROOT, lock: bool = True) -> str:
     """Functions, triggers, tenant steps and grants, in one transaction.
 
     Re-applied on every migrate. Functions left over from an older version
     (in docpal or docpal_private, but not created or replaced by this
-    transaction) are dropped at the end.
+    transaction) are dropped at the end. Then the final pieces
+    (``final_pieces``), then every object of docpal's schemas is handed to
+    docpal_owner (sql/install/hand_over.sql). ``lock=False`` when the caller
+    already holds the install lock on another connection (``docpal migrate``).
     """
-    parts = [_section("lock: one install or migrate at a time",
-                      f"select pg_catalog.pg_advisory_xact_lock({INSTALL_LOCK_KEY});")]
+    parts = []
+    if lock:
+        parts.append(_section("lock: one install or migrate at a time", INSTALL_LOCK))
     for item in rendered:
         if item.kind in ("function", "trigger"):
             parts.append(_section(str(item.source), _replaceable(item.sql)))
@@ -277,12 +304,17 @@ def code_script(rendered: list[Rendered], root: Path = ROOT) -> str:
     parts.append(_section("drop functions that are no longer in the templates",
                           _env(root).from_string((root / "sql/install/drop_stale.sql").read_text()).render(names=names)))
     parts.append(_section("grants", _grant_sql(rendered)))
+    env = _env(root)
+    for piece in final_pieces(root):
+        parts.append(_section(str(piece.relative_to(root)), env.from_string(piece.read_text()).render(names=names)))
+    parts.append(_section("every object to docpal_owner", (root / "sql/install/hand_over.sql").read_text()))
     return _BEGIN + "set local check_function_bodies = off;  -- functions may call ones defined later\n" \
         + "".join(parts) + "\ncommit;\n"
 
 
 _BEGIN = "begin;\nset local client_min_messages = warning;\n"
-UPGRADE_TENANTS = "call docpal_private.upgrade_tenants();\n"
+#: Tenant upgrades run as docpal_owner, so the objects they create are its.
+UPGRADE_TENANTS = f"set role {OWNER_ROLE};\ncall docpal_private.upgrade_tenants();\nreset role;\n"
 
 
 def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) -> str:
@@ -294,10 +326,13 @@ def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) 
         "-- do not edit. Safe to run again: every part is idempotent.\n"
         "-- Usage: psql -v ON_ERROR_STOP=1 -f sql/docpal.sql \"$DATABASE_URL\"\n\n"
     )
-    migrations = _BEGIN + "".join(
+    prepare = _section("sql/install/prepare.sql: the owner role, the schemas, the install lock",
+                       "set client_min_messages = warning;\n" + prepare_script(root)
+                       + "reset client_min_messages;\n")
+    migrations = _BEGIN + _section("lock: one install or migrate at a time", INSTALL_LOCK) + "".join(
         _section(str(item.source), item.sql) for item in rendered if item.kind == "migration"
     ) + "\ncommit;\n"
-    return header + migrations + "\n" + code_script(rendered, root) + "\n" + UPGRADE_TENANTS
+    return header + prepare + "\n" + migrations + "\n" + code_script(rendered, root) + "\n" + UPGRADE_TENANTS
 
 
 def write_install_script(root: Path = ROOT) -> Path:

@@ -62,15 +62,26 @@ docpal_template = factories.postgresql_noproc(load=[load_docpal])
 postgresql = factories.postgresql("docpal_template")
 
 
+def _owner_may_create_schemas(conn: psycopg.Connection) -> None:
+    """A database cloned from a template does not inherit database-level
+    grants: docpal_owner needs CREATE on it to make company schemas (on a
+    real install `docpal migrate` grants it)."""
+    conn.execute(f'grant create on database "{conn.info.dbname}" to docpal_owner')
+    if not conn.autocommit:
+        conn.commit()
+
+
 @pytest.fixture
 def db(postgresql: psycopg.Connection) -> psycopg.Connection:
     """A superuser connection (autocommit) to a freshly migrated database."""
     postgresql.autocommit = True
+    _owner_may_create_schemas(postgresql)
     return postgresql
 
 
 @pytest.fixture
 def dburl(postgresql: psycopg.Connection) -> str:
+    _owner_may_create_schemas(postgresql)
     info = postgresql.info
     return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -41,13 +42,15 @@ def project_copy(tmp_path) -> Path:
 
 
 def catalog_snapshot(conn) -> list:
-    """Everything docpal defines, to compare before and after."""
+    """Everything docpal defines (with its grants and owner), to compare before and after."""
     return conn.execute("""
-        select 'proc', p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)), coalesce(p.proacl::text, '')
+        select 'proc', p.oid::regprocedure::text, md5(pg_get_functiondef(p.oid)),
+               coalesce(p.proacl::text, '') || ' owner ' || p.proowner::regrole::text
           from pg_proc p
          where p.pronamespace in ('docpal'::regnamespace, 'docpal_private'::regnamespace) and p.prokind <> 'a'
         union all
-        select 'rel', c.oid::regclass::text, c.relkind::text, coalesce(c.relacl::text, '')
+        select 'rel', c.oid::regclass::text, c.relkind::text,
+               coalesce(c.relacl::text, '') || ' owner ' || c.relowner::regrole::text
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
          where n.nspname = 'docpal_private' or n.nspname like 'company\\_%%'
         order by 1, 2""").fetchall()
@@ -76,9 +79,15 @@ def test_tenant_steps_become_format_strings():
 # --- psql -f install ----------------------------------------------------------------
 
 def psql_install(url: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f",
-                           str(render.ROOT / "sql/docpal.sql"), url],
-                          capture_output=True, text=True)
+    """Install with psql from the script rendered from the current templates
+    (test_committed_install_script_is_current keeps sql/docpal.sql equal to it)."""
+    script = Path(tempfile.mkdtemp(prefix="docpal-install-")) / "docpal.sql"
+    script.write_text(render.install_script())
+    try:
+        return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script), url],
+                              capture_output=True, text=True)
+    finally:
+        shutil.rmtree(script.parent, ignore_errors=True)
 
 
 def test_install_script_alone_installs_and_is_rerunnable(empty_db):
