@@ -66,3 +66,12 @@ def test_events_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "speed ratio off/on" in proc.stdout and "events/s" in proc.stdout
     assert "NOTIFY latency, docpal" in proc.stdout
+
+
+def test_boundary_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(render.ROOT / "bench/bench_boundary.py"), "--updates", "30", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "capture: single-row audited UPDATE" in proc.stdout and "ratio new/old" in proc.stdout
