@@ -13,6 +13,8 @@ Sections (small functions called from main, each printing its lines):
   (``query_table`` with limit 1 and no count, so the statement itself costs next to nothing),
   median of several runs, in ms and per condition: linear means the per-condition cost stays flat.
   Goal: 500 conditions (the limit) under 50 ms.
+- ``auth``: per transaction, ``authenticate(key, true)`` + a 20-row ``query_table`` against
+  ``set_context(..., true)`` + the same query, interleaved rounds. Goal: at most 1.3 x.
 
 Usage: bench/bench_boundary.py [--tiny] [--updates N] [--database-url URL]
 """
@@ -149,6 +151,51 @@ def compile_section(url: str, runs: int) -> None:
         " / ".join(f"{results[n] / n:.3f}" for n in (50, 250, 500))))
 
 
+def auth_section(url: str, rounds: int, per_round: int) -> None:
+    """Per transaction: authenticate(key, true) + a 20-row query_table, against set_context(...,
+    true) + the same query, on one connection each, in interleaved rounds; medians of the rounds'
+    medians. Goal: at most 1.3 x."""
+    setup = psycopg.connect(url, autocommit=True)
+    company = setup.execute("select docpal.create_company('bench-auth', 'Bench auth')").fetchone()[0]
+    owner = setup.execute("select docpal.create_user('auth-owner@example.com', 'Owner')").fetchone()[0]
+    setup.execute("select docpal.add_member(%s, %s, 'owner')", (company, owner))
+    setup.execute("select docpal.set_context(%s, %s, false)", (company, owner))
+    setup.execute("select docpal.create_table(%s)", (psycopg.types.json.Jsonb(benchdb.SPEC),))
+    setup.execute(f"insert into {setup.execute('select docpal.get_company(%s)->>%s', (str(company), 'schema')).fetchone()[0]}"
+                  f".{benchdb.SLUG} (title, amount) select 't' || i, i from generate_series(1, 200) i")
+    key = setup.execute("select docpal.create_api_key('bench', %s, '{read}', '{\"rate_limit_per_minute\": 1000000}')",
+                        (owner,)).fetchone()[0]["key"]
+    setup.close()
+    spec = psycopg.types.json.Jsonb({"sort": ["amount"], "limit": 20})
+    query = "select docpal.query_table(%s, %s)"
+    by_key, by_service = psycopg.connect(url), psycopg.connect(url)
+
+    def one_tx(conn: psycopg.Connection, first: str, args: tuple) -> float:
+        start = time.perf_counter()
+        with conn.transaction():
+            conn.execute(first, args)
+            rows = conn.execute(query, (benchdb.SLUG, spec)).fetchone()[0]["rows"]
+        assert len(rows) == 20
+        return time.perf_counter() - start
+
+    ways = {"key": (by_key, "select docpal.authenticate(%s, true)", (key,)),
+            "service": (by_service, "select docpal.set_context(%s, %s, true)", (company, owner))}
+    for name, (conn, first, args) in ways.items():  # warm both sessions
+        for _ in range(20):
+            one_tx(conn, first, args)
+    medians: dict[str, list[float]] = {"key": [], "service": []}
+    for r in range(rounds):
+        for name in (("key", "service") if r % 2 else ("service", "key")):
+            conn, first, args = ways[name]
+            medians[name].append(median(one_tx(conn, first, args) for _ in range(per_round)))
+    key_ms, service_ms = (median(medians[k]) * 1000 for k in ("key", "service"))
+    print(f"auth: per transaction, authenticate(key, true) + 20-row query_table {key_ms:.3f} ms, "
+          f"set_context(..., true) + the same {service_ms:.3f} ms ({rounds} rounds of {per_round}); "
+          f"ratio key/service {key_ms / service_ms:.2f}")
+    by_key.close()
+    by_service.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="a quick run (200 updates)")
@@ -164,6 +211,7 @@ def main() -> int:
         admin_url = benchdb.with_dbname(url, "postgres")
         capture(admin_url, url, updates, args.old_script)
         compile_section(url, 5 if args.tiny else 21)
+        auth_section(url, 3 if args.tiny else 11, 20 if args.tiny else 100)
     return 0
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import psycopg
 
 import benchdb
-from docpal import deploy, render
+from docpal import deploy, resources
 
 STEP_SQL = """\
 -- benchmark only: a realistic template change
@@ -91,7 +91,7 @@ def bench(url: str, n: int) -> int:
         print(f"  ratio docpal/plain:    {create_ms / plain_ms:8.2f}")
 
         with tempfile.TemporaryDirectory(prefix="docpal-bench-step-") as stepdir:
-            highest = max(int(p.name[:4]) for p in (render.ROOT / "sql/tenant").glob("[0-9]*.sql"))
+            highest = max(int(p.name[:4]) for p in (resources.template_root() / "sql/tenant").glob("[0-9]*.sql"))
             (Path(stepdir) / f"{highest + 1:04d}_bench_change.sql").write_text(STEP_SQL)
             print(f"upgrading {n} company schemas to v{highest + 1} (deploy.migrate) ...", flush=True)
             t0 = time.perf_counter()

@@ -13,7 +13,7 @@ import click
 import psycopg
 from psycopg import sql as pgsql
 
-from . import __version__, audit, deploy, render
+from . import __version__, audit, deploy, render, resources
 from . import listen as listen_mod
 
 database_url_option = click.option(
@@ -62,7 +62,17 @@ def _report_upgrade(result: deploy.UpgradeResult) -> None:
         click.echo(f"  FAILED company {item['company']}: {item['error']}", err=True)
 
 
-@click.group()
+class _Group(click.Group):
+    """Missing templates end any command with a clear message and exit 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except resources.TemplatesNotFound as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group)
 @click.version_option(__version__, prog_name="docpal")
 def main() -> None:
     """docpal: tenants, dynamic tables, audit, permissions and events inside PostgreSQL."""
@@ -89,13 +99,22 @@ def status(database_url: str | None) -> None:
 
 
 @main.command("render")
-@click.option("--stdout", "to_stdout", is_flag=True, help="Print instead of writing sql/docpal.sql.")
-def render_cmd(to_stdout: bool) -> None:
-    """Render every template into the install script sql/docpal.sql."""
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write the script to this file (default: sql/docpal.sql of a checkout, "
+                   "./docpal.sql when docpal is installed).")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the script instead of writing a file.")
+def render_cmd(output: Path | None, to_stdout: bool) -> None:
+    """Render every template into the install script for `psql -f`."""
+    if output and to_stdout:
+        raise click.UsageError("give -o FILE or --stdout, not both")
     if to_stdout:
-        click.echo(render.install_script(), nl=False)
+        try:
+            click.echo(render.install_script(), nl=False)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `docpal render --stdout | head`: the reader has seen enough
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     else:
-        click.echo(f"wrote {render.write_install_script()}")
+        click.echo(f"wrote {render.write_install_script(output)}")
 
 
 @main.command()

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from . import deploy, embedded, render
+from . import deploy, embedded, resources
 
 DEMO_DB = "docpal_demo"
 
@@ -59,7 +59,7 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
         url = deploy.libpq_url(database_url)
         _step(f"using DATABASE_URL {url}")
     else:
-        data_dir = data_dir or embedded.default_datadir(render.ROOT)
+        data_dir = data_dir or embedded.default_datadir(resources.checkout_root() or Path.cwd())
         _step(f"starting the embedded PostgreSQL in {data_dir}")
         cluster = embedded.Cluster(data_dir).start()
         url = cluster.create_database(DEMO_DB)

@@ -31,7 +31,7 @@ import pglast
 import psycopg
 from yoyo import get_backend, read_migrations
 
-from . import __version__, render
+from . import __version__, render, resources
 
 ProgressFn = Callable[[dict], None]
 
@@ -59,11 +59,18 @@ class MigrateResult:
     upgrade: UpgradeResult
 
 
+def _root(root: Path | None) -> Path:
+    """The templates to install: docpal's own (resources.template_root()) or
+    ``root``; either must hold every folder, or the install would silently
+    find "nothing to do"."""
+    return resources.template_root() if root is None else resources.check_root(root)
+
+
 def _migrations(root: Path):
-    return read_migrations(str(root / "migrations"))
+    return read_migrations(str(_root(root) / "migrations"))
 
 
-def apply_migrations(url: str, root: Path = render.ROOT) -> list[str]:
+def apply_migrations(url: str, root: Path | None = None) -> list[str]:
     """Apply pending yoyo migrations (each in its own transaction)."""
     backend = get_backend(yoyo_url(url))
     try:
@@ -75,7 +82,7 @@ def apply_migrations(url: str, root: Path = render.ROOT) -> list[str]:
         backend.connection.close()
 
 
-def prepare(url: str, root: Path = render.ROOT) -> None:
+def prepare(url: str, root: Path | None = None) -> None:
     """Run sql/install/prepare.sql. Two first installs at the same moment may
     both try to create the same role, schema or table, and one then fails
     with a duplicate error: it runs the (idempotent) file again."""
@@ -157,10 +164,11 @@ def upgrade_tenants(conn: psycopg.Connection, progress: ProgressFn | None = None
     return result
 
 
-def migrate(url: str, root: Path = render.ROOT, progress: ProgressFn | None = None,
+def migrate(url: str, root: Path | None = None, progress: ProgressFn | None = None,
             extra_tenant_dirs: tuple[Path, ...] = ()) -> MigrateResult:
     """Bring the database and every company schema to this version."""
     url = libpq_url(url)
+    root = _root(root)  # before anything touches the database
     rendered = render.templates(root, extra_tenant_dirs)
     prepare(url, root)
     with install_lock(url), psycopg.connect(url, autocommit=True) as conn:
@@ -183,9 +191,10 @@ def upgrade_only(url: str, progress: ProgressFn | None = None) -> UpgradeResult:
         return upgrade_tenants(conn, progress)
 
 
-def status(url: str, root: Path = render.ROOT) -> dict:
+def status(url: str, root: Path | None = None) -> dict:
     """What is installed, what is pending, and how far the tenants are."""
     url = libpq_url(url)
+    root = _root(root)
     backend = get_backend(yoyo_url(url))
     try:
         migrations = _migrations(root)

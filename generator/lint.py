@@ -37,7 +37,7 @@ import pglast
 from pglast import ast, parser
 from pglast.visitors import Visitor
 
-from . import render
+from . import render, resources
 from .render import Rendered
 
 RULES = (
@@ -76,8 +76,7 @@ class Violation:
 
 @cache
 def builtin_functions() -> frozenset[str]:
-    path = Path(__file__).resolve().parent / "data" / "pg_catalog_functions.txt"
-    return frozenset(path.read_text().split())
+    return frozenset(resources.data_file("pg_catalog_functions.txt").read_text().split())
 
 
 def public_api_names(root: Path) -> set[str]:
@@ -400,9 +399,11 @@ def _check(fn: _Function, public_api: set[str]) -> list[Violation]:
     return out
 
 
-def lint(root: Path = render.ROOT, rendered: list[Rendered] | None = None,
+def lint(root: Path | None = None, rendered: list[Rendered] | None = None,
          public_api: set[str] | None = None) -> list[Violation]:
-    """Violations in every rendered template, by file and line."""
+    """Violations in every rendered template, by file and line (default: the
+    templates docpal ships, resources.template_root())."""
+    root = resources.template_root() if root is None else root
     rendered = render.templates(root) if rendered is None else rendered
     public_api = public_api_names(root) if public_api is None else public_api
     out = []
@@ -414,7 +415,7 @@ def lint(root: Path = render.ROOT, rendered: list[Rendered] | None = None,
     return sorted(dict.fromkeys(out), key=lambda v: (v.file, v.line, v.rule, v.message))
 
 
-def plpgsql_check(conn, root: Path = render.ROOT) -> list[Violation]:
+def plpgsql_check(conn, root: Path | None = None) -> list[Violation]:
     """Errors plpgsql_check finds in the plpgsql functions of docpal and
     docpal_private on the database of ``conn`` (a psycopg connection).
 

@@ -5,7 +5,8 @@ Everything here is deterministic: files are taken in a fixed order (folder,
 then name) and nothing time- or machine-dependent is rendered, so the same
 checkout always renders byte-identical SQL.
 
-Layout read from the project root:
+Layout read from the template root (``resources.template_root()``: the
+checkout, or the installed package, which keeps the same layout):
 
 - ``migrations/NNNN_*.sql``  yoyo migrations (tables, roles, data); each one
   idempotent, because the install script replays all of them.
@@ -26,9 +27,7 @@ from pathlib import Path
 import jinja2
 import pglast
 
-from . import __version__
-
-ROOT = Path(__file__).resolve().parent.parent
+from . import __version__, resources
 
 #: Stands for the company schema while a tenant step is rendered and parsed;
 #: replaced by a ``format()`` placeholder when stored (see TenantStep).
@@ -58,7 +57,7 @@ _STEP_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 class Rendered:
     """One rendered template."""
 
-    source: Path  # path relative to the project root
+    source: Path  # path relative to the template root
     kind: str  # migration | function | trigger | tenant
     sql: str
     grants: tuple[str, ...] = field(default=())
@@ -79,6 +78,12 @@ class TenantStep:
     @property
     def checksum(self) -> str:
         return hashlib.sha256("\n;\n".join(self.statements).encode()).hexdigest()
+
+
+def _root(root: Path | None) -> Path:
+    """``root``, or by default the templates docpal ships (an error when they
+    are missing). An explicit root may hold only some folders (lint fixtures)."""
+    return resources.template_root() if root is None else Path(root)
 
 
 def _env(root: Path) -> jinja2.Environment:
@@ -112,8 +117,9 @@ def _grants(path: Path, text: str) -> tuple[str, ...]:
     return roles
 
 
-def templates(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) -> list[Rendered]:
+def templates(root: Path | None = None, extra_tenant_dirs: tuple[Path, ...] = ()) -> list[Rendered]:
     """Every template rendered, in install order."""
+    root = _root(root)
     env = _env(root)
     out: list[Rendered] = []
     for path in _files(root, "migrations"):
@@ -245,7 +251,8 @@ def _replaceable(sql: str) -> str:
     REPLACE refuses (42P13): the old function is then dropped (no CASCADE:
     something that still depends on it makes the install fail loudly) and
     created again. Function names are unique in docpal's schemas, so the name
-    alone identifies the old one."""
+    alone identifies the old one. The statement is written once, into a
+    constant that both EXECUTEs use."""
     out = []
     for statement in pglast.split(sql, with_parser=True):
         node = pglast.parse_sql(statement)[0].stmt
@@ -254,31 +261,34 @@ def _replaceable(sql: str) -> str:
             kind = "procedure" if node.is_procedure else "function"
             body = _dollar_quote(statement.strip() + "\n")
             out.append(
-                "do $replace$\nbegin\n"
-                f"    execute {body};\n"
+                "do $replace$\ndeclare\n"
+                f"    v_create constant text := {body};\n"
+                "begin\n"
+                "    execute v_create;\n"
                 "exception when invalid_function_definition then\n"
                 f"    drop {kind} {name};\n"
-                f"    execute {body};\n"
+                "    execute v_create;\n"
                 "end\n$replace$;")
         else:
             out.append(statement.strip() + ";")
     return "\n\n".join(out) + "\n"
 
 
-def final_pieces(root: Path = ROOT) -> list[Path]:
+def final_pieces(root: Path | None = None) -> list[Path]:
     """``sql/install/*.sql`` other than the parts placed by name, in file-name
     order: they run at the end of the code script, after the grants (every
     function exists by then) and before the ownership hand-over."""
+    root = _root(root)
     return [p for p in _files(root, "sql/install") if p.name not in _INSTALL_PARTS]
 
 
-def prepare_script(root: Path = ROOT) -> str:
+def prepare_script(root: Path | None = None) -> str:
     """What the rest of the install stands on, run by the migrating superuser
     before the install lock: the docpal_owner role, the schemas, the lock table."""
-    return (root / "sql/install/prepare.sql").read_text()
+    return (_root(root) / "sql/install/prepare.sql").read_text()
 
 
-def code_script(rendered: list[Rendered], root: Path = ROOT, lock: bool = True) -> str:
+def code_script(rendered: list[Rendered], root: Path | None = None, lock: bool = True) -> str:
     """Functions, triggers, tenant steps and grants, in one transaction.
 
     Re-applied on every migrate. Functions left over from an older version
@@ -288,6 +298,7 @@ def code_script(rendered: list[Rendered], root: Path = ROOT, lock: bool = True) 
     docpal_owner (sql/install/hand_over.sql). ``lock=False`` when the caller
     already holds the install lock on another connection (``docpal migrate``).
     """
+    root = _root(root)
     parts = []
     if lock:
         parts.append(_section("lock: one install or migrate at a time", INSTALL_LOCK))
@@ -317,14 +328,15 @@ _BEGIN = "begin;\nset local client_min_messages = warning;\n"
 UPGRADE_TENANTS = f"set role {OWNER_ROLE};\ncall docpal_private.upgrade_tenants();\nreset role;\n"
 
 
-def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) -> str:
-    """The whole install: ``psql -v ON_ERROR_STOP=1 -f sql/docpal.sql``."""
+def install_script(root: Path | None = None, extra_tenant_dirs: tuple[Path, ...] = ()) -> str:
+    """The whole install: ``psql -v ON_ERROR_STOP=1 -f docpal.sql``."""
+    root = _root(root)
     rendered = templates(root, extra_tenant_dirs)
     header = (
         f"-- docpal {__version__}: complete install script.\n"
         "-- Generated by `docpal render` from migrations/, functions/, triggers/ and sql/;\n"
         "-- do not edit. Safe to run again: every part is idempotent.\n"
-        "-- Usage: psql -v ON_ERROR_STOP=1 -f sql/docpal.sql \"$DATABASE_URL\"\n\n"
+        "-- Usage: psql -v ON_ERROR_STOP=1 -f docpal.sql \"$DATABASE_URL\"\n\n"
     )
     prepare = _section("sql/install/prepare.sql: the owner role, the schemas, the install lock",
                        "set client_min_messages = warning;\n" + prepare_script(root)
@@ -335,7 +347,17 @@ def install_script(root: Path = ROOT, extra_tenant_dirs: tuple[Path, ...] = ()) 
     return header + prepare + "\n" + migrations + "\n" + code_script(rendered, root) + "\n" + UPGRADE_TENANTS
 
 
-def write_install_script(root: Path = ROOT) -> Path:
-    target = root / "sql" / "docpal.sql"
-    target.write_text(install_script(root))
+def default_install_script_path() -> Path:
+    """Where `docpal render` writes without -o: sql/docpal.sql of the checkout
+    (ignored by git), or docpal.sql in the current folder when docpal is
+    installed (the wheel ships its own copy; see resources.INSTALL_SCRIPT)."""
+    checkout = resources.checkout_root()
+    return checkout / resources.INSTALL_SCRIPT if checkout else Path.cwd() / "docpal.sql"
+
+
+def write_install_script(target: Path | None = None, root: Path | None = None) -> Path:
+    """Render the install script into ``target`` (default_install_script_path())."""
+    text = install_script(root)
+    target = Path(target) if target is not None else default_install_script_path()
+    target.write_text(text)
     return target

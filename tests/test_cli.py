@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from click.testing import CliRunner
 
-from docpal import render
+from docpal import render, resources
 from docpal.cli import main
 
 
@@ -26,6 +26,32 @@ def test_render_stdout_is_the_install_script():
     result = invoke("render", "--stdout")
     assert result.exit_code == 0
     assert result.output == render.install_script()
+
+
+def test_render_to_a_file(tmp_path):
+    target = tmp_path / "install.sql"
+    result = invoke("render", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {target}\n"
+    assert target.read_text() == render.install_script()
+    assert invoke("render", "-o", str(target), "--stdout").exit_code == 2
+
+
+def test_render_default_is_the_checkouts_ignored_script():
+    assert render.default_install_script_path() == resources.template_root() / "sql/docpal.sql"
+
+
+def test_missing_templates_end_every_command_with_an_error(tmp_path, monkeypatch, dburl):
+    """An installed docpal without its templates says so and exits 1 (never
+    "nothing pending" or "no violations")."""
+    package = tmp_path / "docpal"
+    (package / "migrations").mkdir(parents=True)
+    monkeypatch.setattr(resources, "package_dir", lambda: package)
+    for args in (("render", "--stdout"), ("lint",), ("status", "--database-url", dburl),
+                 ("migrate", "--database-url", dburl)):
+        result = CliRunner().invoke(main, list(args))
+        assert result.exit_code == 1, (args, result.output)
+        assert "docpal's SQL templates are missing: no functions/private/" in result.output
 
 
 def test_migrate_and_status_by_url_or_environment(dburl):

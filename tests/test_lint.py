@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from docpal import lint, render
+from docpal import lint, resources
 from docpal.render import Rendered
 
 FIXTURES = Path(__file__).parent / "lint_fixtures"
@@ -78,10 +78,11 @@ def test_good_templates_have_no_violations():
 
 def test_real_tree_is_clean():
     """Every rule holds for the project itself, docs/reference.md included."""
-    violations = lint.lint(render.ROOT)
+    violations = lint.lint()
     assert violations == [], "\n".join(map(str, violations))
-    public = {p.stem for p in (render.ROOT / "functions" / "public").glob("*.sql")}
-    assert public <= lint.public_api_names(render.ROOT)
+    root = resources.template_root()
+    public = {p.stem for p in (root / "functions" / "public").glob("*.sql")}
+    assert public <= lint.public_api_names(root)
 
 
 def test_public_api_names():
@@ -142,7 +143,7 @@ def test_do_blocks_are_not_checked():
 
 
 def test_builtin_list_is_pg15_pg_catalog():
-    path = Path(lint.__file__).parent / "data" / "pg_catalog_functions.txt"
+    path = resources.data_file("pg_catalog_functions.txt")
     names = path.read_text().split("\n")
     assert names[-1] == "" and names[:-1] == sorted(set(names[:-1]))
     assert {"count", "format", "jsonb_build_object", "gen_random_uuid", "pg_backend_pid"} <= set(names)

@@ -9,14 +9,15 @@ import threading
 import uuid
 from pathlib import Path
 
+import pglast
 import psycopg
 import pytest
 from psycopg import sql
 
-from docpal import deploy, render
+from docpal import deploy, render, resources
 
 #: every migration in migrations/, in order
-MIGRATIONS = sorted(p.stem for p in (render.ROOT / "migrations").glob("*.sql"))
+MIGRATIONS = sorted(p.stem for p in (resources.template_root() / "migrations").glob("*.sql"))
 
 
 def one(conn, query, *params):
@@ -37,7 +38,8 @@ def empty_db(db, dburl):
 def project_copy(tmp_path) -> Path:
     """A copy of the project's templates that a test may change."""
     for folder in ("migrations", "functions", "triggers", "sql"):
-        shutil.copytree(render.ROOT / folder, tmp_path / folder)
+        shutil.copytree(resources.template_root() / folder, tmp_path / folder,
+                        ignore=shutil.ignore_patterns("docpal.sql"))
     return tmp_path
 
 
@@ -62,9 +64,24 @@ def test_render_is_deterministic():
     assert render.install_script() == render.install_script()
 
 
-def test_committed_install_script_is_current():
-    """sql/docpal.sql is what `docpal render` writes from the templates."""
-    assert (render.ROOT / "sql/docpal.sql").read_text() == render.install_script()
+def test_install_script_writes_each_function_once():
+    """Each CREATE FUNCTION/PROCEDURE statement appears once in the script
+    (the drop-and-recreate fallback EXECUTEs the same constant twice)."""
+    script = render.install_script()
+    statements = [stmt.strip() for item in render.templates() if item.kind in ("function", "trigger")
+                  for stmt in pglast.split(item.sql, with_parser=True)
+                  if stmt.strip().lower().startswith("create")]
+    assert len(statements) > 100
+    assert [s for s in statements if script.count(s) != 1] == []
+
+
+def test_missing_templates_are_an_error(tmp_path, dburl):
+    """A tree without its templates is an error, never "nothing pending"."""
+    (tmp_path / "migrations").mkdir()
+    with pytest.raises(resources.TemplatesNotFound, match="functions/private/"):
+        deploy.status(dburl, root=tmp_path)
+    with pytest.raises(resources.TemplatesNotFound, match="missing"):
+        deploy.migrate(dburl, root=tmp_path)
 
 
 def test_tenant_steps_become_format_strings():
@@ -79,10 +96,9 @@ def test_tenant_steps_become_format_strings():
 # --- psql -f install ----------------------------------------------------------------
 
 def psql_install(url: str) -> subprocess.CompletedProcess:
-    """Install with psql from the script rendered from the current templates
-    (test_committed_install_script_is_current keeps sql/docpal.sql equal to it)."""
-    script = Path(tempfile.mkdtemp(prefix="docpal-install-")) / "docpal.sql"
-    script.write_text(render.install_script())
+    """Install with psql from the script `docpal render` writes from the
+    current templates (the one a wheel ships: see tests/test_package.py)."""
+    script = render.write_install_script(Path(tempfile.mkdtemp(prefix="docpal-install-")) / "docpal.sql")
     try:
         return subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", str(script), url],
                               capture_output=True, text=True)
