@@ -10,9 +10,11 @@ checkout, or the installed package, which keeps the same layout):
 
 - ``migrations/NNNN_*.sql``  yoyo migrations (tables, roles, data); each one
   idempotent, because the install script replays all of them.
-- ``functions/private/*.sql``, ``functions/public/*.sql``  one function per
+- ``functions/<subsystem>/private/*.sql``, ``functions/<subsystem>/public/*.sql``
+  (subsystems: tenancy, context, catalog, records, query, audit, events,
+  permissions, rebac, workflows)  one function per
   file; a ``-- grant: role[, role]`` line says who may EXECUTE it.
-- ``triggers/*.sql``  trigger functions and triggers on global tables.
+- ``triggers/<subsystem>/*.sql``  trigger functions, and triggers on global tables.
 - ``sql/tenant/NNNN_*.sql``  the tenant template, one upgrade step per file,
   rendered with ``{{ schema }}`` standing for the company schema.
 """
@@ -102,6 +104,15 @@ def _files(root: Path, folder: str) -> list[Path]:
     return sorted(p for p in base.glob("*.sql") if p.is_file())
 
 
+def _tree(root: Path, folder: str, pattern: str) -> list[Path]:
+    """The templates below root/folder matching pattern, by path: the subsystem
+    folders (tenancy, context, catalog, ...) keep the install order stable."""
+    base = root / folder
+    if not base.is_dir():
+        return []
+    return sorted((p for p in base.glob(pattern) if p.is_file()), key=lambda p: p.relative_to(base).parts)
+
+
 def _render(env: jinja2.Environment, path: Path, **context) -> str:
     return env.from_string(path.read_text()).render(version=__version__, **context)
 
@@ -124,11 +135,11 @@ def templates(root: Path | None = None, extra_tenant_dirs: tuple[Path, ...] = ()
     out: list[Rendered] = []
     for path in _files(root, "migrations"):
         out.append(Rendered(path.relative_to(root), "migration", path.read_text()))
-    for folder in ("functions/private", "functions/public"):
-        for path in _files(root, folder):
+    for visibility in ("private", "public"):  # functions/<subsystem>/<visibility>/*.sql
+        for path in _tree(root, "functions", f"**/{visibility}/*.sql"):
             text = _render(env, path)
             out.append(Rendered(path.relative_to(root), "function", text, _grants(path, text)))
-    for path in _files(root, "triggers"):
+    for path in _tree(root, "triggers", "**/*.sql"):  # triggers/<subsystem>/*.sql
         text = _render(env, path)
         out.append(Rendered(path.relative_to(root), "trigger", text, _grants(path, text)))
     for path in _tenant_files(root, extra_tenant_dirs):
@@ -222,7 +233,7 @@ def _grant_sql(rendered: list[Rendered]) -> str:
     for item in rendered:
         if item.grants:
             name = Path(item.source).stem
-            schema = "docpal" if Path(item.source).parts[1:2] == ("public",) else "docpal_private"
+            schema = "docpal" if Path(item.source).parent.name == "public" else "docpal_private"
             lines.append(f"grant execute on function {schema}.{name} to {', '.join(item.grants)};")
     return "\n".join(lines) + "\n"
 

@@ -24,7 +24,7 @@ SHIPPED = ("migrations", "functions", "triggers", "sql", "docs/reference.md", "b
 OPTIONAL = ("blueprints",)
 
 #: Folders every install, render and lint needs.
-REQUIRED_FOLDERS = ("migrations", "functions/private", "functions/public", "triggers",
+REQUIRED_FOLDERS = ("migrations", "functions", "triggers",
                     "sql/install", "sql/tenant")
 
 #: The rendered install script, relative to the root: written by `docpal

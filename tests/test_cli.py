@@ -51,7 +51,7 @@ def test_missing_templates_end_every_command_with_an_error(tmp_path, monkeypatch
                  ("migrate", "--database-url", dburl)):
         result = CliRunner().invoke(main, list(args))
         assert result.exit_code == 1, (args, result.output)
-        assert "docpal's SQL templates are missing: no functions/private/" in result.output
+        assert "docpal's SQL templates are missing: no functions/" in result.output
 
 
 def test_migrate_and_status_by_url_or_environment(dburl):

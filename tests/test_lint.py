@@ -81,7 +81,7 @@ def test_real_tree_is_clean():
     violations = lint.lint()
     assert violations == [], "\n".join(map(str, violations))
     root = resources.template_root()
-    public = {p.stem for p in (root / "functions" / "public").glob("*.sql")}
+    public = {p.stem for p in (root / "functions").glob("*/public/*.sql")}
     assert public <= lint.public_api_names(root)
 
 

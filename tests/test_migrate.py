@@ -78,7 +78,7 @@ def test_install_script_writes_each_function_once():
 def test_missing_templates_are_an_error(tmp_path, dburl):
     """A tree without its templates is an error, never "nothing pending"."""
     (tmp_path / "migrations").mkdir()
-    with pytest.raises(resources.TemplatesNotFound, match="functions/private/"):
+    with pytest.raises(resources.TemplatesNotFound, match="functions/"):
         deploy.status(dburl, root=tmp_path)
     with pytest.raises(resources.TemplatesNotFound, match="missing"):
         deploy.migrate(dburl, root=tmp_path)
@@ -300,7 +300,7 @@ def test_editing_a_shipped_tenant_step_is_refused(empty_db, project_copy):
 def test_a_function_whose_result_type_changes_is_replaced(empty_db, project_copy):
     """CREATE OR REPLACE cannot change OUT parameters; migrate drops and recreates such a function."""
     deploy.migrate(empty_db, root=project_copy)
-    helper = project_copy / "functions/private/q_param.sql"
+    helper = project_copy / "functions/query/private/q_param.sql"
     helper.write_text(helper.read_text()
                       .replace("out o_ref text)", "out o_ref text, out o_position integer)")
                       .replace("    o_ref := pg_catalog.format", "    o_position := 0;\n    o_ref := pg_catalog.format"))
