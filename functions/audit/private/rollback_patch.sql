@@ -20,7 +20,7 @@ begin
         foreach v_column in array p_columns loop
             if v_column is null or not (v_column = any (v_writable)) then
                 if v_column is null
-                   or not (v_column = any (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])) then
+                   or not (v_column = any (docpal_private.system_columns())) then
                     perform docpal_private.column_spec(p_spec, v_column);  -- 42703 when there is none
                 end if;
                 raise exception using errcode = '22023',

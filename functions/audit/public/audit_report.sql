@@ -29,14 +29,8 @@ declare
 begin
     perform docpal_private.check_spec_size(audit_report.spec, 'audit_report');
     select * into v_ctx from docpal_private.require_admin();
-    if pg_catalog.jsonb_typeof(audit_report.spec) is distinct from 'object' then
-        raise exception using errcode = '22023', message = 'an audit report spec is a JSON object';
-    end if;
-    if exists (select from pg_catalog.jsonb_object_keys(audit_report.spec) k
-                where k not in ('kind', 'from', 'to', 'user_id', 'table')) then
-        raise exception using errcode = '22023',
-            message = 'an audit report spec takes only kind, from, to, user_id and table';
-    end if;
+    perform docpal_private.check_keys(audit_report.spec, 'an audit report spec is a JSON object',
+        array['kind', 'from', 'to', 'user_id', 'table'], 'an audit report spec takes only kind, from, to, user_id and table');
     v_kind := audit_report.spec->>'kind';
     if v_kind is null or v_kind not in ('changes', 'user_activity', 'compliance') then
         raise exception using errcode = '22023',

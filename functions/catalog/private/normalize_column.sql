@@ -26,7 +26,7 @@ begin
             message = pg_catalog.format('invalid column name %L', coalesce(p_column->>'name', 'null')),
             hint = 'A column name is a lower-case letter, then up to 62 letters, digits or underscores.';
     end if;
-    if v_name in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+    if v_name = any (docpal_private.system_columns()) then
         raise exception using errcode = '22023',
             message = pg_catalog.format('column name %L is reserved for a system column', v_name);
     end if;
@@ -60,8 +60,7 @@ begin
         end if;
     end loop;
     foreach v_key in array array['min_length', 'max_length', 'precision', 'scale'] loop
-        if v_col ? v_key and (pg_catalog.jsonb_typeof(v_col->v_key) <> 'number' or (v_col->>v_key)::numeric < 0
-                              or (v_col->>v_key)::numeric <> pg_catalog.trunc((v_col->>v_key)::numeric)) then
+        if v_col ? v_key and not docpal_private.whole_number(v_col->v_key, 0) then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('column %s: %s must be a whole number of at least 0', v_name, v_key);
         end if;
@@ -102,9 +101,7 @@ begin
 
     v_sql_type := docpal_private.column_sql_type(v_col);
     if v_type = 'rating' then
-        if v_col ? 'max' and (pg_catalog.jsonb_typeof(v_col->'max') <> 'number'
-                              or (v_col->>'max')::numeric not between 1 and 100
-                              or (v_col->>'max')::numeric <> pg_catalog.trunc((v_col->>'max')::numeric)) then
+        if v_col ? 'max' and not docpal_private.whole_number(v_col->'max', 1, 100) then
             raise exception using errcode = '22023', message = pg_catalog.format('column %s: a rating max is 1 to 100', v_name);
         end if;
         v_col := v_col || pg_catalog.jsonb_build_object('max', coalesce((v_col->>'max')::integer, 5));

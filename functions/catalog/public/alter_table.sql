@@ -10,21 +10,13 @@ as $$
 declare
     v_ctx record;
     v_spec jsonb;
-    v_key text;
 begin
     perform docpal_private.check_spec_size(alter_table.patch, 'alter_table');
     select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, alter_table.slug);
-    if patch is null or pg_catalog.jsonb_typeof(patch) <> 'object' then
-        raise exception using errcode = '22023', message = 'a table patch must be a JSON object';
-    end if;
-    for v_key in select k from pg_catalog.jsonb_object_keys(patch) k loop
-        if v_key not in ('name', 'description') then
-            raise exception using errcode = '22023',
-                message = pg_catalog.format('%L cannot be changed by alter_table', v_key),
-                hint = 'alter_table changes name and description; columns have their own functions.';
-        end if;
-    end loop;
+    perform docpal_private.check_keys(patch, 'a table patch must be a JSON object', array['name', 'description'],
+        '%L cannot be changed by alter_table',
+        'alter_table changes name and description; columns have their own functions.');
     if patch ? 'name' and (pg_catalog.jsonb_typeof(patch->'name') <> 'string' or pg_catalog.btrim(patch->>'name') = '')
        or patch ? 'description' and pg_catalog.jsonb_typeof(patch->'description') not in ('string', 'null') then
         raise exception using errcode = '22023', message = 'name is a non-empty string, description a string or null';

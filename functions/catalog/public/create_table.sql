@@ -12,7 +12,6 @@ as $$
 declare
     v_ctx record;
     v_slug text := spec->>'slug';
-    v_key text;
     v_column jsonb;
     v_columns jsonb := '[]';
     v_applied jsonb := '{}';
@@ -22,14 +21,8 @@ begin
     perform docpal_private.check_spec_size(create_table.spec, 'create_table');
     select * into v_ctx from docpal_private.require_admin();
     perform docpal_private.ddl_begin();
-    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
-        raise exception using errcode = '22023', message = 'a table spec must be a JSON object';
-    end if;
-    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
-        if v_key not in ('slug', 'name', 'description', 'columns') then
-            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in table spec', v_key);
-        end if;
-    end loop;
+    perform docpal_private.check_keys(spec, 'a table spec must be a JSON object',
+                                      array['slug', 'name', 'description', 'columns'], 'unknown key %L in table spec');
     if pg_catalog.jsonb_typeof(spec->'slug') is distinct from 'string' or v_slug !~ '^[a-z][a-z0-9_]{0,62}$' then
         raise exception using errcode = '22023',
             message = pg_catalog.format('invalid table slug %L', coalesce(spec->>'slug', 'null')),

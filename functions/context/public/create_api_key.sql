@@ -45,11 +45,9 @@ begin
         raise exception using errcode = '42501',
             message = 'an API key cannot create a key with scopes it does not have';
     end if;
-    if pg_catalog.jsonb_typeof(coalesce(create_api_key.spec, '{}')) <> 'object'
-       or exists (select from pg_catalog.jsonb_object_keys(coalesce(create_api_key.spec, '{}')) k
-                   where k not in ('expires_at', 'rate_limit_per_minute')) then
-        raise exception using errcode = '22023', message = 'an API key spec takes only expires_at and rate_limit_per_minute';
-    end if;
+    perform docpal_private.check_keys(coalesce(create_api_key.spec, '{}'),
+        'an API key spec takes only expires_at and rate_limit_per_minute', array['expires_at', 'rate_limit_per_minute'],
+        'an API key spec takes only expires_at and rate_limit_per_minute');
     begin
         v_expires := create_api_key.spec->>'expires_at';
     exception when data_exception then
@@ -59,11 +57,7 @@ begin
         raise exception using errcode = '22023', message = 'expires_at must be in the future';
     end if;
     if create_api_key.spec ? 'rate_limit_per_minute' and create_api_key.spec->'rate_limit_per_minute' <> 'null' then
-        if pg_catalog.jsonb_typeof(create_api_key.spec->'rate_limit_per_minute') <> 'number'
-           or (create_api_key.spec->>'rate_limit_per_minute')::numeric < 1
-           or (create_api_key.spec->>'rate_limit_per_minute')::numeric > 1000000
-           or (create_api_key.spec->>'rate_limit_per_minute')::numeric
-              <> pg_catalog.trunc((create_api_key.spec->>'rate_limit_per_minute')::numeric) then
+        if not docpal_private.whole_number(create_api_key.spec->'rate_limit_per_minute', 1, 1000000) then
             raise exception using errcode = '22023', message = 'rate_limit_per_minute is a whole number of at least 1';
         end if;
         v_limit := (create_api_key.spec->>'rate_limit_per_minute')::integer;

@@ -24,15 +24,9 @@ declare
 begin
     perform docpal_private.check_spec_size(create_event_rule.spec, 'create_event_rule');
     select * into v_ctx from docpal_private.require_admin();
-    if create_event_rule.spec is null or pg_catalog.jsonb_typeof(create_event_rule.spec) <> 'object' then
-        raise exception using errcode = '22023', message = 'an event rule must be a JSON object';
-    end if;
-    for v_key in select k from pg_catalog.jsonb_object_keys(create_event_rule.spec) k loop
-        if v_key not in ('table', 'actions', 'when', 'workflow', 'task_queue') then
-            raise exception using errcode = '22023', message = pg_catalog.format('unknown event rule key %L', v_key),
-                hint = 'An event rule has table, actions, when, workflow and task_queue.';
-        end if;
-    end loop;
+    perform docpal_private.check_keys(create_event_rule.spec, 'an event rule must be a JSON object',
+        array['table', 'actions', 'when', 'workflow', 'task_queue'], 'unknown event rule key %L',
+        'An event rule has table, actions, when, workflow and task_queue.');
     if pg_catalog.jsonb_typeof(create_event_rule.spec->'table') is distinct from 'string' then
         raise exception using errcode = '22023', message = 'an event rule needs a table';
     end if;

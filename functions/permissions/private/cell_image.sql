@@ -18,13 +18,13 @@ as $$
             then p_record
         else coalesce((
             select pg_catalog.jsonb_object_agg(kv.key,
-                       case when kv.key in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+                       case when kv.key = any (docpal_private.system_columns())
                                  or exists (select from pg_catalog.jsonb_array_elements(p_grants) with ordinality g(g, i)
                                              where p_matched[g.i]
                                                and (coalesce(g.g->'columns', 'null') = 'null' or g.g->'columns' ? kv.key))
                             then kv.value else 'null'::jsonb end)
               from pg_catalog.jsonb_each(p_record) kv
-             where kv.key in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+             where kv.key = any (docpal_private.system_columns())
                 or (coalesce(true = any (p_matched), false)
                     and exists (select from pg_catalog.jsonb_array_elements(p_grants) g
                                  where coalesce(g->'columns', 'null') = 'null' or g->'columns' ? kv.key))), '{}')

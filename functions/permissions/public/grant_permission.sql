@@ -29,11 +29,8 @@ begin
        or not (grant_permission.actions <@ array['read', 'create', 'update', 'delete']) then
         raise exception using errcode = '22023', message = 'actions are one or more of read, create, update, delete';
     end if;
-    if pg_catalog.jsonb_typeof(coalesce(grant_permission.spec, '{}')) <> 'object'
-       or exists (select from pg_catalog.jsonb_object_keys(coalesce(grant_permission.spec, '{}')) k
-                   where k not in ('columns', 'row_filter')) then
-        raise exception using errcode = '22023', message = 'a grant spec takes only columns and row_filter';
-    end if;
+    perform docpal_private.check_keys(coalesce(grant_permission.spec, '{}'), 'a grant spec takes only columns and row_filter',
+                                      array['columns', 'row_filter'], 'a grant spec takes only columns and row_filter');
     if grant_permission.spec ? 'columns' and grant_permission.spec->'columns' <> 'null' then
         if pg_catalog.jsonb_typeof(grant_permission.spec->'columns') <> 'array'
            or exists (select from pg_catalog.jsonb_array_elements(grant_permission.spec->'columns') c
@@ -42,7 +39,7 @@ begin
         end if;
         v_columns := array(select pg_catalog.jsonb_array_elements_text(grant_permission.spec->'columns'));
         perform docpal_private.column_spec(v_spec, c) from pg_catalog.unnest(v_columns) c
-          where c <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by']);
+          where c <> all (docpal_private.system_columns());
     end if;
     if grant_permission.spec ? 'row_filter' and grant_permission.spec->'row_filter' <> 'null' then
         v_filter := grant_permission.spec->'row_filter';

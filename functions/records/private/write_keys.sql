@@ -19,7 +19,7 @@ begin
             return next;
             continue;
         end if;
-        if key in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
+        if key = any (docpal_private.system_columns()) then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('%s.%s is a system column and cannot be written', p_spec->>'slug', key);
         end if;

@@ -15,7 +15,6 @@ as $$
    22023 for a bad spec. */
 declare
     v_ctx record;
-    v_key text;
     v_result jsonb;
     v_allowed boolean;
 begin
@@ -38,20 +37,13 @@ begin
         raise exception using errcode = '42501',
             message = 'permission denied: registering a file needs create or update on a table with a file column';
     end if;
-    if spec is null or pg_catalog.jsonb_typeof(spec) <> 'object' then
-        raise exception using errcode = '22023', message = 'a file spec must be a JSON object';
-    end if;
-    for v_key in select k from pg_catalog.jsonb_object_keys(spec) k loop
-        if v_key not in ('name', 'size', 'mime', 'sha256', 'storage_key') then
-            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in file spec', v_key);
-        end if;
-    end loop;
+    perform docpal_private.check_keys(spec, 'a file spec must be a JSON object',
+                                      array['name', 'size', 'mime', 'sha256', 'storage_key'], 'unknown key %L in file spec');
     if pg_catalog.jsonb_typeof(spec->'name') is distinct from 'string' or pg_catalog.btrim(spec->>'name') = ''
        or pg_catalog.jsonb_typeof(spec->'mime') is distinct from 'string' or spec->>'mime' !~ '^[a-zA-Z0-9.+-]+/[a-zA-Z0-9.+-]+'
        or pg_catalog.jsonb_typeof(spec->'storage_key') is distinct from 'string' or spec->>'storage_key' = ''
        or pg_catalog.jsonb_typeof(spec->'sha256') is distinct from 'string' or pg_catalog.lower(spec->>'sha256') !~ '^[0-9a-f]{64}$'
-       or pg_catalog.jsonb_typeof(spec->'size') is distinct from 'number' or (spec->>'size')::numeric < 0
-       or (spec->>'size')::numeric <> pg_catalog.trunc((spec->>'size')::numeric) then
+       or not docpal_private.whole_number(spec->'size', 0) then
         raise exception using errcode = '22023',
             message = 'a file spec is {name, size (bytes), mime (type/subtype), sha256 (64 hex digits), storage_key}';
     end if;

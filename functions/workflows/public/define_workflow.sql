@@ -31,7 +31,7 @@ declare
     v_bad text;
     v_from jsonb;
     v_roles jsonb;
-    v_approvals numeric;
+    v_approvals jsonb;
     v_names text[] := '{}';
     v_transitions jsonb := '[]';
     v_existing jsonb;
@@ -40,15 +40,9 @@ declare
 begin
     perform docpal_private.check_spec_size(define_workflow.spec, 'define_workflow');
     select * into v_ctx from docpal_private.require_admin();
-    if define_workflow.spec is null or pg_catalog.jsonb_typeof(define_workflow.spec) <> 'object' then
-        raise exception using errcode = '22023', message = 'a workflow spec must be a JSON object';
-    end if;
-    select k into v_key from pg_catalog.jsonb_object_keys(define_workflow.spec) k
-     where k not in ('name', 'table', 'state_column', 'initial', 'transitions') order by k limit 1;
-    if v_key is not null then
-        raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a workflow spec', v_key),
-            hint = 'A workflow spec has name, table, state_column, initial and transitions.';
-    end if;
+    perform docpal_private.check_keys(define_workflow.spec, 'a workflow spec must be a JSON object',
+        array['name', 'table', 'state_column', 'initial', 'transitions'], 'unknown key %L in a workflow spec',
+        'A workflow spec has name, table, state_column, initial and transitions.');
     select k into v_key from pg_catalog.unnest(array['name', 'table', 'state_column', 'initial']) k
      where pg_catalog.jsonb_typeof(define_workflow.spec->k) is distinct from 'string' limit 1;
     if v_key is not null then
@@ -85,15 +79,8 @@ begin
     end if;
 
     for v_step in select t from pg_catalog.jsonb_array_elements(define_workflow.spec->'transitions') t loop
-        if pg_catalog.jsonb_typeof(v_step) <> 'object' then
-            raise exception using errcode = '22023', message = 'each transition is a JSON object';
-        end if;
-        select k into v_key from pg_catalog.jsonb_object_keys(v_step) k
-         where k not in ('name', 'from', 'to', 'roles', 'approvals') order by k limit 1;
-        if v_key is not null then
-            raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in a transition', v_key),
-                hint = 'A transition has name, from, to, roles and approvals.';
-        end if;
+        perform docpal_private.check_keys(v_step, 'each transition is a JSON object',
+            array['name', 'from', 'to', 'roles', 'approvals'], 'unknown key %L in a transition', 'A transition has name, from, to, roles and approvals.');
         if pg_catalog.jsonb_typeof(v_step->'name') is distinct from 'string' or v_step->>'name' !~ '^[a-z][a-z0-9_]{0,62}$' then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('transition name %s: lowercase letters, digits and _, starting with a letter',
@@ -136,14 +123,8 @@ begin
                 message = pg_catalog.format('transition %s: role %L does not exist', v_step->>'name', v_bad),
                 hint = 'Roles are owner, admin, member or a custom role made with docpal.create_role.';
         end if;
-        if v_step->'approvals' is null or v_step->'approvals' = 'null' then
-            v_approvals := 1;
-        elsif pg_catalog.jsonb_typeof(v_step->'approvals') <> 'number' then
-            v_approvals := 0;
-        else
-            v_approvals := (v_step->>'approvals')::numeric;
-        end if;
-        if v_approvals < 1 or v_approvals > 1000 or v_approvals <> pg_catalog.trunc(v_approvals) then
+        v_approvals := coalesce(nullif(v_step->'approvals', 'null'), '1');
+        if not docpal_private.whole_number(v_approvals, 1, 1000) then
             raise exception using errcode = '22023',
                 message = pg_catalog.format('transition %s: approvals is a whole number from 1 to 1000', v_step->>'name');
         end if;
@@ -156,7 +137,7 @@ begin
             'roles', (select coalesce(pg_catalog.jsonb_agg(d.r order by d.o), '[]')
                         from (select distinct on (r) r, o from pg_catalog.jsonb_array_elements_text(v_roles) with ordinality x(r, o)
                                order by r, o) d),
-            'approvals', v_approvals::integer));
+            'approvals', (v_approvals #>> '{}')::numeric::integer));
     end loop;
 
     -- the name: a new one, or this workflow again (same table and column)
