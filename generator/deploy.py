@@ -137,7 +137,8 @@ def upgrade_tenants(conn: psycopg.Connection, progress: ProgressFn | None = None
 
     The procedure commits per company and raises a NOTICE with a JSON status
     after each one; those drive ``progress`` and the result."""
-    target = conn.execute("select coalesce(max(version), 0) from docpal_private.tenant_steps").fetchone()[0]
+    target = conn.execute("select coalesce(max(version), 0) from docpal_private.tenant_steps "
+                          "where module = 'base'").fetchone()[0]
     result = UpgradeResult(target_version=target)
 
     def on_notice(diag: psycopg.errors.Diagnostic) -> None:
@@ -212,10 +213,9 @@ def status(url: str, root: Path | None = None) -> dict:
             "select value from docpal_private.meta where key = 'version'").fetchone()
         out["installed_version"] = out["installed_version"][0] if out["installed_version"] else None
         row = conn.execute("""
-            select (select coalesce(max(version), 0) from docpal_private.tenant_steps),
+            select (select coalesce(max(version), 0) from docpal_private.tenant_steps where module = 'base'),
                    count(*),
-                   count(*) filter (where c.schema_version < (select coalesce(max(version), 0)
-                                                               from docpal_private.tenant_steps))
+                   count(*) filter (where docpal_private.company_behind(c))
               from docpal_private.companies c""").fetchone()
         out["tenant_template_version"], out["companies"], out["companies_behind"] = row
         last = conn.execute("""
@@ -230,7 +230,7 @@ def status(url: str, root: Path | None = None) -> dict:
                 select distinct on (u.company_id) u.company_id, c.slug, u.error
                   from docpal_private.tenant_upgrades u
                   join docpal_private.companies c on c.id = u.company_id
-                 where c.schema_version < (select coalesce(max(version), 0) from docpal_private.tenant_steps)
+                 where docpal_private.company_behind(c)
                    and u.status = 'failed'
                  order by u.company_id, u.id desc""")
         ]

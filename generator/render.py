@@ -15,8 +15,10 @@ checkout, or the installed package, which keeps the same layout):
   permissions, rebac, workflows)  one function per
   file; a ``-- grant: role[, role]`` line says who may EXECUTE it.
 - ``triggers/<subsystem>/*.sql``  trigger functions, and triggers on global tables.
-- ``sql/tenant/NNNN_*.sql``  the tenant template, one upgrade step per file,
-  rendered with ``{{ schema }}`` standing for the company schema.
+- ``sql/tenant/NNNN_*.sql``  the tenant template (module ``base``), one
+  upgrade step per file, rendered with ``{{ schema }}`` standing for the
+  company schema; ``sql/tenant/<module>/NNNN_*.sql`` the steps of a tenant
+  module, made in a company on first use (docs/internals.md).
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class TenantStep:
     version: int
     name: str
     statements: tuple[str, ...]
+    module: str = "base"
 
     @property
     def checksum(self) -> str:
@@ -149,20 +152,37 @@ def templates(root: Path | None = None, extra_tenant_dirs: tuple[Path, ...] = ()
     return out
 
 
+_MODULE_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _step_module(path: Path) -> str:
+    """The module of a tenant step: its folder below sql/tenant/ (or an extra
+    folder), ``base`` for the files directly in it."""
+    return path.parent.name if path.parent.name != "tenant" and path.parent.parent.name == "tenant" else "base"
+
+
 def _tenant_files(root: Path, extra_dirs: tuple[Path, ...]) -> list[Path]:
+    """The tenant steps: sql/tenant/*.sql (module base) and
+    sql/tenant/<module>/*.sql, by module and version."""
     files = _files(root, "sql/tenant")
+    base = root / "sql/tenant"
+    if base.is_dir():
+        for folder in sorted(p for p in base.iterdir() if p.is_dir()):
+            if not _MODULE_RE.match(folder.name) or folder.name == "base":
+                raise ValueError(f"{folder}: a tenant module folder is named in lower case (and not base)")
+            files += _files(root, f"sql/tenant/{folder.name}")
     for extra in extra_dirs:
         files += sorted(Path(extra).glob("*.sql"))
-    seen: dict[int, Path] = {}
+    seen: dict[tuple[str, int], Path] = {}
     for path in files:
         match = _STEP_RE.match(path.name)
         if not match:
             raise ValueError(f"{path}: tenant steps are named NNNN_name.sql")
-        version = int(match.group(1))
-        if version in seen:
-            raise ValueError(f"{path}: tenant step {version} also in {seen[version]}")
-        seen[version] = path
-    return [seen[v] for v in sorted(seen)]
+        key = (_step_module(path), int(match.group(1)))
+        if key in seen:
+            raise ValueError(f"{path}: tenant step {key[1]} of module {key[0]} also in {seen[key]}")
+        seen[key] = path
+    return [seen[k] for k in sorted(seen)]
 
 
 def tenant_steps(rendered: list[Rendered]) -> list[TenantStep]:
@@ -177,7 +197,7 @@ def tenant_steps(rendered: list[Rendered]) -> list[TenantStep]:
             for stmt in pglast.split(item.sql, with_parser=True)
             if stmt.strip()
         )
-        steps.append(TenantStep(int(match.group(1)), match.group(2), statements))
+        steps.append(TenantStep(int(match.group(1)), match.group(2), statements, _step_module(Path(item.source))))
     return steps
 
 
@@ -193,30 +213,40 @@ def _dollar_quote(text: str) -> str:
 def _tenant_step_sql(steps: list[TenantStep]) -> str:
     lines = ["-- tenant template: the steps every company schema is built and upgraded from"]
     if steps:
-        shipped = ",\n        ".join(f"({s.version}, '{s.checksum}')" for s in steps)
+        shipped = ",\n        ".join(f"('{s.module}', {s.version}, '{s.checksum}')" for s in steps)
         lines.append(
             "-- a step that companies were already built with must never change: add a new one\n"
             "do $$\n"
             "declare\n"
-            "    v_changed integer;\n"
+            "    v_changed text;\n"
             "begin\n"
-            "    select min(s.version) into v_changed\n"
+            "    select s.module || ' ' || s.version into v_changed\n"
             "      from docpal_private.tenant_steps s\n"
-            f"      join (values {shipped}) as n(version, checksum) on n.version = s.version\n"
+            f"      join (values {shipped}) as n(module, version, checksum)\n"
+            "        on n.module = s.module and n.version = s.version\n"
             "     where s.checksum <> n.checksum\n"
-            "       and exists (select from docpal_private.companies c where c.schema_version >= s.version);\n"
+            "       and (s.module = 'base' and exists (select from docpal_private.companies c\n"
+            "                                           where c.schema_version >= s.version)\n"
+            "            or exists (select from docpal_private.company_modules m\n"
+            "                        where m.module = s.module and m.version >= s.version))\n"
+            "     order by s.module, s.version limit 1;\n"
             "    if v_changed is not null then\n"
             "        raise exception 'tenant step % changed after company schemas were built with it', v_changed\n"
             "            using hint = 'Never edit a shipped step in sql/tenant/: add a step with the next number.';\n"
             "    end if;\n"
             "end\n"
             "$$;")
+    # a step no template defines any more was never released (shipped steps
+    # are never removed): it goes, or companies made from now on would get it
+    kept = ", ".join(f"('{s.module}', {s.version})" for s in steps) or "(null, null)"
+    lines.append("delete from docpal_private.tenant_steps s\n"
+                 f" where (s.module, s.version) not in (values {kept});")
     for step in steps:
         array = "array[" + ",\n        ".join(_dollar_quote(s) for s in step.statements) + "]::text[]"
         lines.append(
-            "insert into docpal_private.tenant_steps (version, name, statements, checksum)\n"
-            f"values ({step.version}, '{step.name}',\n        {array},\n        '{step.checksum}')\n"
-            "on conflict (version) do update\n"
+            "insert into docpal_private.tenant_steps (module, version, name, statements, checksum)\n"
+            f"values ('{step.module}', {step.version}, '{step.name}',\n        {array},\n        '{step.checksum}')\n"
+            "on conflict (module, version) do update\n"
             "    set name = excluded.name, statements = excluded.statements, checksum = excluded.checksum\n"
             "    where docpal_private.tenant_steps.checksum is distinct from excluded.checksum;"
         )

@@ -66,12 +66,13 @@ begin
         continue when pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is null;
         execute pg_catalog.format('update %I._events e set id = e.id - $1 + $2 where e.id >= $1', v_company.schema_name)
           using v_old, v_new;
-        select s.max_value, s.last_value, s.is_called into v_seq
+        -- last_value: null while the sequence was never called
+        select s.max_value, s.last_value into v_seq
           from pg_catalog.pg_sequences s
          where s.schemaname = v_company.schema_name and s.sequencename = '_events_id_seq';
         if v_seq.max_value >= v_old then
             -- where the old sequence would go next, moved into the new range
-            v_next := coalesce(v_seq.last_value + case when v_seq.is_called then 1 else 0 end, v_old + 1) - v_old + v_new;
+            v_next := coalesce(v_seq.last_value + 1, v_old + 1) - v_old + v_new;
             if v_next > v_new + 4294967295 then
                 raise exception 'company % has used more than 2^32 event ids', v_company.id;
             end if;

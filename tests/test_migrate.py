@@ -86,7 +86,8 @@ def test_missing_templates_are_an_error(tmp_path, dburl):
 
 def test_tenant_steps_become_format_strings():
     steps = render.tenant_steps(render.templates())
-    assert [s.version for s in steps] == sorted(s.version for s in steps)
+    assert [(s.module, s.version) for s in steps] == sorted((s.module, s.version) for s in steps)
+    assert {s.module for s in steps} >= {"base", "data", "permissions", "rebac", "workflows"}
     for step in steps:
         for statement in step.statements:
             assert render.SCHEMA_SENTINEL not in statement

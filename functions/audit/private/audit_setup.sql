@@ -3,9 +3,11 @@ create or replace function docpal_private.audit_setup(p_schema regnamespace)
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* Tenant steps 0004 and 0005: a company that has tables gets the objects
-   of a company with data (docpal_private.data_setup: audit partitions,
-   outbox) and its tables' capture triggers made afresh. A company without
+/* Every capture function and trigger of a company made afresh: how
+   upgrade_tenants regenerates generator audit_triggers where its
+   fingerprint changed (sql/install/generators.sql), and tenant steps 0004
+   and 0005. A company that has tables also gets tenant module "data"
+   (docpal_private.data_setup: audit partitions, outbox). A company without
    tables (every new one) gets nothing here: its first create_table makes
    them, which keeps create_company cheap. */
 declare

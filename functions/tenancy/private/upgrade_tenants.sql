@@ -4,9 +4,11 @@ create or replace procedure docpal_private.upgrade_tenants()
     -- Every name below is schema-qualified instead; the procedure is not
     -- SECURITY DEFINER and is granted to nobody (it runs as the migrator).
 as $$
-/* Upgrades every company schema behind the tenant template, one transaction
-   per company. A failure is recorded in tenant_upgrades and the run goes on;
-   companies already current are skipped, so a re-run picks up where an
+/* Upgrades every company schema that is behind (docpal_private.company_behind:
+   its base template, one of its tenant modules, or objects of a changed
+   generator), one transaction per company (docpal_private.upgrade_company).
+   A failure is recorded in tenant_upgrades and the run goes on; companies
+   already current are skipped, so a re-run picks up where an
    interrupted or failed run stopped. Progress is reported as NOTICEs whose
    text is JSON ({"done", "pending", "company", "status"}), which the CLI turns
    into a progress bar. Must be called outside a transaction block. */
@@ -22,21 +24,21 @@ declare
     v_error text;
     v_version integer;
 begin
-    select coalesce(max(s.version), 0) into v_target from docpal_private.tenant_steps s;
-    select count(*) into v_pending from docpal_private.companies c where c.schema_version < v_target;
+    select coalesce(max(s.version), 0) into v_target from docpal_private.tenant_steps s where s.module = 'base';
+    select count(*) into v_pending from docpal_private.companies c where docpal_private.company_behind(c);
     insert into docpal_private.tenant_upgrade_runs (target_version, pending)
     values (v_target, v_pending) returning id into v_run;
     commit;
     for v_company in
         select c.id, c.schema_version from docpal_private.companies c
-         where c.schema_version < v_target
+         where docpal_private.company_behind(c)
          order by c.created_at, c.id
     loop
         v_started := pg_catalog.clock_timestamp();
         v_error := null;
         v_version := v_company.schema_version;
         begin
-            v_version := docpal_private.apply_tenant_steps(v_company.id);
+            v_version := docpal_private.upgrade_company(v_company.id);
             v_status := 'ok';
         exception
             when no_data_found then
