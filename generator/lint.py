@@ -7,7 +7,12 @@ Rules (ids as reported):
   schema inside a function body (search_path must not decide what runs).
 - ``execute-concatenation``  dynamic SQL (EXECUTE, FOR ... EXECUTE, RETURN
   QUERY EXECUTE, OPEN ... FOR EXECUTE) built with ``||``, or with a ``%s``
-  conversion of ``format()`` fed from a function parameter (use %I / %L).
+  conversion of ``format()`` fed from a function parameter (use %I / %L);
+  also such a statement whose query is a bare variable that the function
+  assigns (DECLARE default or ``:=``) from ``||`` on a function parameter
+  (not quoted by format/quote_ident/quote_literal/quote_nullable) or from
+  a ``format()`` ``%s`` of a parameter.
+  One step only: a variable assigned from another variable is not followed.
 - ``undocumented-public-function``  a function in schema docpal that
   docs/reference.md does not mention as ``docpal.<name>(``.
 - ``parse-error``  a statement or body pglast cannot parse.
@@ -361,7 +366,7 @@ def _plpgsql_body(fn: _Function) -> list[Violation]:
 
     walk(tree, 1)
     lines = sorted(lines)
-    out = []
+    out = _executed_variables(fn, tree)
     for line, query, mode, dynamic in exprs:
         try:
             nodes, shift = _parse_expr(query, mode)
@@ -376,6 +381,86 @@ def _plpgsql_body(fn: _Function) -> list[Violation]:
             where = _line_in_body(fn.body, query, loc + shift, line, limit)
             out.append(Violation(fn.file, fn.body_line + where - 1, rule, msg))
     return out
+
+
+_QUOTING = ("format", "quote_ident", "quote_literal", "quote_nullable")
+_IDENT_RE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_$]*)\s*(?::=|=)")
+
+
+def _executed_variables(fn: _Function, tree: dict) -> list[Violation]:
+    """execute-concatenation through one variable: a dynamic statement whose
+    query is a bare variable (``EXECUTE v_sql``) that the function assigns,
+    in its DECLARE default or a ``:=`` anywhere in the body, from an
+    expression where ``||`` has an operand reading a function parameter
+    (not through format(), quote_ident(), quote_literal() or
+    quote_nullable()), or where a format() ``%s`` takes a parameter: what
+    the direct rule calls injection-prone, carried through the variable.
+    (Joining pieces of locals with ``||`` is format('%s%s') by another
+    name, which the direct rule accepts too.) One step only: a variable
+    assigned from another variable is not followed."""
+    built = {}  # variable -> body line of an assignment that concatenates
+    dynamic = []  # (body line, variable) of EXECUTE <variable>
+
+    def reads_param(node) -> bool:
+        """node reads a function parameter other than through a quoting
+        call (format() is judged by its own conversions)."""
+        if isinstance(node, ast.FuncCall) and _name(node.funcname).removeprefix("pg_catalog.") in _QUOTING:
+            return False
+        if isinstance(node, ast.ParamRef):
+            return True
+        if isinstance(node, ast.ColumnRef):
+            return _uses_param(node, fn)
+        if isinstance(node, ast.Node):
+            return any(reads_param(v) for v in (getattr(node, a) for a in node) if v is not None)
+        if isinstance(node, tuple):
+            return any(reads_param(v) for v in node)
+        return False
+
+    def concatenates(query: str, mode: int) -> bool:
+        try:
+            nodes, _ = _parse_expr(query, mode)
+        except parser.ParseError:
+            return False
+        for n in nodes:
+            if isinstance(n, ast.A_Expr) and n.name and n.name[-1].sval == "||":
+                if reads_param(n.lexpr) or reads_param(n.rexpr):
+                    return True
+            elif isinstance(n, ast.FuncCall) and _name(n.funcname) in ("format", "pg_catalog.format"):
+                if any(_uses_param(arg, fn) for arg in _format_s_args(n)):
+                    return True
+        return False
+
+    def walk(node, lineno, kind=None):
+        if isinstance(node, list):
+            for n in node:
+                walk(n, lineno, kind)
+        elif isinstance(node, dict):
+            lineno = node.get("lineno", lineno)
+            for key, value in node.items():
+                if key == "PLpgSQL_var" and isinstance(value.get("default_val"), dict):
+                    expr = value["default_val"].get("PLpgSQL_expr", {})
+                    if concatenates(expr.get("query", ""), expr.get("parseMode", 0)):
+                        built.setdefault(value.get("refname", ""), value.get("lineno", lineno))
+                elif key == "PLpgSQL_stmt_assign":
+                    expr = value.get("expr", {}).get("PLpgSQL_expr", {})
+                    target = _IDENT_RE.match(expr.get("query", ""))
+                    if target and concatenates(expr["query"], expr.get("parseMode", 0)):
+                        built.setdefault(target.group(1), value.get("lineno", lineno))
+                elif key.startswith("PLpgSQL_stmt") and _DYNAMIC.get(key) in value:
+                    expr = value[_DYNAMIC[key]]
+                    query = expr.get("PLpgSQL_expr", {}).get("query", "") if isinstance(expr, dict) else ""
+                    if re.fullmatch(r"\s*[A-Za-z_][A-Za-z0-9_$]*\s*", query):
+                        dynamic.append((value.get("lineno", lineno), query.strip()))
+                    walk(value, lineno, key)
+                else:
+                    walk(value, lineno, key)
+
+    walk(tree, 1)
+    return [Violation(fn.file, fn.body_line + line - 1, "execute-concatenation",
+                      f"EXECUTE of variable {name}, which line {fn.body_line + built[name] - 1} assigns "
+                      "from || on a function parameter (or format() %s of one): "
+                      "use format() with %I/%L, or EXECUTE ... USING")
+            for line, name in dynamic if name in built]
 
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
+import psycopg
+import pytest
+from pytest_postgresql.janitor import DatabaseJanitor
+
+from conftest import unique_slug
 from helpers import fn, one, raises, set_context, table  # noqa: F401 (re-exported to the query tests)
 
 # --- helpers (copied from test_records_crud.py) ---------------------------------
@@ -219,3 +224,57 @@ def ids(result) -> set:
 
 def q(ctx, spec, slug="products"):
     return fn(ctx, "query_table", slug, spec)
+
+
+# --- one database per test module, for the tests that only read -------------------------
+
+@dataclass
+class Shop:
+    """A database of a test module's own: a company with the catalog above, its owner in
+    context on `conn` (superuser, autocommit)."""
+    conn: psycopg.Connection
+    company: dict
+    cat: Catalog
+    url: str
+
+
+@pytest.fixture(scope="module")
+def shop(docpal_template):
+    """Built once per module (a clone of the migrated template, a company, build_catalog):
+    every test of the module that only reads shares it. A test that writes asks for the
+    `writes` fixture and gets a fresh database instead (see ctx_for)."""
+    t = docpal_template
+    dbname = f"docpal_shop_{uuid.uuid4().hex[:10]}"
+    with DatabaseJanitor(user=t.user, host=t.host, port=t.port, dbname=dbname,
+                         template_dbname=t.template_dbname, password=t.password):
+        url = f"postgresql://{t.user}@{t.host}:{t.port}/{dbname}"
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'grant create on database "{dbname}" to docpal_owner')
+            slug = unique_slug()
+            cid = one(conn, "select docpal.create_company(%s, 'Test Co')", slug)
+            owner = one(conn, "select docpal.create_user(%s, 'Owner')", f"owner-{slug}@example.com")
+            member = one(conn, "select docpal.create_user(%s, 'Member')", f"member-{slug}@example.com")
+            conn.execute("select docpal.add_member(%s, %s, 'owner')", (cid, owner))
+            conn.execute("select docpal.add_member(%s, %s, 'member')", (cid, member))
+            schema = one(conn, "select docpal.get_company(%s)->>'schema'", str(cid))
+            company = {"id": cid, "slug": slug, "schema": schema, "owner": owner, "member": member}
+            set_context(conn, company, owner)
+            cat = build_catalog(conn, schema)
+            yield Shop(conn, company, cat, url)
+
+
+@pytest.fixture
+def writes():
+    """Asked for by a test that writes: its ctx and cat are a fresh database's, not the shared one."""
+    return True
+
+
+def ctx_for(request):
+    """(ctx, cat): the module's shared shop for a test that only reads, a fresh database's
+    for a test that asks for `writes`."""
+    if "writes" in request.fixturenames:
+        db, company = request.getfixturevalue("db"), request.getfixturevalue("company")
+        ctx = set_context(db, company, company["owner"])
+        return ctx, build_catalog(ctx, company["schema"])
+    shop = request.getfixturevalue("shop")
+    return shop.conn, shop.cat

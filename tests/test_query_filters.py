@@ -15,18 +15,23 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from test_query_data import (CATEGORIES, FROM_PRODUCTS, build_catalog, fn, ids, q, raises, set_context,
-                             sql_ids, sql_rows)
+from test_query_data import (CATEGORIES, FROM_PRODUCTS, ctx_for, fn, ids, q, raises, shop, sql_ids,  # noqa: F401
+                             sql_rows, writes)
 
 
 @pytest.fixture
-def ctx(db, company):
-    return set_context(db, company, company["owner"])
+def shared(request):
+    return ctx_for(request)
 
 
 @pytest.fixture
-def cat(ctx, company):
-    return build_catalog(ctx, company["schema"])
+def ctx(shared):
+    return shared[0]
+
+
+@pytest.fixture
+def cat(shared):
+    return shared[1]
 
 
 def check_all(ctx, cat, cases):
@@ -446,7 +451,7 @@ def test_pages_are_disjoint_and_cover_the_sorted_result(ctx, cat, sort):
     assert all(p["total"] == 30 for p in pages)
 
 
-def test_default_limit_is_50(ctx, cat):
+def test_default_limit_is_50(ctx, cat, writes):
     fn(ctx, "create_records", "products", [{"name": f"extra {i}"} for i in range(25)])
     res = q(ctx, {"columns": ["id"]})
     assert len(res["rows"]) == 50 and res["total"] == 55
@@ -471,7 +476,7 @@ def test_total_counts_all_matches_not_the_page(ctx, cat):
     assert q(ctx, {"filters": {"status": "active"}, "limit": 3})["total"] == len(expected)  # exact is the default
 
 
-def test_total_estimated_is_a_number(ctx, cat):
+def test_total_estimated_is_a_number(ctx, cat, writes):
     ctx.execute(f"analyze {cat.schema}.products")
     res = q(ctx, {"filters": {"status": "active"}, "count": "estimated", "limit": 3})
     assert len(res["rows"]) == 3
@@ -657,7 +662,7 @@ def test_unknown_table(ctx, cat):
         q(ctx, {}, slug="products; drop table products")
 
 
-def test_no_context(ctx, cat, connect):
+def test_no_context(ctx, cat, connect, writes):
     with raises("42501"):
         fn(connect(), "query_table", "products", {})
     ctx.execute("select docpal.clear_context()")

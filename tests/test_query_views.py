@@ -13,20 +13,25 @@ from decimal import Decimal
 import pytest
 from psycopg.types.json import Jsonb
 
-from test_query_data import (CATEGORIES, STATUSES, build_catalog, fn, raises,
-                             set_context, sql_rows)
+from test_query_data import (CATEGORIES, STATUSES, ctx_for, fn, raises, shop, sql_rows,  # noqa: F401
+                             writes)
 
 
 @pytest.fixture
-def ctx(db, company):
-    ctx = set_context(db, company, company["owner"])
+def shared(request):
+    ctx, cat = ctx_for(request)
     ctx.execute("set statement_timeout = '20s'")  # a loop fails the test instead of hanging it
-    return ctx
+    return ctx, cat
 
 
 @pytest.fixture
-def cat(ctx, company):
-    return build_catalog(ctx, company["schema"])
+def ctx(shared):
+    return shared[0]
+
+
+@pytest.fixture
+def cat(shared):
+    return shared[1]
 
 
 # --- query_kanban ---------------------------------------------------------------------------
@@ -89,7 +94,7 @@ def test_kanban_default_rows_are_records(ctx, cat):
             assert row == fn(ctx, "get_record", "products", uuid.UUID(row["id"]))
 
 
-def test_kanban_by_relation_column(ctx, cat):
+def test_kanban_by_relation_column(ctx, cat, writes):
     fn(ctx, "create_record", "categories", {"name": "Empty"})  # no products: no lane
     res = kanban(ctx, {"group_by": "category_id", "sort": ["name"], "columns": ["name", "category_id"]})
     expected: dict = {}
@@ -222,7 +227,7 @@ def make_cycle(ctx, cat):
     return a, b, c
 
 
-def test_tree_cycle_terminates(ctx, cat):
+def test_tree_cycle_terminates(ctx, cat, writes):
     a, b, c = make_cycle(ctx, cat)
     res = tree(ctx, {"parent": "parent_id", "root": a["id"], "max_depth": 100})
     got = collect_ids(res["nodes"])
@@ -331,7 +336,7 @@ def test_dropdown_limit(ctx, cat):
     assert len(res["options"]) == 3
 
 
-def test_dropdown_default_limit_50(ctx, cat):
+def test_dropdown_default_limit_50(ctx, cat, writes):
     fn(ctx, "create_records", "products", [{"name": f"extra {i:02}"} for i in range(25)])
     assert len(dropdown(ctx, {"label": "name"}, slug="products")["options"]) == 50
 
@@ -374,7 +379,7 @@ def test_breadcrumb_unknown_id(ctx, cat):
         crumbs(ctx, str(uuid.uuid4()))
 
 
-def test_breadcrumb_cycle_stops(ctx, cat):
+def test_breadcrumb_cycle_stops(ctx, cat, writes):
     a, b, c = make_cycle(ctx, cat)
     path = crumbs(ctx, c["id"])["path"]
     got = [p["id"] for p in path]

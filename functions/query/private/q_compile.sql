@@ -1,4 +1,4 @@
-create or replace function docpal_private.q_compile(p_schema text, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
+create or replace function docpal_private.q_compile(p_caller jsonb, p_slug text, p_spec jsonb, p_extra_keys text[] default '{}')
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -13,7 +13,11 @@ as $$
    parameters that step adds (p_state.base numbers them), they are gathered
    in v_params and SQL pieces in arrays, appended in place, and the state
    gets the whole parameter list once, at the end. For a member, every path
-   is read through the cell-by-cell masks of docpal_private.q_mask. */
+   is read through the cell-by-cell masks of docpal_private.q_cell_condition.
+   p_caller is the caller as the public function looked it up once
+   (docpal_private.require_company() as jsonb: schema_name, user_id,
+   member_role, scopes); the state is made by docpal_private.q_state,
+   whose comment lists every key. */
 declare
     v_specs jsonb;
     v_spec jsonb;
@@ -30,7 +34,6 @@ declare
     v_limit integer := 50;
     v_offset bigint := 0;
     v_joined boolean := false;
-    v_ctx record;
     v_perm jsonb;
     v_params jsonb[] := '{}';   -- every parameter so far but those in v_state.params
     v_param jsonb;
@@ -41,6 +44,7 @@ declare
     v_masked_search text[] := '{}';
     v_any_masked boolean := false;
     v_sort_items jsonb[] := '{}';
+    p_schema text := p_caller->>'schema_name';
 begin
     -- the table and the tables its relations point at, in one catalog read
     execute pg_catalog.format(
@@ -54,20 +58,18 @@ begin
     if v_spec is null then
         raise exception using errcode = '42P01', message = pg_catalog.format('table %L does not exist', p_slug);
     end if;
-    v_state := pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_slug,
-                                             'specs', v_specs,
-                                             'joins', '{}'::jsonb, 'params', '[]'::jsonb, 'base', 0);
     -- permissions: read on the table (42501), and for a member the column
     -- allow-lists (checked in q_path, table by table) and the row filter
     -- (ANDed into the WHERE below, so it is part of the one statement)
-    select * into v_ctx from docpal_private.require_company();
-    v_perm := docpal_private.require_permission(p_schema, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes, p_slug, 'read');
-    if v_ctx.member_role not in ('owner', 'admin') then
-        v_state := v_state || pg_catalog.jsonb_build_object(
-            'who', pg_catalog.jsonb_build_object('user_id', v_ctx.user_id, 'role', v_ctx.member_role, 'scopes', v_ctx.scopes),
-            'perms', pg_catalog.jsonb_build_object(p_slug, v_perm));
-    end if;
-    perform docpal_private.q_spec(p_spec);
+    v_perm := docpal_private.require_permission(p_schema, (p_caller->>'user_id')::uuid, p_caller->>'member_role',
+                                                case when pg_catalog.jsonb_typeof(p_caller->'scopes') = 'array'
+                                                     then array(select pg_catalog.jsonb_array_elements_text(p_caller->'scopes')) end,
+                                                p_slug, 'read');
+    v_state := docpal_private.q_state(p_schema, p_slug, v_specs,
+        case when p_caller->>'member_role' not in ('owner', 'admin') then pg_catalog.jsonb_build_object(
+            'user_id', p_caller->'user_id', 'role', p_caller->'member_role', 'scopes', p_caller->'scopes') end,
+        v_perm);
+    perform docpal_private.q_check_spec(p_spec);
     for v_key in select k from pg_catalog.jsonb_object_keys(p_spec) k loop
         if v_key not in ('columns', 'filters', 'search', 'sort', 'limit', 'offset', 'count') and v_key <> all (p_extra_keys) then
             raise exception using errcode = '22023', message = pg_catalog.format('unknown key %L in query spec', v_key);
@@ -89,7 +91,7 @@ begin
             end loop;
             v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', pg_catalog.cardinality(v_params));
         end loop;
-        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_object_sql(v_pairs));
+        v_state := v_state || pg_catalog.jsonb_build_object('select', docpal_private.q_json_object_sql(v_pairs));
     else
         -- every column the member may read, each masked where only some
         -- grants cover it (its value is null on the other rows)
@@ -97,7 +99,7 @@ begin
             for v_column in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') c
                              where not (c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) loop
                 select m.p_state, m.o_cond, m.o_joined into v_state, v_cond, v_cond_joined
-                  from docpal_private.q_mask(v_state, p_slug, '_t', v_column->>'name') m;
+                  from docpal_private.q_cell_condition(v_state, p_slug, '_t', v_column->>'name') m;
                 if v_cond is not null then
                     v_masked[pg_catalog.cardinality(v_masked) + 1] := pg_catalog.format(
                         '%L, case when %s then _r.r->%L end', v_column->>'name', v_cond, v_column->>'name');
@@ -110,7 +112,7 @@ begin
                        else pg_catalog.format('(%s) - %L::text[]', docpal_private.record_sql(p_schema, v_spec, '_t'),
                                               docpal_private.unreadable_columns(v_spec, v_perm)) end;
         if pg_catalog.cardinality(v_masked) > 0 then
-            v_expr := pg_catalog.format('(select _r.r || %s from (select %s as r) _r)', docpal_private.q_object_sql(v_masked), v_expr);
+            v_expr := pg_catalog.format('(select _r.r || %s from (select %s as r) _r)', docpal_private.q_json_object_sql(v_masked), v_expr);
         end if;
         v_state := v_state || pg_catalog.jsonb_build_object('select', v_expr);
     end if;
@@ -160,7 +162,7 @@ begin
             for v_column in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)
                              where (c->>'searchable')::boolean order by o loop
                 select m.p_state, m.o_cond into v_state, v_cond
-                  from docpal_private.q_mask(v_state, p_slug, '_t', v_column->>'name') m;
+                  from docpal_private.q_cell_condition(v_state, p_slug, '_t', v_column->>'name') m;
                 v_any_masked := v_any_masked or v_cond is not null;
                 v_expr := pg_catalog.format('_t.%I', v_column->>'name');
                 v_expr := pg_catalog.format(case v_column->>'type'

@@ -20,7 +20,7 @@ as $$
    quadratic: 8,000 conditions took 13 to 41 s.) Each distinct path is
    resolved (q_path: SQL, kind, column, cell mask) once per list and reused;
    an equality with a valid scalar (the commonest condition) is compiled
-   here, as q_condition and q_param would, without a call or a copy of the
+   here, as q_operator_condition and q_param would, without a call or a copy of the
    state: a member's 500-condition _or took 0.17 ms a condition, most of it
    in three calls per condition each copying the whole state. */
 declare
@@ -84,7 +84,7 @@ begin
         continue when v_key is null;  -- an empty object: no condition
         -- the shortcut below adds parameters without touching the state:
         -- its base is brought up to date before anything else reads it
-        -- (a nested list, q_path, q_condition)
+        -- (a nested list, q_path, q_operator_condition)
         if v_key in ('_and', '_or', '_not') then
             if v_synced <> pg_catalog.cardinality(v_params) then
                 p_state := p_state || pg_catalog.jsonb_build_object('base', v_base + pg_catalog.cardinality(v_params));
@@ -130,7 +130,7 @@ begin
                     v_expr := v_r.o_sql;
                     v_kind := v_r.o_kind;
                     v_column := v_r.o_column;
-                    -- the type q_condition casts a scalar to (null: no shortcut)
+                    -- the type q_operator_condition casts a scalar to (null: no shortcut)
                     v_type := case
                         when v_kind in ('relation', 'user', 'file') then 'uuid'
                         when v_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
@@ -146,9 +146,9 @@ begin
             end if;
             if v_type is not null and pg_catalog.jsonb_typeof(v_value) in ('string', 'number', 'boolean')
                and p_state->'params' = '[]'::jsonb
-               and (v_type = 'text' or docpal_private.q_valid(v_type, pg_catalog.jsonb_build_array(v_value))) then
+               and (v_type = 'text' or docpal_private.q_check_value(v_type, pg_catalog.jsonb_build_array(v_value))) then
                 -- equality with a valid scalar, the commonest condition: what
-                -- q_condition and q_param would make, without copying the state
+                -- q_operator_condition and q_param would make, without copying the state
                 v_params := pg_catalog.array_append(v_params, pg_catalog.jsonb_build_array(v_value));
                 v_parts[pg_catalog.cardinality(v_parts) + 1] := pg_catalog.format(
                     '%s = (($1->%s)->>0)::%s', v_expr, v_base + pg_catalog.cardinality(v_params) - 1, v_type);
@@ -163,12 +163,12 @@ begin
                     raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
                 end if;
                 for v_op, v_arg in select e.key, e.value from pg_catalog.jsonb_each(v_value) e loop
-                    v_r := docpal_private.q_condition(p_state, v_expr, v_kind, v_column, v_op, v_arg, v_key);
+                    v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column, v_op, v_arg, v_key);
                     p_state := v_r.p_state;
                     v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
                 end loop;
             else
-                v_r := docpal_private.q_condition(p_state, v_expr, v_kind, v_column,
+                v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column,
                                                   case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
                                                   case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key);
                 p_state := v_r.p_state;

@@ -8,7 +8,7 @@ as $$
    p_filter_only, only the joins a filter uses (and their parents): a join on
    a unique id never changes the row count, so count(*) needs no other. A
    join may carry an extra condition (a member's row filter of the related
-   table, from q_join_filter). */
+   table, from q_join_row_filter). */
 declare
     v_joins text;
 begin

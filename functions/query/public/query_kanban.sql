@@ -10,68 +10,17 @@ as $$
    ones with count 0, then a null lane when records have no value; for a
    relation the lanes are the values present. One statement: the counts from
    one GROUP BY, each lane's first limit_per_group rows from its own
-   correlated subquery (which an index on the sort or lane column serves). */
+   correlated subquery (which an index on the sort or lane column serves).
+   The statement is built by docpal_private.q_kanban_statement. */
 declare
-    v_ctx record;
-    v_spec jsonb := docpal_private.q_spec(query_kanban.spec);
-    v_state jsonb;
-    v_column jsonb;
-    v_lane text;
-    v_limit integer := 50;
-    v_options text;
-    v_lanes text;
-    v_page text;
-    v_null_page text;
-    v_page_state jsonb;
     v_sql text;
+    v_params jsonb;
     v_result jsonb;
 begin
-    select * into v_ctx from docpal_private.require_company();
-    perform docpal_private.q_reject(v_spec, array['limit', 'offset', 'count'], 'query_kanban');
-    v_state := docpal_private.q_compile(v_ctx.schema_name, query_kanban.slug, v_spec - 'group_by' - 'limit_per_group');
-    if pg_catalog.jsonb_typeof(v_spec->'group_by') is distinct from 'string' then
-        raise exception using errcode = '22023', message = 'query_kanban needs group_by: a select or relation column';
-    end if;
-    v_column := docpal_private.column_spec(v_state->'specs'->query_kanban.slug, v_spec->>'group_by');
-    if v_column->>'type' not in ('select', 'relation') then
-        raise exception using errcode = '22023',
-            message = pg_catalog.format('group_by %s is a %s column, not select or relation', v_spec->>'group_by', v_column->>'type');
-    end if;
-    -- the group_by column must be readable too (a member's allow-list), and
-    -- lanes group by its value as the member may read it (null where a
-    -- grant's row filter hides the cell)
-    select q.p_state, q.o_sql into v_state, v_lane from docpal_private.q_path(v_state, v_spec->>'group_by', true) q;
-    if v_spec ? 'limit_per_group' then
-        if pg_catalog.jsonb_typeof(v_spec->'limit_per_group') <> 'number'
-           or (v_spec->>'limit_per_group')::numeric not between 1 and 1000
-           or (v_spec->>'limit_per_group')::numeric <> pg_catalog.trunc((v_spec->>'limit_per_group')::numeric) then
-            raise exception using errcode = '22023', message = 'limit_per_group is a whole number from 1 to 1000';
-        end if;
-        v_limit := (v_spec->>'limit_per_group')::integer;
-    end if;
-    if v_column->>'type' = 'select' then
-        select q.p_state, q.o_ref into v_state, v_options
-          from docpal_private.q_param(v_state, pg_catalog.to_jsonb(docpal_private.column_options(v_ctx.schema_name, v_column))) q;
-        v_lanes := pg_catalog.format(
-            'select v.value #>> ''{}'' as value, v.ord from pg_catalog.jsonb_array_elements(%s) with ordinality v(value, ord)', v_options);
-    else
-        v_lanes := 'select _c._lane as value, pg_catalog.row_number() over (order by _c._lane) as ord from _c where _c._lane is not null';
-    end if;
-    -- one lane's page: the lane condition is a plain equality, so an index can serve it
-    v_page_state := v_state || pg_catalog.jsonb_build_object('limit', v_limit, 'offset', 0);
-    v_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' = _o.value') || ')';
-    v_null_page := '(' || docpal_private.q_rows_sql(v_page_state, ' and ' || v_lane || ' is null') || ')';
-    v_sql := pg_catalog.format(
-        'with _c as (select %1$s as _lane, pg_catalog.count(*) as _n from %2$s where %3$s group by 1)
-         select coalesce(pg_catalog.jsonb_agg(g.j order by g.ord), ''[]'') from (
-             select _o.ord, pg_catalog.jsonb_build_object(''value'', _o.value, ''count'', coalesce(_c._n, 0), ''rows'', %4$s) as j
-               from (%5$s) _o left join _c on _c._lane = _o.value
-             union all
-             select 1e18, pg_catalog.jsonb_build_object(''value'', null, ''count'', _c._n, ''rows'', %6$s)
-               from _c where _c._lane is null) g',
-        v_lane, docpal_private.q_from(v_state, true), v_state->>'where',
-        v_page, v_lanes, v_null_page);
-    execute v_sql into v_result using v_state->'params';
+    select s.o_sql, s.o_params into v_sql, v_params
+      from docpal_private.q_kanban_statement((select pg_catalog.to_jsonb(c) from docpal_private.require_company() c),
+                                             query_kanban.slug, query_kanban.spec) s;
+    execute v_sql into v_result using v_params;
     return pg_catalog.jsonb_build_object('groups', v_result);
 end
 $$;

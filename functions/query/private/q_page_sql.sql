@@ -1,0 +1,40 @@
+create or replace function docpal_private.q_page_sql(p_state jsonb, p_extra_where text default '')
+    returns text
+    language plpgsql immutable
+    set search_path = pg_catalog, pg_temp
+as $$
+/* The statement that reads one page of a compiled query as a JSON array, in
+   sort order ($1 is the parameter array). The page is found first, as ids
+   and sort keys only; the row JSON is built afterwards for those rows alone,
+   so a sort no index serves does not build JSON for every row it sorts.
+   p_extra_where is ANDed to the filters (query_kanban's lane). */
+declare
+    v_items jsonb := p_state->'order_items';
+    v_keys text;
+    v_order text;
+begin
+    select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
+           pg_catalog.string_agg(pg_catalog.format('_k._s%s%s', o, case when (i->>'desc')::boolean then ' desc' else '' end),
+                                 ', ' order by o)
+      into v_keys, v_order
+      from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
+    if not coalesce((p_state->>'select_joined')::boolean, true) then
+        -- the row JSON needs only the table's own row: carry it through the page
+        -- instead of looking each row up again
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+               from (select _t as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
+               cross join lateral (select (_k._row).*) _t',
+            p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint);
+    end if;
+    return pg_catalog.format(
+        'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+           from %4$s
+           join (select %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k on _k._s%10$s = _t.id',
+        p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+        p_state->>'where', p_extra_where, p_state->>'order',
+        (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items));
+end
+$$;
