@@ -7,8 +7,9 @@ Sections (small functions called from main, each printing its lines):
   writing the audit entry, the outbox row and the notifications) with the new notification path
   (queue threshold check, the company's own channel, one empty wake-up, pinned output settings)
   against the old one (one NOTIFY on docpal_events), in the same cluster: the previous release is
-  installed from ``git show 179e1ee:sql/docpal.sql`` into a second database. Statements of the two
-  databases alternate, so that both see the same machine. Goal: no slower.
+  installed from ``git show 179e1ee:sql/docpal.sql`` into a second database. After a warm-up,
+  rounds of 100 updates per database, the two alternating update by update so that both see the
+  same machine; the ratio is the median of the rounds' ratios. Goal: no slower.
 - ``compile``: compiling a member's query whose filter is an ``_or`` of 50, 250 and 500 conditions
   (``query_table`` with limit 1 and no count, so the statement itself costs next to nothing),
   median of several runs, in ms and per condition: linear means the per-condition cost stays flat.
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from statistics import median
+from statistics import median, quantiles
 
 import psycopg
 from psycopg import sql
@@ -39,6 +40,9 @@ from docpal import deploy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OLD_RELEASE = "179e1ee"
+#: capture: updates per database per round, and warm-up updates before the first round
+ROUND = 100
+WARM_UP = 200
 
 
 def old_install_script(path: str | None = None) -> str:
@@ -95,16 +99,32 @@ def capture(admin_url: str, new_url: str, updates: int, script: str | None = Non
         old, old_id = prepare_writer(old_url)
         statements = {name: f"update {schema_of(conn)}.{benchdb.SLUG} set amount = amount + 1 where id = %s"
                       for name, conn in (("new", new), ("old", old))}
-        times: dict[str, list[float]] = {"new": [], "old": []}
-        for _ in range(min(50, updates)):  # warm both sessions' plans
+        # Warm-up: both sessions past the plan cache's five custom plans and their caches filled.
+        for _ in range(min(WARM_UP, updates)):
             timed_updates(new, new_id, statements["new"])
             timed_updates(old, old_id, statements["old"])
-        for i in range(updates):
-            order = (("new", new, new_id), ("old", old, old_id)) if i % 2 else (("old", old, old_id), ("new", new, new_id))
-            for name, conn, rid in order:
-                times[name].append(timed_updates(conn, rid, statements[name]))
-        new_ms, old_ms = (median(times[k]) * 1000 for k in ("new", "old"))
-        print(f"capture: single-row audited UPDATE, {updates} each: new {new_ms:.3f} ms, old ({OLD_RELEASE}) "
+        # Rounds of ROUND updates per database; within a round the two alternate update by
+        # update (which one goes first alternates too), so both see the same machine. Each round
+        # gives a median per database and their ratio; the result is the median over rounds,
+        # which a burst of other load (or a checkpoint) in a few rounds does not move.
+        rounds = max(1, updates // ROUND)
+        medians: dict[str, list[float]] = {"new": [], "old": []}
+        for r in range(rounds):
+            times: dict[str, list[float]] = {"new": [], "old": []}
+            for i in range(ROUND):
+                order = (("new", new, new_id), ("old", old, old_id)) if (i + r) % 2 else \
+                        (("old", old, old_id), ("new", new, new_id))
+                for name, conn, rid in order:
+                    times[name].append(timed_updates(conn, rid, statements[name]))
+            for name in times:
+                medians[name].append(median(times[name]))
+        ratios = [n / o for n, o in zip(medians["new"], medians["old"])]
+        new_ms, old_ms = (median(medians[k]) * 1000 for k in ("new", "old"))
+        print(f"capture: single-row audited UPDATE, {rounds} rounds of {ROUND} each (after {min(WARM_UP, updates)} "
+              f"warm-up): new {new_ms:.3f} ms, old ({OLD_RELEASE}) {old_ms:.3f} ms, medians of round medians; "
+              f"ratio new/old {median(ratios):.2f} (median of round ratios; quartiles "
+              f"{quantiles(ratios, n=4)[0]:.2f}..{quantiles(ratios, n=4)[2]:.2f})" if rounds > 1 else
+              f"capture: single-row audited UPDATE, {ROUND} each: new {new_ms:.3f} ms, old ({OLD_RELEASE}) "
               f"{old_ms:.3f} ms median; ratio new/old {new_ms / old_ms:.2f}")
         new.close()
         old.close()

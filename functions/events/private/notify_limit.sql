@@ -7,10 +7,9 @@ as $$
    notify_limit, default 100); a statement with more sends one summary
    {company_id, first_event_id, last_event_id, count}. A platform setting,
    not a session one: a client that could raise it would turn one bulk
-   statement into thousands of notifications in the shared queue. */
-declare
-    v_setting text := docpal_private.platform_setting('notify_limit');
+   statement into thousands of notifications in the shared queue. See
+   docpal_private.notify_target, which captures call directly. */
 begin
-    return case when v_setting ~ '^[0-9]{1,9}$' then v_setting::bigint else 100 end;
+    return (docpal_private.notify_target(null)).single_limit;
 end
 $$;

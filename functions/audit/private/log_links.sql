@@ -20,6 +20,7 @@ declare
     v_count integer;
     v_sent integer;
     v_sql text;
+    v_target record;
 begin
     select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
     v_sql := pg_catalog.format(
@@ -55,9 +56,11 @@ begin
     else
         v_sql := v_sql || ' select pg_catalog.count(*), 0 from _l';
     end if;
+    -- the channel (null while notifications are skipped) and notify_limit, in one lookup
+    select t.channel, t.single_limit into v_target from docpal_private.notify_target(v_company.id) t;
     execute v_sql into v_count, v_sent
       using docpal_private.context_user(), p_slug, p_action, p_column, p_before, p_after, v_company.id,
-            docpal_private.notify_limit(), docpal_private.notify_channel(v_company.id);
+            v_target.single_limit, v_target.channel;
     if v_sent > 0 then
         perform pg_catalog.pg_notify('docpal_events', '');  -- the platform channel: an empty wake-up
     end if;
