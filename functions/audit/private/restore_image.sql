@@ -14,42 +14,26 @@ declare
     v_columns text[];
     v_many text[] := array(select c->>'name' from pg_catalog.jsonb_array_elements(p_spec->'columns') c
                             where c->>'type' = 'relation_many');
-    v_column text;
     v_result jsonb;
     v_record text := docpal_private.record_sql(p_schema, p_spec, '_t');
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_constraint text;
-    v_null_column text;
 begin
     v_columns := array(select c from pg_catalog.unnest(array['id', 'created_at', 'created_by']
                                                        || docpal_private.physical_columns(p_spec, false)) c
                         where p_image ? c);
     perform docpal_private.switch_set('audit_action', 'RESTORE');
-    begin
-        execute pg_catalog.format(
-            'insert into %I.%I (%s, version, updated_at, updated_by)
-             select %s, $2, pg_catalog.now(), $3 from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r',
+    perform docpal_private.write_rows(
+        p_schema, p_spec, pg_catalog.jsonb_build_array(p_image), null,
+        array[pg_catalog.format(
+            'insert into %I.%I as _t (%s, version, updated_at, updated_by)
+             select %s, $4, pg_catalog.now(), $2 from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
             p_schema, v_slug,
             (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
             (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-            p_schema, v_slug)
-          using p_image, p_version, docpal_private.context_user();
-        foreach v_column in array v_many loop
-            if pg_catalog.jsonb_typeof(p_image->v_column) = 'array' and p_image->v_column <> '[]' then
-                perform docpal_private.write_links(p_schema, p_spec, v_column,
-                                                   pg_catalog.jsonb_build_object(p_image->>'id', p_image->v_column));
-            end if;
-        end loop;
-    exception
-        when integrity_constraint_violation or data_exception then
-            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
-                                    v_constraint = constraint_name, v_null_column = column_name;
-            perform docpal_private.raise_write_error(p_schema, p_spec, pg_catalog.jsonb_build_array(p_image),
-                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_null_column, ''));
-    end;
+            p_schema, v_slug)],
+        array[p_image], docpal_private.context_user(),
+        array(select c from pg_catalog.unnest(v_many) c
+               where pg_catalog.jsonb_typeof(p_image->c) = 'array' and p_image->c <> '[]'),
+        p_version => p_version);
     perform docpal_private.switch_set('audit_action', null);
     execute pg_catalog.format('select %s from %I.%I _t where _t.id = $1', v_record, p_schema, v_slug)
        into v_result using (p_image->>'id')::uuid;

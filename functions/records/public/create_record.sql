@@ -24,11 +24,6 @@ declare
     v_result jsonb;
     v_targets text;
     v_values text;
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_constraint text;
-    v_column text;
     v_filled text[] := '{}';
     v_data jsonb := create_record.data;
     v_perm jsonb;
@@ -65,23 +60,13 @@ begin
         perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, array[v_id]);
     end if;
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
-    begin
-        execute pg_catalog.format(
-            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
-            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug)
-           into v_id using v_data, v_ctx.user_id;
-        if pg_catalog.cardinality(v_many) > 0 then
-            perform docpal_private.write_links(v_ctx.schema_name, v_spec, c, pg_catalog.jsonb_build_object(v_id, v_data->c))
-               from pg_catalog.unnest(v_many) c;
-        end if;
-    exception
-        when integrity_constraint_violation or data_exception then
-            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
-                                    v_constraint = constraint_name, v_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
-                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_column, ''), docpal_private.cell_columns(v_read->'grants', null));
-    end;
+    v_id := (docpal_private.write_rows(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
+                                       docpal_private.cell_columns(v_read->'grants', null),
+                                       array[pg_catalog.format(
+                                           'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
+                                           v_ctx.schema_name, create_record.slug, v_targets, v_values,
+                                           v_ctx.schema_name, create_record.slug)],
+                                       array[v_data], v_ctx.user_id, v_many))[1];
     -- the new row as stored, with the create grants then the read grants that cover it
     v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
     v_n := pg_catalog.jsonb_array_length(v_perm->'grants');

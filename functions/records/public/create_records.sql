@@ -39,12 +39,8 @@ declare
     v_result jsonb;
     v_targets text;
     v_values text;
-    v_column text;
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_constraint text;
-    v_null_column text;
+    v_sql text[] := '{}';
+    v_data jsonb[] := '{}';
     v_filled text[] := '{}';
     v_input jsonb := create_records."rows";
 begin
@@ -95,50 +91,40 @@ begin
         end;
         perform docpal_private.require_new_ids(v_ctx.schema_name, create_records.slug, v_ids);
     end if;
-    begin
-        if v_uniform and pg_catalog.cardinality(v_many) = 0 then
-            -- the common case: one statement, ids come back in input order
-            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
-            execute pg_catalog.format(
-                'with ins as (
-                     insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r
-                     returning _t.id)
-                 select pg_catalog.array_agg(ins.id) from ins',
-                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
-               into v_ids using v_input, v_ctx.user_id;
-            v_rows := v_input;
-        else
-            -- rows with different keys: give each an id, insert per key set, read back in order
-            select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
-                                        order by o)
-              into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
-            v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_rows) r);
-            for v_keys, v_group in
-                select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
-                  from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
-                          from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
-                 group by g.keys
-            loop
-                select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
-                execute pg_catalog.format(
-                    'insert into %I.%I (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r',
-                    v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)
-                  using v_group, v_ctx.user_id;
-            end loop;
-            foreach v_column in array v_many loop
-                perform docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                    (select pg_catalog.jsonb_object_agg(r->>'id', r->v_column)
-                       from pg_catalog.jsonb_array_elements(v_rows) r where r ? v_column));
-            end loop;
-        end if;
-    exception
-        when integrity_constraint_violation or data_exception then
-            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
-                                    v_constraint = constraint_name, v_null_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, v_input,
-                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_null_column, ''), docpal_private.cell_columns(v_read->'grants', null));
-    end;
+    v_uniform := v_uniform and pg_catalog.cardinality(v_many) = 0;
+    if v_uniform then
+        -- the common case: one statement, ids come back in input order
+        select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+        v_sql := array[pg_catalog.format(
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r returning _t.id',
+            v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug)];
+        v_data := array[v_input];
+        v_rows := v_input;
+    else
+        -- rows with different keys: give each an id, insert per key set, read back in order
+        select pg_catalog.jsonb_agg(case when r ? 'id' then r else r || pg_catalog.jsonb_build_object('id', pg_catalog.gen_random_uuid()) end
+                                    order by o)
+          into v_rows from pg_catalog.jsonb_array_elements(v_input) with ordinality x(r, o);
+        for v_keys, v_group in
+            select g.keys, pg_catalog.jsonb_agg(g.r - v_many order by g.o)
+              from (select r, o, array(select k from pg_catalog.jsonb_object_keys(r - v_many) k order by k) as keys
+                      from pg_catalog.jsonb_array_elements(v_rows) with ordinality x(r, o)) g
+             group by g.keys
+        loop
+            select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_keys) l;
+            v_sql := v_sql || pg_catalog.format(
+                'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_recordset(null::%I.%I, $1) _r returning _t.id',
+                v_ctx.schema_name, create_records.slug, v_targets, v_values, v_ctx.schema_name, create_records.slug);
+            v_data := v_data || v_group;
+        end loop;
+    end if;
+    -- the inserts then the links, all or nothing; the ids in input order
+    v_ids := docpal_private.write_rows(v_ctx.schema_name, v_spec, v_rows,
+                                       docpal_private.cell_columns(v_read->'grants', null),
+                                       v_sql, v_data, v_ctx.user_id, v_many);
+    if not v_uniform then
+        v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_rows) r);
+    end if;
     -- every new row at once: the create grants' filters hold on it, cell by
     -- cell, and the caller gets back only the cells they may read
     v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');

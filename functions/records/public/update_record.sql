@@ -23,20 +23,12 @@ declare
     v_columns text[];
     v_many text[];
     v_version integer;
-    v_updated integer := 0;
-    v_linked boolean := false;
-    v_column text;
     v_result jsonb;
     v_perm jsonb;
     v_read jsonb;
     v_grants jsonb;
     v_n integer;
     v_matched boolean[];
-    v_state text;
-    v_message text;
-    v_detail text;
-    v_constraint text;
-    v_null_column text;
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, update_record.slug);
@@ -69,38 +61,22 @@ begin
         -- a state column a workflow governs moves only through transition_record (23514)
         perform docpal_private.workflow_update(v_ctx.schema_name, v_spec, update_record.id, update_record.patch);
     end if;
-    begin
-        if pg_catalog.cardinality(v_columns) > 0 then
-            execute pg_catalog.format(
-                'update %I.%I as _t set (%s, updated_by) = row(%s, $3)
-                   from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r
-                  where _t.id = $2 and (%s) is distinct from (%s)',
-                v_ctx.schema_name, update_record.slug,
-                (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                v_ctx.schema_name, update_record.slug,
-                (select pg_catalog.string_agg(pg_catalog.format('_t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
-                (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))
-              using update_record.patch, update_record.id, v_ctx.user_id;
-            get diagnostics v_updated = row_count;
-        end if;
-        foreach v_column in array v_many loop
-            -- the first link change of a record whose data did not change makes its new version
-            if docpal_private.write_links(v_ctx.schema_name, v_spec, v_column,
-                                          pg_catalog.jsonb_build_object(update_record.id, update_record.patch->v_column),
-                                          v_updated = 0 and not v_linked) then
-                v_linked := true;
-            end if;
-        end loop;
-    exception
-        when integrity_constraint_violation or data_exception then
-            get stacked diagnostics v_state = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail,
-                                    v_constraint = constraint_name, v_null_column = column_name;
-            perform docpal_private.raise_write_error(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
-                                                     v_state, v_message, nullif(v_detail, ''), nullif(v_constraint, ''),
-                                                     nullif(v_null_column, ''),
-                                                     docpal_private.cell_columns(v_read->'grants', v_matched[v_n + 1:]));
-    end;
+    perform docpal_private.write_rows(
+        v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(update_record.patch),
+        docpal_private.cell_columns(v_read->'grants', v_matched[v_n + 1:]),
+        case when pg_catalog.cardinality(v_columns) > 0 then array[pg_catalog.format(
+            'update %I.%I as _t set (%s, updated_by) = row(%s, $2)
+               from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r
+              where _t.id = $3[1] and (%s) is distinct from (%s)
+              returning _t.id',
+            v_ctx.schema_name, update_record.slug,
+            (select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            v_ctx.schema_name, update_record.slug,
+            (select pg_catalog.string_agg(pg_catalog.format('_t.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
+            (select pg_catalog.string_agg(pg_catalog.format('_r.%I', c), ', ') from pg_catalog.unnest(v_columns) c))]
+        else '{}' end,
+        array[update_record.patch], v_ctx.user_id, v_many, array[update_record.id], p_bump => true);
     -- the row after: still covered by an update grant giving every column written (else 23514, rolled back)
     select c.record, c.matched into v_result, v_matched
       from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_grants, array[update_record.id]) c;
