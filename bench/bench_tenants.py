@@ -52,8 +52,9 @@ def fill(statement: str, schema: str) -> str:
 
 
 def step_statements(conn: psycopg.Connection, after: int = 0) -> list[str]:
+    # the base template only: modules (outbox, permissions, ...) are made on first use
     rows = conn.execute("select s.statements from docpal_private.tenant_steps s"
-                        " where s.version > %s order by s.version", (after,)).fetchall()
+                        " where s.module = 'base' and s.version > %s order by s.version", (after,)).fetchall()
     return [stmt for (statements,) in rows for stmt in statements]
 
 
@@ -72,7 +73,8 @@ def bench(url: str, n: int) -> int:
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True) as auto, psycopg.connect(url) as tx:
         template = step_statements(auto)
-        version = auto.execute("select max(version) from docpal_private.tenant_steps").fetchone()[0]
+        version = auto.execute("select max(version) from docpal_private.tenant_steps where module = 'base'"
+                               ).fetchone()[0]
         plain = [f"plain_{i:05d}" for i in range(n)]
 
         def docpal_create(i: int) -> None:

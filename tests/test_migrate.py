@@ -196,6 +196,24 @@ def test_an_old_overload_of_a_function_is_dropped(db, dburl):
     assert one(db, "select to_regprocedure('docpal_private.notify_limit()')") is not None
 
 
+def test_the_loose_argument_permission_signatures_are_dropped(db, dburl):
+    # before 0008 the caller was four loose arguments: an upgraded install keeps only the caller type's
+    for name, extra in (("permission", ""), ("require_permission", ", p_keys text[]")):
+        db.execute(f"create function docpal_private.{name}(p_schema text, p_user uuid, p_member_role text, "
+                   f"p_scopes text[], p_slug text, p_action text{extra}) returns jsonb language sql as 'select null::jsonb'")
+    deploy.migrate(dburl)
+    assert one(db, "select count(*) from pg_proc where proname in ('permission', 'require_permission')"
+                   " and pronamespace = 'docpal_private'::regnamespace") == 2
+    assert one(db, "select to_regprocedure('docpal_private.permission(docpal_private.caller, text, text)')") is not None
+    # require_company's columns are the caller type's, in its order (callers fill one with select * into)
+    caller = one(db, """select array_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) order by a.attnum)
+                          from pg_attribute a where a.attrelid = 'docpal_private.caller'::regclass and a.attnum > 0""")
+    company = one(db, """select array_agg(n || ' ' || format_type(t, null) order by o)
+                           from pg_proc p, unnest(p.proargnames, p.proallargtypes) with ordinality x(n, t, o)
+                          where p.oid = 'docpal_private.require_company()'::regprocedure""")
+    assert caller == company == ["company_id uuid", "user_id uuid", "schema_name text", "member_role text", "scopes text[]"]
+
+
 def test_status_reports_versions(db, dburl):
     status = deploy.status(dburl)
     assert status["installed_version"] == status["package_version"]
@@ -281,7 +299,7 @@ def test_upgrade_from_an_older_tenant_template(empty_db, project_copy):
 def test_create_company_uses_the_current_template(db):
     cid = one(db, "select docpal.create_company('current', 'Current')")
     assert one(db, "select schema_version from docpal_private.companies where id = %s", cid) == \
-        one(db, "select max(version) from docpal_private.tenant_steps")
+        one(db, "select max(version) from docpal_private.tenant_steps where module = 'base'")
 
 
 def test_editing_a_shipped_tenant_step_is_refused(empty_db, project_copy):

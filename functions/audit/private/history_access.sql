@@ -1,5 +1,5 @@
 create or replace function docpal_private.history_access(
-    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_spec jsonb, p_id uuid)
+    p_caller docpal_private.caller, p_spec jsonb, p_id uuid)
     returns text[]
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -13,13 +13,13 @@ as $$
    without one the history is hidden. 42501 without read permission on the
    table. */
 declare
-    v_perm jsonb := docpal_private.require_permission(p_schema, p_user, p_member_role, p_scopes, p_spec->>'slug', 'read');
+    v_perm jsonb := docpal_private.require_permission(p_caller, p_spec->>'slug', 'read');
     v_found boolean;
     v_matched boolean[];
     v_columns text[];
 begin
     select true, c.matched into v_found, v_matched
-      from docpal_private.record_cells(p_schema, p_spec, v_perm->'grants', array[p_id]) c;
+      from docpal_private.record_cells(p_caller.schema_name, p_spec, v_perm->'grants', array[p_id]) c;
     if v_found and not coalesce(true = any (v_matched), false) then
         return null;  -- outside every read grant's filter: invisible
     end if;

@@ -9,13 +9,12 @@ as $$
    or one the caller may not see), without the columns the caller may not
    read; 42P01 for an unknown table. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_history jsonb;
     v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
-    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
+    v_hidden := docpal_private.history_access(v_ctx, docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
                                               record_history.id);
     if v_hidden is null then
         return '[]';

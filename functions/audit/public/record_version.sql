@@ -9,14 +9,13 @@ as $$
    null when it never had that version (or the caller may not see it),
    without the columns the caller may not read. 42P01 for an unknown table. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, record_version.slug);
-    v_hidden := docpal_private.history_access(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              v_spec, record_version.id);
+    v_hidden := docpal_private.history_access(v_ctx, v_spec, record_version.id);
     if v_hidden is null then
         return null;
     end if;

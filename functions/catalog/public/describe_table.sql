@@ -10,12 +10,11 @@ as $$
    the columns it may read, and a table it may not read is 42501
    (docpal_private.member_description). */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
-    v_result := docpal_private.member_description(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                  describe_table.slug);
+    v_result := docpal_private.member_description(v_ctx, describe_table.slug);
     if v_result is null then
         raise exception using errcode = '42501',
             message = pg_catalog.format('permission denied: read on table %s', describe_table.slug);

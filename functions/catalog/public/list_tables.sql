@@ -9,16 +9,16 @@ as $$
    slug; a member sees only the tables it may read, with only the columns it
    may read (docpal_private.member_description). */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_result jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(d.description order by d.slug), ''[]'')
-           from (select c.slug, docpal_private.member_description($1, $2, $3, $4, c.slug) as description
+           from (select c.slug, docpal_private.member_description($1, c.slug) as description
                    from %I._catalog c where c.kind = ''table'') d
           where d.description is not null', v_ctx.schema_name)
-       into v_result using v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes;
+       into v_result using v_ctx;
     return v_result;
 end
 $$;

@@ -13,15 +13,14 @@ as $$
    (add/alter/rename/drop_column) is left out unless that column, by the
    name it has after the change (before it, for a drop), is readable. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_result jsonb;
     v_perm jsonb;
 begin
     select * into v_ctx from docpal_private.require_company();
     perform docpal_private.table_spec(v_ctx.schema_name, schema_history.slug);
     if v_ctx.member_role not in ('owner', 'admin') then
-        v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                    schema_history.slug, 'read');
+        v_perm := docpal_private.require_permission(v_ctx, schema_history.slug, 'read');
     end if;
     execute pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(

@@ -1,5 +1,5 @@
 create or replace function docpal_private.member_description(
-    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text)
+    p_caller docpal_private.caller, p_slug text)
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -10,13 +10,13 @@ as $$
    columns some read grant gives (readable on some row) and only the
    workflows whose state column is among them. 42P01 when unknown. */
 declare
-    v_description jsonb := docpal_private.describe_table(p_schema, p_slug);
+    v_description jsonb := docpal_private.describe_table(p_caller.schema_name, p_slug);
     v_perm jsonb;
 begin
-    if p_member_role in ('owner', 'admin') then
+    if p_caller.member_role in ('owner', 'admin') then
         return v_description;
     end if;
-    v_perm := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_slug, 'read');
+    v_perm := docpal_private.permission(p_caller, p_slug, 'read');
     if v_perm is null then
         return null;
     end if;

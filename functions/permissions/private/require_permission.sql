@@ -1,6 +1,5 @@
 create or replace function docpal_private.require_permission(
-    p_schema text, p_user uuid, p_member_role text, p_scopes text[], p_slug text, p_action text,
-    p_keys text[] default null)
+    p_caller docpal_private.caller, p_slug text, p_action text, p_keys text[] default null)
     returns jsonb
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
@@ -8,7 +7,7 @@ as $$
 /* docpal_private.permission, or 42501 when the action is denied or one of
    p_keys (the columns a write sets) is not among the grant's columns. */
 declare
-    v_perm jsonb := docpal_private.permission(p_schema, p_user, p_member_role, p_scopes, p_slug, p_action);
+    v_perm jsonb := docpal_private.permission(p_caller, p_slug, p_action);
     v_column text;
 begin
     if v_perm is null then

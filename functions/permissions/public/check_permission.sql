@@ -13,7 +13,7 @@ as $$
    is false: evaluating a grant's filter on it would reveal its values.
    22023 unknown action, 42P01 unknown table. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_role text;
     v_perm jsonb;
@@ -34,9 +34,11 @@ begin
     if v_role is null then
         return false;
     end if;
-    v_perm := docpal_private.permission(v_ctx.schema_name, check_permission.user_id, v_role,
-                                        case when check_permission.user_id = v_ctx.user_id then v_ctx.scopes end,
-                                        check_permission.slug, check_permission.action);
+    -- the user asked about, with the caller's API key scopes only when asking about themselves
+    v_perm := docpal_private.permission(
+        row(v_ctx.company_id, check_permission.user_id, v_ctx.schema_name, v_role,
+            case when check_permission.user_id = v_ctx.user_id then v_ctx.scopes end)::docpal_private.caller,
+        check_permission.slug, check_permission.action);
     if v_perm is null then
         return false;
     end if;
@@ -44,8 +46,7 @@ begin
         return true;
     end if;
     -- one statement: the user's grants of the action, then the caller's own read grants, on the row
-    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                        check_permission.slug, 'read');
+    v_read := docpal_private.permission(v_ctx, check_permission.slug, 'read');
     if v_read is null then
         return false;
     end if;

@@ -55,9 +55,7 @@ begin
          select pg_catalog.array_agg(_up.id order by _up.depth) from _up',
         v_parent->>'name', (p_caller->>'schema_name'), p_slug)
        into v_chain using v_id;
-    v_perm := docpal_private.permission((p_caller->>'schema_name'), (p_caller->>'user_id')::uuid, p_caller->>'member_role', case when pg_catalog.jsonb_typeof(p_caller->'scopes') = 'array'
-                                             then array(select pg_catalog.jsonb_array_elements_text(p_caller->'scopes')) end,
-                                        p_slug, 'read');
+    v_perm := docpal_private.permission(docpal_private.q_caller(p_caller), p_slug, 'read');
     v_label_column := pg_catalog.split_part(v_spec->>'label', '.', 1);
     with cells as (
              select x.id, x.o, coalesce(true = any (c.matched), false) as seen,

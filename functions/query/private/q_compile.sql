@@ -61,10 +61,7 @@ begin
     -- permissions: read on the table (42501), and for a member the column
     -- allow-lists (checked in q_path, table by table) and the row filter
     -- (ANDed into the WHERE below, so it is part of the one statement)
-    v_perm := docpal_private.require_permission(p_schema, (p_caller->>'user_id')::uuid, p_caller->>'member_role',
-                                                case when pg_catalog.jsonb_typeof(p_caller->'scopes') = 'array'
-                                                     then array(select pg_catalog.jsonb_array_elements_text(p_caller->'scopes')) end,
-                                                p_slug, 'read');
+    v_perm := docpal_private.require_permission(docpal_private.q_caller(p_caller), p_slug, 'read');
     v_state := docpal_private.q_state(p_schema, p_slug, v_specs,
         case when p_caller->>'member_role' not in ('owner', 'admin') then pg_catalog.jsonb_build_object(
             'user_id', p_caller->'user_id', 'role', p_caller->'member_role', 'scopes', p_caller->'scopes') end,

@@ -12,9 +12,8 @@ begin
         return p_state;
     end if;
     return pg_catalog.jsonb_set(p_state, array['perms', p_table], coalesce(docpal_private.permission(
-        p_state->>'schema', (p_state->'who'->>'user_id')::uuid, p_state->'who'->>'role',
-        case when pg_catalog.jsonb_typeof(p_state->'who'->'scopes') = 'array'
-             then array(select pg_catalog.jsonb_array_elements_text(p_state->'who'->'scopes')) end,
+        docpal_private.q_caller(p_state->'who' || pg_catalog.jsonb_build_object(
+            'schema_name', p_state->'schema', 'member_role', p_state->'who'->'role')),
         p_table, 'read'), 'false'));
 end
 $$;

@@ -17,7 +17,7 @@ as $$
    value the caller may not read is null. Returns only the cells the caller
    may read (docpal_private.cell_image). */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_columns text[];
     v_many text[];
@@ -44,13 +44,11 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, v_data, true) k;
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_record.slug, 'create',
+    v_perm := docpal_private.require_permission(v_ctx, create_record.slug, 'create',
                                               case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
-    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                        create_record.slug, 'read');
+    v_read := docpal_private.permission(v_ctx, create_record.slug, 'read');
     if v_data ? 'id' and pg_catalog.jsonb_typeof(v_data->'id') = 'string' then
         begin
             v_id := (v_data->>'id')::uuid;

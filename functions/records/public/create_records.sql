@@ -15,7 +15,7 @@ as $$
    (a failure rolls every row back), and the rows come back with only the
    cells the caller may read. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_perm jsonb;
     v_read jsonb;
     v_grants jsonb;
@@ -73,15 +73,13 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, coalesce(v_all_keys, '{}'), true) k;
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                              create_records.slug, 'create',
+    v_perm := docpal_private.require_permission(v_ctx, create_records.slug, 'create',
                                               case when pg_catalog.cardinality(v_filled) = 0 then v_columns || v_many
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
     v_uniform := coalesce(v_pairs, 0) = v_count * (pg_catalog.cardinality(v_columns) + pg_catalog.cardinality(v_many));
 
-    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                        create_records.slug, 'read');
+    v_read := docpal_private.permission(v_ctx, create_records.slug, 'read');
     if v_all_keys ? 'id' then
         begin
             v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_input) r

@@ -12,7 +12,7 @@ as $$
    holds read grants and none covers it; 23503 while a relation with
    on_delete restrict points at it. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_result jsonb;
     v_perm jsonb;
@@ -28,10 +28,8 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                delete_record.slug, 'delete');
-    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                        delete_record.slug, 'read');
+    v_perm := docpal_private.require_permission(v_ctx, delete_record.slug, 'delete');
+    v_read := docpal_private.permission(v_ctx, delete_record.slug, 'read');
     v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
     v_n := pg_catalog.jsonb_array_length(v_perm->'grants');
     -- the record as it is (links included), locked, with the grants that cover it

@@ -12,7 +12,7 @@ as $$
    reads the row and evaluates every grant's filter on it. 42P01 for an
    unknown table, 42501 without read permission. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_perm jsonb;
     v_record jsonb;
@@ -20,8 +20,7 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, get_record.slug);
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                get_record.slug, 'read');
+    v_perm := docpal_private.require_permission(v_ctx, get_record.slug, 'read');
     select c.record, c.matched into v_record, v_matched
       from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[get_record.id]) c;
     if v_record is null or not (true = any (v_matched)) then

@@ -14,7 +14,7 @@ as $$
    to owners, admins and the user who registered it: null for anyone else.
    22023 for a bad spec. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_result jsonb;
     v_allowed boolean;
 begin
@@ -29,9 +29,9 @@ begin
             'select exists (select from %I._catalog c, pg_catalog.unnest(array[''create'', ''update'']) a(action)
                              where c.kind = ''table''
                                and c.spec->''columns'' @> ''[{"type": "file"}]''
-                               and docpal_private.permission($1, $2, $3, $4, c.slug, a.action) is not null)',
+                               and docpal_private.permission($1, c.slug, a.action) is not null)',
             v_ctx.schema_name)
-           into v_allowed using v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes;
+           into v_allowed using v_ctx;
     end if;
     if not v_allowed then
         raise exception using errcode = '42501',

@@ -18,7 +18,7 @@ as $$
    errors as create_record (a DETAIL value the caller may not read on the
    row is null). Returns only the cells the caller may read. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_columns text[];
     v_many text[];
@@ -36,10 +36,8 @@ begin
            coalesce(pg_catalog.array_agg(k.key) filter (where k.many), '{}')
       into v_columns, v_many
       from docpal_private.write_keys(v_spec, update_record.patch, false) k;
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                update_record.slug, 'update', v_columns || v_many);
-    v_read := docpal_private.permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                        update_record.slug, 'read');
+    v_perm := docpal_private.require_permission(v_ctx, update_record.slug, 'update', v_columns || v_many);
+    v_read := docpal_private.permission(v_ctx, update_record.slug, 'read');
     -- the update grants, then the read grants: one statement locks the row and evaluates them all
     v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
     v_n := pg_catalog.jsonb_array_length(v_perm->'grants');

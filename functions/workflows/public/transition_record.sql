@@ -20,7 +20,7 @@ as $$
    not read the state column on this record (grants combine cell by cell),
    the state it returns or names in an error is null. */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_workflow jsonb;
     v_step jsonb;
@@ -62,8 +62,7 @@ begin
                                         v_ctx.user_id);
     end if;
     -- the record: it must be one the caller may read; locked, so approvers go one at a time
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                transition_record.slug, 'read');
+    v_perm := docpal_private.require_permission(v_ctx, transition_record.slug, 'read');
     select c.record->>v_column, true, c.matched into v_state, v_found, v_matched
       from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[transition_record.id], true) c;
     if v_found and not coalesce(true = any (v_matched), false) then

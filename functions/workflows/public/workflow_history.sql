@@ -13,7 +13,7 @@ as $$
    grant of the caller covers. from and to are null where the caller may
    not read the state column on this record (grants combine cell by cell). */
 declare
-    v_ctx record;
+    v_ctx docpal_private.caller;
     v_spec jsonb;
     v_perm jsonb;
     v_result jsonb;
@@ -24,8 +24,7 @@ declare
 begin
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, workflow_history.slug);
-    v_perm := docpal_private.require_permission(v_ctx.schema_name, v_ctx.user_id, v_ctx.member_role, v_ctx.scopes,
-                                                workflow_history.slug, 'read');
+    v_perm := docpal_private.require_permission(v_ctx, workflow_history.slug, 'read');
     select true, c.matched into v_found, v_matched
       from docpal_private.record_cells(v_ctx.schema_name, v_spec, v_perm->'grants', array[workflow_history.id]) c;
     if not coalesce(v_found and true = any (v_matched), false) then
