@@ -8,16 +8,9 @@ as $$
 /* {groups: [{<group path>: value, ..., <metric>: value}]}: one GROUP BY over
    the filtered rows, metrics count, count_distinct, sum, avg, min, max, and
    having as a filter over the metric names; groups ordered by their values.
-   The statement is built by docpal_private.q_aggregate_statement. */
-declare
-    v_sql text;
-    v_params jsonb;
-    v_result jsonb;
+   The statement is built by docpal_private.q_aggregate_statement and run by
+   docpal_private.q_run_view. */
 begin
-    select s.o_sql, s.o_params into v_sql, v_params
-      from docpal_private.q_aggregate_statement((select pg_catalog.to_jsonb(c) from docpal_private.require_company() c),
-                                                aggregate.slug, aggregate.spec) s;
-    execute v_sql into v_result using v_params;
-    return pg_catalog.jsonb_build_object('groups', v_result);
+    return pg_catalog.jsonb_build_object('groups', docpal_private.q_run_view('aggregate', aggregate.slug, aggregate.spec));
 end
 $$;

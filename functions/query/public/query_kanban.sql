@@ -11,16 +11,9 @@ as $$
    relation the lanes are the values present. One statement: the counts from
    one GROUP BY, each lane's first limit_per_group rows from its own
    correlated subquery (which an index on the sort or lane column serves).
-   The statement is built by docpal_private.q_kanban_statement. */
-declare
-    v_sql text;
-    v_params jsonb;
-    v_result jsonb;
+   The statement is built by docpal_private.q_kanban_statement and run by
+   docpal_private.q_run_view. */
 begin
-    select s.o_sql, s.o_params into v_sql, v_params
-      from docpal_private.q_kanban_statement((select pg_catalog.to_jsonb(c) from docpal_private.require_company() c),
-                                             query_kanban.slug, query_kanban.spec) s;
-    execute v_sql into v_result using v_params;
-    return pg_catalog.jsonb_build_object('groups', v_result);
+    return pg_catalog.jsonb_build_object('groups', docpal_private.q_run_view('kanban', query_kanban.slug, query_kanban.spec));
 end
 $$;

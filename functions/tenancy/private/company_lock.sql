@@ -19,12 +19,8 @@ as $$
    call and no other company ever waits on these. P0002 for a schema that
    is no company's. */
 declare
-    v_company uuid;
+    v_company uuid := docpal_private.company_of_schema(p_schema);
 begin
-    select c.id into v_company from docpal_private.companies c where c.schema_name = p_schema;
-    if v_company is null then
-        raise exception using errcode = 'P0002', message = pg_catalog.format('no company has schema %s', p_schema);
-    end if;
     perform from docpal_private.company_locks l
       where l.company_id = v_company and l.purpose = p_purpose for update;
     if not found then

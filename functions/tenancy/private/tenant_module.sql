@@ -13,12 +13,8 @@ as $$
    grants, relations or workflows has none of their objects. P0002 for a
    schema that is no company's. */
 declare
-    v_company uuid;
+    v_company uuid := docpal_private.company_of_schema(p_schema);
 begin
-    select c.id into v_company from docpal_private.companies c where c.schema_name = p_schema;
-    if v_company is null then
-        raise exception using errcode = 'P0002', message = pg_catalog.format('no company has schema %s', p_schema);
-    end if;
     if not exists (select from docpal_private.company_modules m
                     where m.company_id = v_company and m.module = p_module) then
         perform docpal_private.apply_tenant_steps(v_company, p_module);
