@@ -13,6 +13,13 @@ Rules (ids as reported):
   (not quoted by format/quote_ident/quote_literal/quote_nullable) or from
   a ``format()`` ``%s`` of a parameter.
   One step only: a variable assigned from another variable is not followed.
+- ``execute-one-statement``  a dynamic statement whose constant text (a
+  string literal, or format() with a literal first argument) holds more
+  than one SQL statement: Citus refuses several commands in one prepared
+  statement (contract 10, rule 9). The text is parsed with its format()
+  conversions replaced by dummies (%I a name, %L a literal, %s a name);
+  when that does not parse (a %s that stands for a clause), its top-level
+  semicolons are counted with the scanner instead.
 - ``undocumented-public-function``  a function in schema docpal that
   docs/reference.md does not mention as ``docpal.<name>(``.
 - ``parse-error``  a statement or body pglast cannot parse.
@@ -49,6 +56,7 @@ RULES = (
     "security-definer-search-path",
     "unqualified-name",
     "execute-concatenation",
+    "execute-one-statement",
     "undocumented-public-function",
     "parse-error",
     "plpgsql-check",
@@ -236,6 +244,57 @@ def _concatenation(nodes, fn: _Function) -> list[tuple[int, str]]:
     return out
 
 
+_DUMMY = {"I": '"_docpal_i"', "L": "'_docpal_l'", "s": "_docpal_s"}
+
+
+def _statement_count(text: str) -> int:
+    """Statements in ``text``, a format() string with its conversions
+    replaced by dummies; by the scanner's top-level semicolons when the
+    result does not parse."""
+    sql = _CONVERSION_RE.sub(lambda m: "%" if not m.group("type") else _DUMMY[m.group("type")], text)
+    try:
+        return len(parser.parse_sql(sql))
+    except parser.ParseError:
+        pass
+    try:
+        tokens = parser.scan(sql)
+    except Exception:  # noqa: BLE001 - an unterminated quote: leave it to the server
+        return 1
+    count, pending = 0, False
+    for tok in tokens:
+        if tok.name == "ASCII_59":
+            count, pending = count + pending, False
+        else:
+            pending = True
+    return count + pending
+
+
+def _several_statements(query: str, mode: int) -> list[tuple[int, str]]:
+    """(location, message) when the dynamic query ``query`` is a constant
+    text (literal, or format() with a literal first argument) of more than
+    one statement."""
+    if mode == 0:
+        return []
+    try:
+        stmt = parser.parse_sql("SELECT " + query)[0].stmt
+        expr = stmt.targetList[0].val
+    except (parser.ParseError, AttributeError, IndexError, TypeError):
+        return []
+    if isinstance(expr, ast.A_Const) and isinstance(expr.val, ast.String):
+        text = expr.val.sval.replace("%", "%%")  # a literal has no conversions
+    elif (isinstance(expr, ast.FuncCall) and _name(expr.funcname) in ("format", "pg_catalog.format")
+          and expr.args and isinstance(expr.args[0], ast.A_Const)
+          and isinstance(expr.args[0].val, ast.String)):
+        text = expr.args[0].val.sval
+    else:
+        return []
+    n = _statement_count(text)
+    if n <= 1:
+        return []
+    return [(getattr(expr, "location", None) or len("SELECT "), f"EXECUTE of {n} statements in one text: "
+                            "run one statement per EXECUTE (Citus refuses several in one)")]
+
+
 # --------------------------------------------------------------------------
 # Function bodies
 
@@ -377,6 +436,8 @@ def _plpgsql_body(fn: _Function) -> list[Violation]:
         found = [(loc, "unqualified-name", msg) for loc, msg in _unqualified(nodes)]
         if dynamic:
             found += [(loc, "execute-concatenation", msg) for loc, msg in _concatenation(nodes, fn)]
+            found += [(loc, "execute-one-statement", msg)
+                      for loc, msg in _several_statements(query, mode)]
         for loc, rule, msg in found:
             where = _line_in_body(fn.body, query, loc + shift, line, limit)
             out.append(Violation(fn.file, fn.body_line + where - 1, rule, msg))

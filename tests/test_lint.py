@@ -20,6 +20,7 @@ STATIC_RULES = [
     "security-definer-search-path",
     "unqualified-name",
     "execute-concatenation",
+    "execute-one-statement",
     "undocumented-public-function",
     "parse-error",
 ]
@@ -148,3 +149,31 @@ def test_builtin_list_is_pg15_pg_catalog():
     assert names[-1] == "" and names[:-1] == sorted(set(names[:-1]))
     assert {"count", "format", "jsonb_build_object", "gen_random_uuid", "pg_backend_pid"} <= set(names)
     assert "citus_schema_distribute" not in names and "hmac" not in names  # extensions' functions
+
+
+def test_execute_one_statement_counts_statements_not_semicolons():
+    """Semicolons in literals, dollar-quoted bodies and a trailing one do not
+    count; %I/%L/%s are replaced by dummies, and a text that then does not
+    parse is split by the scanner."""
+    count = lint._statement_count
+    assert count("select 1") == 1
+    assert count("select 1;") == 1
+    assert count("select ';'; ") == 1
+    assert count("create function %I.f() returns int language plpgsql as $f$ begin return 1; end $f$") == 1
+    assert count("select %L, '%%s; %%s'") == 1
+    assert count("alter table %I.%I add column %I %s%s") == 1
+    assert count("create table %I.%I (%s); comment on table %I.%I is %L") == 2
+    assert count("create or replace trigger a after insert on %1$I.%2$I for each statement execute function %3$s;"
+                 " create or replace trigger b after update on %1$I.%2$I for each statement execute function %3$s") == 2
+
+
+def test_execute_one_statement_in_every_dynamic_form():
+    sql = ("create function docpal_private.f(p_schema text) returns setof record language plpgsql\n"
+           "    set search_path = pg_catalog as $$\n"
+           "declare v record; c refcursor;\n"
+           "begin\n"
+           "    execute pg_catalog.format('create index on %I.t (a); create index on %I.t (b)', p_schema, p_schema);\n"
+           "    open c for execute 'select 1; select 2';\n"
+           "    execute pg_catalog.format('select %L', 'a; b');\n"
+           "end $$;\n")
+    assert [(v.line, v.rule) for v in inline(sql)] == [(5, "execute-one-statement"), (6, "execute-one-statement")]

@@ -26,10 +26,11 @@ begin
         raise exception using errcode = '22023',
             message = 'rules map each permission name to a non-empty array of relations, permissions and relation->permission arrows';
     end if;
+    -- the time is a parameter: Citus allows only immutable functions in DO UPDATE SET
     execute pg_catalog.format(
         'insert into %I._relation_rules (object_type, rules) values ($1, $2)
-         on conflict (object_type) do update set rules = excluded.rules, updated_at = pg_catalog.now()', v_ctx.schema_name)
-      using define_relations.object_type, define_relations.rules;
+         on conflict (object_type) do update set rules = excluded.rules, updated_at = $3', v_ctx.schema_name)
+      using define_relations.object_type, define_relations.rules, pg_catalog.now();
     perform docpal_private.rebac_compile(v_ctx.schema_name);
     return pg_catalog.jsonb_build_object('object_type', define_relations.object_type, 'rules', define_relations.rules);
 end

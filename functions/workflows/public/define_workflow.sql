@@ -69,10 +69,11 @@ begin
     end if;
 
     perform docpal_private.workflow_tables(v_ctx.schema_name);
+    -- the time is a parameter: Citus allows only immutable functions in DO UPDATE SET
     execute pg_catalog.format(
         'insert into %I._catalog as c (kind, slug, spec) values ($1, $2, $3)
-         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = pg_catalog.now()', v_ctx.schema_name)
-      using 'workflow', v_name, v_result;
+         on conflict (kind, slug) do update set spec = excluded.spec, updated_at = $4', v_ctx.schema_name)
+      using 'workflow', v_name, v_result, pg_catalog.now();
     perform docpal_private.save_table_spec(v_ctx.schema_name, v_table || pg_catalog.jsonb_build_object('workflows',
         coalesce(v_table->'workflows', '{}')
         || pg_catalog.jsonb_build_object(v_column, pg_catalog.jsonb_build_object('workflow', v_name, 'initial', v_result->>'initial'))));
