@@ -215,7 +215,7 @@ def status(url: str, root: Path | None = None) -> dict:
         row = conn.execute("""
             select (select coalesce(max(version), 0) from docpal_private.tenant_steps where module = 'base'),
                    count(*),
-                   count(*) filter (where docpal_private.company_behind(c))
+                   count(*) filter (where docpal_private.company_behind(c.id, c.schema_version))
               from docpal_private.companies c""").fetchone()
         out["tenant_template_version"], out["companies"], out["companies_behind"] = row
         last = conn.execute("""
@@ -230,7 +230,7 @@ def status(url: str, root: Path | None = None) -> dict:
                 select distinct on (u.company_id) u.company_id, c.slug, u.error
                   from docpal_private.tenant_upgrades u
                   join docpal_private.companies c on c.id = u.company_id
-                 where docpal_private.company_behind(c)
+                 where docpal_private.company_behind(c.id, c.schema_version)
                    and u.status = 'failed'
                  order by u.company_id, u.id desc""")
         ]

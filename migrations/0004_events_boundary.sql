@@ -84,7 +84,16 @@ end
 $renumber$;
 alter table docpal_private.companies drop constraint if exists companies_number_range;
 alter table docpal_private.companies add constraint companies_number_range check (number between 1 and 2097151);
-alter table docpal_private.companies alter column number set maxvalue 2097151;
+-- (an identity until 0009, which makes it a plain sequence default with the same maxvalue)
+do $maxvalue$
+begin
+    if exists (select from pg_catalog.pg_attribute a
+                where a.attrelid = 'docpal_private.companies'::regclass and a.attname = 'number'
+                  and a.attidentity <> '') then
+        alter table docpal_private.companies alter column number set maxvalue 2097151;
+    end if;
+end
+$maxvalue$;
 comment on column docpal_private.companies.number is 'Small company number (1 .. 2^21 - 1): event ids of the company are number * 2^32 + its own sequence.';
 
 -- With pg_cron in this database, outbox retention runs every hour by itself

@@ -41,7 +41,7 @@ declare
     v_table text := p_spec->>'slug';
     v_function text := docpal_private.ident('_audit', v_table);
     v_data text[];
-    v_company docpal_private.companies;
+    v_company record;
     v_events boolean;
     v_changed text;
     v_unchanged text;
@@ -55,6 +55,7 @@ declare
     v_write text;
     v_relation text;
     v_call text;
+    v_trigger text;
     v_body text;
     v_tag text := '$capture$';
 begin
@@ -218,19 +219,22 @@ begin
           from pg_catalog.jsonb_array_elements(p_spec->'columns') c
          where c->>'type' = 'relation_many'
     loop
-        execute pg_catalog.format(
-            'create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
+        -- one statement per EXECUTE (Citus: no several commands in one)
+        foreach v_trigger in array array[
+            pg_catalog.format('create or replace trigger _docpal_audit_insert after insert on %1$I.%2$I
                  referencing new table as _docpal_new
-                 for each statement execute function %3$s;
-             create or replace trigger _docpal_audit_update after update on %1$I.%2$I
+                 for each statement execute function %3$s', p_schema, v_relation, v_call),
+            pg_catalog.format('create or replace trigger _docpal_audit_update after update on %1$I.%2$I
                  referencing old table as _docpal_old new table as _docpal_new
-                 for each statement execute function %3$s;
-             create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
+                 for each statement execute function %3$s', p_schema, v_relation, v_call),
+            pg_catalog.format('create or replace trigger _docpal_audit_delete after delete on %1$I.%2$I
                  referencing old table as _docpal_old
-                 for each statement execute function %3$s;
-             create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
-                 for each statement execute function %3$s',
-            p_schema, v_relation, v_call);
+                 for each statement execute function %3$s', p_schema, v_relation, v_call),
+            pg_catalog.format('create or replace trigger _docpal_audit_truncate before truncate on %1$I.%2$I
+                 for each statement execute function %3$s', p_schema, v_relation, v_call)]
+        loop
+            execute v_trigger;
+        end loop;
     end loop;
 end
 $$;

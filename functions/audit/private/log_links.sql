@@ -16,7 +16,7 @@ as $$
    as the table's capture trigger writes them; event rules are not
    evaluated for link changes). Returns the number of entries. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
     v_count integer;
     v_sent integer;
     v_sql text;

@@ -17,7 +17,7 @@ as $$
    to the server log (record_auth_failure), never to the client with the key
    in it. */
 declare
-    v_key docpal_private.api_keys;
+    v_key record;
     v_hash bytea;
     v_reason text;
 begin
@@ -26,8 +26,10 @@ begin
     end if;
     if authenticate.key is null or authenticate.key !~ '^dpk_[A-Za-z0-9_-]{43}$' then
         v_reason := 'malformed key';
-    else
-        select * into v_key from docpal_private.api_keys k where k.key_hash = v_hash;
+    end if;
+    -- a malformed key looks nothing up, and v_key (a record) still gets its fields, null
+    select * into v_key from docpal_private.api_keys k where k.key_hash = v_hash and v_reason is null;
+    if v_reason is null then
         if v_key.id is null then
             v_reason := 'unknown key';
         elsif v_key.revoked_at is not null then

@@ -22,6 +22,7 @@ declare
     v_id uuid;
     v_expires timestamptz;
     v_limit integer;
+    v_scopes text[];
 begin
     perform docpal_private.check_spec_size(create_api_key.spec, 'create_api_key');
     select * into v_ctx from docpal_private.require_company();
@@ -64,9 +65,10 @@ begin
     end if;
     v_key := 'dpk_' || pg_catalog.rtrim(pg_catalog.translate(pg_catalog.encode(docpal_private.random_bytes(32), 'base64'),
                                                             '+/', '-_'), '=');
+    -- computed first: no subquery in an INSERT into a global table (contract section 10, rule 10)
+    v_scopes := array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s);
     insert into docpal_private.api_keys (company_id, user_id, name, scopes, key_hash, expires_at, rate_limit_per_minute, created_by)
-    values (v_ctx.company_id, create_api_key.user_id, create_api_key.name,
-            array(select distinct s from pg_catalog.unnest(create_api_key.scopes) s order by s),
+    values (v_ctx.company_id, create_api_key.user_id, create_api_key.name, v_scopes,
             pg_catalog.sha256(pg_catalog.convert_to(v_key, 'UTF8')), v_expires, v_limit, v_ctx.user_id)
     returning id into v_id;
     -- authenticate only ever updates this row (see touch_api_key)

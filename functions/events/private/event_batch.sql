@@ -23,7 +23,7 @@ as $$
    and a new position row that another worker of the consumer is making is
    waited for at most lock_timeout (100 ms), then skipped for this poll. */
 declare
-    v_pos docpal_private.event_consumers;
+    v_pos record;
     v_snap pg_snapshot;
     v_first bigint;
     v_last bigint;

@@ -10,7 +10,7 @@ as $$
    acknowledged in its current batch; a replay consumed nothing). Oldest first, in one statement of at most
    p_max rows; returns how many went. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
     v_cutoff timestamptz;
     v_deleted bigint;
 begin

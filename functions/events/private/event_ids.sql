@@ -10,7 +10,7 @@ as $$
    numbers end at 2^21 - 1); its notification channel is a row of
    docpal_private.event_channels. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
     v_first bigint;
 begin
     select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;

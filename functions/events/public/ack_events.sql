@@ -14,8 +14,8 @@ as $$
    closed, changes nothing. */
 declare
     v_scope uuid := docpal_private.event_scope(ack_events.consumer);
-    v_company docpal_private.companies := docpal_private.event_company(ack_events.last_event_id, v_scope);
-    v_pos docpal_private.event_consumers;
+    v_company docpal_private.company := docpal_private.event_company(ack_events.last_event_id, v_scope);
+    v_pos record;
     v_earlier uuid;
     v_pending boolean;
 begin

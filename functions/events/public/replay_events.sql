@@ -13,7 +13,7 @@ as $$
    Events before from_event_id that it had not consumed are skipped. */
 declare
     v_scope uuid := docpal_private.event_scope(replay_events.consumer);
-    v_company docpal_private.companies := docpal_private.event_company(replay_events.from_event_id, v_scope);
+    v_company docpal_private.company := docpal_private.event_company(replay_events.from_event_id, v_scope);
     v_snap pg_snapshot := docpal_private.event_snapshot();
     v_first bigint;
     v_last bigint;

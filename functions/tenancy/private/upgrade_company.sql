@@ -21,7 +21,7 @@ declare
     v_version integer;
     v_schema text;
     v_module text;
-    v_generator docpal_private.generators;
+    v_generator record;
 begin
     v_version := docpal_private.apply_tenant_steps(p_company);
     select c.schema_name into strict v_schema from docpal_private.companies c where c.id = p_company;

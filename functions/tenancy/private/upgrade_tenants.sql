@@ -25,13 +25,13 @@ declare
     v_version integer;
 begin
     select coalesce(max(s.version), 0) into v_target from docpal_private.tenant_steps s where s.module = 'base';
-    select count(*) into v_pending from docpal_private.companies c where docpal_private.company_behind(c);
+    select count(*) into v_pending from docpal_private.companies c where docpal_private.company_behind(c.id, c.schema_version);
     insert into docpal_private.tenant_upgrade_runs (target_version, pending)
     values (v_target, v_pending) returning id into v_run;
     commit;
     for v_company in
         select c.id, c.schema_version from docpal_private.companies c
-         where docpal_private.company_behind(c)
+         where docpal_private.company_behind(c.id, c.schema_version)
          order by c.created_at, c.id
     loop
         v_started := pg_catalog.clock_timestamp();

@@ -7,13 +7,13 @@ create or replace function docpal.activate_company(id uuid)
 as $$
 /* Makes a suspended company active again; returns it. P0002 for an unknown id. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
 begin
     v_company := docpal_private.company_for_update(activate_company.id);
     update docpal_private.companies c
        set status = 'active', status_reason = null, updated_at = pg_catalog.now()
      where c.id = activate_company.id
     returning * into v_company;
-    return docpal_private.company_json(v_company);
+    return docpal_private.company_json(pg_catalog.to_jsonb(v_company));
 end
 $$;

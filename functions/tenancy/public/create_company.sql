@@ -34,8 +34,10 @@ begin
     execute pg_catalog.format('create schema %I', v_schema);
     execute pg_catalog.format('revoke all on schema %I from public', v_schema);
     perform docpal_private.apply_tenant_steps(v_id);
-    -- Scale-out opt-in (contract section 10): hand the finished schema to Citus.
-    if pg_catalog.current_setting('docpal.distributed', true) = 'on'
+    -- Scale-out opt-in (contract section 10): hand the finished schema to
+    -- Citus. A platform setting (set_platform_setting), never a session
+    -- setting a client could write.
+    if docpal_private.platform_setting('distributed') = 'on'
        and exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
         -- citus_schema_distribute exists only where Citus is installed
         perform 'PRAGMA:disable:check';

@@ -8,7 +8,7 @@ as $$
 /* Drops the company schema with everything in it, and the company's rows in
    the global tables (memberships, upgrade records). P0002 for an unknown id. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
 begin
     v_company := docpal_private.company_for_update(drop_company.id);
     execute pg_catalog.format('drop schema if exists %I cascade', v_company.schema_name);

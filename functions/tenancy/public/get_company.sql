@@ -8,7 +8,7 @@ as $$
 /* The company whose id or slug is ref, or null. Platform admins see every
    company; anyone else sees only the active company of their context. */
 declare
-    v_company docpal_private.companies;
+    v_company record;
     v_context uuid;
 begin
     if get_company.ref ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$' then
@@ -25,6 +25,6 @@ begin
             return null;
         end if;
     end if;
-    return docpal_private.company_json(v_company);
+    return docpal_private.company_json(pg_catalog.to_jsonb(v_company));
 end
 $$;

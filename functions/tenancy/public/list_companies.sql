@@ -6,6 +6,6 @@ create or replace function docpal.list_companies()
     set search_path = pg_catalog, pg_temp
 as $$
     /* Every company, oldest first, as get_company shapes it. */
-    select coalesce(pg_catalog.jsonb_agg(docpal_private.company_json(c) order by c.created_at, c.id), '[]')
+    select coalesce(pg_catalog.jsonb_agg(docpal_private.company_json(pg_catalog.to_jsonb(c)) order by c.created_at, c.id), '[]')
       from docpal_private.companies c
 $$;

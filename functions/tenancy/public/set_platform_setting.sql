@@ -16,6 +16,10 @@ as $$
      default 0.5) at and above which docpal skips notifications.
    - notify_limit: how many events one statement notifies one by one
      (default 100, from 0 to 1,000,000); past it one summary is sent.
+   - distributed: on or off (default off). When on, create_company hands
+     each new company schema to Citus (citus_schema_distribute, contract
+     section 10); 'on' is refused (22023) while the citus extension is not
+     installed in this database.
    22023 for an unknown name or a value out of range. No session setting
    changes these: they live in docpal_private.platform_settings. */
 declare
@@ -44,10 +48,22 @@ begin
                 message = pg_catalog.format('notify_limit %L: a whole number from 0 to 1000000', set_platform_setting.value);
         end if;
         v_value := set_platform_setting.value;
+    elsif set_platform_setting.name = 'distributed' then
+        if set_platform_setting.value is null or set_platform_setting.value not in ('on', 'off') then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('distributed %L: on or off', set_platform_setting.value);
+        end if;
+        if set_platform_setting.value = 'on'
+           and not exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+            raise exception using errcode = '22023',
+                message = 'distributed cannot be on: the citus extension is not installed in this database',
+                hint = 'Install Citus and create the extension first (docs/scale-out.md).';
+        end if;
+        v_value := set_platform_setting.value;
     else
         raise exception using errcode = '22023',
             message = pg_catalog.format('unknown platform setting %L', set_platform_setting.name),
-            hint = 'Platform settings: lock_timeout, notify_threshold, notify_limit.';
+            hint = 'Platform settings: lock_timeout, notify_threshold, notify_limit, distributed.';
     end if;
     -- the row lock also serialises two changes, so their ALTER FUNCTIONs never collide
     insert into docpal_private.platform_settings as s (name, value)

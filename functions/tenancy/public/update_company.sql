@@ -9,8 +9,8 @@ as $$
    of those fields); returns the company. P0002 for an unknown id, 22023 for
    any other key or a value of the wrong kind. */
 declare
-    v_company docpal_private.companies;
-    v_old docpal_private.companies;
+    v_company record;
+    v_old record;
     v_key text;
 begin
     perform docpal_private.check_spec_size(update_company.patch, 'update_company');
@@ -43,6 +43,6 @@ begin
     if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb) then
         perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
     end if;
-    return docpal_private.company_json(v_company);
+    return docpal_private.company_json(pg_catalog.to_jsonb(v_company));
 end
 $$;
