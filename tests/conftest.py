@@ -30,6 +30,7 @@ _cluster: embedded.Cluster | None = None
 
 def pytest_configure(config: pytest.Config) -> None:
     global _cluster
+    config.addinivalue_line("markers", "citus: runs against the Citus cluster named by DOCPAL_CITUS_URL (skipped without it)")
     base = Path(tempfile.mkdtemp(prefix="docpal-test-"))
     os.chmod(base, 0o755)
     _cluster = embedded.Cluster(base / "pgdata", fast=True).start()
