@@ -78,3 +78,25 @@ def expect_codes(cases, *codes):
     misses = [(label, code_of(call)) for label, call in cases]
     misses = [(label, got) for label, got in misses if got not in codes]
     assert not misses, f"expected {codes} from all, got: {misses}"
+
+
+def plpgsql_expressions(source: str) -> list[tuple[str, int]]:
+    """Every SQL expression and statement of a PL/pgSQL function's source (CREATE FUNCTION
+    text), as (query text, pglast parse mode; 0 is a whole statement)."""
+    import pglast
+
+    found: list[tuple[str, int]] = []
+
+    def walk(node):
+        if isinstance(node, list):
+            for n in node:
+                walk(n)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "PLpgSQL_expr":
+                    found.append((value["query"], value.get("parseMode", 0)))
+                else:
+                    walk(value)
+
+    walk(pglast.parse_plpgsql(source)[0]["PLpgSQL_function"])
+    return found

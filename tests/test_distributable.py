@@ -16,7 +16,7 @@ from pglast import ast, parser
 
 from docpal import lint, render, resources
 
-from helpers import fn, one, raises
+from helpers import fn, one, plpgsql_expressions, raises
 
 
 # --------------------------------------------------------------------------
@@ -198,21 +198,7 @@ def _statements(f) -> list[ast.Node]:
         return [raw.stmt for raw in parser.parse_sql(f.body)]
     if f.language != "plpgsql":
         return []
-    tree = pglast.parse_plpgsql(lint._plpgsql_source(f))[0]["PLpgSQL_function"]
-    queries = []
-
-    def walk(node):
-        if isinstance(node, list):
-            for n in node:
-                walk(n)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "PLpgSQL_expr" and value.get("parseMode", 0) == 0:
-                    queries.append(value["query"])
-                else:
-                    walk(value)
-
-    walk(tree)
+    queries = [q for q, mode in plpgsql_expressions(lint._plpgsql_source(f)) if mode == 0]
     out = []
     for q in queries:
         try:

@@ -21,7 +21,7 @@ from pglast import ast, parser
 from pglast.enums import OnConflictAction
 
 from docpal import lint, render, resources
-from helpers import fn, one, set_context, table
+from helpers import fn, one, plpgsql_expressions, set_context, table
 
 SCHEMA_DUMMY = "_docpal_i"  # what %I becomes: the schema of a tenant table
 
@@ -38,20 +38,7 @@ def _dummies(text: str) -> str:
 def _strings(fn_: lint._Function) -> list[str]:
     """Every string constant of the expressions and statements of a
     PL/pgSQL function (format() strings among them)."""
-    tree = pglast.parse_plpgsql(lint._plpgsql_source(fn_))[0]["PLpgSQL_function"]
-    queries = []
-
-    def walk(node):
-        if isinstance(node, list):
-            for n in node:
-                walk(n)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key == "PLpgSQL_expr":
-                    queries.append((value["query"], value.get("parseMode", 0)))
-                walk(value)
-
-    walk(tree)
+    queries = plpgsql_expressions(lint._plpgsql_source(fn_))
     out = []
     for query, mode in queries:
         try:
@@ -237,20 +224,7 @@ def test_generated_capture_functions_return_only_immutable_functions(owner, comp
     for (source,) in owner.execute(
             "select pg_get_functiondef(p.oid) from pg_proc p where p.pronamespace = %s::regnamespace"
             " and p.proname like '\\_audit\\_%%'", (schema,)).fetchall():
-        tree = pglast.parse_plpgsql(source)[0]["PLpgSQL_function"]
-        queries = []
-
-        def walk(node):
-            if isinstance(node, list):
-                for n in node:
-                    walk(n)
-            elif isinstance(node, dict):
-                for key, value in node.items():
-                    if key == "PLpgSQL_expr":
-                        queries.append(value["query"])
-                    walk(value)
-
-        walk(tree)
+        queries = [q for q, _ in plpgsql_expressions(source)]
         for query in queries:
             try:
                 stmts = parser.parse_sql(query)
