@@ -13,7 +13,6 @@ as $$
 declare
     v_spec jsonb := docpal_private.q_check_spec(p_spec);
     v_state jsonb;
-    v_parent jsonb;
     v_label text;
     v_id uuid;
     v_sql text;
@@ -36,11 +35,7 @@ begin
     if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' or pg_catalog.jsonb_typeof(v_spec->'label') is distinct from 'string' then
         raise exception using errcode = '22023', message = 'query_breadcrumb needs parent (a self relation) and label (a path)';
     end if;
-    v_parent := docpal_private.column_spec(v_state->'specs'->p_slug, v_spec->>'parent');
-    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> p_slug then
-        raise exception using errcode = '22023',
-            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', p_slug);
-    end if;
+    perform docpal_private.q_check_self_parent(v_state, p_slug, v_spec->>'parent');
     select q.p_state, q.o_sql into v_state, v_label from docpal_private.q_path(v_state, v_spec->>'label', false) q;
     -- the parent column must be readable too (a member's allow-list)
     select q.p_state into v_state from docpal_private.q_path(v_state, v_spec->>'parent', false) q;
@@ -53,7 +48,7 @@ begin
                from _up join %2$I.%3$I _p on _p.id = _up.parent
               where _p.id <> all (_up.seen) and _up.depth < 100)
          select pg_catalog.array_agg(_up.id order by _up.depth) from _up',
-        v_parent->>'name', (p_caller->>'schema_name'), p_slug)
+        v_spec->>'parent', (p_caller->>'schema_name'), p_slug)
        into v_chain using v_id;
     v_perm := docpal_private.permission(docpal_private.q_caller(p_caller), p_slug, 'read');
     v_label_column := pg_catalog.split_part(v_spec->>'label', '.', 1);

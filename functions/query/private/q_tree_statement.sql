@@ -10,7 +10,6 @@ as $$
 declare
     v_spec jsonb := docpal_private.q_check_spec(p_spec);
     v_state jsonb;
-    v_parent jsonb;
     v_root uuid;
     v_depth integer := 10;
     v_ref text;
@@ -23,11 +22,7 @@ begin
     if pg_catalog.jsonb_typeof(v_spec->'parent') is distinct from 'string' then
         raise exception using errcode = '22023', message = 'query_tree needs parent: a relation of the table to itself';
     end if;
-    v_parent := docpal_private.column_spec(v_state->'specs'->p_slug, v_spec->>'parent');
-    if v_parent->>'type' <> 'relation' or v_parent->>'target' <> p_slug then
-        raise exception using errcode = '22023',
-            message = pg_catalog.format('parent %s must be a relation of %s to itself', v_spec->>'parent', p_slug);
-    end if;
+    perform docpal_private.q_check_self_parent(v_state, p_slug, v_spec->>'parent');
     -- the parent column must be readable too (a member's allow-list), and the
     -- tree follows it as the member may read it (null where a grant's row
     -- filter hides the cell: such a node is a top node to them)
@@ -43,8 +38,7 @@ begin
         end if;
     end if;
     if v_spec ? 'max_depth' then
-        if pg_catalog.jsonb_typeof(v_spec->'max_depth') <> 'number' or (v_spec->>'max_depth')::numeric not between 1 and 100
-           or (v_spec->>'max_depth')::numeric <> pg_catalog.trunc((v_spec->>'max_depth')::numeric) then
+        if not docpal_private.whole_number(v_spec->'max_depth', 1, 100) then
             raise exception using errcode = '22023', message = 'max_depth is a whole number from 1 to 100';
         end if;
         v_depth := (v_spec->>'max_depth')::integer;

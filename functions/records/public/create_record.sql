@@ -49,14 +49,7 @@ begin
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
     v_read := docpal_private.permission(v_ctx, create_record.slug, 'read');
-    if v_data ? 'id' and pg_catalog.jsonb_typeof(v_data->'id') = 'string' then
-        begin
-            v_id := (v_data->>'id')::uuid;
-        exception when invalid_text_representation then
-            v_id := null;  -- the insert reports it (22P02)
-        end;
-        perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, array[v_id]);
-    end if;
+    perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, pg_catalog.jsonb_build_array(v_data));
     select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
     v_id := (docpal_private.write_rows(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
                                        docpal_private.cell_columns(v_read->'grants', null),

@@ -81,13 +81,7 @@ begin
 
     v_read := docpal_private.permission(v_ctx, create_records.slug, 'read');
     if v_all_keys ? 'id' then
-        begin
-            v_ids := array(select (r->>'id')::uuid from pg_catalog.jsonb_array_elements(v_input) r
-                            where pg_catalog.jsonb_typeof(r->'id') = 'string');
-        exception when invalid_text_representation then
-            v_ids := null;  -- the insert reports it (22P02)
-        end;
-        perform docpal_private.require_new_ids(v_ctx.schema_name, create_records.slug, v_ids);
+        perform docpal_private.require_new_ids(v_ctx.schema_name, create_records.slug, v_input);
     end if;
     v_uniform := v_uniform and pg_catalog.cardinality(v_many) = 0;
     if v_uniform then
