@@ -20,8 +20,11 @@ begin
     new.created_at := old.created_at;
     new.created_by := old.created_by;
     if new.updated_by is not distinct from old.updated_by then
-        -- the user the context names, unverified (see context_user_claimed;
-        -- inline: this runs for every row)
+        -- the user the context names, unverified: only roles that may write
+        -- docpal tables directly get here without docpal's functions (which
+        -- verify the context first), and those could write any user into
+        -- updated_by anyway; checking the HMAC per row would cost more than
+        -- the write. Null without a well-formed setting.
         v_user := pg_catalog.split_part(pg_catalog.current_setting('docpal.context', true), '|', 2);
         new.updated_by := case when v_user ~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                                then v_user::uuid end;
