@@ -175,8 +175,13 @@ def migrate(url: str, root: Path | None = None, progress: ProgressFn | None = No
     with install_lock(url), psycopg.connect(url, autocommit=True) as conn:
         applied = apply_migrations(url, root)
         try:
-            # the lock is held by install_lock's connection: the script must not wait for it
-            conn.execute(render.code_script(rendered, root, lock=False))
+            # the lock is held by install_lock's connection: the script must not
+            # wait for it. Statement by statement (in the script's transaction):
+            # Citus propagates some DDL as the text it was given, and a worker
+            # refuses several commands in one string.
+            for statement in pglast.split(render.code_script(rendered, root, lock=False), with_parser=False):
+                if statement.strip():
+                    conn.execute(statement)
         except psycopg.Error:
             # the script's own BEGIN left the session in a failed transaction
             conn.execute("rollback")

@@ -5,7 +5,8 @@ create or replace function docpal_private.check_user_refs()
 as $$
 /* BEFORE INSERT OR UPDATE row trigger (_docpal_users) of a tenant table
    with columns that hold user ids: each one, when set, must name a user of
-   docpal_private.users, or the write fails with 23503 (CONSTRAINT is the
+   docpal_private.users (read from its id mirror user_ids, which Citus
+   copies to every node), or the write fails with 23503 (CONSTRAINT is the
    column's "fkey" object, so docpal_private.raise_write_error words it like
    a foreign key). TG_ARGV holds pairs: column, constraint name.
 
@@ -25,7 +26,7 @@ begin
         v_column := tg_argv[2 * i];
         v_id := v_new->>v_column;
         continue when v_id is null or v_id is not distinct from v_old->>v_column;
-        if not exists (select from docpal_private.users u where u.id = v_id::uuid) then
+        if not exists (select from docpal_private.user_ids u where u.id = v_id::uuid) then
             raise exception using errcode = '23503',
                 message = pg_catalog.format('%s.%s: the referenced user does not exist', tg_table_name, v_column),
                 constraint = tg_argv[2 * i + 1], column = v_column, table = tg_table_name, schema = tg_table_schema;

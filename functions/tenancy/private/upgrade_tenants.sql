@@ -13,6 +13,7 @@ as $$
    text is JSON ({"done", "pending", "company", "status"}), which the CLI turns
    into a progress bar. Must be called outside a transaction block. */
 declare
+    v_finished timestamptz;
     v_target integer;
     v_run bigint;
     v_pending integer;
@@ -64,8 +65,11 @@ begin
             'done', v_done, 'pending', v_pending, 'company', v_company.id,
             'status', coalesce(v_status, 'gone'), 'error', v_error);
     end loop;
+    -- a value, not a call: Citus refuses volatile functions in an UPDATE of
+    -- one of its tables (this one is, once companies is a reference table)
+    v_finished := pg_catalog.clock_timestamp();
     update docpal_private.tenant_upgrade_runs r
-       set finished_at = pg_catalog.clock_timestamp()
+       set finished_at = v_finished
      where r.id = v_run;
     commit;
 end
