@@ -13,4 +13,6 @@ as $$
        one (the old docpal.ddl_lock_timeout let it wait for ever). */
     select pg_catalog.set_config('lock_timeout',
         coalesce(docpal_private.platform_setting('lock_timeout'), '2s'), true);
+    -- with Citus: triggers on distributed tables may be dropped and made
+    select docpal_private.citus_ddl();
 $$;

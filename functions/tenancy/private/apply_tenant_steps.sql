@@ -40,6 +40,7 @@ begin
         select m.version into v_version from docpal_private.company_modules m
          where m.company_id = p_company and m.module = p_module;
     end if;
+    perform docpal_private.citus_ddl();
     for v_step in
         select * from docpal_private.tenant_steps s
          where s.module = p_module and s.version > coalesce(v_version, 0)
@@ -65,6 +66,8 @@ begin
            set version = v_version
          where m.company_id = p_company and m.module = p_module and m.version <> v_version;
     end if;
+    -- tables a step made in a distributed company join it (contract section 10)
+    perform docpal_private.citus_colocate(v_company.schema_name);
     return coalesce(v_version, 0);
 end
 $$;

@@ -11,6 +11,8 @@ as $$
 declare
     v_id uuid := pg_catalog.gen_random_uuid();
     v_schema text := 'company_' || pg_catalog.replace(v_id::text, '-', '');
+    v_distribute boolean;
+    v_propagation text;
 begin
     perform docpal_private.check_spec_size(create_company.settings, 'create_company');
     if create_company.slug is null or create_company.slug !~ '^[a-z][a-z0-9-]{1,62}$' then
@@ -31,14 +33,24 @@ begin
         raise exception using errcode = '23505',
             message = pg_catalog.format('company slug %L is already taken', create_company.slug);
     end;
+    -- Scale-out opt-in (contract section 10): a platform setting
+    -- (set_platform_setting), never a session setting a client could write.
+    -- The schema is built locally (Citus propagates no DDL meanwhile) and
+    -- handed to Citus whole at the end: distributing a schema that was
+    -- created on the workers in the same transaction fails, because Citus
+    -- records it through a connection of its own that does not see it.
+    v_distribute := docpal_private.platform_setting('distributed') = 'on'
+                    and exists (select from pg_catalog.pg_extension e where e.extname = 'citus');
+    if v_distribute then
+        v_propagation := pg_catalog.current_setting('citus.enable_ddl_propagation');
+        perform pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);
+    end if;
     execute pg_catalog.format('create schema %I', v_schema);
     execute pg_catalog.format('revoke all on schema %I from public', v_schema);
     perform docpal_private.apply_tenant_steps(v_id);
-    -- Scale-out opt-in (contract section 10): hand the finished schema to
-    -- Citus. A platform setting (set_platform_setting), never a session
-    -- setting a client could write.
-    if docpal_private.platform_setting('distributed') = 'on'
-       and exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if v_distribute then
+        perform pg_catalog.set_config('citus.enable_ddl_propagation', v_propagation, true);
+        perform docpal_private.citus_ddl();
         -- citus_schema_distribute exists only where Citus is installed
         perform 'PRAGMA:disable:check';
         execute 'select pg_catalog.citus_schema_distribute($1::regnamespace)' using v_schema;
