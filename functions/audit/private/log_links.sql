@@ -23,6 +23,12 @@ declare
     v_target record;
 begin
     select * into strict v_company from docpal_private.companies c where c.schema_name = p_schema;
+    if docpal_private.company_distributed(p_schema) then
+        -- Citus (contract section 10): the clock's ids, no notification
+        return docpal_private.log_links_clock(p_schema, p_slug, p_column, p_before, p_after, p_action, v_company.number,
+                                              v_company.settings->'events' is distinct from 'false'::jsonb,
+                                              docpal_private.context_user());
+    end if;
     v_sql := pg_catalog.format(
         'with _l as (
              insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)

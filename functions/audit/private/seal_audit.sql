@@ -88,14 +88,23 @@ begin
         v_last := v_ids[pg_catalog.cardinality(v_ids)];
         v_from := v_last;
     end loop;
-    -- the new settled mark: the highest id_mark of an earlier run whose
-    -- bound every transaction had passed when this run's snapshot was taken
-    execute pg_catalog.format(
-        'select pg_catalog.max(s.id_mark) from %I._audit_seals s
-          where s.kind = ''run'' and s.id_mark > $1
-            and pg_catalog.pg_snapshot_xmin($2) > pg_catalog.pg_snapshot_xmax(s.snap)', p_schema)
-       into v_newly_settled using v_settled, v_snap;
-    v_newly_settled := greatest(v_settled, v_newly_settled);
+    if docpal_private.company_distributed(p_schema) then
+        -- a company that Citus holds: its entries take ids from its clock in
+        -- commit order (docpal_private.clock_take), and those written before
+        -- it was distributed have all committed, so everything up to what
+        -- this run sealed is settled (sequence and transaction ids of the
+        -- coordinator say nothing about a worker's writes)
+        v_newly_settled := greatest(v_settled, v_last);
+    else
+        -- the new settled mark: the highest id_mark of an earlier run whose
+        -- bound every transaction had passed when this run's snapshot was taken
+        execute pg_catalog.format(
+            'select pg_catalog.max(s.id_mark) from %I._audit_seals s
+              where s.kind = ''run'' and s.id_mark > $1
+                and pg_catalog.pg_snapshot_xmin($2) > pg_catalog.pg_snapshot_xmax(s.snap)', p_schema)
+           into v_newly_settled using v_settled, v_snap;
+        v_newly_settled := greatest(v_settled, v_newly_settled);
+    end if;
     if v_total > 0 or v_newly_settled > v_settled or v_mark > v_settled then
         execute pg_catalog.format(
             'insert into %I._audit_seals (seal, entry_id, hash, kind, snap, id_mark, settled)

@@ -68,11 +68,16 @@ begin
     end if;
     if v_pos.batch_snap is null then
         v_snap := docpal_private.event_snapshot();
+        -- events with a transaction id by the snapshots; those of a company
+        -- that Citus holds (no transaction id, ids from its clock in commit
+        -- order: docpal_private.clock_take) after done_id: every one up to
+        -- the highest visible has committed
         execute pg_catalog.format(
             'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
-              where e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
-                and pg_catalog.pg_visible_in_snapshot(e.xid, $2) and not pg_catalog.pg_visible_in_snapshot(e.xid, $1)',
-            p_schema) into v_first, v_last using v_pos.done_snap, v_snap;
+              where (e.xid >= pg_catalog.pg_snapshot_xmin($1) and e.xid < pg_catalog.pg_snapshot_xmax($2)
+                     and pg_catalog.pg_visible_in_snapshot(e.xid, $2) and not pg_catalog.pg_visible_in_snapshot(e.xid, $1))
+                 or (e.xid is null and e.id > $3)',
+            p_schema) into v_first, v_last using v_pos.done_snap, v_snap, v_pos.done_id;
         if v_first is null then
             return '[]';  -- nothing new: the position is not written
         end if;
@@ -93,10 +98,11 @@ begin
                 pg_catalog.max(e.id)
            from (select * from %I._events e
                   where e.id > $1 and e.id <= $2
-                    and pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4)
+                    and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
+                         or (e.xid is null and e.id > $7))
                   order by e.id limit $6) e',
         p_schema) into v_events, v_sent
-      using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max;
+      using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max, v_pos.done_id;
     if v_sent is not null then
         -- which poll handed them out: ack_events without a context acknowledges that poll's companies
         update docpal_private.event_consumers e

@@ -40,9 +40,11 @@ begin
     if v_pos.batch_snap is null then
         -- no batch handed out: an event not consumed yet was never handed out
         if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
-            execute pg_catalog.format('select not pg_catalog.pg_visible_in_snapshot(e.xid, $2) from %I._events e where e.id = $1',
-                                      v_company.schema_name)
-               into v_pending using ack_events.last_event_id, coalesce(v_pos.done_snap, '1:1:'::pg_snapshot);
+            execute pg_catalog.format(
+                'select case when e.xid is null then e.id > $3 else not pg_catalog.pg_visible_in_snapshot(e.xid, $2) end
+                   from %I._events e where e.id = $1', v_company.schema_name)
+               into v_pending using ack_events.last_event_id, coalesce(v_pos.done_snap, '1:1:'::pg_snapshot),
+                                    coalesce(v_pos.done_id, 0);
         end if;
         if v_pending then
             raise exception using errcode = '22023',
