@@ -16,6 +16,7 @@ declare
     v_exists boolean;
     v_result jsonb;
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_record.slug);
     execute pg_catalog.format('select exists (select from %I.%I _t where _t.id = $1)', v_ctx.schema_name, rollback_record.slug)

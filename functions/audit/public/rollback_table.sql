@@ -24,6 +24,7 @@ declare
     v_restored integer := 0;
     v_deleted integer := 0;
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_admin();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, rollback_table.slug);
     if rollback_table.at is null or rollback_table.at > pg_catalog.now() then

@@ -17,7 +17,7 @@ begin
     end if;
     v_parts := pg_catalog.string_to_array(v_setting, '|');
     if pg_catalog.cardinality(v_parts) <> 3
-       or v_parts[2] is distinct from pg_catalog.pg_current_xact_id_if_assigned()::text
+       or v_parts[2] is distinct from docpal_private.switch_transaction(false)
        or v_parts[3] <> pg_catalog.encode(docpal_private.hmac_sha256(p_name || '|' || v_parts[1] || '|' || v_parts[2],
               (select s.value from docpal_private.secrets s where s.name = 'switch_hmac')), 'hex') then
         return null;

@@ -9,20 +9,30 @@ as $$
    value|transaction id|hmac, signed with a key only the docpal owner reads:
    a client can write any setting, but cannot make one that
    docpal_private.switch accepts, and a value copied from another
-   transaction names the wrong transaction. */
+   transaction names the wrong transaction. With Citus the transaction is
+   its distributed id, the same on the coordinator and on the workers its
+   statements reach (docpal_private.switch_transaction), and the setting
+   goes on to them. */
 declare
+    v_key bytea := (select s.value from docpal_private.secrets s where s.name = 'switch_hmac');
     v_txid text;
     v_payload text;
 begin
     if p_value is null or p_value = '' then
         perform pg_catalog.set_config('docpal.' || p_name, '', true);
-        return;
+        v_payload := '';
+    else
+        -- after the secret is read: with Citus, that read gives the
+        -- transaction its distributed id (docpal_private.switch_transaction)
+        v_txid := docpal_private.switch_transaction();
+        v_payload := p_value || '|' || v_txid || '|'
+            || pg_catalog.encode(docpal_private.hmac_sha256(p_name || '|' || p_value || '|' || v_txid, v_key), 'hex');
+        perform pg_catalog.set_config('docpal.' || p_name, v_payload, true);
     end if;
-    v_txid := pg_catalog.pg_current_xact_id()::text;
-    v_payload := p_name || '|' || p_value || '|' || v_txid;
-    perform pg_catalog.set_config('docpal.' || p_name,
-        p_value || '|' || v_txid || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload,
-            (select s.value from docpal_private.secrets s where s.name = 'switch_hmac')), 'hex'),
-        true);
+    if pg_catalog.current_setting('citus.propagate_set_commands', true) is not null then
+        -- on to the workers, where capture reads it (docpal_private.citus_share)
+        perform pg_catalog.set_config('citus.propagate_set_commands', 'local', true);
+        execute pg_catalog.format('set local docpal.%I = %L', p_name, v_payload);
+    end if;
 end
 $$;

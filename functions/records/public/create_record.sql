@@ -32,7 +32,9 @@ declare
     v_n integer;
     v_matched boolean[];
     v_id uuid;
+    v_insert text;
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_record.slug);
     if v_spec ? 'workflows' and pg_catalog.jsonb_typeof(v_data) = 'object' then
@@ -50,14 +52,24 @@ begin
                                                                where c <> all (v_filled)) end);
     v_read := docpal_private.permission(v_ctx, create_record.slug, 'read');
     perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, pg_catalog.jsonb_build_array(v_data));
-    select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+    if docpal_private.company_distributed(v_ctx.schema_name) then
+        -- Citus: INSERT ... VALUES, which it sends to the company's node as
+        -- one statement; INSERT ... SELECT from a function would go through
+        -- an intermediate result (COPY, then a two-phase commit)
+        select l.o_targets, l.o_values into v_targets, v_values
+          from docpal_private.insert_lists(v_columns, pg_catalog.format('(pg_catalog.jsonb_populate_record(null::%I.%I, $1))',
+                                                                       v_ctx.schema_name, create_record.slug)) l;
+        v_insert := pg_catalog.format('insert into %I.%I as _t (%s) values (%s) returning _t.id',
+                                      v_ctx.schema_name, create_record.slug, v_targets, v_values);
+    else
+        select l.o_targets, l.o_values into v_targets, v_values from docpal_private.insert_lists(v_columns) l;
+        v_insert := pg_catalog.format(
+            'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
+            v_ctx.schema_name, create_record.slug, v_targets, v_values, v_ctx.schema_name, create_record.slug);
+    end if;
     v_id := (docpal_private.write_rows(v_ctx.schema_name, v_spec, pg_catalog.jsonb_build_array(v_data),
                                        docpal_private.cell_columns(v_read->'grants', null),
-                                       array[pg_catalog.format(
-                                           'insert into %I.%I as _t (%s) select %s from pg_catalog.jsonb_populate_record(null::%I.%I, $1) _r returning _t.id',
-                                           v_ctx.schema_name, create_record.slug, v_targets, v_values,
-                                           v_ctx.schema_name, create_record.slug)],
-                                       array[v_data], v_ctx.user_id, v_many))[1];
+                                       array[v_insert], array[v_data], v_ctx.user_id, v_many))[1];
     -- the new row as stored, with the create grants then the read grants that cover it
     v_grants := (v_perm->'grants') || coalesce(v_read->'grants', '[]');
     v_n := pg_catalog.jsonb_array_length(v_perm->'grants');

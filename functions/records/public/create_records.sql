@@ -44,6 +44,7 @@ declare
     v_filled text[] := '{}';
     v_input jsonb := create_records."rows";
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, create_records.slug);
     if v_input is null or pg_catalog.jsonb_typeof(v_input) <> 'array' then

@@ -26,6 +26,7 @@ declare
     v_detail text;
     v_constraint text;
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, delete_record.slug);
     v_perm := docpal_private.require_permission(v_ctx, delete_record.slug, 'delete');

@@ -30,6 +30,7 @@ declare
     v_n integer;
     v_matched boolean[];
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, update_record.slug);
     select coalesce(pg_catalog.array_agg(k.key) filter (where not k.many), '{}'),

@@ -34,6 +34,7 @@ declare
     v_matched boolean[];
     v_shown boolean;
 begin
+    perform docpal_private.citus_share();  -- the context on to Citus workers, if any
     select * into v_ctx from docpal_private.require_company();
     v_spec := docpal_private.table_spec(v_ctx.schema_name, transition_record.slug);
     if v_spec ? 'workflows' then
