@@ -30,10 +30,24 @@ into the plain one; then VACUUM ANALYZE).
    ``docpal.verify_audit_chain()`` (seconds, entries/s; checked: ok and
    checked = the number of entries in the log).
 
-Goals (reported, not enforced): speed ratio >= 0.5 for 1 and 2, >= 0.4 for 3.
+5. Against the previous release (issue 14; skipped with ``--no-release``):
+   two more databases of the same cluster, one installed from this checkout
+   and one from the release tag v0.2.0 (its git tree extracted to a
+   temporary folder, rendered and installed by this checkout's
+   ``deploy.migrate(url, root=...)``; ``sql/docpal.sql`` is not in git).
+   Each gets one company, the same ``items`` table and the same N rows with
+   the same ids; then 1-3 as above with the new table in place of the docpal
+   one and the old in place of the plain one (two connections, interleaved
+   statement by statement; each statement checked to write its audit
+   entries on both). Reported per part: the medians in µs per statement (ms
+   for the bulk UPDATE) and the ratio new/old (median of the rounds' ratios).
+
+Goals (reported, not enforced): speed ratio >= 0.5 for 1 and 2, >= 0.4 for 3;
+for 5 "no slower than v0.2.0": ratio new/old <= 1.05 (the noise of a run) for
+the single-row UPDATE, the single-row INSERT and the bulk UPDATE.
 
 Run:  .venv/bin/python bench/bench_audit.py [--rows N] [--statements S]
-          [--chain-entries E] [--tiny] [--database-url URL]
+          [--chain-entries E] [--tiny] [--no-release] [--database-url URL]
 
 Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
 cluster (docpal.embedded, durable settings) and removes it afterwards; with a
@@ -47,9 +61,16 @@ import datetime
 import json
 import os
 import random
+import secrets
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from statistics import median
 
 import psycopg
@@ -62,6 +83,23 @@ from benchdb import COLUMNS, SLUG, SPEC, STATUSES  # the items table both benchm
 
 ROUNDS = 3
 TINY = {"rows": 1000, "statements": 100, "chain_entries": 10000}
+#: part 5: the release that "no slower than today" means, and the ratio new/old
+#: still counted as no slower (the noise of one run)
+RELEASE = "v0.2.0"
+NO_SLOWER = 1.05
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+#: the statements of parts 1-3, for a table {}
+UPDATE_ONE = "update {} set amount = %s where id = %s"
+INSERT_ONE = "insert into {} (" + ", ".join(COLUMNS) + ") values (" + ", ".join(["%s"] * len(COLUMNS)) + ")"
+UPDATE_ALL = "update {} set amount = amount + 1"
+#: the N rows; the ids come from g, so that two databases get the same ones
+FILL = """
+    insert into {} (id, title, amount, status, due, done, note)
+    select md5('item ' || g)::uuid, 'Item ' || g || ' ' || repeat('x', g %% 40), (g * 7919 %% 10000000) / 100.0,
+           (array['open', 'doing', 'done'])[g %% 3 + 1], date '2026-01-01' + g %% 365, g %% 2 = 0,
+           case when g %% 4 = 0 then null else 'note ' || g end
+      from generate_series(1, %s) g"""
 
 
 def insert_values(rng: random.Random, k: int) -> tuple:
@@ -98,13 +136,154 @@ def table_shape(conn: psycopg.Connection, regclass: str) -> dict[str, list[tuple
     return {"column": columns, "constraint": constraints, "index": indexes, "trigger": triggers}
 
 
-def bench(url: str, n: int, s: int, e: int) -> int:
+def items_table(conn: psycopg.Connection) -> str:
+    """The bench company with its owner in context on conn and its empty items table; its schema."""
+    company, _ = benchdb.company_in_context(conn)
+    conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
+    return conn.execute("select schema_name from docpal_private.companies where id = %s", (company,)).fetchone()[0]
+
+
+@dataclass
+class Side:
+    """One of the two tables the measured rounds write: a name for the output,
+    its connection, the table and its audit log (None: not audited)."""
+    name: str
+    conn: psycopg.Connection
+    table: sql.Identifier
+    audit_log: sql.Identifier | None = None
+
+    def timed(self, statement: str, params: tuple | None = None, prepare: bool | None = None) -> float:
+        """Seconds for one statement (autocommit: its own transaction) on this table."""
+        query = sql.SQL(statement).format(self.table)
+        t0 = time.perf_counter()
+        self.conn.execute(query, params, prepare=prepare)
+        return time.perf_counter() - t0
+
+    def audit_count(self) -> int:
+        if self.audit_log is None:
+            return 0
+        return self.conn.execute(sql.SQL("select count(*) from {}").format(self.audit_log)).fetchone()[0]
+
+
+def check_written(sides: tuple[Side, Side], before: list[int], expected: int, what: str) -> None:
+    for side, count in zip(sides, before):
+        written = side.audit_count() - count
+        if side.audit_log is not None and written != expected:
+            raise RuntimeError(f"{what} on {side.name} wrote {written} audit entries, not {expected}")
+
+
+def interleaved(a: Side, b: Side, statement: str, work: list[tuple]) -> tuple[float, float]:
+    """Each statement of work (prepared) on a and on b, statement by statement, alternating
+    which goes first; seconds on a, on b. An audited side must write one entry per statement."""
+    before = [a.audit_count(), b.audit_count()]
+    t_a = t_b = 0.0
+    for i, params in enumerate(work):
+        if i % 2:
+            t_b += b.timed(statement, params, True)
+            t_a += a.timed(statement, params, True)
+        else:
+            t_a += a.timed(statement, params, True)
+            t_b += b.timed(statement, params, True)
+    check_written((a, b), before, len(work), f"{len(work)} x {statement.split()[0]}")
+    return t_a, t_b
+
+
+def measured_rounds(a: Side, b: Side, ids: list, n: int, s: int,
+                    rng: random.Random) -> dict[str, list[tuple[float, float]]]:
+    """Parts 1-3 on a and b: a warm-up round and ROUNDS measured ones, each line printed;
+    per part the measured rounds' (seconds on a, seconds on b)."""
+    rounds: dict[str, list[tuple[float, float]]] = {"update": [], "insert": [], "bulk": []}
+    for r in range(ROUNDS + 1):
+        # New values every round: an update to the value a row already has writes no entry.
+        up = interleaved(a, b, UPDATE_ONE, [(Decimal(rng.randrange(0, 10_000_000)) / 100,
+                                             ids[rng.randrange(len(ids))]) for _ in range(s)])
+        ins = interleaved(a, b, INSERT_ONE, [insert_values(rng, k) for k in range(r * s, (r + 1) * s)])
+        for side in (a, b):
+            side.conn.execute(sql.SQL("delete from {} where title like 'new %%'").format(side.table))
+        before = [a.audit_count(), b.audit_count()]
+        first, second = (b, a) if r % 2 else (a, b)
+        t_first, t_second = first.timed(UPDATE_ALL), second.timed(UPDATE_ALL)
+        bulk = (t_first, t_second) if first is a else (t_second, t_first)
+        check_written((a, b), before, n, f"the bulk update of {n} rows")
+        for side in (a, b):
+            side.conn.execute(sql.SQL("vacuum {}").format(side.table))
+        label = "warm-up" if r == 0 else f"round {r}/{ROUNDS}"
+        print(f"  {label:12s} UPDATE {a.name} {up[0] * 1e6 / s:7.1f} µs, {b.name} {up[1] * 1e6 / s:7.1f} µs;"
+              f"  INSERT {a.name} {ins[0] * 1e6 / s:7.1f} µs, {b.name} {ins[1] * 1e6 / s:7.1f} µs;"
+              f"  bulk {a.name} {bulk[0] * 1e3:8.1f} ms, {b.name} {bulk[1] * 1e3:8.1f} ms", flush=True)
+        if r:
+            for part, times in (("update", up), ("insert", ins), ("bulk", bulk)):
+                rounds[part].append(times)
+    return rounds
+
+
+def medians(rounds: list[tuple[float, float]]) -> tuple[float, float]:
+    return median(t_a for t_a, _ in rounds), median(t_b for _, t_b in rounds)
+
+
+@contextmanager
+def release_root(tag: str) -> Iterator[Path]:
+    """The template root of a release: its git tree, extracted to a temporary folder
+    (sql/docpal.sql is not in git: deploy.migrate renders the templates)."""
+    with tempfile.TemporaryDirectory(prefix=f"docpal-{tag}-") as tmp:
+        archive = subprocess.run(["git", "-C", str(CHECKOUT), "archive", tag], capture_output=True)
+        if archive.returncode:
+            raise RuntimeError(f"git archive {tag} failed ({archive.stderr.decode().strip()}): this part needs"
+                               " the release tag (git fetch --tags), or run with --no-release")
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive.stdout, check=True)
+        yield Path(tmp)
+
+
+@contextmanager
+def installed_database(admin_url: str, label: str, root: Path | None = None) -> Iterator[str]:
+    """A new database docpal_bench_<label>_<hex> in the cluster of admin_url, docpal installed
+    from the template root (default: this checkout); dropped at the end."""
+    dbname = f"docpal_bench_{label}_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    try:
+        url = benchdb.with_dbname(admin_url, dbname)
+        t0 = time.perf_counter()
+        deploy.migrate(url, root=root)
+        print(f"  {dbname}: installed from {root or CHECKOUT} in {time.perf_counter() - t0:.1f} s", flush=True)
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname)))
+
+
+def filled_side(name: str, conn: psycopg.Connection, n: int) -> Side:
+    """The items table of a fresh install, with the N rows of FILL (vacuumed, analyzed)."""
+    schema = items_table(conn)
+    table = sql.Identifier(schema, SLUG)
+    conn.execute(sql.SQL(FILL).format(table), (n,))
+    conn.execute(sql.SQL("vacuum (analyze) {}").format(table))
+    return Side(name, conn, table, sql.Identifier(schema, "_audit_log"))
+
+
+def against_release(admin_url: str, n: int, s: int) -> dict[str, tuple[float, float, float]]:
+    """Part 5: parts 1-3 on this checkout's audited items table against the release's, each in
+    its own new database of the cluster, same rows; per part (seconds new, seconds old, ratio
+    new/old), medians over the rounds."""
+    print(f"5. against {RELEASE}: a database with this checkout, one with {RELEASE}, the same {n} rows", flush=True)
+    with release_root(RELEASE) as root, installed_database(admin_url, "new") as new_url, \
+            installed_database(admin_url, RELEASE.replace(".", "_"), root) as old_url, \
+            psycopg.connect(new_url, autocommit=True) as new_conn, \
+            psycopg.connect(old_url, autocommit=True) as old_conn:
+        new, old = filled_side("new", new_conn, n), filled_side(RELEASE, old_conn, n)
+        ids = [[r[0] for r in side.conn.execute(sql.SQL("select id from {} order by id").format(side.table))]
+               for side in (new, old)]
+        if ids[0] != ids[1] or len(ids[0]) != n:
+            raise RuntimeError(f"the two items tables do not hold the same {n} ids")
+        rounds = measured_rounds(new, old, ids[0], n, s, random.Random(20260102))
+    return {part: (*medians(times), median(t_new / t_old for t_new, t_old in times))
+            for part, times in rounds.items()}
+
+
+def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        company, user = benchdb.company_in_context(conn)
-        conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
-        schema = conn.execute("select schema_name from docpal_private.companies where id = %s",
-                              (company,)).fetchone()[0]
+        schema = items_table(conn)
         table = sql.Identifier(schema, SLUG)
         plain = sql.Identifier("plain", SLUG)
         audit_log = sql.Identifier(schema, "_audit_log")
@@ -130,113 +309,26 @@ def bench(url: str, n: int, s: int, e: int) -> int:
         if not any("_docpal_audit" in shown for shown, _ in shape["trigger"]):
             print("WARNING: the docpal table has no _docpal_audit trigger: the audit layer is not installed")
 
-        def audit_count() -> int:
-            return conn.execute(sql.SQL("select count(*) from {}").format(audit_log)).fetchone()[0]
+        docpal_side = Side("docpal", conn, table, audit_log)
+        plain_side = Side("plain", conn, plain)
 
         # Same N rows in both tables, same ids.
         t0 = time.perf_counter()
-        conn.execute(sql.SQL("""
-            insert into {} (title, amount, status, due, done, note)
-            select 'Item ' || g || ' ' || repeat('x', g %% 40), (g * 7919 %% 10000000) / 100.0,
-                   (array['open', 'doing', 'done'])[g %% 3 + 1], date '2026-01-01' + g %% 365, g %% 2 = 0,
-                   case when g %% 4 = 0 then null else 'note ' || g end
-              from generate_series(1, %s) g""").format(table), (n,))
+        conn.execute(sql.SQL(FILL).format(table), (n,))
         t_fill = time.perf_counter() - t0
         t0 = time.perf_counter()
         conn.execute(sql.SQL("insert into {} select * from {}").format(plain, table))
         t_copy = time.perf_counter() - t0
         conn.execute(sql.SQL("vacuum (analyze) {}, {}").format(table, plain))
         print(f"filled {n} rows: docpal table {t_fill:.2f} s (audited), plain copy {t_copy:.2f} s;"
-              f" audit entries {audit_count()}", flush=True)
+              f" audit entries {docpal_side.audit_count()}", flush=True)
 
         ids = [r[0] for r in conn.execute(sql.SQL("select id from {} order by id").format(table))]
-        rng = random.Random(20260101)
-        update_docpal = sql.SQL("update {} set amount = %s where id = %s").format(table)
-        update_plain = sql.SQL("update {} set amount = %s where id = %s").format(plain)
-        insert_sql = "insert into {} (" + ", ".join(COLUMNS) + ") values (" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-        insert_docpal = sql.SQL(insert_sql).format(table)
-        insert_plain = sql.SQL(insert_sql).format(plain)
-        bulk_docpal = sql.SQL("update {} set amount = amount + 1").format(table)
-        bulk_plain = sql.SQL("update {} set amount = amount + 1").format(plain)
-        inserted = [0]
-
-        def timed(statement: sql.Composable, params: tuple | None = None, prepare: bool | None = None) -> float:
-            t0 = time.perf_counter()
-            conn.execute(statement, params, prepare=prepare)
-            return time.perf_counter() - t0
-
-        def part_updates() -> tuple[float, float]:
-            # New values every round: an update to the value a row already has writes no entry.
-            work = [(Decimal(rng.randrange(0, 10_000_000)) / 100, ids[rng.randrange(len(ids))]) for _ in range(s)]
-            before = audit_count()
-            t_docpal = t_plain = 0.0
-            for i, params in enumerate(work):
-                if i % 2:
-                    t_plain += timed(update_plain, params, True)
-                    t_docpal += timed(update_docpal, params, True)
-                else:
-                    t_docpal += timed(update_docpal, params, True)
-                    t_plain += timed(update_plain, params, True)
-            written = audit_count() - before
-            if written != s:
-                raise RuntimeError(f"{s} single-row updates wrote {written} audit entries")
-            return t_docpal, t_plain
-
-        def part_inserts() -> tuple[float, float]:
-            work = [insert_values(rng, inserted[0] + k) for k in range(s)]
-            inserted[0] += s
-            before = audit_count()
-            t_docpal = t_plain = 0.0
-            for i, params in enumerate(work):
-                if i % 2:
-                    t_plain += timed(insert_plain, params, True)
-                    t_docpal += timed(insert_docpal, params, True)
-                else:
-                    t_docpal += timed(insert_docpal, params, True)
-                    t_plain += timed(insert_plain, params, True)
-            written = audit_count() - before
-            if written != s:
-                raise RuntimeError(f"{s} single-row inserts wrote {written} audit entries")
-            for target in (table, plain):
-                conn.execute(sql.SQL("delete from {} where title like 'new %%'").format(target))
-            return t_docpal, t_plain
-
-        def part_bulk(r: int) -> tuple[float, float]:
-            before = audit_count()
-            if r % 2:
-                t_plain = timed(bulk_plain)
-                t_docpal = timed(bulk_docpal)
-            else:
-                t_docpal = timed(bulk_docpal)
-                t_plain = timed(bulk_plain)
-            written = audit_count() - before
-            if written != n:
-                raise RuntimeError(f"the bulk update of {n} rows wrote {written} audit entries")
-            conn.execute(sql.SQL("vacuum {}, {}").format(table, plain))
-            return t_docpal, t_plain
-
-        up_rounds: list[tuple[float, float]] = []
-        in_rounds: list[tuple[float, float]] = []
-        bulk_rounds: list[tuple[float, float]] = []
-        for r in range(ROUNDS + 1):
-            label = "warm-up" if r == 0 else f"round {r}/{ROUNDS}"
-            up = part_updates()
-            ins = part_inserts()
-            bulk = part_bulk(r)
-            print(f"  {label:12s} UPDATE docpal {up[0] * 1e6 / s:7.1f} µs, plain {up[1] * 1e6 / s:7.1f} µs;"
-                  f"  INSERT docpal {ins[0] * 1e6 / s:7.1f} µs, plain {ins[1] * 1e6 / s:7.1f} µs;"
-                  f"  bulk docpal {bulk[0] * 1e3:8.1f} ms, plain {bulk[1] * 1e3:8.1f} ms", flush=True)
-            if r:
-                up_rounds.append(up)
-                in_rounds.append(ins)
-                bulk_rounds.append(bulk)
-
-        def summary(rounds: list[tuple[float, float]]) -> tuple[float, float, float]:
-            return (median(d for d, _ in rounds), median(p for _, p in rounds), median(p / d for d, p in rounds))
-
-        up_d, up_p, up_ratio = summary(up_rounds)
-        in_d, in_p, in_ratio = summary(in_rounds)
-        bulk_d, bulk_p, bulk_ratio = summary(bulk_rounds)
+        rounds = measured_rounds(docpal_side, plain_side, ids, n, s, random.Random(20260101))
+        parts = ("update", "insert", "bulk")
+        (up_d, up_p), (in_d, in_p), (bulk_d, bulk_p) = (medians(rounds[part]) for part in parts)
+        # speed ratio: plain time / docpal time
+        up_ratio, in_ratio, bulk_ratio = (median(p / d for d, p in rounds[part]) for part in parts)
 
         # Where the bulk update's time goes: EXPLAIN ANALYZE, rolled back; once
         # in the docpal context (as measured above), once without one (a DBA's SQL).
@@ -245,28 +337,32 @@ def bench(url: str, n: int, s: int, e: int) -> int:
             with conn.transaction(force_rollback=True):
                 if label == "no context":
                     conn.execute("select docpal.clear_context()")
-                plan = conn.execute(sql.SQL("explain (analyze, format json) {}").format(bulk_docpal)).fetchone()[0]
+                plan = conn.execute(sql.SQL("explain (analyze, format json) " + UPDATE_ALL).format(table)
+                                    ).fetchone()[0]
             top = plan[0]
             triggers[label] = [f"{t['Trigger Name']} {t['Time']:.1f} ms ({t['Calls']} calls)"
                                for t in top.get("Triggers", [])]
             print(f"EXPLAIN ANALYZE of the docpal bulk UPDATE, {label} (rolled back):"
                   f" {top['Execution Time']:.1f} ms; triggers: {'; '.join(triggers[label]) or 'none'}")
 
+        # 5. Against the previous release (before 4, whose log fill would leave the cluster busy).
+        previous = against_release(benchdb.with_dbname(url, "postgres"), n, s) if release else None
+
         # 4. The chain: fill the log to E entries, seal once, verify.
-        count = audit_count()
+        count = docpal_side.audit_count()
         t0 = time.perf_counter()
         generated = 0
         while count < e:
             k = e - count
             if k >= n:
-                conn.execute(bulk_docpal)
+                conn.execute(sql.SQL(UPDATE_ALL).format(table))
             else:
                 conn.execute(sql.SQL("update {} set amount = amount + 1 where id in"
                                      " (select id from {} order by id limit %s)").format(table, table), (k,))
             generated += min(k, n)
-            previous, count = count, audit_count()
-            if count - previous != min(k, n):
-                raise RuntimeError(f"a bulk update of {min(k, n)} rows wrote {count - previous} audit entries")
+            previous_count, count = count, docpal_side.audit_count()
+            if count - previous_count != min(k, n):
+                raise RuntimeError(f"a bulk update of {min(k, n)} rows wrote {count - previous_count} audit entries")
         t_gen = time.perf_counter() - t0
         size = conn.execute(
             "select pg_size_pretty(sum(pg_total_relation_size(relid))) from pg_partition_tree(%s::regclass)",
@@ -299,6 +395,14 @@ def bench(url: str, n: int, s: int, e: int) -> int:
     print(f"seal_audit_chain of {sealed} entries: {t_seal:.2f} s ({sealed / t_seal:,.0f} entries/s)")
     print(f"verify_audit_chain of {count} entries: {t_verify:.2f} s ({count / t_verify:,.0f} entries/s);"
           f" ok: {str(result['ok']).lower()}, checked: {result['checked']}")
+    if previous:
+        for part, what, scale, unit in (("update", f"single-row UPDATE x {s}", 1e6 / s, "µs per statement"),
+                                        ("insert", f"single-row INSERT x {s}", 1e6 / s, "µs per statement"),
+                                        ("bulk", f"bulk UPDATE of {n} rows", 1e3, "ms")):
+            t_new, t_old, ratio = previous[part]
+            verdict = "met" if ratio <= NO_SLOWER else "NOT met"
+            print(f"vs {RELEASE}, {what}: new {t_new * scale:.1f} vs {RELEASE} {t_old * scale:.1f} {unit};"
+                  f" ratio new/old {ratio:.3f} (goal no slower, <= {NO_SLOWER}: {verdict})")
     print("=" * 78)
     return 0
 
@@ -313,6 +417,8 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true",
                         help=f"a quick run: {TINY['rows']} rows, {TINY['statements']} statements,"
                              f" {TINY['chain_entries']} entries (explicit options still win)")
+    parser.add_argument("--no-release", dest="release", action="store_false",
+                        help=f"skip part 5, the comparison with {RELEASE} (which needs the git tag)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
@@ -321,7 +427,7 @@ def main() -> int:
     s = args.statements if args.statements is not None else sizes["statements"]
     e = args.chain_entries if args.chain_entries is not None else sizes["chain_entries"]
     with benchdb.fresh_database(args.database_url) as url:
-        return bench(url, n, s, e)
+        return bench(url, n, s, e, args.release)
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ known blocker (see the admin fixture) to reach the ones behind it. They migrate 
 migrate is the one install path), use unique slugs, and drop the companies
 they made at the end, so they can run again on the same cluster.
 
-The connections set `citus.enable_unsafe_triggers = on`: it stands for the
-database-level setting the DBA makes (docs/scale-out.md), without which
-Citus refuses to distribute any table with a trigger. Every connection has a
+No connection sets `citus.enable_unsafe_triggers`: docpal sets it for its
+own schema changes, and the DBA's recipe for distributing an existing
+company (`distribute`) sets it for that transaction. Every connection has a
 statement timeout, so a hung distributed statement fails instead of hanging.
 """
 
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import uuid
 from decimal import Decimal
 
@@ -49,8 +50,8 @@ pytestmark = [
 MODES = ["local", "distributed", "distributed_later", "moved"]
 DISTRIBUTED = ["distributed", "distributed_later", "moved"]
 
-#: every connection: bounded waits, and the DBA's Citus setting (module docstring)
-OPTIONS = "-c statement_timeout=60s -c lock_timeout=10s -c citus.enable_unsafe_triggers=on"
+#: every connection: bounded waits (module docstring)
+OPTIONS = "-c statement_timeout=60s -c lock_timeout=10s"
 
 RUN = uuid.uuid4().hex[:8]  # unique per run: slugs, emails, consumer names
 COMPANIES: dict[str, "Company"] = {}  # mode -> company, built on first use
@@ -131,8 +132,22 @@ def node_of(conn, schema) -> tuple[str, int] | None:
     return None if row is None else (row[0], row[1])
 
 
-def build(admin: psycopg.Connection, mode: str, created: list) -> Company:
+def distribute(admin: psycopg.Connection, schema: str) -> None:
+    """The DBA's recipe for distributing an existing company (docs/scale-out.md):
+    Citus copies the rows into the new shards with COPY, which would fire the
+    capture triggers there and log every record again; replica mode, sent on to
+    the workers, keeps them quiet during the copy."""
+    with admin.transaction():
+        admin.execute("set local citus.enable_unsafe_triggers = on")
+        admin.execute("set local citus.propagate_set_commands = 'local'")
+        admin.execute("set local session_replication_role = replica")
+        admin.execute("select citus_schema_distribute(%s::regnamespace)", (schema,))
+
+
+def build(admin: psycopg.Connection, mode: str, created: list, slug: str | None = None) -> Company:
     co = Company(mode)
+    if slug is not None:  # a company of a test's own (the fixture's slug is taken)
+        co.slug = slug
     try:
         distributed_on = mode == "distributed"
         if distributed_on:
@@ -154,8 +169,7 @@ def build(admin: psycopg.Connection, mode: str, created: list) -> Company:
             # a company with data, then handed to Citus by the DBA
             co.step("create_record before distribute",
                     lambda: fn(co.conn, "create_record", "items", {"name": "before", "price": 1}))
-            co.step("citus_schema_distribute",
-                    lambda: admin.execute("select citus_schema_distribute(%s::regnamespace)", (co.schema,)))
+            co.step("citus_schema_distribute", lambda: distribute(admin, co.schema))
         if mode == "moved":
             source = co.step("find the schema's node", lambda: node_of(admin, co.schema))
             assert source is not None, "the distributed schema has no shard placement"
@@ -435,3 +449,735 @@ def test_local_company_stays_local(admin, company):
     fn(ctx(company), "create_table", {"slug": f"later_{RUN}", "name": "Later",
                                       "columns": [{"name": "tag", "type": "text"}]})
     assert [r[0] for r in relations(admin, company.schema) if r[1] is not None] == []
+
+
+# --------------------------------------------------------------------------
+# More of the contract on every kind of company: each test makes its own
+# tables (unique slugs: the company of a mode is shared between tests), roles,
+# users and consumers, so the tests stay independent of each other.
+
+
+def uniq(prefix: str) -> str:
+    """A unique slug / role / type name (`^[a-z][a-z0-9_]{0,62}$`)."""
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+def col(desc, name):
+    found = [c for c in desc["columns"] if c["name"] == name]
+    return found[0] if found else None
+
+
+def data_of(rec):
+    return {k: v for k, v in rec.items() if k not in SYSTEM}
+
+
+def member_conn(admin, co: Company, role: str = "member") -> tuple[uuid.UUID, psycopg.Connection]:
+    """A new user of the company with that company role, and a connection in
+    its (session-long) context."""
+    uid = fn(admin, "create_user", f"{uniq('u')}-{co.slug}@example.com", "Someone")
+    admin.execute("select docpal.add_member(%s, %s, %s)", (co.id, uid, role))
+    conn = connect()
+    conn.execute("select docpal.set_context(%s, %s, false)", (co.id, uid))
+    return uid, conn
+
+
+def owner_conn(co: Company) -> psycopg.Connection:
+    conn = connect()
+    conn.execute("select docpal.set_context(%s, %s, false)", (co.id, co.owner))
+    return conn
+
+
+def poll_all(conn, consumer):
+    """Everything the consumer gets (each batch acknowledged) until the outbox
+    has nothing more for it."""
+    got = []
+    while True:
+        batch = fn(conn, "poll_events", consumer, 1000)
+        if not batch:
+            return got
+        got += batch
+        fn(conn, "ack_events", consumer, batch[-1]["event_id"])
+
+
+def assert_distributed_with_schema(admin, co: Company, names):
+    """In a distributed company, the named relations are distributed and
+    co-located with the schema (contract section 10, rule 8)."""
+    if co.mode == "local":
+        assert [r[0] for r in relations(admin, co.schema) if r[1] is not None] == []
+        return
+    schema_colocation = one(admin, "select colocationid from pg_dist_schema where schemaid = %s::regnamespace",
+                            co.schema)
+    rels = {r[0]: r for r in relations(admin, co.schema)}
+    for name in names:
+        assert name in rels, f"{name} is missing from {co.schema}"
+        assert rels[name][1] is not None, f"{name} is a local coordinator table in a distributed schema"
+        assert rels[name][2] == schema_colocation, f"{name} is not co-located with the schema"
+
+
+# --------------------------------------------------------------------------
+# Section 2: schema changes on a table with records
+
+
+@modes()
+def test_schema_changes_keep_records(admin, company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("ddl")
+    fn(conn, "create_table", {"slug": slug, "name": "DDL", "columns": [
+        {"name": "name", "type": "text", "required": True, "max_length": 10},
+        {"name": "code", "type": "text"},
+        {"name": "note", "type": "text"},
+        {"name": "extra", "type": "text"}]})
+    recs = [fn(conn, "create_record", slug, {"name": f"r{i}", "code": str(i * 7), "note": f"n{i}", "extra": "x"})
+            for i in range(3)]
+
+    desc = fn(conn, "add_column", slug, {"name": "score", "type": "integer", "default": 5})
+    assert col(desc, "score")["data_type"] == "integer"
+    assert [fn(conn, "get_record", slug, r["id"])["score"] for r in recs] == [5, 5, 5]
+
+    desc = fn(conn, "rename_column", slug, "note", "remark")
+    assert col(desc, "note") is None and col(desc, "remark") is not None
+    got = fn(conn, "get_record", slug, recs[1]["id"])
+    assert got["remark"] == "n1" and "note" not in got
+
+    desc = fn(conn, "alter_column", slug, "name", {"max_length": 40})
+    assert col(desc, "name")["max_length"] == 40
+    fn(conn, "update_record", slug, recs[0]["id"], {"name": "a name longer than ten"})
+    with pytest.raises(psycopg.Error) as exc:
+        fn(conn, "update_record", slug, recs[0]["id"], {"name": "x" * 41})
+    assert exc.value.sqlstate == "23514"
+
+    desc = fn(conn, "alter_column", slug, "code", {"type": "integer", "min": 0})
+    assert col(desc, "code")["type"] == "integer" and col(desc, "code")["data_type"] == "integer"
+    assert [fn(conn, "get_record", slug, r["id"])["code"] for r in recs] == [0, 7, 14]
+    with pytest.raises(psycopg.Error) as exc:  # a conversion that fails changes nothing
+        fn(conn, "alter_column", slug, "remark", {"type": "integer"})
+    assert exc.value.sqlstate == "22P02"
+    assert col(fn(conn, "describe_table", slug), "remark")["type"] == "text"
+
+    desc = fn(conn, "drop_column", slug, "extra")
+    assert col(desc, "extra") is None
+    assert [c["name"] for c in desc["columns"] if c["name"] not in SYSTEM] == ["name", "code", "remark", "score"]
+
+    got = fn(conn, "query_table", slug, {"sort": ["-code"]})
+    assert got["total"] == 3
+    assert [data_of(r) for r in got["rows"]] == [
+        {"name": "r2", "code": 14, "remark": "n2", "score": 5},
+        {"name": "r1", "code": 7, "remark": "n1", "score": 5},
+        {"name": "a name longer than ten", "code": 0, "remark": "n0", "score": 5}]
+    new = fn(conn, "create_record", slug, {"name": "after", "code": 3})
+    assert new["code"] == 3 and new["score"] == 5 and "extra" not in new
+    changes = [h["change"] for h in fn(conn, "schema_history", slug)]
+    assert changes == ["create_table", "add_column", "rename_column", "alter_column", "alter_column",
+                       "drop_column"]
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+    assert_distributed_with_schema(admin, company, [slug])
+
+
+@modes()
+def test_drop_table(admin, company):
+    company.ready()
+    conn = ctx(company)
+    target, source = uniq("dropt"), uniq("dropr")
+    fn(conn, "create_table", {"slug": target, "name": "Target", "columns": [{"name": "name", "type": "text"}]})
+    fn(conn, "create_table", {"slug": source, "name": "Source", "columns": [
+        {"name": "name", "type": "text"},
+        {"name": "target_id", "type": "relation", "target": target, "on_delete": "set_null"},
+        {"name": "links", "type": "relation_many", "target": target}]})
+    t = fn(conn, "create_record", target, {"name": "t"})
+    fn(conn, "create_records", source, [{"name": f"s{i}", "target_id": t["id"], "links": [t["id"]]}
+                                        for i in range(5)])
+    with pytest.raises(psycopg.Error) as exc:  # another table's relation points at it
+        fn(conn, "drop_table", target)
+    assert exc.value.sqlstate == "2BP01"
+    assert fn(conn, "get_record", target, t["id"])["name"] == "t"
+
+    fn(conn, "drop_table", source)
+    with pytest.raises(psycopg.Error) as exc:
+        fn(conn, "describe_table", source)
+    assert exc.value.sqlstate == "42P01"
+    slugs = [x["slug"] for x in fn(conn, "list_tables")]
+    assert source not in slugs and target in slugs
+    left = [r[0] for r in relations(admin, company.schema) if r[0] == source or r[0].startswith(f"_{source}")]
+    assert left == [], f"drop_table left {left}"
+    fn(conn, "drop_table", target)
+    assert target not in [x["slug"] for x in fn(conn, "list_tables")]
+    assert one(admin, "select to_regclass(%s)", f"{company.schema}.{target}") is None
+    if company.mode != "local":
+        assert one(admin, """select count(*) from pg_catalog.pg_dist_partition
+                              where logicalrelid::text in (%s, %s)""",
+                   f"{company.schema}.{source}", f"{company.schema}.{target}") == 0
+
+
+# --------------------------------------------------------------------------
+# Relations: relation and relation_many
+
+
+@modes()
+def test_relations(admin, company):
+    company.ready()
+    conn = ctx(company)
+    cats, tags, prods = uniq("cat"), uniq("tag"), uniq("prod")
+    fn(conn, "create_table", {"slug": cats, "name": "Cats", "columns": [{"name": "name", "type": "text"}]})
+    fn(conn, "create_table", {"slug": tags, "name": "Tags", "columns": [{"name": "label", "type": "text"}]})
+    fn(conn, "create_table", {"slug": prods, "name": "Prods", "columns": [
+        {"name": "name", "type": "text"},
+        {"name": "cat_id", "type": "relation", "target": cats, "on_delete": "set_null"},
+        {"name": "tags", "type": "relation_many", "target": tags}]})
+    phones = fn(conn, "create_record", cats, {"name": "Phones"})
+    tvs = fn(conn, "create_record", cats, {"name": "TVs"})
+    t = [fn(conn, "create_record", tags, {"label": f"t{i}"}) for i in range(3)]
+
+    p = fn(conn, "create_record", prods, {"name": "P1", "cat_id": phones["id"], "tags": [t[0]["id"], t[1]["id"]]})
+    assert p["cat_id"] == phones["id"] and p["tags"] == [t[0]["id"], t[1]["id"]]
+    bare = fn(conn, "create_record", prods, {"name": "P2"})
+    assert bare["tags"] == [] and bare["cat_id"] is None
+    assert fn(conn, "get_record", prods, p["id"]) == p
+
+    with pytest.raises(psycopg.Error) as exc:  # a link to a record that does not exist
+        fn(conn, "create_record", prods, {"name": "bad", "tags": [str(uuid.uuid4())]})
+    assert exc.value.sqlstate == "23503"
+    with pytest.raises(psycopg.Error) as exc:
+        fn(conn, "create_record", prods, {"name": "bad", "cat_id": str(uuid.uuid4())})
+    assert exc.value.sqlstate == "23503"
+
+    new = fn(conn, "update_record", prods, p["id"], {"cat_id": tvs["id"], "tags": [t[2]["id"], t[0]["id"]]})
+    assert new["cat_id"] == tvs["id"] and new["tags"] == [t[2]["id"], t[0]["id"]]
+    assert fn(conn, "get_record", prods, p["id"]) == new
+
+    got = fn(conn, "query_table", prods, {"columns": ["name", "cat_id.name", "tags"], "sort": ["name"]})
+    assert got == {"total": 2, "rows": [
+        {"name": "P1", "cat_id.name": "TVs", "tags": [t[2]["id"], t[0]["id"]]},
+        {"name": "P2", "cat_id.name": None, "tags": []}]}
+    got = fn(conn, "query_table", prods, {"columns": ["name"], "filters": {"tags": {"contains": t[2]["id"]}}})
+    assert got == {"total": 1, "rows": [{"name": "P1"}]}
+    got = fn(conn, "query_table", prods, {"columns": ["name"], "filters": {"cat_id.name": "TVs"}})
+    assert got["rows"] == [{"name": "P1"}]
+
+    hist = fn(conn, "record_history", prods, p["id"])
+    links = [h for h in hist if h["changed"] == ["tags"]]
+    assert links, f"no link entry in {hist}"
+    assert links[-1]["action"] == "UPDATE"
+    assert links[-1]["old"] == {"tags": [t[0]["id"], t[1]["id"]]}
+    assert links[-1]["new"] == {"tags": [t[2]["id"], t[0]["id"]]}
+    assert [h for h in hist if "cat_id" in h["changed"]][-1]["new"]["cat_id"] == tvs["id"]
+    v1 = fn(conn, "record_version", prods, p["id"], 1)
+    assert v1["tags"] == [t[0]["id"], t[1]["id"]] and v1["cat_id"] == phones["id"]
+
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+    junctions = [r[0] for r in relations(admin, company.schema) if r[0].startswith(f"_{prods}")]
+    assert junctions, "relation_many made no junction table"
+    assert_distributed_with_schema(admin, company, [cats, tags, prods, *junctions])
+
+
+@modes()
+def test_deletes_through_relations(company):
+    """Deleting a relation's target (on_delete set_null), a relation_many
+    link's target and a record with links: the links go with it and the
+    link entries are logged (docs/reference.md, Audit)."""
+    company.ready()
+    conn = ctx(company)
+    cats, tags, prods = uniq("cat"), uniq("tag"), uniq("prod")
+    fn(conn, "create_table", {"slug": cats, "name": "Cats", "columns": [{"name": "name", "type": "text"}]})
+    fn(conn, "create_table", {"slug": tags, "name": "Tags", "columns": [{"name": "label", "type": "text"}]})
+    fn(conn, "create_table", {"slug": prods, "name": "Prods", "columns": [
+        {"name": "name", "type": "text"},
+        {"name": "cat_id", "type": "relation", "target": cats, "on_delete": "set_null"},
+        {"name": "tags", "type": "relation_many", "target": tags}]})
+    cat = fn(conn, "create_record", cats, {"name": "Phones"})
+    t = [fn(conn, "create_record", tags, {"label": f"t{i}"}) for i in range(3)]
+    p = fn(conn, "create_record", prods, {"name": "P1", "cat_id": cat["id"], "tags": [t[0]["id"], t[1]["id"]]})
+    q = fn(conn, "create_record", prods, {"name": "P2", "tags": [t[2]["id"]]})
+    failures = []
+
+    def attempt(what, call):
+        try:
+            call()
+        except psycopg.Error as exc:
+            failures.append(f"{what}: {short(exc)}")
+
+    attempt("delete_record of a relation's target", lambda: fn(conn, "delete_record", cats, cat["id"]))
+    attempt("delete_record of a relation_many link's target", lambda: fn(conn, "delete_record", tags, t[1]["id"]))
+    attempt("delete_record of a record with links", lambda: fn(conn, "delete_record", prods, q["id"]))
+    assert failures == [], "; ".join(failures)
+    after = fn(conn, "get_record", prods, p["id"])
+    assert after["cat_id"] is None and after["tags"] == [t[0]["id"]]
+    assert fn(conn, "get_record", prods, q["id"]) is None
+    hist = fn(conn, "record_history", prods, q["id"])
+    assert [(h["action"], h["changed"]) for h in hist][-2:] == [("DELETE", ["name", "cat_id"]), ("UPDATE", ["tags"])]
+    assert hist[-1]["old"] == {"tags": [t[2]["id"]]} and hist[-1]["version"] is None
+    restored = fn(conn, "restore_record", prods, q["id"])
+    assert restored["tags"] == [t[2]["id"]], "restore brings the links back"
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+
+
+# --------------------------------------------------------------------------
+# Section 5: versions, rollback, restore
+
+
+@modes()
+def test_rollback_restore_and_versions(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("aud")
+    fn(conn, "create_table", {"slug": slug, "name": "Audited", "columns": [
+        {"name": "name", "type": "text"}, {"name": "qty", "type": "integer"}, {"name": "note", "type": "text"}]})
+    rec = fn(conn, "create_record", slug, {"name": "a", "qty": 1, "note": "first"})
+    fn(conn, "update_record", slug, rec["id"], {"qty": 2})
+    fn(conn, "update_record", slug, rec["id"], {"qty": 3, "note": "third"})
+
+    v1 = fn(conn, "record_version", slug, rec["id"], 1)
+    assert data_of(v1) == {"name": "a", "qty": 1, "note": "first"} and v1["version"] == 1
+    assert data_of(fn(conn, "record_version", slug, rec["id"], 2)) == {"name": "a", "qty": 2, "note": "first"}
+    assert fn(conn, "record_version", slug, rec["id"], 9) is None
+
+    back = one(conn, "select docpal.rollback_record(%s, %s, %s, %s::text[])", slug, rec["id"], 1, ["qty"])
+    assert data_of(back) == {"name": "a", "qty": 1, "note": "third"} and back["version"] == 4
+    back = fn(conn, "rollback_record", slug, rec["id"], 1)
+    assert data_of(back) == {"name": "a", "qty": 1, "note": "first"} and back["version"] == 5
+    assert fn(conn, "get_record", slug, rec["id"]) == back
+
+    fn(conn, "delete_record", slug, rec["id"])
+    assert fn(conn, "get_record", slug, rec["id"]) is None
+    restored = fn(conn, "restore_record", slug, rec["id"])
+    assert restored["id"] == rec["id"] and data_of(restored) == data_of(back) and restored["version"] == 6
+    assert fn(conn, "get_record", slug, rec["id"]) == restored
+    with pytest.raises(psycopg.Error) as exc:
+        fn(conn, "restore_record", slug, rec["id"])
+    assert exc.value.sqlstate == "23505"
+    assert fn(conn, "seal_audit_chain") >= 0
+    got = fn(conn, "verify_audit_chain")
+    assert got["ok"] is True and got["first_broken"] is None
+    hist = [(h["action"], h["version"]) for h in fn(conn, "record_history", slug, rec["id"])]
+    assert hist == [("INSERT", 1), ("UPDATE", 2), ("UPDATE", 3), ("ROLLBACK", 4), ("ROLLBACK", 5),
+                    ("DELETE", 5), ("RESTORE", 6)], f"actions logged: {hist}"
+
+
+@modes()
+def test_rollback_table(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("rbt")
+    fn(conn, "create_table", {"slug": slug, "name": "Rolled", "columns": [
+        {"name": "name", "type": "text"}, {"name": "qty", "type": "integer"}]})
+    recs = fn(conn, "create_records", slug, [{"name": f"r{i}", "qty": i} for i in range(4)])
+    before = {r["id"]: data_of(fn(conn, "get_record", slug, r["id"])) for r in recs}
+    at = one(conn, "select clock_timestamp()")
+    one(conn, "select pg_sleep(0.05)")
+    fn(conn, "update_record", slug, recs[0]["id"], {"qty": 100})
+    fn(conn, "update_record", slug, recs[1]["id"], {"name": "changed"})
+    fn(conn, "delete_record", slug, recs[2]["id"])
+    born = fn(conn, "create_record", slug, {"name": "born after", "qty": 9})
+
+    got = one(conn, "select docpal.rollback_table(%s, %s::timestamptz)", slug, at)
+    assert got == {"updated": 2, "restored": 1, "deleted": 1}
+    rows = fn(conn, "query_table", slug, {"limit": 100})
+    assert rows["total"] == 4
+    assert {r["id"]: data_of(r) for r in rows["rows"]} == before
+    assert fn(conn, "get_record", slug, born["id"]) is None
+    assert one(conn, "select docpal.rollback_table(%s, %s::timestamptz)", slug, at) == \
+        {"updated": 0, "restored": 0, "deleted": 0}
+    fn(conn, "seal_audit_chain")
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+    last = [fn(conn, "record_history", slug, r["id"])[-1]["action"] for r in (recs[0], recs[1], recs[2], born)]
+    assert last == ["ROLLBACK", "ROLLBACK", "RESTORE", "DELETE"], f"last actions logged: {last}"
+
+
+# --------------------------------------------------------------------------
+# Bulk writes
+
+
+@modes()
+def test_bulk_create_and_events(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("bulk")
+    fn(conn, "create_table", {"slug": slug, "name": "Bulk", "columns": [
+        {"name": "name", "type": "text"}, {"name": "n", "type": "integer"}]})
+    consumer = f"bulk-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(conn, consumer)  # start after everything so far
+    recs = fn(conn, "create_records", slug, [{"name": f"b{i:03d}", "n": i} for i in range(200)])
+    assert len(recs) == 200 and [r["n"] for r in recs] == list(range(200))
+    got = fn(conn, "query_table", slug, {"columns": ["n"], "sort": ["n"], "limit": 1000})
+    assert got["total"] == 200 and [r["n"] for r in got["rows"]] == list(range(200))
+    got = fn(conn, "query_table", slug, {"columns": ["n"], "filters": {"n": {"gte": 150}}, "limit": 10})
+    assert got["total"] == 50 and len(got["rows"]) == 10
+
+    events = fn(conn, "poll_events", consumer, 1000)
+    ids = [e["event_id"] for e in events]
+    assert ids == sorted(set(ids)), "event ids strictly increasing"
+    assert [(e["table"], e["action"], e["version"]) for e in events] == [(slug, "INSERT", 1)] * 200
+    assert [e["record_id"] for e in events] == [r["id"] for r in recs], "one event per row, in insert order"
+    fn(conn, "ack_events", consumer, ids[-1])
+    assert fn(conn, "poll_events", consumer, 1000) == []
+
+
+@modes()
+def test_many_updates(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("upd")
+    fn(conn, "create_table", {"slug": slug, "name": "Upd", "columns": [{"name": "n", "type": "integer"}]})
+    consumer = f"upd-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(conn, consumer)
+    rec = fn(conn, "create_record", slug, {"n": 0})
+    for i in range(1, 51):
+        got = fn(conn, "update_record", slug, rec["id"], {"n": i}, i)  # expected_version
+        assert got["version"] == i + 1 and got["n"] == i
+    assert fn(conn, "get_record", slug, rec["id"])["version"] == 51
+    hist = fn(conn, "record_history", slug, rec["id"])
+    assert [h["version"] for h in hist] == list(range(1, 52))
+    assert fn(conn, "record_version", slug, rec["id"], 26)["n"] == 25
+    events = poll_all(conn, consumer)
+    assert [(e["action"], e["version"]) for e in events] == [("INSERT", 1)] + [("UPDATE", v) for v in range(2, 52)]
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+
+
+# --------------------------------------------------------------------------
+# Section 6: permissions
+
+
+@modes()
+def test_member_with_a_custom_role(admin, company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("deal")
+    fn(conn, "create_table", {"slug": slug, "name": "Deals", "columns": [
+        {"name": "name", "type": "text"}, {"name": "region", "type": "text"},
+        {"name": "amount", "type": "integer"}, {"name": "secret", "type": "text"}]})
+    fn(conn, "create_records", slug, [
+        {"name": f"d{i}", "region": "eu" if i % 2 else "us", "amount": i, "secret": f"s{i}"} for i in range(6)])
+    uid, member = member_conn(admin, company)
+    try:
+        with pytest.raises(psycopg.Error) as exc:  # nothing granted yet
+            fn(member, "query_table", slug, {})
+        assert exc.value.sqlstate == "42501"
+
+        role = uniq("eu_reader")
+        assert fn(conn, "create_role", role)["name"] == role
+        got = one(conn, "select docpal.grant_permission(%s, %s, %s::text[], %s)", role, slug, ["read"],
+                  Jsonb({"columns": ["name", "region", "amount"], "row_filter": {"region": "eu"}}))
+        assert got["role"] == role and got["table"] == slug
+        fn(conn, "assign_role", uid, role)
+        assert one(conn, "select docpal.check_permission(%s, 'read', %s)", uid, slug) is True
+        assert one(conn, "select docpal.check_permission(%s, 'create', %s)", uid, slug) is False
+
+        got = fn(member, "query_table", slug, {"sort": ["name"]})
+        assert got["total"] == 3
+        assert [data_of(r) for r in got["rows"]] == [
+            {"name": f"d{i}", "region": "eu", "amount": i} for i in (1, 3, 5)]
+        with pytest.raises(psycopg.Error) as exc:  # a column no grant covers
+            fn(member, "query_table", slug, {"columns": ["secret"]})
+        assert exc.value.sqlstate == "42501"
+        us = fn(conn, "query_table", slug, {"filters": {"region": "us"}, "limit": 1})["rows"][0]
+        assert fn(member, "get_record", slug, us["id"]) is None
+        with pytest.raises(psycopg.Error) as exc:  # no create grant
+            fn(member, "create_record", slug, {"name": "mine", "region": "eu"})
+        assert exc.value.sqlstate == "42501"
+        with pytest.raises(psycopg.Error) as exc:
+            fn(member, "update_record", slug, us["id"], {"amount": 0})
+        assert exc.value.sqlstate in ("42501", "P0002")
+
+        # a write grant with a row filter: inside it works, outside 23514
+        one(conn, "select docpal.grant_permission(%s, %s, %s::text[], %s)", role, slug, ["create"],
+            Jsonb({"columns": ["name", "region"], "row_filter": {"region": "eu"}}))
+        made = fn(member, "create_record", slug, {"name": "mine", "region": "eu"})
+        assert made["name"] == "mine" and made["created_by"] == str(uid)
+        with pytest.raises(psycopg.Error) as exc:
+            fn(member, "create_record", slug, {"name": "theirs", "region": "us"})
+        assert exc.value.sqlstate == "23514"
+        assert fn(member, "query_table", slug, {})["total"] == 4
+    finally:
+        member.close()
+
+
+# --------------------------------------------------------------------------
+# Section 6: ReBAC; section 7: workflows
+
+
+@modes()
+def test_rebac(company):
+    company.ready()
+    conn = ctx(company)
+    doc, folder = uniq("doc"), uniq("folder")
+    rules = {"viewer": ["viewer", "editor", "parent->viewer"], "editor": ["editor", "owner"]}
+    assert fn(conn, "define_relations", doc, rules) == {"object_type": doc, "rules": rules}
+    fn(conn, "define_relations", folder, {"viewer": ["viewer"]})
+    conn.execute("select docpal.relate(%s, %s, %s)", ("user:ann", "editor", f"{doc}:1"))
+    conn.execute("select docpal.relate(%s, %s, %s)", (f"{folder}:f", "parent", f"{doc}:2"))
+    conn.execute("select docpal.relate(%s, %s, %s)", ("user:bob", "viewer", f"{folder}:f"))
+    conn.execute("select docpal.relate(%s, %s, %s)", ("group:eng#member", "viewer", f"{doc}:3"))
+    conn.execute("select docpal.relate(%s, %s, %s)", ("user:cy", "member", "group:eng"))
+
+    def check(subject, permission, obj):
+        return one(conn, "select docpal.check_relation(%s, %s, %s)", subject, permission, obj)
+
+    assert check("user:ann", "viewer", f"{doc}:1") is True
+    assert check("user:ann", "editor", f"{doc}:1") is True
+    assert check("user:ann", "viewer", f"{doc}:2") is False
+    assert check("user:bob", "viewer", f"{doc}:2") is True
+    assert check("user:bob", "editor", f"{doc}:2") is False
+    assert check("user:cy", "viewer", f"{doc}:3") is True
+    conn.execute("select docpal.unrelate(%s, %s, %s)", ("user:cy", "member", "group:eng"))
+    assert check("user:cy", "viewer", f"{doc}:3") is False
+    with pytest.raises(psycopg.Error) as exc:
+        conn.execute("select docpal.unrelate(%s, %s, %s)", ("user:cy", "member", "group:eng"))
+    assert exc.value.sqlstate == "P0002"
+    lookup = "select docpal.lookup_objects(%s, %s, %s)"
+    assert one(conn, lookup, "user:bob", "viewer", doc) == [f"{doc}:2"]
+    assert one(conn, lookup, "user:ann", "viewer", doc) == [f"{doc}:1"]
+    conn.execute("select docpal.unrelate(%s, %s, %s)", ("user:bob", "viewer", f"{folder}:f"))
+    assert check("user:bob", "viewer", f"{doc}:2") is False
+    assert one(conn, lookup, "user:bob", "viewer", doc) == []
+
+
+@modes()
+def test_workflow(admin, company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("exp")
+    fn(conn, "create_table", {"slug": slug, "name": "Expenses", "columns": [
+        {"name": "title", "type": "text"},
+        {"name": "status", "type": "select", "options": ["draft", "submitted", "approved"]}]})
+    name = uniq("wf")
+    spec = {"name": name, "table": slug, "state_column": "status", "initial": "draft",
+            "transitions": [{"name": f"{name}_submit", "from": ["draft"], "to": "submitted"},
+                            {"name": f"{name}_approve", "from": ["submitted"], "to": "approved", "approvals": 2}]}
+    got = fn(conn, "define_workflow", spec)
+    assert got["name"] == name and [(t["name"], t["approvals"], t["roles"]) for t in got["transitions"]] == [
+        (f"{name}_submit", 1, []), (f"{name}_approve", 2, [])]
+    rec = fn(conn, "create_record", slug, {"title": "Taxi"})
+    assert rec["status"] == "draft"
+    with pytest.raises(psycopg.Error) as exc:
+        fn(conn, "update_record", slug, rec["id"], {"status": "approved"})
+    assert exc.value.sqlstate == "23514"
+    with pytest.raises(psycopg.Error) as exc:  # from the wrong state
+        fn(conn, "transition_record", slug, rec["id"], f"{name}_approve")
+    assert exc.value.sqlstate == "22023"
+    assert fn(conn, "transition_record", slug, rec["id"], f"{name}_submit") == \
+        {"state": "submitted", "pending_approvals": 0}
+    assert fn(conn, "transition_record", slug, rec["id"], f"{name}_approve") == \
+        {"state": "submitted", "pending_approvals": 1}
+    assert fn(conn, "transition_record", slug, rec["id"], f"{name}_approve") == \
+        {"state": "submitted", "pending_approvals": 1}, "the same user again changes nothing"
+    uid, second = member_conn(admin, company, "admin")
+    try:
+        assert one(second, "select docpal.transition_record(%s, %s, %s, %s)", slug, rec["id"],
+                   f"{name}_approve", "ok") == {"state": "approved", "pending_approvals": 0}
+    finally:
+        second.close()
+    now = fn(conn, "get_record", slug, rec["id"])
+    assert now["status"] == "approved" and now["version"] == 3 and now["updated_by"] == str(uid)
+    hist = fn(conn, "workflow_history", slug, rec["id"])
+    assert [(h["kind"], h["transition"], h["from"], h["to"]) for h in hist] == [
+        ("transition", f"{name}_submit", "draft", "submitted"),
+        ("approval", f"{name}_approve", "submitted", None),
+        ("transition", f"{name}_approve", "submitted", "approved")]
+    assert [h["action"] for h in fn(conn, "record_history", slug, rec["id"])] == ["INSERT", "UPDATE", "UPDATE"]
+
+
+# --------------------------------------------------------------------------
+# Section 7: events
+
+
+@modes()
+def test_replay_events(company):
+    company.ready()
+    conn = ctx(company)
+    consumer = f"replay-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(conn, consumer)
+    slug = uniq("rep")
+    fn(conn, "create_table", {"slug": slug, "name": "Replay", "columns": [{"name": "n", "type": "integer"}]})
+    recs = [fn(conn, "create_record", slug, {"n": i}) for i in range(4)]
+    events = fn(conn, "poll_events", consumer, 1000)
+    assert [e["record_id"] for e in events] == [r["id"] for r in recs]
+    ids = [e["event_id"] for e in events]
+    fn(conn, "ack_events", consumer, ids[-1])
+    assert fn(conn, "poll_events", consumer, 1000) == []
+
+    conn.execute("select docpal.replay_events(%s, %s)", (consumer, ids[1]))
+    again = fn(conn, "poll_events", consumer, 1000)
+    assert [e["event_id"] for e in again] == ids[1:]
+    assert again == events[1:]
+    fn(conn, "ack_events", consumer, ids[-1])
+    assert fn(conn, "poll_events", consumer, 1000) == []
+    later = fn(conn, "create_record", slug, {"n": 9})
+    assert [e["record_id"] for e in fn(conn, "poll_events", consumer, 1000)] == [later["id"]]
+
+
+def test_consumer_follows_distribute_and_move(admin):
+    """A consumer that acknowledged before the company was distributed, and
+    again before it moved, gets exactly what was written after each step,
+    once (contract section 7 and section 10, rule 11); a consumer that
+    stopped before the distribution gets everything written since. Every
+    step is checked and the differences reported together."""
+    co = build(admin, "local", CREATED, f"citus-follow-{RUN}")
+    co.ready()
+    conn = co.conn
+    steady, behind = f"steady-{RUN}", f"behind-{RUN}"
+    names: dict = {}
+    wrong: list[str] = []
+
+    def write(tag):
+        rid = fn(conn, "create_record", "items", {"name": tag, "price": 1})["id"]
+        names[rid] = tag
+        return tag
+
+    def step(label, consumer, expected):
+        """Poll (expecting exactly `expected`), acknowledge what came, and
+        expect nothing more after the acknowledgement."""
+        try:
+            events = fn(conn, "poll_events", consumer, 1000)
+            got = [(names.get(e["record_id"], e["record_id"]), e["action"]) for e in events]
+            if got != expected:
+                wrong.append(f"{label}: {consumer} got {got}, expected {expected}")
+            if events:
+                fn(conn, "ack_events", consumer, events[-1]["event_id"])
+            again = fn(conn, "poll_events", consumer, 1000)
+            if again:
+                wrong.append(f"{label}: {consumer} got {len(again)} events again after acknowledging")
+        except psycopg.Error as exc:
+            wrong.append(f"{label}: {consumer}: {short(exc)}")
+
+    try:
+        a = write("a, local")
+        step("local", steady, [(a, "INSERT")])
+        step("local", behind, [(a, "INSERT")])
+
+        distribute(admin, co.schema)
+        step("right after citus_schema_distribute", steady, [])
+        b = write("b, distributed")
+        step("after citus_schema_distribute", steady, [(b, "INSERT")])
+
+        source = node_of(admin, co.schema)
+        target = one(admin, """
+            select nodename || ':' || nodeport from pg_catalog.pg_dist_node
+             where isactive and noderole = 'primary' and shouldhaveshards
+               and (nodename, nodeport) <> (%s, %s)
+             order by nodeid limit 1""", *source)
+        host, port = target.rsplit(":", 1)
+        admin.execute("select citus_schema_move(%s::regnamespace, %s, %s)", (co.schema, host, int(port)))
+        assert node_of(admin, co.schema) == (host, int(port))
+        step("right after citus_schema_move", steady, [])
+        c = write("c, moved")
+        step("after citus_schema_move", steady, [(c, "INSERT")])
+        step("after distribute and move", behind, [(b, "INSERT"), (c, "INSERT")])
+        d = write("d, moved")
+        step("second write after the move", steady, [(d, "INSERT")])
+        step("second write after the move", behind, [(d, "INSERT")])
+    finally:
+        conn.close()
+    assert wrong == [], "\n".join(wrong)
+
+
+@modes()
+def test_concurrent_writers(company):
+    company.ready()
+    slug = uniq("conc")
+    fn(ctx(company), "create_table", {"slug": slug, "name": "Concurrent",
+                                      "columns": [{"name": "who", "type": "text"}, {"name": "n", "type": "integer"}]})
+    consumer = f"conc-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(ctx(company), consumer)
+    conns = [owner_conn(company), owner_conn(company)]
+    made: dict[int, list] = {0: [], 1: []}
+    errors: list = []
+    start = threading.Barrier(2)
+
+    def writer(k):
+        try:
+            start.wait(10)
+            for i in range(20):
+                made[k].append(fn(conns[k], "create_record", slug, {"who": f"w{k}", "n": i})["id"])
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(f"writer {k}: {short(exc)}")
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in (0, 1)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        for c in conns:
+            c.close()
+    assert errors == []
+    assert len(made[0]) == len(made[1]) == 20
+    assert fn(ctx(company), "query_table", slug, {"count": "exact"})["total"] == 40
+
+    events = poll_all(ctx(company), consumer)
+    ids = [e["event_id"] for e in events]
+    assert all(x < y for x, y in zip(ids, ids[1:])), "event ids strictly increasing"
+    assert [e["action"] for e in events] == ["INSERT"] * 40
+    assert sorted(e["record_id"] for e in events) == sorted(made[0] + made[1]), "each record once"
+    for k in (0, 1):  # each writer's events in its own order
+        assert [e["record_id"] for e in events if e["record_id"] in set(made[k])] == made[k]
+
+
+# --------------------------------------------------------------------------
+# Section 6: API keys
+
+
+@modes()
+def test_api_key(admin, company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("keyed")
+    fn(conn, "create_table", {"slug": slug, "name": "Keyed", "columns": [{"name": "title", "type": "text"}]})
+    fn(conn, "create_records", slug, [{"title": f"k{i}"} for i in range(3)])
+    key = one(conn, "select docpal.create_api_key(%s, %s, %s::text[])", "citus", company.owner, ["read"])
+    assert set(key) == {"id", "key"}
+
+    app = connect()
+    try:
+        app.execute("set role docpal_app")  # an untrusted client
+        got = one(app, "select docpal.authenticate(%s, false)", key["key"])
+        assert got == {"company_id": str(company.id), "user_id": str(company.owner), "scopes": ["read"]}
+        rows = fn(app, "query_table", slug, {"columns": ["title"], "sort": ["title"]})
+        assert rows == {"total": 3, "rows": [{"title": f"k{i}"} for i in range(3)]}
+        with pytest.raises(psycopg.Error) as exc:  # the key has only the read scope
+            fn(app, "create_record", slug, {"title": "no"})
+        assert exc.value.sqlstate == "42501"
+        with pytest.raises(psycopg.Error) as exc:
+            one(app, "select docpal.authenticate(%s)", key["key"][:-2] + "xx")
+        assert exc.value.sqlstate == "28000"
+        conn.execute("select docpal.revoke_api_key(%s)", (key["id"],))
+        with pytest.raises(psycopg.Error) as exc:
+            fn(app, "query_table", slug, {})
+        assert exc.value.sqlstate == "42501"
+    finally:
+        app.close()
+
+
+# --------------------------------------------------------------------------
+# Section 1: drop_company
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_drop_company(admin, mode):
+    mine: list = []
+    co = build(admin, mode, mine, f"citus-drop-{mode.replace('_', '-')}-{uuid.uuid4().hex[:8]}")
+    try:
+        co.ready()
+        fn(co.conn, "create_table", {"slug": "extra", "name": "Extra", "columns": [
+            {"name": "n", "type": "integer"}, {"name": "links", "type": "relation_many", "target": "items"}]})
+        fn(co.conn, "create_record", "extra", {"n": 1})
+        if mode != "local":
+            assert one(admin, "select count(*) from pg_dist_schema where schemaid = %s::regnamespace", co.schema) == 1
+        co.conn.close()
+        admin.execute("select docpal.drop_company(%s)", (co.id,))
+        mine.remove(co.id)
+        assert one(admin, "select count(*) from pg_namespace where nspname = %s", co.schema) == 0
+        assert one(admin, "select count(*) from pg_dist_partition where logicalrelid::text like %s",
+                   co.schema + ".%") == 0
+        assert one(admin, "select count(*) from pg_dist_schema where schemaid::regnamespace::text = %s",
+                   co.schema) == 0
+        on_workers = admin.execute(
+            "select nodename, nodeport, result from run_command_on_workers(%s)",
+            (f"select count(*) from pg_namespace where nspname = '{co.schema}'",)).fetchall()
+        assert [r[2] for r in on_workers] == ["0"] * len(on_workers), f"schema left on a worker: {on_workers}"
+        assert fn(admin, "get_company", str(co.id)) is None
+        assert str(co.id) not in [c["id"] for c in fn(admin, "list_companies")]
+    finally:
+        if co.conn is not None and not co.conn.closed:
+            co.conn.close()
+        CREATED.extend(mine)  # dropped by the module's cleanup if the test did not
