@@ -1181,3 +1181,23 @@ def test_drop_company(admin, mode):
         if co.conn is not None and not co.conn.closed:
             co.conn.close()
         CREATED.extend(mine)  # dropped by the module's cleanup if the test did not
+
+
+@modes()
+def test_truncate(admin, company):
+    """A TRUNCATE is logged row by row in a local company; Citus puts no
+    TRUNCATE trigger on a shard, so a distributed company refuses it (0A000)
+    and keeps its rows, rather than lose them from the audit log."""
+    company.ready()
+    slug = f"trunc_{uuid.uuid4().hex[:6]}"
+    fn(ctx(company), "create_table", {"slug": slug, "name": "Trunc", "columns": [{"name": "tag", "type": "text"}]})
+    recs = [fn(ctx(company), "create_record", slug, {"tag": t}) for t in ("a", "b")]
+    if company.mode == "local":
+        admin.execute(f'truncate {company.schema}."{slug}"')
+        assert fn(ctx(company), "get_record", slug, recs[0]["id"]) is None
+        assert [h["action"] for h in fn(ctx(company), "record_history", slug, recs[0]["id"])] == ["INSERT", "DELETE"]
+    else:
+        with pytest.raises(psycopg.Error) as exc:
+            admin.execute(f'truncate {company.schema}."{slug}"')
+        assert exc.value.sqlstate == "0A000"
+        assert fn(ctx(company), "query_table", slug, {})["total"] == 2

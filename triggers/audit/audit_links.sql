@@ -32,10 +32,16 @@ begin
     if docpal_private.switch('audit_links') = 'off' then
         return null;
     end if;
+    if tg_op = 'TRUNCATE' and docpal_private.company_distributed(tg_table_schema) then
+        -- Citus puts no TRUNCATE trigger on a shard: nothing would log the
+        -- change, so a distributed company's junction table is not truncated
+        raise exception using errcode = '0A000',
+            message = pg_catalog.format('a table of a distributed company cannot be truncated: %s', v_junction),
+            hint = 'DELETE the rows instead: it is audited.';
+    end if;
     if tg_op = 'TRUNCATE' then
-        -- the rows of the table the trigger fires on (on a worker: its shard)
         execute pg_catalog.format('select pg_catalog.array_agg(distinct j.source_id) from %I.%I j',
-                                  tg_table_schema, tg_table_name)
+                                  tg_table_schema, v_junction)
            into v_sources;
         v_before := docpal_private.link_lists(tg_table_schema, v_junction, v_sources);
         v_after := '{}';

@@ -204,19 +204,15 @@ begin
                  elsif tg_op = ''INSERT'' then
                      select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_d)) into _rows from (%8$s) _d;
                      _action := _insert_action;
-                 elsif tg_op = ''DELETE'' then
-                     select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_d)) into _rows from (%9$s) _d;
-                     _action := ''DELETE'';
                  else
-                     -- the shard''s own rows (the table''s name would be a distributed query)
-                     execute pg_catalog.replace(%10$L, ''_docpal_shard_'',
-                                                pg_catalog.format(''%%I.%%I'', tg_table_schema, tg_table_name))
-                        into _rows;
+                     -- DELETE (Citus puts no TRUNCATE trigger on a shard; the
+                     -- coordinator refuses a TRUNCATE, below)
+                     select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_d)) into _rows from (%9$s) _d;
                      _action := ''DELETE'';
                  end if;
                  _count := coalesce(pg_catalog.jsonb_array_length(_rows), 0);
                  if _count > 0 then
-                     %11$s;
+                     %10$s;
                  end if;
                  return null;
              end if;%2$s
@@ -227,6 +223,14 @@ begin
              elsif tg_op = ''DELETE'' then
                  %5$s;
              else
+                 if docpal_private.company_distributed(tg_table_schema) then
+                     -- Citus puts no TRUNCATE trigger on a shard: nothing would
+                     -- log the rows, so a distributed company''s table is not
+                     -- truncated (DELETE is logged)
+                     raise exception using errcode = ''0A000'',
+                         message = pg_catalog.format(''a table of a distributed company cannot be truncated: %%s'', %1$L),
+                         hint = ''DELETE the rows instead: it is audited.'';
+                 end if;
                  -- a TRUNCATE may be the first write of its transaction: take the
                  -- transaction id before the entries (docpal_private.seal_audit)
                  perform pg_catalog.pg_current_xact_id();
@@ -250,11 +254,7 @@ begin
         pg_catalog.format(v_write, v_on_insert, '_insert_action'),
         pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
         pg_catalog.format(v_write, v_on_truncate, '''DELETE'''),
-        v_update, v_on_insert, v_on_delete,
-        pg_catalog.format('select pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_d)) from (%s) _d',
-                          pg_catalog.format(v_whole, 'pg_catalog.to_jsonb(_r)', 'null::jsonb', '''deleted''',
-                                            v_workflow_row, '_docpal_shard_')),
-        v_shard);
+        v_update, v_on_insert, v_on_delete, v_shard);
     -- a dollar quote that the body (whose literals hold rule values) does not contain
     while pg_catalog.strpos(v_body, v_tag) > 0 loop
         v_tag := '$capture_' || pg_catalog.left(pg_catalog.md5(v_tag), 8) || '$';
