@@ -19,6 +19,11 @@ known blocker (see the admin fixture) to reach the ones behind it. They migrate 
 migrate is the one install path), use unique slugs, and drop the companies
 they made at the end, so they can run again on the same cluster.
 
+Every public function of schema `docpal` has a case here, in the four modes
+where it concerns a company: test_every_public_function_is_covered fails for
+one that is neither in COVERED (and called by a test) nor in PLATFORM (with
+the reason it holds no company's data).
+
 No connection sets `citus.enable_unsafe_triggers`: docpal sets it for its
 own schema changes, and the DBA's recipe for distributing an existing
 company (`distribute`) sets it for that transaction. Every connection has a
@@ -27,10 +32,13 @@ statement timeout, so a hung distributed statement fails instead of hanging.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import threading
 import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 import psycopg
@@ -88,6 +96,14 @@ def short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     code = getattr(exc, "sqlstate", None)
     return f"{code + ' ' if code else ''}{text[0] if text else type(exc).__name__}"
+
+
+@contextmanager
+def refused(code: str):
+    """The block fails with that SQLSTATE (the message is shown when it is another)."""
+    with pytest.raises(psycopg.Error) as exc:
+        yield exc
+    assert exc.value.sqlstate == code, f"expected {code}, got {short(exc.value)}"
 
 
 class Company:
@@ -189,6 +205,20 @@ def build(admin: psycopg.Connection, mode: str, created: list, slug: str | None 
     return co
 
 
+@contextmanager
+def own_company(admin: psycopg.Connection, mode: str, tag: str):
+    """A company of the test's own in that mode, for a test that changes the
+    company itself (its settings, status, members, audit partitions, outbox):
+    the shared company of the mode stays as the other tests expect it. The
+    module's cleanup drops it."""
+    co = build(admin, mode, CREATED, f"citus-{tag}-{mode.replace('_', '-')}-{uuid.uuid4().hex[:8]}")
+    try:
+        yield co.ready()
+    finally:
+        if co.conn is not None and not co.conn.closed:
+            co.conn.close()
+
+
 # --------------------------------------------------------------------------
 # Module fixtures: migrate once, build each company once, clean up
 
@@ -254,6 +284,47 @@ def test_create_company(admin, company):
     assert one(admin, "select count(*) from pg_namespace where nspname = %s", company.schema) == 1
     distributed = one(admin, "select count(*) from pg_dist_schema where schemaid = %s::regnamespace", company.schema)
     assert distributed == (0 if company.mode == "local" else 1), "citus_schemas lists the company schema iff distributed"
+
+
+@modes()
+def test_list_companies(admin, company):
+    company.ready()
+    listed = [c for c in fn(admin, "list_companies") if c["id"] == str(company.id)]
+    assert listed == [fn(admin, "get_company", str(company.id))]
+
+
+@modes()
+def test_context_functions(company):
+    """current_company, current_user_id and clear_context, and a context for
+    one transaction (set_context's default, what a pooled connection uses)
+    for a write and a read."""
+    company.ready()
+    conn = connect()
+    try:
+        assert conn.execute("select docpal.current_company(), docpal.current_user_id()").fetchone() == (None, None)
+        conn.execute("select docpal.set_context(%s, %s, false)", (company.id, company.owner))
+        assert one(conn, "select docpal.current_company()") == company.id
+        assert one(conn, "select docpal.current_user_id()") == company.owner
+        conn.execute("select docpal.clear_context()")
+        assert conn.execute("select docpal.current_company(), docpal.current_user_id()").fetchone() == (None, None)
+        with refused("42501"):
+            fn(conn, "list_tables")
+
+        with conn.transaction():
+            conn.execute("select docpal.set_context(%s, %s)", (company.id, company.owner))
+            assert one(conn, "select docpal.current_user_id()") == company.owner
+            rec = fn(conn, "create_record", "items", {"name": "in one transaction", "price": 2})
+            assert fn(conn, "get_record", "items", rec["id"]) == rec
+        assert one(conn, "select docpal.current_company()") is None, "a local context ends with its transaction"
+        assert rec["created_by"] == str(company.owner)
+        assert fn(ctx(company), "get_record", "items", rec["id"]) == rec
+
+        with conn.transaction():
+            conn.execute("select docpal.set_context(%s, %s)", (company.id, company.owner))
+            conn.execute("select docpal.clear_context()")
+            assert one(conn, "select docpal.current_company()") is None, "clear_context ends a local context too"
+    finally:
+        conn.close()
 
 
 # --------------------------------------------------------------------------
@@ -609,6 +680,62 @@ def test_drop_table(admin, company):
                    f"{company.schema}.{source}", f"{company.schema}.{target}") == 0
 
 
+@modes()
+def test_alter_table(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("alt")
+    fn(conn, "create_table", {"slug": slug, "name": "Before", "columns": [{"name": "n", "type": "integer"}]})
+    rec = fn(conn, "create_record", slug, {"n": 1})
+    desc = fn(conn, "alter_table", slug, {"name": "After", "description": "renamed"})
+    assert (desc["slug"], desc["name"], desc["description"]) == (slug, "After", "renamed")
+    assert fn(conn, "describe_table", slug) == desc
+    assert [t["name"] for t in fn(conn, "list_tables") if t["slug"] == slug] == ["After"]
+    with refused("22023"):  # only name and description
+        fn(conn, "alter_table", slug, {"slug": "other"})
+    hist = fn(conn, "schema_history", slug)
+    assert [h["change"] for h in hist] == ["create_table", "alter_table"]
+    assert (hist[1]["before"]["name"], hist[1]["after"]["name"], hist[1]["after"]["description"]) == \
+        ("Before", "After", "renamed")
+    assert hist[1]["user_id"] == str(company.owner)
+    assert fn(conn, "get_record", slug, rec["id"]) == rec
+
+
+@modes()
+def test_type_lists(admin, company):
+    company.ready()
+    conn = ctx(company)
+    lst, slug = uniq("prio"), uniq("tl")
+    got = fn(conn, "create_type_list", lst, ["low", {"value": "high", "label": "High", "color": "#ff0000"}])
+    assert got == {"slug": lst, "values": [{"value": "low", "label": "low", "color": None},
+                                           {"value": "high", "label": "High", "color": "#ff0000"}]}
+    with refused("42710"):
+        fn(conn, "create_type_list", lst, ["x"])
+    with refused("42704"):
+        fn(conn, "update_type_list", uniq("nope"), ["x"])
+    fn(conn, "create_table", {"slug": slug, "name": "Prio", "columns": [
+        {"name": "p", "type": "select", "type_list": lst},
+        {"name": "ps", "type": "multi_select", "type_list": lst}]})
+    rec = fn(conn, "create_record", slug, {"p": "low", "ps": ["low", "high"]})
+    assert (rec["p"], rec["ps"]) == ("low", ["low", "high"])
+    with refused("23514"):
+        fn(conn, "create_record", slug, {"p": "urgent"})
+
+    got = fn(conn, "update_type_list", lst, ["low", "high", "urgent"])
+    assert [v["value"] for v in got["values"]] == ["low", "high", "urgent"]
+    assert fn(conn, "create_record", slug, {"p": "urgent", "ps": ["urgent"]})["ps"] == ["urgent"]
+    with refused("23514"):  # 'low' is stored: refused, and nothing changes
+        fn(conn, "update_type_list", lst, ["high", "urgent", "extra"])
+    assert fn(conn, "create_record", slug, {"p": "low"})["p"] == "low"
+    with refused("23514"):
+        fn(conn, "create_record", slug, {"p": "extra"})
+    fn(conn, "update_type_list", lst, ["low", "high", "urgent", "extra"])
+    assert fn(conn, "create_record", slug, {"p": "extra"})["p"] == "extra"
+    assert fn(conn, "query_table", slug, {})["total"] == 4
+    assert fn(conn, "verify_audit_chain")["ok"] is True
+    assert_distributed_with_schema(admin, company, [slug])
+
+
 # --------------------------------------------------------------------------
 # Relations: relation and relation_many
 
@@ -712,6 +839,238 @@ def test_deletes_through_relations(company):
 
 
 # --------------------------------------------------------------------------
+# Section 3: files (register_file, file columns)
+
+
+@modes()
+def test_register_file(admin, company):
+    company.ready()
+    conn = ctx(company)
+    sha = uuid.uuid4().hex + uuid.uuid4().hex  # unique content: the company is shared
+    spec = {"name": "report.pdf", "size": 1234, "mime": "application/pdf", "sha256": sha,
+            "storage_key": f"s3://bucket/{sha}"}
+    file = fn(conn, "register_file", spec)
+    assert set(file) == {"id", "name", "size", "mime", "sha256", "storage_key"}
+    assert {k: file[k] for k in spec} == spec
+    assert fn(conn, "register_file", {**spec, "name": "copy.pdf", "storage_key": "elsewhere"}) == file, \
+        "the same sha256 returns the file already registered"
+    with refused("22023"):
+        fn(conn, "register_file", {**spec, "sha256": "xyz"})
+
+    slug = uniq("docs")
+    fn(conn, "create_table", {"slug": slug, "name": "Docs", "columns": [
+        {"name": "title", "type": "text"}, {"name": "attachment", "type": "file"}]})
+    rec = fn(conn, "create_record", slug, {"title": "a", "attachment": file["id"]})
+    assert rec["attachment"] == file["id"]
+    assert fn(conn, "query_table", slug, {"columns": ["title", "attachment"]}) == \
+        {"total": 1, "rows": [{"title": "a", "attachment": file["id"]}]}
+    with refused("23503"):
+        fn(conn, "create_record", slug, {"title": "b", "attachment": str(uuid.uuid4())})
+
+    uid, member = member_conn(admin, company)
+    try:
+        other = dict(spec, sha256=uuid.uuid4().hex * 2, storage_key="mine")
+        with refused("42501"):  # no create or update grant on a table with a file column
+            fn(member, "register_file", other)
+        role = uniq("uploader")
+        fn(conn, "create_role", role)
+        one(conn, "select docpal.grant_permission(%s, %s, %s::text[])", role, slug, ["create"])
+        fn(conn, "assign_role", uid, role)
+        mine = fn(member, "register_file", other)
+        assert mine["storage_key"] == "mine" and mine["sha256"] == other["sha256"]
+        theirs = fn(member, "register_file", {**spec, "storage_key": "guess"})
+        assert theirs["id"] == file["id"] and theirs["storage_key"] is None, \
+            "where another user's bytes are is for owners, admins and the registrant"
+    finally:
+        member.close()
+
+
+# --------------------------------------------------------------------------
+# Section 4: search, views, aggregates, explain_query (the same data in every
+# mode, the expected results written out from it)
+
+
+VIEW_CATEGORIES = [("Electronics", None), ("Phones", "Electronics"), ("Smartphones", "Phones"),
+                   ("Laptops", "Electronics"), ("Home", None), ("Kitchen", "Home"), ("Garden", None)]
+VIEW_TASKS = [  # name, status, category, price, starts, ends, blockers, notes
+    ("Design", "todo", "Phones", 10, "2026-01-05", "2026-01-10", [], "sketch the case"),
+    ("Build", "doing", "Phones", 20, "2026-01-11", "2026-01-20", ["Design"], "solder the boards"),
+    ("Test", "doing", "Laptops", 5, "2026-01-21", "2026-01-25", ["Build", "Design"], "run the suite"),
+    ("Ship", "todo", "Laptops", 50, "2026-01-26", "2026-01-27", ["Test"], None),
+    ("Paint fence", "done", "Garden", 7, "2026-01-02", "2026-01-03", [], "white paint"),
+    ("Idea", None, None, None, None, None, [], "maybe a fence"),
+]
+VIEWS: dict[str, dict] = {}  # mode -> the tables and ids of make_views, made on first use (read only)
+
+
+def make_views(conn) -> dict:
+    cats, tasks = uniq("vcat"), uniq("vtask")
+    fn(conn, "create_table", {"slug": cats, "name": "Categories", "columns": [
+        {"name": "name", "type": "text", "required": True},
+        {"name": "parent_id", "type": "relation", "target": cats, "on_delete": "set_null"}]})
+    fn(conn, "create_table", {"slug": tasks, "name": "Tasks", "columns": [
+        {"name": "name", "type": "text", "required": True, "searchable": True},
+        {"name": "notes", "type": "long_text", "searchable": True},
+        {"name": "status", "type": "select", "options": ["todo", "doing", "done", "blocked"]},
+        {"name": "cat_id", "type": "relation", "target": cats, "on_delete": "set_null"},
+        {"name": "price", "type": "decimal", "precision": 12, "scale": 2},
+        {"name": "starts", "type": "date"}, {"name": "ends", "type": "date"},
+        {"name": "blockers", "type": "relation_many", "target": tasks}]})
+    c: dict = {}
+    for name, parent in VIEW_CATEGORIES:
+        c[name] = fn(conn, "create_record", cats, {"name": name, "parent_id": c.get(parent)})["id"]
+    t: dict = {}
+    for name, status, cat, price, starts, ends, blockers, notes in VIEW_TASKS:
+        t[name] = fn(conn, "create_record", tasks, {
+            "name": name, "status": status, "cat_id": c.get(cat), "price": price, "starts": starts, "ends": ends,
+            "blockers": [t[b] for b in blockers], "notes": notes})["id"]
+    return {"cats": cats, "tasks": tasks, "c": c, "t": t}
+
+
+@pytest.fixture
+def views(company) -> dict:
+    company.ready()
+    if company.mode not in VIEWS:
+        VIEWS[company.mode] = make_views(ctx(company))
+    return VIEWS[company.mode]
+
+
+def shape(nodes):
+    """(name, children) of query_tree nodes."""
+    return [(n["name"], shape(n["children"])) for n in nodes]
+
+
+@modes()
+def test_query_search(company, views):
+    conn = ctx(company)
+    tasks = views["tasks"]
+
+    def found(text):
+        return [r["name"] for r in fn(conn, "query_table", tasks, {"search": text, "columns": ["name"],
+                                                                    "sort": ["name"]})["rows"]]
+
+    assert found("fence") == ["Idea", "Paint fence"]
+    assert found("boards") == ["Build"]
+    assert found("paint") == ["Paint fence"]
+    assert found("nothing-like-this") == []
+    got = fn(conn, "query_table", tasks, {"search": "fence", "filters": {"status": "done"}, "columns": ["name"]})
+    assert got == {"total": 1, "rows": [{"name": "Paint fence"}]}
+
+
+@modes()
+def test_query_kanban(company, views):
+    conn = ctx(company)
+    got = fn(conn, "query_kanban", views["tasks"], {"group_by": "status", "sort": ["name"], "columns": ["name"]})
+    lanes = [("todo", ["Design", "Ship"]), ("doing", ["Build", "Test"]), ("done", ["Paint fence"]),
+             ("blocked", []), (None, ["Idea"])]
+    assert got == {"groups": [{"value": v, "count": len(names), "rows": [{"name": n} for n in names]}
+                              for v, names in lanes]}
+    got = fn(conn, "query_kanban", views["tasks"], {"group_by": "status", "sort": ["-price"], "columns": ["name"],
+                                                    "limit_per_group": 1, "filters": {"price": {"gte": 7}}})
+    assert [(g["value"], g["count"], [r["name"] for r in g["rows"]]) for g in got["groups"]] == [
+        ("todo", 2, ["Ship"]), ("doing", 1, ["Build"]), ("done", 1, ["Paint fence"]), ("blocked", 0, [])]
+
+
+@modes()
+def test_query_tree(company, views):
+    conn = ctx(company)
+    c = views["c"]
+    got = fn(conn, "query_tree", views["cats"], {"parent": "parent_id", "sort": ["name"], "columns": ["id", "name"]})
+    assert shape(got["nodes"]) == [("Electronics", [("Laptops", []), ("Phones", [("Smartphones", [])])]),
+                                   ("Garden", []), ("Home", [("Kitchen", [])])]
+    assert [(n["id"], set(n)) for n in got["nodes"]] == [(c[k], {"id", "name", "children"})
+                                                         for k in ("Electronics", "Garden", "Home")]
+    got = fn(conn, "query_tree", views["cats"], {"parent": "parent_id", "root": c["Electronics"], "sort": ["-name"]})
+    assert shape(got["nodes"]) == [("Phones", [("Smartphones", [])]), ("Laptops", [])]
+    assert got["nodes"][0]["parent_id"] == c["Electronics"], "a node carries its row"
+    got = fn(conn, "query_tree", views["cats"], {"parent": "parent_id", "max_depth": 1, "sort": ["name"]})
+    assert shape(got["nodes"]) == [("Electronics", []), ("Garden", []), ("Home", [])]
+
+
+@modes()
+def test_query_breadcrumb(company, views):
+    conn = ctx(company)
+    c = views["c"]
+
+    def path(rid):
+        return fn(conn, "query_breadcrumb", views["cats"], {"id": rid, "parent": "parent_id", "label": "name"})
+
+    assert path(c["Smartphones"]) == {"path": [{"id": c[k], "label": k} for k in ("Electronics", "Phones",
+                                                                                  "Smartphones")]}
+    assert path(c["Garden"]) == {"path": [{"id": c["Garden"], "label": "Garden"}]}
+    with refused("P0002"):
+        path(str(uuid.uuid4()))
+
+
+@modes()
+def test_query_dropdown(company, views):
+    conn = ctx(company)
+    c, t = views["c"], views["t"]
+    got = fn(conn, "query_dropdown", views["cats"], {"label": "name", "search": "PHONE"})
+    assert got == {"options": [{"id": c["Phones"], "label": "Phones"},
+                               {"id": c["Smartphones"], "label": "Smartphones"}]}
+    got = fn(conn, "query_dropdown", views["cats"], {"label": "name", "limit": 2})
+    assert got == {"options": [{"id": c["Electronics"], "label": "Electronics"},
+                               {"id": c["Garden"], "label": "Garden"}]}
+    got = fn(conn, "query_dropdown", views["tasks"], {"label": "cat_id.name", "search": "lap"})
+    assert sorted((o["id"], o["label"]) for o in got["options"]) == sorted([(t["Test"], "Laptops"),
+                                                                            (t["Ship"], "Laptops")])
+
+
+@modes()
+def test_query_gantt(company, views):
+    conn = ctx(company)
+    t = views["t"]
+    got = fn(conn, "query_gantt", views["tasks"], {"start": "starts", "end": "ends", "label": "name",
+                                                   "dependencies": "blockers",
+                                                   "filters": {"starts": {"is_null": False}}})
+    expected = [(t[name], name, starts, ends, sorted(t[b] for b in blockers))
+                for name, _, _, _, starts, ends, blockers, _ in sorted(VIEW_TASKS[:5], key=lambda x: x[4])]
+    assert [(x["id"], x["label"], x["start"], x["end"], sorted(x["dependencies"])) for x in got["tasks"]] == expected
+    assert all(set(x) == {"id", "label", "start", "end", "dependencies"} for x in got["tasks"])
+
+
+@modes()
+def test_aggregate(company, views):
+    conn = ctx(company)
+    got = fn(conn, "aggregate", views["tasks"], {"group_by": ["status"],
+                                                 "metrics": {"n": "count", "total": {"sum": "price"},
+                                                             "top": {"max": "price"}}})
+    assert [(g["status"], g["n"], g["total"], g["top"]) for g in got["groups"]] == [
+        ("doing", 2, 25, 20), ("done", 1, 7, 7), ("todo", 2, 60, 50), (None, 1, None, None)]
+    got = fn(conn, "aggregate", views["tasks"], {"group_by": ["cat_id.name"], "metrics": {"n": "count",
+                                                 "total": {"sum": "price"}}, "having": {"n": {"gte": 2}}})
+    assert got == {"groups": [{"cat_id.name": "Laptops", "n": 2, "total": 55},
+                              {"cat_id.name": "Phones", "n": 2, "total": 30}]}
+    got = fn(conn, "aggregate", views["tasks"], {"metrics": {"n": "count", "avg": {"avg": "price"},
+                                                             "cats": {"count_distinct": "cat_id"},
+                                                             "first": {"min": "starts"}},
+                                                 "filters": {"name": {"neq": "Ship"}}})
+    [g] = got["groups"]
+    assert (g["n"], g["cats"], g["first"]) == (5, 3, "2026-01-02")
+    assert abs(g["avg"] - Decimal("10.5")) < Decimal("1e-9")
+
+
+@modes()
+def test_explain_query(admin, company, views):
+    conn = ctx(company)
+    text = fn(conn, "explain_query", views["tasks"], {"columns": ["name", "cat_id.name"],
+                                                      "filters": {"name": "zebra-needle-42"}, "sort": ["-price"]})
+    assert company.schema in text and views["tasks"] in text and "select" in text.lower()
+    sql = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
+    assert "zebra-needle-42" not in sql, "the value is bound, not spliced"
+    assert "-- $1" in text and "zebra-needle-42" in text
+    with refused("42703"):
+        fn(conn, "explain_query", views["tasks"], {"columns": ["nope"]})
+    uid, member = member_conn(admin, company)
+    try:
+        with refused("42501"):  # owners and admins only
+            fn(member, "explain_query", views["tasks"], {})
+    finally:
+        member.close()
+
+
+# --------------------------------------------------------------------------
 # Section 5: versions, rollback, restore
 
 
@@ -781,6 +1140,159 @@ def test_rollback_table(company):
     assert fn(conn, "verify_audit_chain")["ok"] is True
     last = [fn(conn, "record_history", slug, r["id"])[-1]["action"] for r in (recs[0], recs[1], recs[2], born)]
     assert last == ["ROLLBACK", "ROLLBACK", "RESTORE", "DELETE"], f"last actions logged: {last}"
+
+
+# --------------------------------------------------------------------------
+# Section 5: audit reports and the audit log's upkeep
+
+
+ENTRY_KEYS = {"id", "at", "txid", "user_id", "db_role", "table", "record_id", "action", "version", "old", "new",
+              "changed", "summary", "hash"}
+
+
+@modes()
+def test_audit_report(admin, company):
+    """The three kinds, narrowed to a table of the test's own (the company is
+    shared): the owner makes 2 records, updates one and rolls it back; an
+    admin makes one and deletes one."""
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("rep")
+    fn(conn, "create_table", {"slug": slug, "name": "Reported", "columns": [
+        {"name": "title", "type": "text"}, {"name": "n", "type": "integer"}]})
+    email = f"{uniq('adm')}@example.com"
+    uid = fn(admin, "create_user", email, "An admin")
+    admin.execute("select docpal.add_member(%s, %s, 'admin')", (company.id, uid))
+    second = connect()
+    try:
+        second.execute("select docpal.set_context(%s, %s, false)", (company.id, uid))
+        a = fn(conn, "create_record", slug, {"title": "a", "n": 1})
+        b = fn(conn, "create_record", slug, {"title": "b", "n": 2})
+        fn(conn, "update_record", slug, a["id"], {"n": 10})
+        one(conn, "select pg_sleep(0.05)")
+        middle = one(conn, "select clock_timestamp()")
+        one(conn, "select pg_sleep(0.05)")
+        c = fn(second, "create_record", slug, {"title": "c", "n": 3})
+        fn(second, "delete_record", slug, b["id"])
+        fn(conn, "rollback_record", slug, a["id"], 1)
+    finally:
+        second.close()
+    owner_email = f"owner-{company.slug}@example.com"
+    actions = ["INSERT", "INSERT", "UPDATE", "INSERT", "DELETE", "ROLLBACK"]
+
+    got = fn(conn, "audit_report", {"kind": "changes", "table": slug})
+    assert got["report_type"] == "changes" and set(got["period"]) == {"from", "to"}
+    assert got["total"] == 6 and [e["action"] for e in got["entries"]] == actions
+    assert all(set(e) == ENTRY_KEYS and e["table"] == slug for e in got["entries"])
+    assert [e["record_id"] for e in got["entries"]] == [a["id"], b["id"], a["id"], c["id"], b["id"], a["id"]]
+    assert [e["action"] for e in fn(conn, "audit_report", {"kind": "changes", "table": slug,
+                                                          "user_id": str(uid)})["entries"]] == ["INSERT", "DELETE"]
+    late = fn(conn, "audit_report", {"kind": "changes", "table": slug, "from": middle.isoformat()})
+    assert [e["action"] for e in late["entries"]] == ["INSERT", "DELETE", "ROLLBACK"]
+    early = fn(conn, "audit_report", {"kind": "changes", "table": slug, "to": middle.isoformat()})
+    assert early["total"] == 3
+
+    got = fn(conn, "audit_report", {"kind": "user_activity", "table": slug})
+    assert got["report_type"] == "user_activity"
+    counts = ("changes", "inserts", "updates", "deletes", "rollbacks", "restores")
+    assert [(u["user_id"], u["user"], [u[k] for k in counts], u["tables"]) for u in got["users"]] == [
+        (str(company.owner), owner_email, [4, 2, 1, 0, 1, 0], [slug]),
+        (str(uid), email, [2, 1, 0, 1, 0, 0], [slug])]
+
+    got = fn(conn, "audit_report", {"kind": "compliance", "table": slug})
+    assert got["report_type"] == "compliance"
+    assert got["summary"] == {"total_changes": 6, "users_active": 2, "tables_modified": 1}
+    assert [(d["user"], d["action"], d["table"], d["record_id"]) for d in got["details"]] == [
+        (owner_email, "INSERT", slug, a["id"]), (owner_email, "INSERT", slug, b["id"]),
+        (owner_email, "UPDATE", slug, a["id"]), (email, "INSERT", slug, c["id"]),
+        (email, "DELETE", slug, b["id"]), (owner_email, "ROLLBACK", slug, a["id"])]
+    assert got["details"][0]["change_summary"] == "created" and got["details"][2]["change_summary"] == "n: 1 → 10"
+    with refused("22023"):
+        fn(conn, "audit_report", {"kind": "nope"})
+
+
+def month_partition(admin, months_from_now: int) -> tuple[str, str, str]:
+    """(_audit_log_YYYYMM, from, to) of the month months_from_now (UTC), as
+    docpal names and bounds its audit partitions."""
+    return admin.execute("""
+        select '_audit_log_' || to_char(m, 'YYYYMM'), (m at time zone 'UTC')::text,
+               ((m + interval '1 month') at time zone 'UTC')::text
+          from (select date_trunc('month', now() at time zone 'UTC') + make_interval(months => %s) as m) x""",
+                         (months_from_now,)).fetchone()
+
+
+def audit_partitions(admin, schema) -> set[str]:
+    return {r[0] for r in admin.execute(
+        """select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
+            where i.inhparent = format('%%I._audit_log', %s::text)::regclass""", (schema,))}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_maintain_audit_log_retention(admin, mode):
+    """maintain_audit_log archives (archive) and drops the monthly partitions
+    past keep_months and keeps the chain exact. The old partitions are made,
+    empty, by the DBA (a new company has no old entries); the coming months'
+    partitions all exist, so nothing is created."""
+    with own_company(admin, mode, "retain") as co:
+        conn = co.conn
+        recs = [fn(conn, "create_record", "items", {"name": f"m{i}", "price": i}) for i in range(3)]
+        fn(conn, "update_record", "items", recs[0]["id"], {"price": 9})
+        old, archived = month_partition(admin, -4), month_partition(admin, -5)
+
+        def old_partition(name, start, end):
+            admin.execute(f"create table {co.schema}.{name} partition of {co.schema}._audit_log"
+                          f" for values from ('{start}') to ('{end}')")
+            admin.execute(f"alter table {co.schema}.{name} owner to docpal_owner")  # as docpal's own
+
+        got = fn(conn, "maintain_audit_log")
+        assert (got["created"], got["dropped"], got["anchors"]) == ([], [], 0)
+        assert got["sealed"] >= 0
+
+        old_partition(*archived)
+        got = one(conn, "select docpal.maintain_audit_log(keep_months => 2, archive => true)")
+        assert (got["created"], got.get("archived"), got["anchors"]) == ([], [archived[0]], 0)
+        assert archived[0] not in audit_partitions(admin, co.schema)
+        archive = archived[0].replace("_audit_log_", "_audit_archive_")
+        assert one(admin, "select to_regclass(%s) is not null", f"{co.schema}.{archive}"), "detached and renamed"
+
+        old_partition(*old)
+        got = one(conn, "select docpal.maintain_audit_log(keep_months => 2)")
+        assert (got["created"], got["dropped"], got["anchors"]) == ([], [old[0]], 0)
+        assert old[0] not in audit_partitions(admin, co.schema)
+        assert one(admin, "select to_regclass(%s)", f"{co.schema}.{old[0]}") is None
+
+        checked = one(admin, f"select count(*) from {co.schema}._audit_log")
+        assert fn(conn, "verify_audit_chain") == {"ok": True, "checked": checked, "first_broken": None}
+        assert [h["action"] for h in fn(conn, "record_history", "items", recs[0]["id"])] == ["INSERT", "UPDATE"]
+        uid, member = member_conn(admin, co)
+        try:
+            with refused("42501"):  # owners and admins only
+                fn(member, "maintain_audit_log")
+        finally:
+            member.close()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_maintain_audit_log_creates_partitions(admin, mode):
+    """maintain_audit_log makes the coming month's partition when it is
+    missing (as when a month begins), distributed and co-located with the
+    schema in a distributed company; the company's writes go on into it. The
+    DBA drops the (empty) partition of next month to have one missing."""
+    with own_company(admin, mode, "parts") as co:
+        conn = co.conn
+        rec = fn(conn, "create_record", "items", {"name": "before", "price": 1})
+        coming = month_partition(admin, 1)[0]
+        assert coming in audit_partitions(admin, co.schema)
+        admin.execute(f"drop table {co.schema}.{coming}")  # empty: the entries are this month's
+
+        got = fn(conn, "maintain_audit_log")
+        assert (got["created"], got["dropped"], got["anchors"]) == ([coming], [], 0)
+        assert coming in audit_partitions(admin, co.schema)
+        assert_distributed_with_schema(admin, co, [coming])
+        assert fn(conn, "maintain_audit_log")["created"] == []
+        fn(conn, "update_record", "items", rec["id"], {"price": 2})
+        assert [h["action"] for h in fn(conn, "record_history", "items", rec["id"])] == ["INSERT", "UPDATE"]
+        assert fn(conn, "verify_audit_chain")["ok"] is True
 
 
 # --------------------------------------------------------------------------
@@ -889,6 +1401,62 @@ def test_member_with_a_custom_role(admin, company):
         assert fn(member, "query_table", slug, {})["total"] == 4
     finally:
         member.close()
+
+
+@modes()
+def test_groups_unassign_and_revoke(admin, company):
+    """A role reaches a member through a group; a role assigned and then
+    unassigned, a grant revoked: access goes with them. check_permission of a
+    record follows the row filter."""
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("team")
+    fn(conn, "create_table", {"slug": slug, "name": "Team", "columns": [
+        {"name": "name", "type": "text"}, {"name": "region", "type": "text"}]})
+    recs = fn(conn, "create_records", slug, [{"name": f"t{i}", "region": "eu" if i % 2 else "us"} for i in range(4)])
+    eu, us = recs[1], recs[0]
+    role = uniq("eu_reader")
+    fn(conn, "create_role", role)
+    one(conn, "select docpal.grant_permission(%s, %s, %s::text[], %s)", role, slug, ["read"],
+        Jsonb({"row_filter": {"region": "eu"}}))
+    ann, ann_conn = member_conn(admin, company)
+    bob, bob_conn = member_conn(admin, company)
+    try:
+        group = uniq("crew")
+        assert fn(conn, "create_group", group) == {"name": group}
+        with refused("42710"):
+            fn(conn, "create_group", group)
+        conn.execute("select docpal.add_group_member(%s, %s)", (group, ann))
+        conn.execute("select docpal.add_group_member(%s, %s)", (group, ann))  # again: no change
+        with refused("42501"):  # nothing reaches ann yet
+            fn(ann_conn, "query_table", slug, {})
+        conn.execute("select docpal.assign_group_role(%s, %s)", (group, role))
+        got = fn(ann_conn, "query_table", slug, {"columns": ["name"], "sort": ["name"]})
+        assert got == {"total": 2, "rows": [{"name": "t1"}, {"name": "t3"}]}
+        check = "select docpal.check_permission(%s, %s, %s, %s)"
+        assert one(conn, check, ann, "read", slug, eu["id"]) is True
+        assert one(conn, check, ann, "read", slug, us["id"]) is False
+        assert one(conn, check, ann, "update", slug, eu["id"]) is False
+
+        with refused("42501"):
+            fn(bob_conn, "query_table", slug, {})
+        fn(conn, "assign_role", bob, role)
+        assert fn(bob_conn, "query_table", slug, {})["total"] == 2
+        conn.execute("select docpal.unassign_role(%s, %s)", (bob, role))
+        with refused("42501"):
+            fn(bob_conn, "query_table", slug, {})
+        assert one(conn, check, bob, "read", slug, eu["id"]) is False
+        with refused("P0002"):  # not assigned any more
+            conn.execute("select docpal.unassign_role(%s, %s)", (bob, role))
+
+        conn.execute("select docpal.revoke_permission(%s, %s, %s::text[])", (role, slug, ["read"]))
+        with refused("42501"):
+            fn(ann_conn, "query_table", slug, {})
+        assert one(conn, check, ann, "read", slug, None) is False
+        conn.execute("select docpal.revoke_permission(%s, %s, %s::text[])", (role, slug, ["read"]))  # not an error
+    finally:
+        ann_conn.close()
+        bob_conn.close()
 
 
 # --------------------------------------------------------------------------
@@ -1114,6 +1682,145 @@ def test_concurrent_writers(company):
 
 
 # --------------------------------------------------------------------------
+# Section 7: event rules, the company's channel, the outbox's upkeep
+
+
+RULE_KEYS = {"id", "table", "actions", "when", "workflow", "task_queue", "created_at"}
+
+
+@modes()
+def test_event_rules(company):
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("ruled")
+    fn(conn, "create_table", {"slug": slug, "name": "Ruled", "columns": [
+        {"name": "title", "type": "text"}, {"name": "amount", "type": "integer"}]})
+    consumer = f"rules-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(conn, consumer)
+    big_rule = fn(conn, "create_event_rule", {"table": slug, "actions": ["INSERT", "UPDATE"],
+                                              "when": {"amount": {"gt": 100}}, "workflow": "big-order",
+                                              "task_queue": "orders"})
+    assert set(big_rule) == RULE_KEYS
+    assert (big_rule["table"], big_rule["actions"], big_rule["when"], big_rule["workflow"], big_rule["task_queue"]) == \
+        (slug, ["INSERT", "UPDATE"], {"amount": {"gt": 100}}, "big-order", "orders")
+    gone_rule = fn(conn, "create_event_rule", {"table": slug, "actions": ["delete"], "workflow": "gone"})
+    assert (gone_rule["actions"], gone_rule["when"], gone_rule["task_queue"]) == (["DELETE"], None, "docpal")
+    with refused("42703"):
+        fn(conn, "create_event_rule", {"table": slug, "when": {"nope": 1}, "workflow": "w"})
+    ours = {big_rule["id"], gone_rule["id"]}
+    listed = [r for r in fn(conn, "list_event_rules") if r["id"] in ours]
+    assert [{k: r[k] for k in RULE_KEYS - {"created_at"}} for r in listed] == \
+        [{k: r[k] for k in RULE_KEYS - {"created_at"}} for r in (big_rule, gone_rule)]
+
+    big = fn(conn, "create_record", slug, {"title": "big", "amount": 150})
+    small = fn(conn, "create_record", slug, {"title": "small", "amount": 50})
+    fn(conn, "update_record", slug, small["id"], {"amount": 200})  # the new row matches
+    fn(conn, "update_record", slug, big["id"], {"amount": 10})  # the new row does not
+    fn(conn, "delete_record", slug, small["id"])
+    events = poll_all(conn, consumer)
+    wf, gone = {"name": "big-order", "task_queue": "orders"}, {"name": "gone", "task_queue": "docpal"}
+    assert [(e["record_id"], e["action"], e.get("workflow")) for e in events] == [
+        (big["id"], "INSERT", wf), (small["id"], "INSERT", None), (small["id"], "UPDATE", wf),
+        (big["id"], "UPDATE", None), (small["id"], "DELETE", gone)]
+
+    conn.execute("select docpal.drop_event_rule(%s)", (big_rule["id"],))
+    assert [r["id"] for r in fn(conn, "list_event_rules") if r["id"] in ours] == [gone_rule["id"]]
+    later = fn(conn, "create_record", slug, {"title": "later", "amount": 500})
+    assert [(e["record_id"], e.get("workflow")) for e in poll_all(conn, consumer)] == [(later["id"], None)]
+    with refused("P0002"):
+        conn.execute("select docpal.drop_event_rule(%s)", (big_rule["id"],))
+
+
+@modes()
+def test_event_channel(admin, company):
+    """event_channel names the company's channel for the service role, and
+    for an owner or admin (42501 for a member; both asked through an API key
+    as docpal_app). A local company's change is announced there; a
+    distributed company sends no notifications (docs/scale-out.md, "Not
+    supported"; contract section 10, rule 4): there the outbox, which always
+    holds the event, is what is checked."""
+    company.ready()
+    conn = ctx(company)
+    channel = fn(conn, "event_channel")
+    assert re.fullmatch(r"docpal_[0-9a-f]{32}", channel), channel
+    assert fn(conn, "event_channel") == channel
+    for role, expected in (("member", None), ("admin", channel)):
+        uid, own = member_conn(admin, company, role)
+        app = connect()
+        try:  # the user itself, through an API key (every scope) as an untrusted client
+            key = one(own, "select docpal.create_api_key(%s, %s, %s::text[])", "channel", uid,
+                      ["read", "create", "update", "delete"])
+            app.execute("set role docpal_app")
+            app.execute("select docpal.authenticate(%s, false)", (key["key"],))
+            if expected is None:
+                with refused("42501"):
+                    fn(app, "event_channel")
+            else:
+                assert fn(app, "event_channel") == expected
+        finally:
+            app.close()
+            own.close()
+
+    consumer = f"channel-{company.mode}-{RUN}-{uuid.uuid4().hex[:6]}"
+    poll_all(conn, consumer)
+    ear = connect()
+    try:
+        ear.execute(f'listen "{channel}"')
+        rec = fn(conn, "create_record", "items", {"name": "announced", "price": 1})
+        heard = [json.loads(n.payload) for n in ear.notifies(timeout=3, stop_after=1)] \
+            if company.mode == "local" else []
+    finally:
+        ear.close()
+    events = poll_all(conn, consumer)
+    assert [(e["record_id"], e["action"]) for e in events] == [(rec["id"], "INSERT")]
+    if company.mode == "local":
+        assert [(n["record_id"], n["action"], n["event_id"]) for n in heard] == \
+            [(rec["id"], "INSERT", events[0]["event_id"])]
+        assert set(heard[0]) == {"event_id", "company_id", "table", "record_id", "action", "version", "changed",
+                                 "user_id", "at"}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_maintain_events(admin, mode):
+    """Within the retention period nothing goes; past it (settings.event_retention
+    of 1 hour, the events made 2 hours older by the DBA) what every consumer
+    active within it has consumed goes, then the rest once the slow consumer
+    is inactive; consumers carry on with what comes next."""
+    with own_company(admin, mode, "outbox") as co:
+        conn = co.conn
+        fast, slow = f"fast-{RUN}", f"slow-{RUN}"
+        poll_all(conn, fast)
+        poll_all(conn, slow)
+        recs = [fn(conn, "create_record", "items", {"name": f"e{i}", "price": i}) for i in range(3)]
+        assert [e["record_id"] for e in poll_all(conn, fast)] == [r["id"] for r in recs]
+        batch = fn(conn, "poll_events", slow, 1000)
+        assert [e["record_id"] for e in batch] == [r["id"] for r in recs]
+        fn(conn, "ack_events", slow, batch[0]["event_id"])
+        held = one(admin, f"select count(*) from {co.schema}._events")
+
+        assert fn(admin, "maintain_events", co.id) == {"deleted": 0, "companies": 1, "more": False}
+        got = fn(admin, "update_company", co.id, {"settings": {"event_retention": "1 hour"}})
+        assert got["settings"] == {"event_retention": "1 hour"}
+        # a constant: Citus refuses a stable expression over a column in an UPDATE
+        aged = one(admin, "select now() - interval '2 hours'")
+        admin.execute(f"update {co.schema}._events set at = %s", (aged,))
+        assert fn(admin, "maintain_events", co.id) == {"deleted": held - 2, "companies": 1, "more": False}, \
+            "the slow consumer still wants its last two"
+        admin.execute("update docpal_private.event_consumers set updated_at = now() - interval '2 hours'"
+                      " where consumer = %s and company_id = %s", (slow, co.id))
+        assert one(admin, "select docpal.maintain_events(%s, 1)", co.id) == \
+            {"deleted": 1, "companies": 1, "more": True}
+        assert fn(admin, "maintain_events", co.id) == {"deleted": 1, "companies": 1, "more": False}
+        assert one(admin, f"select count(*) from {co.schema}._events") == 0
+        with refused("22023"):
+            one(admin, "select docpal.maintain_events(%s, 0)", co.id)
+
+        later = fn(conn, "create_record", "items", {"name": "later", "price": 1})
+        for consumer in (fast, slow):
+            assert [e["record_id"] for e in poll_all(conn, consumer)] == [later["id"]], consumer
+
+
+# --------------------------------------------------------------------------
 # Section 6: API keys
 
 
@@ -1149,7 +1856,7 @@ def test_api_key(admin, company):
 
 
 # --------------------------------------------------------------------------
-# Section 1: drop_company
+# Section 1: a company's lifecycle, drop_company
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -1183,6 +1890,63 @@ def test_drop_company(admin, mode):
         CREATED.extend(mine)  # dropped by the module's cleanup if the test did not
 
 
+@pytest.mark.parametrize("mode", MODES)
+def test_company_lifecycle(admin, mode):
+    """update_company (name, settings; the events switch makes the capture
+    functions afresh), resolve_company, suspend_company / activate_company
+    and remove_member on a company of the test's own."""
+    with own_company(admin, mode, "life") as co:
+        conn = co.conn
+        rec = fn(conn, "create_record", "items", {"name": "kept", "price": 1})
+        got = fn(admin, "update_company", co.id, {"name": "Renamed", "settings": {"time_zone": "Europe/Berlin"}})
+        assert (got["id"], got["slug"], got["name"], got["settings"]) == \
+            (str(co.id), co.slug, "Renamed", {"time_zone": "Europe/Berlin"})
+        assert fn(admin, "get_company", co.slug) == got
+        for host in (co.slug, f"{co.slug}.example.com", f"https://{co.slug}.example.com:8443/login"):
+            assert one(admin, "select docpal.resolve_company(%s)", host) == co.id, host
+
+        consumer = f"life-{RUN}"
+        poll_all(conn, consumer)
+        fn(admin, "update_company", co.id, {"settings": {"events": False}})
+        quiet = fn(conn, "create_record", "items", {"name": "no event", "price": 2})
+        assert poll_all(conn, consumer) == [], "events off"
+        assert [h["action"] for h in fn(conn, "record_history", "items", quiet["id"])] == ["INSERT"], \
+            "the audit log goes on"
+        fn(admin, "update_company", co.id, {"settings": {}})
+        loud = fn(conn, "create_record", "items", {"name": "event", "price": 3})
+        assert [(e["record_id"], e["action"]) for e in poll_all(conn, consumer)] == [(loud["id"], "INSERT")]
+        assert fn(conn, "verify_audit_chain")["ok"] is True
+
+        got = fn(admin, "suspend_company", co.id, "unpaid invoices")
+        assert (got["status"], got["status_reason"]) == ("suspended", "unpaid invoices")
+        assert one(admin, "select docpal.resolve_company(%s)", co.slug) is None
+        with refused("42501"):  # a context of the company stops working
+            fn(conn, "get_record", "items", rec["id"])
+        other = connect()
+        try:
+            with refused("42501"):
+                other.execute("select docpal.set_context(%s, %s, false)", (co.id, co.owner))
+        finally:
+            other.close()
+        assert fn(admin, "get_company", str(co.id))["status"] == "suspended", "platform admins still read it"
+        got = fn(admin, "activate_company", co.id)
+        assert (got["status"], got["status_reason"]) == ("active", None)
+        assert one(admin, "select docpal.resolve_company(%s)", co.slug) == co.id
+        assert fn(conn, "get_record", "items", rec["id"]) == rec
+
+        uid, member = member_conn(admin, co)
+        try:
+            assert one(member, "select docpal.current_company()") == co.id
+            fn(member, "list_tables")
+            admin.execute("select docpal.remove_member(%s, %s)", (co.id, uid))
+            with refused("42501"):
+                fn(member, "list_tables")
+            with refused("P0002"):
+                admin.execute("select docpal.remove_member(%s, %s)", (co.id, uid))
+        finally:
+            member.close()
+
+
 @modes()
 def test_truncate(admin, company):
     """A TRUNCATE is logged row by row in a local company; Citus puts no
@@ -1201,3 +1965,70 @@ def test_truncate(admin, company):
             admin.execute(f'truncate {company.schema}."{slug}"')
         assert exc.value.sqlstate == "0A000"
         assert fn(ctx(company), "query_table", slug, {})["total"] == 2
+
+
+# --------------------------------------------------------------------------
+# Every public function has a case here
+
+
+#: every function of schema `docpal` that a test of this module calls on a
+#: company of the four modes (or, for the platform-admin functions that act on
+#: one company, on companies of the four modes)
+COVERED = {
+    # section 1: companies, users, context
+    "create_company", "get_company", "list_companies", "update_company", "suspend_company", "activate_company",
+    "drop_company", "resolve_company", "add_member", "remove_member", "set_context", "clear_context",
+    "current_company", "current_user_id",
+    # section 2: tables
+    "create_table", "describe_table", "list_tables", "alter_table", "drop_table", "add_column", "alter_column",
+    "rename_column", "drop_column", "schema_history", "create_type_list", "update_type_list",
+    # section 3: records
+    "create_record", "create_records", "get_record", "update_record", "delete_record", "register_file",
+    # section 4: queries
+    "query_table", "query_kanban", "query_tree", "query_gantt", "query_dropdown", "query_breadcrumb", "aggregate",
+    "explain_query",
+    # section 5: audit
+    "record_history", "record_version", "rollback_record", "restore_record", "rollback_table", "audit_report",
+    "verify_audit_chain", "seal_audit_chain", "maintain_audit_log",
+    # section 6: permissions, ReBAC, API keys
+    "create_role", "grant_permission", "revoke_permission", "assign_role", "unassign_role", "create_group",
+    "add_group_member", "assign_group_role", "check_permission", "define_relations", "relate", "unrelate",
+    "check_relation", "lookup_objects", "create_api_key", "revoke_api_key", "authenticate",
+    # section 7: events and workflows
+    "poll_events", "ack_events", "replay_events", "maintain_events", "event_channel", "create_event_rule",
+    "list_event_rules", "drop_event_rule", "define_workflow", "transition_record", "workflow_history",
+}
+
+#: platform-wide functions that hold no company's data, with why
+PLATFORM = {
+    "create_user": "a platform user (and its id in the user_ids reference table), in no company's schema; "
+                   "every company here makes its users with it",
+    "set_platform_setting": "a platform switch; build turns `distributed` on for the distributed mode with it",
+}
+
+
+def called_here() -> set[str]:
+    """The strings of this module outside COVERED and PLATFORM, and every
+    name in them written as `docpal.<name>(`: what the tests call."""
+    tree = ast.parse(open(__file__, encoding="utf-8").read())
+    texts: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id in ("COVERED", "PLATFORM") for t in targets):
+                continue
+        texts |= {n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+    return texts | {m for t in texts for m in re.findall(r"docpal\.([a-z_]+)\(", t)}
+
+
+def test_every_public_function_is_covered(admin):
+    """A new public function fails here until it has a case in this module
+    (or is listed in PLATFORM with its reason)."""
+    names = {r[0] for r in admin.execute("select proname from pg_proc where pronamespace = 'docpal'::regnamespace")}
+    assert not COVERED & PLATFORM.keys()
+    missing = sorted(names - COVERED - PLATFORM.keys())
+    assert missing == [], f"public functions without a Citus case: {missing}"
+    stale = sorted((COVERED | PLATFORM.keys()) - names)
+    assert stale == [], f"listed here but not a function of schema docpal: {stale}"
+    uncalled = sorted(COVERED - called_here())
+    assert uncalled == [], f"in COVERED but called by no test of this module: {uncalled}"

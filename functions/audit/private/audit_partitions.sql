@@ -18,6 +18,7 @@ declare
     v_stranded boolean;
     v_created text[] := '{}';
 begin
+    perform docpal_private.citus_ddl();  -- with Citus: the partitions' guard triggers
     for v_month in execute pg_catalog.format(
         'select pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', pg_catalog.now())) + pg_catalog.make_interval(months => i)
            from pg_catalog.generate_series(0, $1 - 1) i

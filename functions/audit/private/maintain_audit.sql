@@ -23,6 +23,8 @@ declare
     v_partition regclass;
     v_name text;
     v_gone bigint[];
+    v_ids bigint[];
+    v_done boolean;
 begin
     if p_keep_months is not null then
         if p_keep_months < 0 then
@@ -30,26 +32,37 @@ begin
         end if;
         v_cutoff := pg_catalog.timezone('UTC', pg_catalog.date_trunc('month', pg_catalog.timezone('UTC', pg_catalog.now()))
                                                - pg_catalog.make_interval(months => p_keep_months));
-        -- monthly partitions wholly before the cutoff and fully sealed
-        execute pg_catalog.format(
-            'select coalesce(pg_catalog.array_agg(c.oid::regclass order by c.relname), ''{}'')
-               from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
-              where i.inhparent = pg_catalog.format(''%%I._audit_log'', %1$L)::regclass and c.relname ~ ''^_audit_log_[0-9]{6}$''
-                and pg_catalog.timezone(''UTC'', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), ''YYYYMM'')::timestamp
-                                                 + interval ''1 month'') <= $1
-                and not exists (select from %1$I._audit_log l where l.tableoid = c.oid
-                                   and not exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
-            p_schema)
-           into v_old using v_cutoff;
+        -- monthly partitions wholly before the cutoff and fully sealed, each
+        -- read by its name (with Citus, a row's tableoid is the shard's, and
+        -- the catalogs cannot be joined with a distributed table)
+        v_old := '{}';
+        for v_partition in
+            select c.oid::regclass from pg_catalog.pg_inherits i join pg_catalog.pg_class c on c.oid = i.inhrelid
+             where i.inhparent = pg_catalog.format('%I._audit_log', p_schema)::regclass
+               and c.relname ~ '^_audit_log_[0-9]{6}$'
+               and pg_catalog.timezone('UTC', pg_catalog.to_timestamp(pg_catalog.substr(c.relname, 12), 'YYYYMM')::timestamp
+                                              + interval '1 month') <= v_cutoff
+             order by c.relname
+        loop
+            execute pg_catalog.format(
+                'select not exists (select from %s l where not exists (select from %I._audit_chain k where k.entry_id = l.id))',
+                v_partition, p_schema)
+               into v_done;
+            if v_done then
+                v_old := v_old || v_partition;
+            end if;
+        end loop;
         -- the entries that go: those of the old partitions, and sealed ones of
         -- the default partition from before the cutoff
         execute pg_catalog.format(
-            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log l
-              where l.tableoid = any ($1)
-                 or (l.tableoid = pg_catalog.format(''%%I._audit_log_default'', %1$L)::regclass and l.at < $2
-                     and exists (select from %1$I._audit_chain k where k.entry_id = l.id))',
-            p_schema)
-           into v_gone using v_old::oid[], v_cutoff;
+            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log_default l
+              where l.at < $1 and exists (select from %1$I._audit_chain k where k.entry_id = l.id)', p_schema)
+           into v_gone using v_cutoff;
+        foreach v_partition in array v_old loop
+            execute pg_catalog.format('select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %s l', v_partition)
+               into v_ids;
+            v_gone := v_gone || v_ids;
+        end loop;
         -- anchors: links of removed entries that a kept link chains to, and the head
         execute pg_catalog.format(
             'insert into %1$I._audit_seals (seal, entry_id, hash, kind)

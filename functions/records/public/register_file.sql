@@ -14,6 +14,7 @@ as $$
    to owners, admins and the user who registered it: null for anyone else.
    22023 for a bad spec. */
 declare
+    v_file_tables text[];
     v_ctx docpal_private.caller;
     v_result jsonb;
     v_allowed boolean;
@@ -25,13 +26,17 @@ begin
     v_allowed := v_ctx.member_role in ('owner', 'admin')
                  and (v_ctx.scopes is null or v_ctx.scopes && array['create', 'update']);
     if not v_allowed then
+        -- the tables with a file column first, then the grants: permission()
+        -- reads company tables, which it may not do inside a query Citus
+        -- sends to a worker
         execute pg_catalog.format(
-            'select exists (select from %I._catalog c, pg_catalog.unnest(array[''create'', ''update'']) a(action)
-                             where c.kind = ''table''
-                               and c.spec->''columns'' @> ''[{"type": "file"}]''
-                               and docpal_private.permission($1, c.slug, a.action) is not null)',
-            v_ctx.schema_name)
-           into v_allowed using v_ctx;
+            'select pg_catalog.array_agg(c.slug) from %I._catalog c
+              where c.kind = ''table'' and c.spec->''columns'' @> ''[{"type": "file"}]''', v_ctx.schema_name)
+           into v_file_tables;
+        select exists (select from pg_catalog.unnest(v_file_tables) t(slug),
+                                   pg_catalog.unnest(array['create', 'update']) a(action)
+                        where docpal_private.permission(v_ctx, t.slug, a.action) is not null)
+          into v_allowed;
     end if;
     if not v_allowed then
         raise exception using errcode = '42501',
