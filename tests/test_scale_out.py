@@ -177,3 +177,41 @@ def test_nothing_citus_without_citus(db, company, connect):
         assert one(db, "select docpal_private.switch('audit_action')") == "ROLLBACK"
     with raises("22023"):
         fn(db, "set_platform_setting", "distributed", "on")
+
+
+def specs_match(db, company):
+    """docpal_private.table_specs holds exactly the company's table specs."""
+    catalog = dict(db.execute(f"select slug, spec from {company['schema']}._catalog where kind = 'table'").fetchall())
+    copy = dict(db.execute("select slug, spec from docpal_private.table_specs where company_id = %s",
+                           (company["id"],)).fetchall())
+    assert copy == catalog
+    return catalog
+
+
+def test_table_specs_follow_the_catalog(db, company, connect):
+    """The coordinator's copy of the table specs (what a distributed company's
+    queries compile from) is the catalog's, after every kind of schema change."""
+    owner = set_context(connect(), company, company["owner"])
+    fn(owner, "create_type_list", "sizes", ["s", "m"])
+    fn(owner, "create_table", table("tags", {"name": "label", "type": "text"}))
+    fn(owner, "create_table", table("items", {"name": "name", "type": "text"},
+                                    {"name": "size", "type": "select", "type_list": "sizes"},
+                                    {"name": "tag_ids", "type": "relation_many", "target": "tags"}))
+    specs_match(db, company)
+    fn(owner, "add_column", "items", {"name": "price", "type": "decimal"})
+    fn(owner, "rename_column", "items", "price", "cost")
+    fn(owner, "alter_column", "items", "name", {"max_length": 80})
+    fn(owner, "update_type_list", "sizes", ["s", "m", "l"])
+    specs_match(db, company)
+    fn(owner, "drop_column", "items", "cost")
+    fn(owner, "drop_table", "items")
+    assert set(specs_match(db, company)) == {"tags"}
+    fn(owner, "query_table", "tags", {})  # compiles from _catalog on plain PostgreSQL
+    # a company made before the copy existed gets it from tenant step 9
+    db.execute("delete from docpal_private.table_specs where company_id = %s", (company["id"],))
+    step = one(db, "select version from docpal_private.tenant_steps where module = 'base' and name = 'table_specs'")
+    db.execute("update docpal_private.companies set schema_version = %s where id = %s", (step - 1, company["id"]))
+    db.execute("call docpal_private.upgrade_tenants()")
+    assert set(specs_match(db, company)) == {"tags"}
+    fn(db, "drop_company", company["id"])
+    assert one(db, "select count(*) from docpal_private.table_specs where company_id = %s", company["id"]) == 0

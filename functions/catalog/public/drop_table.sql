@@ -38,6 +38,7 @@ begin
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.slug = $2', v_ctx.schema_name)
       using 'table', drop_table.slug;
+    delete from docpal_private.table_specs s where s.company_id = v_ctx.company_id and s.slug = drop_table.slug;
     -- and its event rules
     execute pg_catalog.format('delete from %I._catalog c where c.kind = $1 and c.spec->>''table'' = $2', v_ctx.schema_name)
       using 'event_rule', drop_table.slug;
