@@ -244,6 +244,9 @@ def move_section(citus: Side, rows: int) -> dict[str, float]:
              order by nodeid limit 1""", source).fetchone()
         if target is None:
             raise RuntimeError("no other worker to move to (pg_dist_node: active primary with shouldhaveshards)")
+        # the shards an online move leaves behind on its source are dropped
+        # later by Citus; a move back to that node needs them gone (untimed)
+        admin.execute("call citus_cleanup_orphaned_resources()")
         start = time.perf_counter()
         admin.execute("select citus_schema_move(%s::regnamespace, %s, %s, %s::citus.shard_transfer_mode)",
                       (schema, target[0], target[1], mode))

@@ -7,15 +7,15 @@ company that is
                to Citus),
   distributed_later
                created local, given a table and a record, then handed to Citus
-               by the DBA with `citus_schema_distribute`,
+               by the DBA with `citus_schema_distribute` (the recipe of
+               docs/scale-out.md: `distribute` below),
   moved        as distributed_later, then moved with `citus_schema_move` to the
                other worker.
 
 Citus is not installable from the package registries of CI, so these tests
 run only against a cluster named by DOCPAL_CITUS_URL (a superuser URL of the
 coordinator's database, e.g. postgresql://postgres@127.0.0.1:9700/docpal) and
-are skipped without it. DOCPAL_CITUS_OWNER_LOGIN=1 works around the first
-known blocker (see the admin fixture) to reach the ones behind it. They migrate that database once per module (docpal
+are skipped without it. They migrate that database once per module (docpal
 migrate is the one install path), use unique slugs, and drop the companies
 they made at the end, so they can run again on the same cluster.
 
@@ -229,13 +229,6 @@ def admin():
     At the end: drop the companies made here, put `distributed` back."""
     deploy.migrate(CITUS_URL)
     conn = connect()
-    if os.environ.get("DOCPAL_CITUS_OWNER_LOGIN") == "1":
-        # Known blocker (docs/scale-out.md): Citus opens its connections to
-        # the workers as the current user, and docpal's SECURITY DEFINER
-        # functions run as the NOLOGIN docpal_owner (contract section 0).
-        # With this opt-in the run lets docpal_owner log in (migrate puts
-        # NOLOGIN back) to see what fails after that blocker.
-        conn.execute("alter role docpal_owner login")
     before = one(conn, "select value from docpal_private.platform_settings where name = 'distributed'") or "off"
     yield conn
     for co in COMPANIES.values():
@@ -2032,3 +2025,15 @@ def test_every_public_function_is_covered(admin):
     assert stale == [], f"listed here but not a function of schema docpal: {stale}"
     uncalled = sorted(COVERED - called_here())
     assert uncalled == [], f"in COVERED but called by no test of this module: {uncalled}"
+
+
+def test_owner_logs_in_on_the_workers_only(admin):
+    """Citus connects to the workers as the current user, docpal_owner inside
+    docpal's functions: docpal migrate lets it log in there, and only there
+    (contract section 0 holds where clients connect)."""
+    assert one(admin, "select rolcanlogin from pg_roles where rolname = 'docpal_owner'") is False
+    workers = admin.execute(
+        "select success, result from run_command_on_workers("
+        "'select rolcanlogin from pg_roles where rolname = ''docpal_owner''')").fetchall()
+    assert workers and all(ok and result == "t" for ok, result in workers)
+    assert one(admin, "select rolsuper from pg_roles where rolname = 'docpal_owner'") is False
