@@ -2037,3 +2037,26 @@ def test_owner_logs_in_on_the_workers_only(admin):
         "'select rolcanlogin from pg_roles where rolname = ''docpal_owner''')").fetchall()
     assert workers and all(ok and result == "t" for ok, result in workers)
     assert one(admin, "select rolsuper from pg_roles where rolname = 'docpal_owner'") is False
+
+
+@modes()
+def test_labels_whatever_the_client_time_zone(company):
+    """A signed switch is bound to Citus' distributed transaction id, whose
+    start must read the same on the coordinator and on the worker: a client
+    whose TimeZone and DateStyle differ from the worker's still gets its
+    rollback logged as ROLLBACK (contract section 0)."""
+    company.ready()
+    conn = connect()
+    try:
+        conn.execute("set timezone = 'America/New_York'")
+        conn.execute("set datestyle = 'SQL, DMY'")
+        conn.execute("select docpal.set_context(%s, %s, false)", (company.id, company.owner))
+        slug = f"tz_{uuid.uuid4().hex[:6]}"
+        fn(conn, "create_table", {"slug": slug, "name": "Tz", "columns": [{"name": "qty", "type": "integer"}]})
+        rec = fn(conn, "create_record", slug, {"qty": 1})
+        fn(conn, "update_record", slug, rec["id"], {"qty": 2})
+        fn(conn, "rollback_record", slug, rec["id"], 1)
+        actions = [h["action"] for h in fn(conn, "record_history", slug, rec["id"])]
+        assert actions == ["INSERT", "UPDATE", "ROLLBACK"]
+    finally:
+        conn.close()

@@ -215,3 +215,24 @@ def test_table_specs_follow_the_catalog(db, company, connect):
     assert set(specs_match(db, company)) == {"tags"}
     fn(db, "drop_company", company["id"])
     assert one(db, "select count(*) from docpal_private.table_specs where company_id = %s", company["id"]) == 0
+
+
+def test_clock_starts_after_ids_that_are_gone(db, company, shard, connect):
+    """A company distributed after its outbox was emptied by retention, or
+    after writes were rolled back, never hands out an id again."""
+    owner, schema, name = shard
+    fn(owner, "create_record", "items", {"name": "old"})
+    with pytest.raises(Abort):
+        with owner.transaction():
+            fn(owner, "create_record", "items", {"name": "rolled back"})
+            raise Abort
+    fn(owner, "seal_audit_chain")  # records the sequence's mark, past the rolled-back entry
+    last_entry = one(db, f"select max(greatest(entry_id, id_mark, settled)) from {schema}._audit_seals")
+    last_event = one(db, f"select max(id) from {schema}._events")
+    fn(db, "update_company", company["id"], {"settings": {"event_retention": "1 hour"}})
+    db.execute(f"update {schema}._events set at = at - interval '2 hours'")
+    assert fn(db, "maintain_events")["deleted"] >= 1
+    assert one(db, f"select count(*) from {schema}._events") == 0
+    owner.execute(f'insert into {schema}."{name}" (name) values (%s)', ("worker",))
+    assert one(db, f"select min(id) from {schema}._audit_log where txid is null") > last_entry
+    assert one(db, f"select min(id) from {schema}._events where xid is null") > last_event

@@ -3,8 +3,10 @@
 --
 -- 1. The global tables that code running on a worker (triggers) reads
 --    become reference tables, a copy on every node: user_ids
---    (check_user_refs) and secrets (the signed internal switches). Neither
---    has a foreign key, so no other table changes. Every other global table
+--    (check_user_refs) and switch_keys (the key of the signed internal
+--    switches). Neither has a foreign key, so no other table changes; the
+--    secrets, with the key that signs client contexts, stay on the
+--    coordinator. Every other global table
 --    stays an ordinary table on the coordinator, where docpal's functions
 --    run: a reference table with foreign keys from local tables would make
 --    Citus take over those too, with its limits on their statements.
@@ -24,7 +26,7 @@ begin
         return;
     end if;
     perform 'PRAGMA:disable:check';  -- Citus' catalogs and functions exist only here
-    foreach v_table in array array['docpal_private.user_ids', 'docpal_private.secrets'] loop
+    foreach v_table in array array['docpal_private.user_ids', 'docpal_private.switch_keys'] loop
         if not exists (select from pg_catalog.pg_dist_partition p where p.logicalrelid = v_table::regclass) then
             perform pg_catalog.create_reference_table(v_table::regclass);
         end if;

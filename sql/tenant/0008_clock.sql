@@ -11,7 +11,9 @@
 create table if not exists {{ schema }}._clock (
     one      boolean primary key default true check (one),
     audit_id bigint not null default 0,
-    event_id bigint not null default 0
+    event_id bigint not null default 0,
+    -- the highest event id docpal.maintain_events removed (docpal_private.event_expire)
+    event_floor bigint not null default 0
 );
 insert into {{ schema }}._clock default values on conflict do nothing;
 comment on table {{ schema }}._clock is 'docpal: the last audit entry and event ids handed out on a Citus worker (docpal_private.clock_take).';

@@ -7,21 +7,22 @@ create or replace function docpal_private.user_ids_mirror()
     language plpgsql
     set search_path = pg_catalog, pg_temp
 as $$
-/* AFTER INSERT OR DELETE on users, per row (a statement trigger would read
+/* AFTER INSERT, DELETE or UPDATE OF id on users, per row (a statement trigger would read
    a transition table, which Citus cannot send on to a reference table):
    the same id in user_ids. */
 begin
-    if tg_op = 'INSERT' then
-        insert into docpal_private.user_ids (id) values (new.id) on conflict do nothing;
-    else
+    if tg_op in ('DELETE', 'UPDATE') then
         delete from docpal_private.user_ids i where i.id = old.id;
+    end if;
+    if tg_op in ('INSERT', 'UPDATE') then
+        insert into docpal_private.user_ids (id) values (new.id) on conflict do nothing;
     end if;
     return null;
 end
 $$;
 
 create or replace trigger user_ids_mirror
-    after insert or delete on docpal_private.users
+    after insert or delete or update of id on docpal_private.users
     for each row execute function docpal_private.user_ids_mirror();
 
 -- ids of users made while the triggers did not exist yet (an upgrade from

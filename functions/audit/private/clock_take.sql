@@ -21,12 +21,21 @@ begin
     execute pg_catalog.format('select c.audit_id, c.event_id from %I._clock c for update', p_schema)
        into audit_base, event_base;
     if audit_base = 0 and p_entries > 0 then
-        execute pg_catalog.format('select coalesce(pg_catalog.max(l.id), 0) from %I._audit_log l', p_schema)
+        -- past every id the log had, those rolled back or removed by retention
+        -- included, as far as the sealer's runs recorded them (it scans only
+        -- above its settled mark)
+        execute pg_catalog.format(
+            'select greatest((select coalesce(pg_catalog.max(l.id), 0) from %1$I._audit_log l),
+                             (select coalesce(pg_catalog.max(greatest(s.entry_id, s.id_mark, s.settled)), 0)
+                                from %1$I._audit_seals s))', p_schema)
            into audit_base;
     end if;
     if event_base = 0 and p_events > 0 then
-        execute pg_catalog.format('select pg_catalog.max(e.id) from %I._events e', p_schema) into event_base;
-        event_base := coalesce(event_base, p_number * 4294967296);  -- 2^32
+        -- past every id the outbox had, expired ones included (event_floor)
+        execute pg_catalog.format(
+            'select greatest((select pg_catalog.max(e.id) from %1$I._events e), c.event_floor, $1)
+               from %1$I._clock c', p_schema)
+           into event_base using p_number * 4294967296;  -- 2^32: the company's range
     end if;
     execute pg_catalog.format('update %I._clock set audit_id = $1, event_id = $2', p_schema)
       using audit_base + p_entries, event_base + p_events;

@@ -24,8 +24,11 @@ as $$
    log. (A snapshot's own xip list is not enough: a transaction whose id is
    at or above the snapshot's xmax is running but not listed.) A run inside a
    transaction that already had an id cannot bound what came after it and
-   settles nothing. Records the run in _audit_seals and returns the number of
-   entries sealed. */
+   settles nothing. A company that Citus holds writes its entries with ids
+   from its clock, in commit order (docpal_private.clock_take): there what a
+   run sealed is settled at once, and the sequence and transaction ids,
+   which are the coordinator's, play no part. Records the run in
+   _audit_seals and returns the number of entries sealed. */
 declare
     v_seal bigint;
     v_hash bytea;

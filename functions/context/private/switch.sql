@@ -19,7 +19,7 @@ begin
     if pg_catalog.cardinality(v_parts) <> 3
        or v_parts[2] is distinct from docpal_private.switch_transaction(false)
        or v_parts[3] <> pg_catalog.encode(docpal_private.hmac_sha256(p_name || '|' || v_parts[1] || '|' || v_parts[2],
-              (select s.value from docpal_private.secrets s where s.name = 'switch_hmac')), 'hex') then
+              (select s.value from docpal_private.switch_keys s where s.name = 'switch_hmac')), 'hex') then
         return null;
     end if;
     return v_parts[1];

@@ -14,25 +14,26 @@ as $$
    statements reach (docpal_private.switch_transaction), and the setting
    goes on to them. */
 declare
-    v_key bytea := (select s.value from docpal_private.secrets s where s.name = 'switch_hmac');
+    v_key bytea := (select s.value from docpal_private.switch_keys s where s.name = 'switch_hmac');
     v_txid text;
     v_payload text;
+    v_propagate text;
 begin
     if p_value is null or p_value = '' then
         perform pg_catalog.set_config('docpal.' || p_name, '', true);
         v_payload := '';
     else
-        -- after the secret is read: with Citus, that read gives the
-        -- transaction its distributed id (docpal_private.switch_transaction)
         v_txid := docpal_private.switch_transaction();
         v_payload := p_value || '|' || v_txid || '|'
             || pg_catalog.encode(docpal_private.hmac_sha256(p_name || '|' || p_value || '|' || v_txid, v_key), 'hex');
         perform pg_catalog.set_config('docpal.' || p_name, v_payload, true);
     end if;
-    if pg_catalog.current_setting('citus.propagate_set_commands', true) is not null then
+    if exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
         -- on to the workers, where capture reads it (docpal_private.citus_share)
+        v_propagate := pg_catalog.current_setting('citus.propagate_set_commands');
         perform pg_catalog.set_config('citus.propagate_set_commands', 'local', true);
         execute pg_catalog.format('set local docpal.%I = %L', p_name, v_payload);
+        perform pg_catalog.set_config('citus.propagate_set_commands', v_propagate, true);
     end if;
 end
 $$;

@@ -12,8 +12,7 @@ declare
     v_id text;
     v_none boolean;
 begin
-    if pg_catalog.current_setting('citus.propagate_set_commands', true) is not null
-       and exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
         perform 'PRAGMA:disable:check';
         if p_assign then
             -- Citus gives a transaction its distributed id only when its first
@@ -25,9 +24,11 @@ begin
                 execute 'select pg_catalog.create_intermediate_result(''docpal_switch'', ''select 1 where false'')';
             end if;
         end if;
+        -- the start as microseconds since the epoch: text that no session's
+        -- TimeZone or DateStyle changes (the worker's differ from the client's)
         execute 'select case when t.transaction_number > 0
                              then ''citus:'' || t.initiator_node_identifier || '':'' || t.transaction_number
-                                  || '':'' || t.transaction_stamp end
+                                  || '':'' || (pg_catalog.date_part(''epoch'', t.transaction_stamp) * 1000000)::bigint end
                    from pg_catalog.get_current_transaction_id() t' into v_id;
         perform 'PRAGMA:enable:check';
     end if;

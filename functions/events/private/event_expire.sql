@@ -14,6 +14,7 @@ declare
     v_cutoff timestamptz;
     v_deleted bigint;
     v_positions jsonb;
+    v_last bigint;
 begin
     select * into v_company from docpal_private.companies c where c.id = p_company;
     if v_company.id is null or pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is null then
@@ -42,9 +43,15 @@ begin
                                                                           and pg_catalog.pg_visible_in_snapshot(e.xid, c.batch_snap)) end)
                               order by e.id
                               limit $3)
-             returning 1)
-         select pg_catalog.count(*) from gone', v_company.schema_name)
-       into v_deleted using v_cutoff, v_positions, p_max;
+             returning d.id)
+         select pg_catalog.count(*), pg_catalog.max(gone.id) from gone', v_company.schema_name)
+       into v_deleted, v_last using v_cutoff, v_positions, p_max;
+    if v_deleted > 0 then
+        -- the company's clock starts after every id it ever had, gone ones
+        -- included (docpal_private.clock_take, for a company distributed later)
+        execute pg_catalog.format('update %I._clock c set event_floor = greatest(c.event_floor, $1)', v_company.schema_name)
+          using v_last;
+    end if;
     return v_deleted;
 end
 $$;

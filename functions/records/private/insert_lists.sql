@@ -6,7 +6,7 @@ as $$
 /* The column list of an INSERT of p_columns plus created_by and updated_by,
    and the matching select list over jsonb_populate_record alias _r with $2
    (the user) for the two. p_source replaces _r: a distributed company's
-   INSERT names the record in each value (docpal_private.insert_values). */
+   INSERT names the record in each value (create_record). */
 begin
     select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
       into o_targets from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c;

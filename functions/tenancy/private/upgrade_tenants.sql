@@ -66,7 +66,7 @@ begin
             'status', coalesce(v_status, 'gone'), 'error', v_error);
     end loop;
     -- a value, not a call: Citus refuses volatile functions in an UPDATE of
-    -- one of its tables (this one is, once companies is a reference table)
+    -- a table it manages (this one would be, linked to a reference table)
     v_finished := pg_catalog.clock_timestamp();
     update docpal_private.tenant_upgrade_runs r
        set finished_at = v_finished
