@@ -170,6 +170,15 @@ def workload_company(side: Side) -> psycopg.Connection:
     return conn
 
 
+def warmed_calls(sides: list[Side], n: int, one, label: str) -> dict[str, list[float]]:
+    """n timed calls of one per side, alternating, after up to 20 untimed ones; prints p50/p90."""
+    alternate(sides, min(20, n), one)  # warm-up
+    times = alternate(sides, n, one)
+    for side in sides:
+        print(f"  {side.name:6} {label}: {pcts(times[side.name])} ({n} calls)")
+    return times
+
+
 def query_section(sides: list[Side], conns: dict[str, psycopg.Connection], n: int) -> dict[str, list[float]]:
     def one(side: Side, i: int) -> float:
         start = time.perf_counter()
@@ -179,11 +188,7 @@ def query_section(sides: list[Side], conns: dict[str, psycopg.Connection], n: in
         assert len(got["rows"]) == 20 and got["total"] == QUERY_ROWS, (side.name, len(got["rows"]), got["total"])
         return elapsed
 
-    alternate(sides, min(20, n), one)  # warm-up
-    times = alternate(sides, n, one)
-    for side in sides:
-        print(f"  {side.name:6} query_table, 20 of {QUERY_ROWS} rows: {pcts(times[side.name])} ({n} calls)")
-    return times
+    return warmed_calls(sides, n, one, f"query_table, 20 of {QUERY_ROWS} rows")
 
 
 def record_section(sides: list[Side], conns: dict[str, psycopg.Connection], n: int) -> dict[str, list[float]]:
@@ -195,11 +200,7 @@ def record_section(sides: list[Side], conns: dict[str, psycopg.Connection], n: i
         assert got["title"] == f"record {i}", got
         return elapsed
 
-    alternate(sides, min(20, n), one)  # warm-up
-    times = alternate(sides, n, one)
-    for side in sides:
-        print(f"  {side.name:6} create_record: {pcts(times[side.name])} ({n} calls)")
-    return times
+    return warmed_calls(sides, n, one, "create_record")
 
 
 NODE_OF = """select s.nodename, s.nodeport from pg_catalog.pg_dist_partition p

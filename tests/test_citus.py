@@ -733,10 +733,9 @@ def test_type_lists(admin, company):
 # Relations: relation and relation_many
 
 
-@modes()
-def test_relations(admin, company):
-    company.ready()
-    conn = ctx(company)
+def relation_tables(conn):
+    """Three new tables (unique slugs): cats, tags, and prods with a relation
+    to cats (on_delete set_null) and a relation_many to tags."""
     cats, tags, prods = uniq("cat"), uniq("tag"), uniq("prod")
     fn(conn, "create_table", {"slug": cats, "name": "Cats", "columns": [{"name": "name", "type": "text"}]})
     fn(conn, "create_table", {"slug": tags, "name": "Tags", "columns": [{"name": "label", "type": "text"}]})
@@ -744,6 +743,14 @@ def test_relations(admin, company):
         {"name": "name", "type": "text"},
         {"name": "cat_id", "type": "relation", "target": cats, "on_delete": "set_null"},
         {"name": "tags", "type": "relation_many", "target": tags}]})
+    return cats, tags, prods
+
+
+@modes()
+def test_relations(admin, company):
+    company.ready()
+    conn = ctx(company)
+    cats, tags, prods = relation_tables(conn)
     phones = fn(conn, "create_record", cats, {"name": "Phones"})
     tvs = fn(conn, "create_record", cats, {"name": "TVs"})
     t = [fn(conn, "create_record", tags, {"label": f"t{i}"}) for i in range(3)]
@@ -797,13 +804,7 @@ def test_deletes_through_relations(company):
     link entries are logged (docs/reference.md, Audit)."""
     company.ready()
     conn = ctx(company)
-    cats, tags, prods = uniq("cat"), uniq("tag"), uniq("prod")
-    fn(conn, "create_table", {"slug": cats, "name": "Cats", "columns": [{"name": "name", "type": "text"}]})
-    fn(conn, "create_table", {"slug": tags, "name": "Tags", "columns": [{"name": "label", "type": "text"}]})
-    fn(conn, "create_table", {"slug": prods, "name": "Prods", "columns": [
-        {"name": "name", "type": "text"},
-        {"name": "cat_id", "type": "relation", "target": cats, "on_delete": "set_null"},
-        {"name": "tags", "type": "relation_many", "target": tags}]})
+    cats, tags, prods = relation_tables(conn)
     cat = fn(conn, "create_record", cats, {"name": "Phones"})
     t = [fn(conn, "create_record", tags, {"label": f"t{i}"}) for i in range(3)]
     p = fn(conn, "create_record", prods, {"name": "P1", "cat_id": cat["id"], "tags": [t[0]["id"], t[1]["id"]]})

@@ -22,7 +22,7 @@ do $$
 declare
     v_table text;
 begin
-    if not exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if not docpal_private.citus_installed() then
         return;
     end if;
     perform 'PRAGMA:disable:check';  -- Citus' catalogs and functions exist only here

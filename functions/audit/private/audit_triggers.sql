@@ -57,6 +57,7 @@ declare
     v_call text;
     v_trigger text;
     v_shard text;
+    v_entries text;
     v_body text;
     v_tag text := '$capture$';
 begin
@@ -153,23 +154,24 @@ begin
     -- (docpal_private.clock_take) and no transaction id; no notification
     -- (a NOTIFY on a worker is heard only there, and fails the commit of a
     -- transaction that spans nodes; consumers poll).
+    -- the entries read back from _rows, as each path's select (_d) named them
+    v_entries := 'pg_catalog.jsonb_to_recordset(_rows) as _r(_id uuid, _version integer, _old jsonb, _new jsonb,
+                                                             _changed text[], _summary text, _workflow jsonb)';
     v_shard := pg_catalog.format(
         'select c.audit_base, c.event_base into _abase, _ebase
            from docpal_private.clock_take(%1$L, _count, %3$s, %4$s) c;
          insert into %1$I._audit_log (id, txid, user_id, "table", record_id, action, version, old, new, changed, summary)
          select _abase + pg_catalog.row_number() over (), null, _user, %2$L, _r._id, _action, _r._version,
                 _r._old, _r._new, _r._changed, _r._summary
-           from pg_catalog.jsonb_to_recordset(_rows) as _r(_id uuid, _version integer, _old jsonb, _new jsonb,
-                                                          _changed text[], _summary text, _workflow jsonb)',
-        p_schema, v_table, case when v_events then '_count' else '0' end, v_company.number);
+           from %5$s',
+        p_schema, v_table, case when v_events then '_count' else '0' end, v_company.number, v_entries);
     if v_events then
         v_shard := v_shard || pg_catalog.format(';
          insert into %1$I._events (id, xid, "table", record_id, action, version, changed, user_id, workflow)
          select _ebase + pg_catalog.row_number() over (), null, %2$L, _r._id, _action, _r._version, _r._changed,
                 _user, _r._workflow
-           from pg_catalog.jsonb_to_recordset(_rows) as _r(_id uuid, _version integer, _old jsonb, _new jsonb,
-                                                          _changed text[], _summary text, _workflow jsonb)',
-            p_schema, v_table);
+           from %3$s',
+            p_schema, v_table, v_entries);
     end if;
     v_body := pg_catalog.format(
         '

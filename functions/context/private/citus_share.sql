@@ -7,27 +7,18 @@ as $$
    timeout reach the workers too (contract section 10), for the triggers
    that run there: capture and version stamping name the user from the
    context, and a wait for a company's clock row on a worker is bounded like
-   any other docpal wait (55P03). Citus sends on SET LOCAL statements only
-   (not set_config), and only while citus.propagate_set_commands is
-   'local'. Called by the functions that write a company's records; nothing
+   any other docpal wait (55P03); docpal_private.citus_set_local sends
+   them. Called by the functions that write a company's records; nothing
    without the citus extension (one catalog lookup). */
 declare
     v_context text := pg_catalog.current_setting('docpal.context', true);
-    v_propagate text;
 begin
-    -- the extension, not a setting (a client can make any setting exist)
-    if not exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if not docpal_private.citus_installed() then
         return;
     end if;
-    v_propagate := pg_catalog.current_setting('citus.propagate_set_commands');
-    perform pg_catalog.set_config('citus.propagate_set_commands', 'local', true);
-    execute pg_catalog.format('set local lock_timeout = %L',
-                              coalesce(docpal_private.platform_setting('lock_timeout'), '2s'));
+    perform docpal_private.citus_set_local('lock_timeout', coalesce(docpal_private.platform_setting('lock_timeout'), '2s'));
     if v_context is not null then
-        execute pg_catalog.format('set local docpal.context = %L', v_context);
+        perform docpal_private.citus_set_local('docpal.context', v_context);
     end if;
-    -- what was sent stays sent (Citus replays it on every worker connection of
-    -- the transaction); the caller's own SETs are not propagated because of us
-    perform pg_catalog.set_config('citus.propagate_set_commands', v_propagate, true);
 end
 $$;

@@ -17,7 +17,6 @@ declare
     v_key bytea := (select s.value from docpal_private.switch_keys s where s.name = 'switch_hmac');
     v_txid text;
     v_payload text;
-    v_propagate text;
 begin
     if p_value is null or p_value = '' then
         perform pg_catalog.set_config('docpal.' || p_name, '', true);
@@ -28,12 +27,9 @@ begin
             || pg_catalog.encode(docpal_private.hmac_sha256(p_name || '|' || p_value || '|' || v_txid, v_key), 'hex');
         perform pg_catalog.set_config('docpal.' || p_name, v_payload, true);
     end if;
-    if exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
-        -- on to the workers, where capture reads it (docpal_private.citus_share)
-        v_propagate := pg_catalog.current_setting('citus.propagate_set_commands');
-        perform pg_catalog.set_config('citus.propagate_set_commands', 'local', true);
-        execute pg_catalog.format('set local docpal.%I = %L', p_name, v_payload);
-        perform pg_catalog.set_config('citus.propagate_set_commands', v_propagate, true);
+    if docpal_private.citus_installed() then
+        -- on to the workers, where capture reads it
+        perform docpal_private.citus_set_local('docpal.' || p_name, v_payload);
     end if;
 end
 $$;

@@ -12,7 +12,7 @@ declare
     v_id text;
     v_none boolean;
 begin
-    if exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if docpal_private.citus_installed() then
         perform 'PRAGMA:disable:check';
         if p_assign then
             -- Citus gives a transaction its distributed id only when its first

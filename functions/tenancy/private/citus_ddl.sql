@@ -11,7 +11,7 @@ as $$
    trigger is made or a table with triggers distributed, so no DBA setting
    is needed. Nothing without Citus. */
 begin
-    if exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+    if docpal_private.citus_installed() then
         perform pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
     end if;
 end

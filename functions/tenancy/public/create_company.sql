@@ -40,7 +40,7 @@ begin
     -- created on the workers in the same transaction fails, because Citus
     -- records it through a connection of its own that does not see it.
     v_distribute := docpal_private.platform_setting('distributed') = 'on'
-                    and exists (select from pg_catalog.pg_extension e where e.extname = 'citus');
+                    and docpal_private.citus_installed();
     if v_distribute then
         v_propagation := pg_catalog.current_setting('citus.enable_ddl_propagation');
         perform pg_catalog.set_config('citus.enable_ddl_propagation', 'off', true);

@@ -54,7 +54,7 @@ begin
                 message = pg_catalog.format('distributed %L: on or off', set_platform_setting.value);
         end if;
         if set_platform_setting.value = 'on'
-           and not exists (select from pg_catalog.pg_extension e where e.extname = 'citus') then
+           and not docpal_private.citus_installed() then
             raise exception using errcode = '22023',
                 message = 'distributed cannot be on: the citus extension is not installed in this database',
                 hint = 'Install Citus and create the extension first (docs/scale-out.md).';
