@@ -34,6 +34,11 @@ as $$
    lookup per statement) with one empty wake-up on docpal_events, and none
    at all while the notification queue is too full: a write never fails or
    waits because of them.
+   Every statement that adds or removes rows reads the company's quota (one
+   primary-key read of <schema>._quota, all a company without one pays) and,
+   when there is one, adds its row delta to the company's record count and,
+   after an insert, checks the quota (docpal_private.quota_sql, one block per
+   path: 53400 past max_records or max_bytes).
    Transition tables allow one event per trigger, hence one AFTER trigger per
    event; TRUNCATE is logged by a BEFORE trigger while the rows are there. The
    slug is baked in, never read from TG_TABLE_NAME (Citus: names the shard). */
@@ -197,6 +202,13 @@ begin
              _action text;
              _abase bigint;
              _ebase bigint;
+             -- quota (docpal_private.quota_sql): whether the company has one, and
+             -- the rows the statement adds (removes, when negative)
+             _limited boolean;
+             _delta bigint := 0;
+             _max_records bigint;
+             _max_bytes bigint;
+             _used bigint;
          begin
              if tg_table_name <> %1$L then
                  -- on a Citus worker: see docpal_private.audit_triggers
@@ -215,15 +227,15 @@ begin
                  _count := coalesce(pg_catalog.jsonb_array_length(_rows), 0);
                  if _count > 0 then
                      %10$s;
-                 end if;
+                 end if;%14$s
                  return null;
              end if;%2$s
              if tg_op = ''UPDATE'' then
                  %3$s;
              elsif tg_op = ''INSERT'' then
-                 %4$s;
+                 %4$s;%11$s
              elsif tg_op = ''DELETE'' then
-                 %5$s;
+                 %5$s;%12$s
              else
                  if docpal_private.company_distributed(tg_table_schema) then
                      -- Citus puts no TRUNCATE trigger on a shard: nothing would
@@ -236,7 +248,7 @@ begin
                  -- a TRUNCATE may be the first write of its transaction: take the
                  -- transaction id before the entries (docpal_private.seal_audit)
                  perform pg_catalog.pg_current_xact_id();
-                 %6$s;
+                 %6$s;%13$s
              end if;
              if _sent > 0 then
                  -- the platform channel: a wake-up that names nothing (identical
@@ -256,11 +268,28 @@ begin
         pg_catalog.format(v_write, v_on_insert, '_insert_action'),
         pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
         pg_catalog.format(v_write, v_on_truncate, '''DELETE'''),
-        v_update, v_on_insert, v_on_delete, v_shard);
+        v_update, v_on_insert, v_on_delete, v_shard,
+        -- the record counting and quota check of each path, given how it sets
+        -- its row delta ('' while the schema has no _usage: docpal_private.quota_sql)
+        docpal_private.quota_sql(p_schema, 'select pg_catalog.count(*) into _delta from _docpal_new'),
+        docpal_private.quota_sql(p_schema, 'select -pg_catalog.count(*) into _delta from _docpal_old'),
+        docpal_private.quota_sql(p_schema, pg_catalog.format('select -pg_catalog.count(*) into _delta from %I.%I',
+                                                             p_schema, v_table)),
+        docpal_private.quota_sql(p_schema, '_delta := case tg_op when ''INSERT'' then _count
+                                                                   when ''DELETE'' then -_count else 0 end'));
     -- a dollar quote that the body (whose literals hold rule values) does not contain
     while pg_catalog.strpos(v_body, v_tag) > 0 loop
         v_tag := '$capture_' || pg_catalog.left(pg_catalog.md5(v_tag), 8) || '$';
     end loop;
+    -- In a distributed company, a new table (and its junction tables) joins the
+    -- company BEFORE its capture function and triggers are made: distributed
+    -- with a capture function made in this transaction, Citus would create the
+    -- table's sequence (autonumber) in the transaction's own connection but
+    -- record it over another one, which cannot see it ("relation ..._seq does
+    -- not exist": the second such table of one apply_blueprint or import).
+    -- The triggers then go onto the distributed table, as for a table that
+    -- exists. A new table has no rows to miss.
+    perform docpal_private.citus_colocate(p_schema);
     execute pg_catalog.format(
         'create or replace function %1$I.%2$I() returns trigger
              language plpgsql security definer

@@ -8,7 +8,8 @@ as $$
 /* Creates table <company schema>.<slug> with the system columns and the
    columns of the spec; returns describe_table. Every column spec is checked
    before any DDL runs (22023; 42701 for a name given twice; 42P01 for an
-   unknown relation target); 42P07 when the slug is taken. */
+   unknown relation target); 42P07 when the slug is taken; 53400 past the
+   company's max_tables quota. */
 declare
     v_ctx record;
     v_slug text := spec->>'slug';
@@ -47,6 +48,7 @@ begin
         v_columns := v_columns || v_column;
     end loop;
     perform docpal_private.check_targets(v_ctx.schema_name, v_slug, v_columns);
+    perform docpal_private.quota_check(v_ctx.schema_name, p_tables => 1);  -- 53400 past max_tables
 
     execute pg_catalog.format(
         'create table %I.%I (

@@ -33,6 +33,8 @@ begin
     loop
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_junction);
     end loop;
+    -- its rows out of the company's record count (quotas)
+    perform docpal_private.quota_drop(v_ctx.schema_name, drop_table.slug);
     execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
     -- its generated audit capture function (docpal_private.audit_triggers)
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));

@@ -12,12 +12,14 @@ as $$
    (42501 otherwise). The same content (sha256) in the company returns the
    file already registered, but its storage_key (where its bytes are) only
    to owners, admins and the user who registered it: null for anyone else.
-   22023 for a bad spec. */
+   22023 for a bad spec; 53400 when new content would pass the company's
+   max_file_bytes quota. */
 declare
     v_file_tables text[];
     v_ctx docpal_private.caller;
     v_result jsonb;
     v_allowed boolean;
+    v_new boolean;
 begin
     perform docpal_private.check_spec_size(register_file.spec, 'register_file');
     select * into v_ctx from docpal_private.require_company();
@@ -51,6 +53,12 @@ begin
        or not docpal_private.whole_number(spec->'size', 0) then
         raise exception using errcode = '22023',
             message = 'a file spec is {name, size (bytes), mime (type/subtype), sha256 (64 hex digits), storage_key}';
+    end if;
+    -- only new content counts against max_file_bytes (53400): the same sha256 returns the file registered
+    execute pg_catalog.format('select not exists (select from %I._files f where f.sha256 = $1)', v_ctx.schema_name)
+       into v_new using pg_catalog.lower(spec->>'sha256');
+    if v_new then
+        perform docpal_private.quota_check(v_ctx.schema_name, p_file_bytes => (spec->>'size')::bigint);
     end if;
     execute pg_catalog.format(
         'with ins as (
