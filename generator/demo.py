@@ -148,3 +148,62 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
     _step("done")
     click.echo(f"    connect with: psql '{url}'")
     click.echo("    try: select docpal.list_companies();")
+
+
+def _database(database_url: str | None, data_dir: Path | None) -> str:
+    """The demo's database, migrated: DATABASE_URL, or the embedded cluster's docpal_demo."""
+    if database_url:
+        url = deploy.libpq_url(database_url)
+        _step(f"using DATABASE_URL {url}")
+    else:
+        data_dir = data_dir or embedded.default_datadir(resources.checkout_root() or Path.cwd())
+        _step(f"starting the embedded PostgreSQL in {data_dir}")
+        cluster = embedded.Cluster(data_dir).start()
+        url = cluster.create_database(DEMO_DB)
+    _step("docpal migrate")
+    result = deploy.migrate(url)
+    click.echo(f"    migrations applied: {', '.join(result.applied_migrations) or 'none pending'}; "
+               f"tenant template v{result.upgrade.target_version}")
+    return url
+
+
+def run_blueprint(database_url: str | None, data_dir: Path | None, name: str) -> dict:
+    """``docpal demo --blueprint NAME``: a company made from a blueprint (shipped name or JSON
+    file), slug ``<name>-demo``, owned by owner@<name>.example.com; prints what it made. Running
+    it again applies the blueprint again (a same version changes nothing). Returns the result."""
+    from . import blueprints
+
+    document = blueprints.load(name)  # LookupError / ValueError before anything starts
+    url = _database(database_url, data_dir)
+    bp_name = str(document.get("name", "blueprint"))
+    slug = f"{bp_name.replace('_', '-')}-demo"
+    with psycopg.connect(url, autocommit=True) as conn:
+        _step(f"company {slug} from blueprint {bp_name} v{document.get('version')}")
+        company = _ensure_company(conn, slug, f"{bp_name.replace('_', ' ').title()} demo")
+        owner = _ensure_user(conn, f"owner@{slug}.example.com", f"{bp_name.title()} owner")
+        conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, owner))
+        [row] = blueprints.companies(conn, company)
+        result = blueprints.apply(conn, row, document)
+        created, added = result["created"], result["added"]
+        click.echo(f"    {blueprints.summary(result)}")
+        with conn.transaction():
+            conn.execute("select docpal.set_context(%s, %s, true)", (company, owner))
+            tables = {t["slug"]: t for t in conn.execute("select docpal.list_tables()").fetchone()[0]}
+            for slug_ in created["tables"]:
+                columns = tables.get(slug_, {}).get("columns", [])
+                count = created["records"].get(slug_, 0)
+                click.echo(f"    table {slug_:26} {len(columns):2} columns, {count:3} sample records")
+            for item in added["columns"]:
+                click.echo(f"    column {item['table']}.{item['column']} added")
+        for key, label in (("type_lists", "type lists"), ("roles", "roles"), ("workflows", "workflows")):
+            if created[key]:
+                click.echo(f"    {label}: {', '.join(created[key])}")
+        for rule in created["event_rules"]:
+            click.echo(f"    event rule on {rule['table']} -> workflow {rule['workflow']}")
+        for report in document.get("reports") or []:
+            click.echo(f"    report (stored with the blueprint, saved once reports exist): {report.get('slug')}: "
+                       f"{report.get('name')}")
+        _step("done")
+        click.echo(f"    company {slug} ({company}), owner owner@{slug}.example.com ({owner})")
+        click.echo(f"    connect with: psql '{url}'")
+    return result

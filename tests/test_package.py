@@ -78,6 +78,8 @@ def test_wheel_and_sdist_ship_every_template_and_the_rendered_script(dist):
         names = set(z.namelist())
         assert {f"docpal/{f}" for f in expected} <= names
         assert "docpal/data/pg_catalog_functions.txt" in names
+        # the shipped blueprints (docpal tenants apply-blueprint NAME, docpal demo --blueprint NAME)
+        assert {f"docpal/blueprints/{n}.json" for n in ("school", "workforce", "mes")} | {"docpal/blueprints/__init__.py"} <= names
         script = z.read(f"docpal/{resources.INSTALL_SCRIPT}").decode()
     assert script == render.install_script()  # rendered at build time from the same templates
     [sdist] = dist.glob("docpal-*.tar.gz")
@@ -99,6 +101,9 @@ def test_installed_wheel_migrates_a_fresh_database(venv, fresh_db, tmp_path):
     assert status["installed_version"] == status["package_version"] == __version__
     assert status["pending_migrations"] == [] and status["applied_migrations"]
     assert status["companies_behind"] == 0 and status["tenant_template_version"] > 0
+    shipped = run([venv / "bin/python", "-c", "from docpal import blueprints; print(blueprints.names(),"
+                   " blueprints.load('mes')['name'])"], cwd=tmp_path).stdout
+    assert shipped.strip() == "['mes', 'school', 'workforce'] mes"
 
     head = run(["bash", "-c", "set -o pipefail; \"$0\" render --stdout | head -3", docpal], cwd=tmp_path)
     assert head.stdout.startswith(f"-- docpal {__version__}: complete install script.") and not head.stderr
