@@ -168,6 +168,194 @@ def tenants_migrate(database_url: str | None) -> None:
         sys.exit(1)
 
 
+def _bytes(n: int | None) -> str:
+    """A size for people: 1.5 MB."""
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if size < 1024 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)  # not reached
+
+
+def _quota_text(quota: dict | None) -> str:
+    names = {"max_tables": "tables", "max_records": "records", "max_bytes": "bytes", "max_file_bytes": "files"}
+    parts = [f"{label} ≤ {_bytes(quota[key]) if 'bytes' in key else format(quota[key], ',')}"
+             for key, label in names.items() if quota and quota.get(key) is not None]
+    return ", ".join(parts) or "-"
+
+
+@tenants.command("metrics")
+@database_url_option
+@click.option("--company", metavar="SLUG|ID", default=None, help="Only this company (counted exactly).")
+@click.option("--json", "as_json", is_flag=True, help="Print what docpal.company_metrics returns, as JSON.")
+def tenants_metrics(database_url: str | None, company: str | None, as_json: bool) -> None:
+    """Per company: tables, records, size, files, audit entries, pending events, activity
+    and quota (docs/metrics.md). Needs a platform admin login (superuser or docpal_service)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    try:
+        with psycopg.connect(deploy.libpq_url(_need_url(database_url)), autocommit=True) as conn:
+            if company is None:
+                data = conn.execute("select docpal.company_metrics()").fetchone()[0]
+            else:
+                found = conn.execute("select docpal.get_company(%s)->>'id'", (company,)).fetchone()[0]
+                if found is None:
+                    raise click.ClickException(f"no company {company!r}")
+                data = conn.execute("select docpal.company_metrics(%s)", (found,)).fetchone()[0]
+    except psycopg.Error as exc:
+        raise click.ClickException(f"{exc.sqlstate}: {str(exc).strip()}") from None
+    if as_json:
+        _echo_json(data)
+        return
+    rows = data if isinstance(data, list) else [data]
+    table = Table(title=f"docpal company metrics ({len(rows)} {'company' if len(rows) == 1 else 'companies'})")
+    for name in ("company", "status", "tables", "records", "size", "files", "file size", "audit entries",
+                 "events pending", "rows read", "rows written", "last activity", "quota"):
+        table.add_column(name, justify="left" if name in ("company", "status", "last activity", "quota") else "right")
+    for m in rows:
+        act = m["activity"]
+        table.add_row(m["slug"], m["status"], f"{m['tables']:,}", f"{m['records']:,}", _bytes(m["bytes"]),
+                      f"{m['files']:,}", _bytes(m["file_bytes"]), f"{m['audit_entries']:,}",
+                      f"{m['events_pending']:,}", f"{act['reads']:,}",
+                      f"{act['inserts'] + act['updates'] + act['deletes']:,}",
+                      (m["last_activity"] or "-")[:19].replace("T", " "), _quota_text(m["quota"]))
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=220)  # a file or a pipe: one line per company
+    console.print(table)
+
+
+@contextmanager
+def _transfer_progress(verb: str):
+    """A live count per part of an export or import (its size is not known up front)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    # on standard error: standard output carries the export (or the new company's id)
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed:,}"),
+                        transient=True, console=Console(stderr=True))
+    tasks: dict = {}
+
+    def update(label: str, count: int) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(f"{verb} {label}", total=None)
+        progress.advance(tasks[label], count)
+
+    with progress:
+        yield update
+
+
+@tenants.command("export")
+@database_url_option
+@click.argument("slug")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Write to this file (default: standard output).")
+@click.option("--history", is_flag=True, help="Add the audit log (the imported company's chain verifies).")
+@click.option("--batch", type=click.IntRange(1, 10000), default=1000, show_default=True,
+              help="Entries per line of data.")
+def tenants_export(database_url: str | None, slug: str, output: Path | None, history: bool, batch: int) -> None:
+    """Export company SLUG as JSON Lines (docs/export-import.md), in memory that does not
+    grow with the company."""
+    from . import transfer
+
+    url = deploy.libpq_url(_need_url(database_url))
+    try:
+        with _transfer_progress("exported") as progress:
+            if output is None:
+                transfer.export_company(url, slug, sys.stdout, history, batch, progress)
+                return
+            partial = output.with_name(output.name + ".part")  # FILE appears only when complete
+            try:
+                with open(partial, "w", encoding="utf-8") as out:
+                    lines = transfer.export_company(url, slug, out, history, batch, progress)
+                partial.replace(output)
+            finally:
+                partial.unlink(missing_ok=True)
+    except transfer.TransferError as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"{exc.sqlstate}: {str(exc).strip()}") from None
+    click.echo(f"exported {slug} to {output}: {lines} lines", err=True)
+
+
+@tenants.command("import")
+@database_url_option
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--slug", required=True, help="The new company's slug.")
+def tenants_import(database_url: str | None, file: Path, slug: str) -> None:
+    """Create company SLUG from an export FILE (JSON Lines or one JSON document), all or
+    nothing; prints its id. Runs as the DBA (it calls docpal's private import steps)."""
+    from . import transfer
+
+    url = deploy.libpq_url(_need_url(database_url))
+    try:
+        with open(file, encoding="utf-8") as stream, _transfer_progress("imported") as progress:
+            company = transfer.import_file(url, stream, slug, progress)
+    except transfer.TransferError as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"{exc.sqlstate}: {str(exc).strip()}") from None
+    click.echo(company)
+
+
+@tenants.command("apply-blueprint")
+@database_url_option
+@click.argument("blueprint", metavar="FILE")
+@click.option("--company", metavar="SLUG|ID", default=None, help="Apply to this company.")
+@click.option("--all", "all_companies", is_flag=True,
+              help="Upgrade every company that has this blueprint (each in its own transaction).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def tenants_apply_blueprint(database_url: str | None, blueprint: str, company: str | None, all_companies: bool,
+                            as_json: bool) -> None:
+    """Apply a blueprint (a JSON FILE or a shipped name: school, workforce, mes) to a company,
+    or upgrade every company that has it; exits 1 when one failed."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from . import blueprints
+
+    if (company is None) == (not all_companies):
+        raise click.UsageError("give --company SLUG or --all (one of them)")
+    try:
+        document = blueprints.load(blueprint)
+    except (LookupError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+    results: list[dict] = []
+    with psycopg.connect(deploy.libpq_url(_need_url(database_url)), autocommit=True) as conn:
+        if company is not None:
+            try:
+                [row] = blueprints.companies(conn, company)
+                results.append({"company": row[1], "result": blueprints.apply(conn, row, document)})
+            except LookupError as exc:
+                raise click.UsageError(str(exc)) from None
+            except psycopg.Error as exc:
+                results.append({"company": company, "error": str(exc).strip().splitlines()[0], "sqlstate": exc.sqlstate})
+        else:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          transient=True, disable=as_json) as progress:
+                task = progress.add_task(f"applying {document.get('name')}", total=None)
+                for item in blueprints.apply_all(conn, document,
+                                                 lambda done, total: progress.update(task, completed=done, total=total)):
+                    results.append(item)
+    failed = [r for r in results if "error" in r]
+    if as_json:
+        _echo_json(results)
+    else:
+        for item in results:
+            if "error" in item:
+                click.echo(f"FAILED {item['company']}: {item['sqlstate']} {item['error']}", err=True)
+            else:
+                click.echo(f"{item['company']}: {blueprints.summary(item['result'])}")
+        if all_companies:
+            click.echo(f"{len(results) - len(failed)} of {len(results)} companies with blueprint "
+                       f"{document.get('name')} applied, {len(failed)} failed")
+    if failed:
+        sys.exit(1)
+
+
 @main.group("audit")
 def audit_group() -> None:
     """Audit log upkeep: partitions, sealing, retention, verification."""
@@ -328,10 +516,18 @@ def roles_create_login(database_url: str | None, name: str, group: str | None, c
 @database_url_option
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Folder of the embedded cluster (default: .docpal/pgdata in the project).")
-def demo(database_url: str | None, data_dir: Path | None) -> None:
+@click.option("--blueprint", metavar="NAME", default=None,
+              help="Instead: create a company from a shipped blueprint (school, workforce, mes) or a JSON file.")
+def demo(database_url: str | None, data_dir: Path | None, blueprint: str | None) -> None:
     """Run docpal end to end: a local PostgreSQL (unless DATABASE_URL), a demo company and users."""
     from . import demo as demo_mod
 
+    if blueprint is not None:
+        try:
+            demo_mod.run_blueprint(database_url, data_dir, blueprint)
+        except (LookupError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from None
+        return
     demo_mod.run(database_url, data_dir)
 
 

@@ -90,3 +90,14 @@ def test_boundary_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "capture: single-row audited UPDATE" in proc.stdout and "ratio new/old" in proc.stdout
     assert "compile: member query" in proc.stdout and "ratio key/service" in proc.stdout
+
+
+def test_operations_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_operations.py"), "--tiny", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "company_metrics() of 10 companies" in proc.stdout and "wrong results: 0" in proc.stdout
+    for part in ("export of", "apply_blueprint(mes)", "adopt_table of"):
+        assert part in proc.stdout, part

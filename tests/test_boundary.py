@@ -379,6 +379,12 @@ def cases(w):
     rel_b = {"name": "zzrel", "type": "relation", "target": bv}
     q_ids = {"filters": {"id": {"in": [str(btop), str(bchild), str(bflight)]}}}
     return {
+        # B's tables, docpal's own and the system's are never read through adopt_table (42501)
+        "adopt_table": [((f"{b.schema}.deals", "zzadopt", J({})), refused("42501")),
+                        ((f"{b.schema}.deals", "zzadopt", J({"dry_run": True})), refused("42501")),
+                        ((f"{b.schema}._audit_log", "zzadopt", J({"dry_run": True})), refused("42501")),
+                        (("docpal_private.users", "zzadopt", J({"dry_run": True})), refused("42501")),
+                        (("docpal_private.companies", "zzadopt", J({})), refused("42501"))],
         "add_column": [((bv, J(col)), refused("42P01")), ((bq, J(col)), refused()),
                        (("scratch", J(rel_b)), refused()),
                        (("scratch", J({"name": "zzrel2", "type": "relation", "target": bq})), refused())],
@@ -389,6 +395,15 @@ def cases(w):
         "alter_column": [((bv, "note", J({"label": "x"})), refused("42P01")),
                          ((bq, "secret", J({"label": "x"})), refused())],
         "alter_table": [((bv, J({"name": "pwned"})), refused("42P01")), ((bq, J({"name": "pwned"})), refused())],
+        "apply_blueprint": [((J({"name": "zzb", "version": 1, "tables": [{"slug": "zzb1", "columns": [rel_b]}]}),),
+                             refused("42P01")),
+                            ((J({"name": "zzb", "version": 1, "tables": [
+                                {"slug": "zzb2", "columns": [{"name": "r", "type": "relation", "target": bq}]}]}),),
+                             refused()),
+                            ((J({"name": "zzb", "version": 1,
+                                 "records": {"deals": [{"name": "zz", "account_id": str(bacct)}]}}),), refused("23503")),
+                            ((J({"name": "zzb", "version": 1,
+                                 "grants": [{"role": brole, "table": bv, "actions": ["read"]}]}),), refused())],
         "assign_group_role": [((bgroup, brole), None)],
         "assign_role": [((bmember, brole), None), ((bapprover, "admin"), None),
                         ((a.users["member"], brole), None)],
@@ -404,6 +419,8 @@ def cases(w):
         "check_relation": [((f"user:{b.p}_alice", "viewer", f"{bdoc}:{b.p}_d1"), not_true),
                            ((f"user:{bmember}", "editor", f"{bdoc}:{b.p}_d2"), not_true)],
         "clear_context": [((), None)],
+        "company_metrics": [((U(str(b.id)),), refused("42501")), ((None,), refused("42501"))],
+        "company_blueprints": [((), None)],
         "create_api_key": [(("zz", bowner, ["read"]), refused("42501")),
                            (("zz", bmember, ["read", "create", "update", "delete"]), refused("42501"))],
         "create_event_rule": [((J({"table": bv, "workflow": "zz"}),), refused("42P01")),
@@ -443,6 +460,9 @@ def cases(w):
         "drop_event_rule": [((U(b.rule),), None)],
         "drop_table": [((bv,), refused("42P01")), ((bq,), refused())],
         "event_channel": [((), lambda res, err: res != b.channel or pytest.fail("B's channel"))],
+        "export_company": [((U(str(b.id)),), refused("42501")),
+                           ((U(str(b.id)), J({"part": "records", "table": "deals", "limit": 10})), refused("42501")),
+                           ((U(str(b.id)), J({"history": True})), refused("42501"))],
         "explain_query": [((bv, J({})), refused()), (("deals", J(q_ids)), None)],
         "get_company": [((str(b.id),), empty_or_refused), ((b.slug,), empty_or_refused),
                         ((b.schema,), empty_or_refused)],
@@ -508,12 +528,14 @@ def cases(w):
 
 
 #: the functions the cases cover (names only, so the coverage test can run without a world)
-COVERED = {"add_column", "add_group_member", "aggregate", "alter_column", "alter_table", "assign_group_role",
+COVERED = {"add_column", "add_group_member", "adopt_table", "aggregate", "alter_column", "alter_table", "apply_blueprint",
+           "assign_group_role", "company_blueprints",
            "assign_role", "audit_report", "authenticate", "check_permission", "check_relation", "clear_context",
+           "company_metrics",
            "create_api_key", "create_event_rule", "create_group", "create_record",
            "create_records", "create_role", "create_table", "create_type_list", "current_company", "current_user_id",
            "define_relations", "define_workflow", "delete_record", "describe_table", "drop_column",
-           "drop_event_rule", "drop_table", "event_channel", "explain_query", "get_company",
+           "drop_event_rule", "drop_table", "event_channel", "explain_query", "export_company", "get_company",
            "get_record", "grant_permission", "list_event_rules", "list_tables", "lookup_objects",
            "maintain_audit_log", "query_breadcrumb", "query_dropdown", "query_gantt", "query_kanban", "query_table",
            "query_tree", "record_history", "record_version", "register_file", "relate", "rename_column",
