@@ -21,7 +21,6 @@ What is measured, on a fresh database, each against plain PostgreSQL in the same
    plain twin of the adopted table (``LIKE ... INCLUDING ALL``: columns, defaults,
    constraints, indexes; no docpal triggers). Goal: within 2x.
 
-A part whose function or command is not installed prints "skipped: X not available".
 Goals are reported, not enforced: the exit status is 0 unless a result is wrong.
 
 Run:  .venv/bin/python bench/bench_operations.py [--tiny] [--database-url URL]
@@ -69,16 +68,6 @@ def fail(message: str) -> None:
     failures.append(message)
 
 
-def has_function(conn: psycopg.Connection, name: str) -> bool:
-    return conn.execute("select exists (select from pg_proc where proname = %s"
-                        " and pronamespace = 'docpal'::regnamespace)", (name,)).fetchone()[0]
-
-
-def has_command(*words: str) -> bool:
-    done = subprocess.run([str(DOCPAL), *words[:-1], "--help"], capture_output=True, text=True)
-    return done.returncode == 0 and f" {words[-1]} " in done.stdout
-
-
 def run(cmd: list[str], env: dict | None = None) -> tuple[float, int, str]:
     """Run a command; (seconds, peak RSS in MB of that process, stderr). Exits on failure."""
     with tempfile.TemporaryFile("w+") as err:
@@ -105,11 +94,6 @@ def owner_of(conn: psycopg.Connection, slug: str, email: str) -> tuple[str, str]
 
 def part_metrics(url: str, n: int) -> None:
     print(f"\n1. company_metrics() over {n} companies")
-    with psycopg.connect(url, autocommit=True) as conn:
-        if not has_function(conn, "company_metrics"):
-            print("  skipped: docpal.company_metrics not available")
-            summary.append("company_metrics: skipped (not available)")
-            return
     t0 = time.perf_counter()
     rows = Jsonb([{"name": f"thing {i}", "qty": i} for i in range(20)])
     for start in range(0, n, 50):
@@ -189,10 +173,6 @@ def fill(conn: psycopg.Connection, slug: str, records: int) -> tuple[str, str]:
 
 def part_transfer(url: str, records: int) -> None:
     print(f"\n2. export and import of a company with {records:,} records across 5 tables (and {records // 10:,})")
-    if not (has_command("tenants", "export") and has_command("tenants", "import")):
-        print("  skipped: docpal tenants export/import not available")
-        summary.append("export/import: skipped (not available)")
-        return
     bindir = embedded.pg_bindir()
     libpq = deploy.libpq_url(url)
     results = {}
@@ -243,10 +223,6 @@ def part_blueprint(url: str) -> None:
     print("\n3. apply_blueprint(<the shipped mes blueprint>) on a new company")
     path = Path(__file__).resolve().parent.parent / "generator" / "blueprints" / "mes.json"
     with psycopg.connect(url, autocommit=True) as conn:
-        if not has_function(conn, "apply_blueprint") or not path.exists():
-            print("  skipped: docpal.apply_blueprint or generator/blueprints/mes.json not available")
-            summary.append("apply_blueprint(mes): skipped (not available)")
-            return
         blueprint = Jsonb(json.loads(path.read_text()))
         times = []
         for i in range(3):
@@ -268,10 +244,6 @@ def part_blueprint(url: str) -> None:
 def part_adopt(url: str, rows: int) -> None:
     print(f"\n4. adopt_table of a plain table of {rows:,} rows")
     with psycopg.connect(url, autocommit=True) as conn:
-        if not has_function(conn, "adopt_table"):
-            print("  skipped: docpal.adopt_table not available")
-            summary.append("adopt_table: skipped (not available)")
-            return
         conn.execute("""
             create schema legacy;
             create table legacy.items (

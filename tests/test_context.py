@@ -162,7 +162,9 @@ SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_c
                 # event consumers are platform-wide (contract section 7)
                 "poll_events", "ack_events", "replay_events",
                 # platform upkeep and settings (issue 12)
-                "maintain_events", "set_platform_setting"}
+                "maintain_events", "set_platform_setting",
+                # quotas and imports are the platform's (contract section 8)
+                "set_quota", "import_company"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",
