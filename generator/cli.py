@@ -219,8 +219,10 @@ def tenants_metrics(database_url: str | None, company: str | None, as_json: bool
     for m in rows:
         act = m["activity"]
         table.add_row(m["slug"], m["status"], f"{m['tables']:,}", f"{m['records']:,}", _bytes(m["bytes"]),
-                      f"{m['files']:,}", _bytes(m["file_bytes"]), f"{m['audit_entries']:,}",
-                      f"{m['events_pending']:,}", f"{act['reads']:,}",
+                      # files and events_pending are null when that company's table was locked
+                      "?" if m["files"] is None else f"{m['files']:,}", _bytes(m["file_bytes"]),
+                      f"{m['audit_entries']:,}",
+                      "?" if m["events_pending"] is None else f"{m['events_pending']:,}", f"{act['reads']:,}",
                       f"{act['inserts'] + act['updates'] + act['deletes']:,}",
                       (m["last_activity"] or "-")[:19].replace("T", " "), _quota_text(m["quota"]))
     console = Console()

@@ -63,8 +63,8 @@ begin
            into v_value using p_time_zone;
     elsif v_entry is not null and p_state = '23503' and v_key = 'fkey' and v_entry ? '_missing' then
         v_rule := 'relation';
-        execute pg_catalog.format('%s select pg_catalog.to_jsonb(_s.%I)::text from %s where %s limit 1',
-                                  v_with, v_entry->>'source_column', v_tail, v_entry->>'_missing')
+        execute pg_catalog.format('%s select pg_catalog.to_jsonb(%s)::text from %s where %s limit 1',
+                                  v_with, v_entry->>'_src', v_tail, v_entry->>'_missing')
            into v_value using p_time_zone;
     elsif v_entry is not null and p_state = '23502' then
         v_rule := 'required';
@@ -91,9 +91,9 @@ begin
                  where a.attrelid = pg_catalog.format('%I.%I', p_schema, p_slug)::regclass
                    and a.attname = v_entry->>'column';
                 execute pg_catalog.format(
-                    '%s select pg_catalog.to_jsonb(d.v)::text from (select _s.%I::text as v from %s where _s.%I is not null) d
+                    '%s select pg_catalog.to_jsonb(d.v)::text from (select (%s)::text as v from %s where _s.%I is not null) d
                       where not docpal_private.adopt_fits(d.v, $1, $2) limit 1',
-                    v_with, v_entry->>'source_column', v_tail, v_entry->>'source_column')
+                    v_with, v_entry->>'_src', v_tail, v_entry->>'source_column')
                    into v_value using v_type, v_typmod;
             end if;
         end if;

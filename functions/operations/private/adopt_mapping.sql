@@ -28,7 +28,11 @@ as $$
    without time zone -> datetime read in p_time_zone; timestamptz ->
    datetime; interval -> duration; json, jsonb -> json; uuid; arrays of
    text-like -> multi_select whose options are the distinct values present;
-   other arrays of these -> json. A single-column primary key that is a
+   other arrays of these -> json. A type owned by a role that is not a
+   superuser (not PostgreSQL's or an extension's) that is not an enum is
+   22023 even with an override: reading it could run a cast function of its
+   owner's as docpal_owner; an enum is read by enum_out, never through a
+   cast. A single-column primary key that is a
    uuid gives the record ids (mapped to id), any other becomes the required
    unique column legacy_<name>. A NOT NULL column is required, a
    single-column UNIQUE one unique. A single-column foreign key to a table
@@ -132,6 +136,24 @@ begin
           into v_btype, v_elem
           from pg_catalog.pg_type t left join pg_catalog.pg_type e on e.oid = t.typelem
          where t.oid = v_base;
+        -- a type a login that is not a superuser owns (and not an enum) is never read: a cast from
+        -- it, a cast to json of it or of its elements or attributes, may be a function of its owner,
+        -- which the copy would run as docpal_owner (PostgreSQL's types and an extension's, owned by
+        -- a superuser, only have casts a superuser made); an enum is read through its output
+        -- function only (enum_out: no cast is looked up), so a cast made at any time changes nothing
+        if (select t.typtype <> 'e' and not r.rolsuper
+              from pg_catalog.pg_type t join pg_catalog.pg_roles r on r.oid = t.typowner where t.oid = v_base) then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('column %s of %s.%s has a type a database user made (%s), which adopt_table does not read',
+                                            v_att.attname, p_source_schema, p_source_table, v_att.source_type),
+                hint = pg_catalog.format('Only PostgreSQL''s and extensions'' types, domains over them and enums are adopted: leave it out with spec.columns.%s = null, or copy it into a table as text first.',
+                                         v_att.attname);
+        end if;
+        if v_btype = 'enum' then
+            -- (a domain over it to the enum first: a relabeling, no cast is looked up)
+            v_src := pg_catalog.format('pg_catalog.textin(pg_catalog.enum_out(_s.%I::%s))', v_att.attname,
+                                       pg_catalog.format_type(v_base, null));
+        end if;
         v_expr := null; v_join := null; v_missing := null; v_cast := null; v_note := null; v_self := false;
 
         -- the name
@@ -215,7 +237,9 @@ begin
             v_col := v_col || pg_catalog.jsonb_build_object('type', 'relation', 'target', p_slug);
             v_note := 'foreign key to the table itself: values mapped to the new records';
             v_join_no := v_join_no + 1;
-            v_join := pg_catalog.format('left join _src _j%s on _j%s.%I = %s', v_join_no, v_join_no, v_fk.refname, v_src);
+            v_join := pg_catalog.format('left join _src _j%s on %s = %s', v_join_no,
+                                        pg_catalog.replace(v_src, pg_catalog.format('_s.%I', v_att.attname),
+                                                           pg_catalog.format('_j%s.%I', v_join_no, v_fk.refname)), v_src);
             v_expr := pg_catalog.format('case when %1$s is null then null else coalesce(_j%2$s._docpal_id, %3$L::uuid) end',
                                         v_src, v_join_no, '00000000-0000-0000-0000-000000000000');
             v_missing := pg_catalog.format('%s is not null and _j%s._docpal_id is null', v_src, v_join_no);
@@ -381,7 +405,7 @@ begin
             || (v_col - 'name' - 'type')
             || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('note', v_note))
             || pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
-                   '_spec', v_col, '_expr', v_expr, '_join', v_join, '_missing', v_missing, '_cast', v_cast,
+                   '_spec', v_col, '_expr', v_expr, '_src', v_src, '_join', v_join, '_missing', v_missing, '_cast', v_cast,
                    '_self', case when v_self then true end)));
     end loop;
 

@@ -45,6 +45,10 @@ as $$
    of the transaction): records and audit_entries take PostgreSQL's live
    row count (n_live_tup) in place of count(*), and last_activity is the
    latest outbox event (null once the event retention removed them all).
+   Every company at once waits for no lock another session holds or awaits
+   in ACCESS EXCLUSIVE mode when the call starts (a client's open DDL on its
+   own tables): such a relation is sized by its relpages estimate, such a
+   _files or _events is not read (files, file_bytes or events_pending null).
    A company that Citus holds (contract section 10) has its rows on a
    worker: its tables' estimates, live rows, activity and bytes come from
    their shards there (docpal_private.citus_table_stats, one command per
@@ -134,7 +138,7 @@ begin
          group by r.k
     ), locked as materialized (
         select l.relation from pg_catalog.pg_locks l
-         where not v_exact and l.locktype = 'relation' and l.mode = 'AccessExclusiveLock'
+         where not v_exact and l.locktype = 'relation' and l.mode = 'AccessExclusiveLock' and l.relation is not null
            and l.database = (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database())
            and l.pid is distinct from pg_catalog.pg_backend_pid()
     ), sizes as (
@@ -189,7 +193,13 @@ begin
                    'activity', pg_catalog.jsonb_build_object(
                        'reads', coalesce(s.reads, 0) + coalesce(x.reads, 0), 'inserts', coalesce(s.inserts, 0),
                        'updates', coalesce(s.updates, 0), 'deletes', coalesce(s.deletes, 0)),
-                   'positions', coalesce(p.p, '[]')) as m
+                   'positions', coalesce(p.p, '[]'),
+                   -- every company at once: its _files or _events that another session holds or
+                   -- awaits in ACCESS EXCLUSIVE mode (a client's open drop_column of a file column
+                   -- locks _files) is not read, and what it gives is null (unknown) in this call
+                   'unread', (select coalesce(pg_catalog.jsonb_agg(r.relname), '[]') from rel r
+                               where r.k = co.k and r.relname in ('_files', '_events')
+                                 and r.oid in (select l.relation from locked l))) as m
           from co
           left join relstats s on s.k = co.k
           left join indexreads x on x.k = co.k
@@ -216,7 +226,7 @@ begin
                        r.k, r.schema_name) end as sql
           from rel r
          where (r.is_data or r.is_audit) and r.counted
-            or not r.is_data and r.relname in ('_files', '_events')
+            or not r.is_data and r.relname in ('_files', '_events') and r.oid not in (select l.relation from locked l)
             or v_exact and not r.is_data and r.relname in ('_audit_log', '_schema_history') and r.relkind in ('r', 'p')
     ), chunk as (
         -- 32 relations per UNION ALL (a flat one of thousands plans in quadratic time)
@@ -265,10 +275,10 @@ begin
                    'tables', s.m->'tables',
                    'records', coalesce(n.records, 0) + (s.m->>'records')::bigint,
                    'bytes', s.m->'bytes',
-                   'files', coalesce(f.files, 0),
-                   'file_bytes', coalesce(f.file_bytes, 0),
+                   'files', case when not s.m->'unread' ? '_files' then coalesce(f.files, 0) end,
+                   'file_bytes', case when not s.m->'unread' ? '_files' then coalesce(f.file_bytes, 0) end,
                    'audit_entries', coalesce(n.audit_entries, 0) + (s.m->>'audit_entries')::bigint,
-                   'events_pending', coalesce(e.pending, 0),
+                   'events_pending', case when not s.m->'unread' ? '_events' then coalesce(e.pending, 0) end,
                    'last_activity', greatest(e.at, l.at),
                    'activity', s.m->'activity',
                    'quota', docpal_private.company_quota(c.schema_name))
