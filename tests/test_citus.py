@@ -37,6 +37,7 @@ import json
 import os
 import re
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from decimal import Decimal
@@ -45,7 +46,7 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb, set_json_loads
 
-from docpal import deploy
+from docpal import blueprints, deploy
 
 CITUS_URL = os.environ.get("DOCPAL_CITUS_URL")
 
@@ -1962,6 +1963,340 @@ def test_truncate(admin, company):
 
 
 # --------------------------------------------------------------------------
+# Section 8: operations (quotas, metrics, export and import, blueprints,
+# adopting a table). Each test that changes a company's quota or adds a
+# blueprint's tables does it on a company of its own.
+
+
+NO_QUOTA = {"max_tables": None, "max_records": None, "max_bytes": None, "max_file_bytes": None}
+
+
+def total_records(conn) -> int:
+    """The records of every table of the company in the connection's context."""
+    return sum(fn(conn, "query_table", t["slug"], {"limit": 1})["total"] for t in fn(conn, "list_tables"))
+
+
+def schema_bytes(admin, co: Company) -> int:
+    """What quota max_bytes and company_metrics' bytes count: every table of
+    the schema with its indexes and TOAST, measured where its data is (for a
+    distributed company: its shards, on the worker)."""
+    if co.mode == "local":
+        return one(admin, "select coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint from pg_class c"
+                          " where c.relnamespace = %s::regnamespace and c.relkind in ('r', 'm')", co.schema)
+    return one(admin, "select coalesce(sum(citus_total_relation_size(c.oid)), 0)::bigint from pg_class c"
+                      " where c.relnamespace = %s::regnamespace and c.relkind in ('r', 'm')", co.schema)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_set_quota(admin, mode):
+    """set_quota (contract section 8): max_records counted by the capture
+    functions (on the worker for a distributed company), deletes counted,
+    the first quota seeding the count from the shards, max_tables,
+    max_bytes, and no quota again."""
+    with own_company(admin, mode, "quota") as co:
+        conn = co.conn
+        had = total_records(conn)  # 1 in the modes distributed later
+        got = fn(admin, "set_quota", co.id, {"max_records": had + 3, "max_tables": 2})
+        assert got == {**NO_QUOTA, "max_records": had + 3, "max_tables": 2}
+        recs = fn(conn, "create_records", "items", [{"name": f"q{i}", "price": i} for i in range(3)])
+        with refused("53400"):
+            fn(conn, "create_records", "items", [{"name": "one too many", "price": 1}])
+        with refused("53400"):
+            fn(conn, "create_record", "items", {"name": "one too many", "price": 1})
+        assert total_records(conn) == had + 3, "a refused insert leaves nothing"
+        fn(conn, "delete_record", "items", recs[0]["id"])
+        fn(conn, "create_record", "items", {"name": "fits again", "price": 1})
+        with refused("53400"):
+            fn(conn, "create_record", "items", {"name": "full again", "price": 1})
+
+        fn(conn, "create_table", {"slug": "second", "name": "Second", "columns": [{"name": "tag", "type": "text"}]})
+        with refused("53400"):
+            fn(conn, "create_table", {"slug": "third", "name": "Third", "columns": [{"name": "tag", "type": "text"}]})
+        with refused("53400"):  # the records of every table count
+            fn(conn, "create_record", "second", {"tag": "x"})
+        assert fn(admin, "company_metrics", co.id)["quota"] == got
+
+        assert fn(admin, "set_quota", co.id, {}) == NO_QUOTA
+        fn(conn, "create_records", "second", [{"tag": str(i)} for i in range(5)])
+        fn(conn, "create_table", {"slug": "third", "name": "Third", "columns": [{"name": "tag", "type": "text"}]})
+        # a first quota again counts the rows the company holds (its shards, for a distributed one)
+        assert fn(admin, "set_quota", co.id, {"max_records": had + 8}) == {**NO_QUOTA, "max_records": had + 8}
+        with refused("53400"):
+            fn(conn, "create_record", "third", {"tag": "over"})
+        fn(conn, "delete_record", "items", recs[1]["id"])
+        fn(conn, "create_record", "third", {"tag": "fits"})
+
+        fn(admin, "set_quota", co.id, {"max_bytes": 1})
+        with refused("53400"):
+            fn(conn, "create_record", "third", {"tag": "too big"})
+        fn(admin, "set_quota", co.id, {"max_bytes": schema_bytes(admin, co) * 10})
+        fn(conn, "create_record", "third", {"tag": "small enough"})
+        assert total_records(conn) == had + 9
+        with refused("22023"):
+            fn(admin, "set_quota", co.id, {"max_records": -1})
+
+
+def table_rows(admin, co: Company) -> dict[str, int]:
+    return {t["slug"]: fn(co.conn, "query_table", t["slug"], {"limit": 1})["total"]
+            for t in fn(co.conn, "list_tables")}
+
+
+@modes()
+def test_company_metrics(admin, company):
+    """company_metrics of one company (its owner, a platform admin) and of
+    every company: tables, records, audit entries, files and bytes of a
+    distributed company are those of its shards."""
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("met")
+    fn(conn, "create_table", {"slug": slug, "name": "Met", "columns": [{"name": "n", "type": "integer"}]})
+    recs = fn(conn, "create_records", slug, [{"n": i} for i in range(4)])
+    fn(conn, "update_record", slug, recs[0]["id"], {"n": 40})
+    fn(conn, "delete_record", slug, recs[1]["id"])
+    rows = table_rows(admin, company)
+    assert rows[slug] == 3
+
+    mine = fn(conn, "company_metrics", company.id)
+    got = fn(admin, "company_metrics", company.id)
+    for m in (mine, got):
+        assert (m["company_id"], m["slug"], m["status"]) == (str(company.id), company.slug, "active")
+        assert m["tables"] == len(rows)
+        assert m["records"] == sum(rows.values())
+        assert m["audit_entries"] == one(admin, f"select count(*) from {company.schema}._audit_log")
+        assert m["files"] == one(admin, f"select count(*) from {company.schema}._files")
+        assert m["file_bytes"] == one(admin, f"select coalesce(sum(size), 0)::bigint from {company.schema}._files")
+        assert m["quota"] == NO_QUOTA
+        assert m["last_activity"] is not None
+    assert got["bytes"] == schema_bytes(admin, company) > 0
+
+    # every company at once: the statistics' live rows and sizes, where the rows are
+    conn.execute("select pg_stat_force_next_flush()")
+    for _ in range(50):  # the workers' backends send their statistics within a second or so
+        listed = fn(admin, "company_metrics")
+        assert [m["company_id"] for m in listed].count(str(company.id)) == 1
+        entry = next(m for m in listed if m["company_id"] == str(company.id))
+        if entry["records"] > 0 and entry["activity"]["inserts"] >= 4 and entry["activity"]["deletes"] >= 1:
+            break
+        time.sleep(0.1)
+    assert entry["tables"] == got["tables"] and entry["files"] == got["files"]
+    assert entry["activity"]["inserts"] >= 4 and entry["activity"]["deletes"] >= 1, \
+        "the statistics of the node that holds the rows"
+    assert entry["bytes"] == schema_bytes(admin, company)
+    assert 0 < entry["records"] <= got["records"] + 10, "an estimate, from the node that holds the rows"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_apply_blueprint(admin, mode):
+    """The shipped `mes` blueprint on a company of each mode: its tables,
+    records, roles, workflow and event rules, every table co-located with
+    the company; company_blueprints lists it; a second apply does nothing."""
+    document = blueprints.load("mes")
+    with own_company(admin, mode, "bp") as co:
+        conn = co.conn
+        got = fn(conn, "apply_blueprint", document)
+        assert (got["name"], got["version"], got["previous_version"]) == ("mes", 1, None)
+        assert got["created"]["tables"] == [t["slug"] for t in document["tables"]]
+        assert fn(conn, "company_blueprints") == [{"name": "mes", "version": 1,
+                                                   "applied_at": fn(conn, "company_blueprints")[0]["applied_at"]}]
+        for slug, rows in document["records"].items():
+            assert fn(conn, "query_table", slug, {"limit": 1})["total"] == len(rows), slug
+        assert_distributed_with_schema(admin, co, [t["slug"] for t in document["tables"]]
+                                       + ["_blueprints", "_quota", "_usage"])
+        if mode != "local":
+            local = [r[0] for r in relations(admin, co.schema) if r[1] is None]
+            assert local == [], f"local coordinator tables in a distributed company schema: {local}"
+        # the blueprint's workflow works in the company
+        material = document["records"]["materials"][3]["id"]
+        ncr = fn(conn, "create_record", "non_conformance_reports",
+                 {"title": "Burr on edge", "material_id": material, "severity": "minor", "defect_codes": ["surface"]})
+        assert ncr["status"] == "open"
+        assert one(conn, "select docpal.transition_record('non_conformance_reports', %s, 'submit_ncr')",
+                   ncr["id"])["state"] is not None
+        again = fn(conn, "apply_blueprint", document)
+        assert again["version"] == 1 and again["created"]["tables"] == []
+        assert fn(conn, "verify_audit_chain")["ok"] is True
+
+
+@pytest.mark.parametrize("mode", DISTRIBUTED)
+def test_new_tenant_steps_on_a_distributed_company(admin, mode):
+    """docpal migrate bringing a distributed company to tenant steps 0010
+    (quotas) and 0011 (blueprints): the tables those steps make join the
+    company, distributed and co-located (apply_tenant_steps ->
+    citus_colocate), and quotas and blueprints work on them. The company is
+    set back to before those steps first: their tables dropped, its schema
+    version 9."""
+    with own_company(admin, mode, "steps") as co:
+        fn(co.conn, "create_records", "items", [{"name": f"s{i}", "price": i} for i in range(2)])
+        had = total_records(co.conn)
+        with admin.transaction():
+            admin.execute("set local citus.enable_unsafe_triggers = on")
+            admin.execute(f"drop table {co.schema}._blueprints, {co.schema}._usage, {co.schema}._quota")
+            admin.execute("update docpal_private.companies set schema_version = 9 where id = %s", (co.id,))
+        result = deploy.upgrade_tenants(admin)
+        assert result.failed == [], result.failed
+        assert one(admin, "select schema_version from docpal_private.companies where id = %s", co.id) >= 11
+        assert_distributed_with_schema(admin, co, ["_quota", "_usage", "_blueprints"])
+        local = [r[0] for r in relations(admin, co.schema) if r[1] is None]
+        assert local == [], f"local coordinator tables in a distributed company schema: {local}"
+        assert fn(co.conn, "company_blueprints") == []
+        fn(admin, "set_quota", co.id, {"max_records": had + 1})
+        fn(co.conn, "create_record", "items", {"name": "last one", "price": 1})
+        with refused("53400"):
+            fn(co.conn, "create_record", "items", {"name": "one too many", "price": 1})
+
+
+def export_doc(admin, co_id, spec=None):
+    return fn(admin, "export_company", co_id, spec or {})
+
+
+@modes()
+def test_export_and_import_company(admin, company):
+    """export_company of a company of each mode (whole, and in pages), and
+    import_company of it into a new company (the platform setting
+    `distributed` off: a local company), which holds the same."""
+    company.ready()
+    conn = ctx(company)
+    slug = uniq("exp")
+    fn(conn, "create_table", {"slug": slug, "name": "Exp", "columns": [
+        {"name": "title", "type": "text"}, {"name": "item", "type": "relation", "target": "items"},
+        {"name": "no", "type": "autonumber"}]})
+    item = fn(conn, "create_record", "items", {"name": "exported", "price": 12.5})
+    recs = fn(conn, "create_records", slug, [{"title": f"t{i}", "item": item["id"]} for i in range(3)])
+
+    doc = export_doc(admin, company.id)
+    assert fn(conn, "export_company", company.id) == doc, "an owner exports its own company"
+    assert doc["company"]["slug"] == company.slug
+    assert {t["slug"] for t in doc["tables"]} == {t["slug"] for t in fn(conn, "list_tables")}
+    assert sorted(r["id"] for r in doc["records"][slug]) == sorted(r["id"] for r in recs)
+    page1 = export_doc(admin, company.id, {"part": "records", "table": slug, "limit": 2})
+    page2 = export_doc(admin, company.id, {"part": "records", "table": slug, "limit": 2,
+                                           "after": page1[-1]["id"]})
+    assert page1 + page2 == doc["records"][slug]
+    history = export_doc(admin, company.id, {"part": "history", "limit": 10000})
+    assert len(history) == one(admin, f"select count(*) from {company.schema}._audit_log")
+
+    new_slug = f"citus-import-{company.mode.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    # in SQL: the numbers travel as PostgreSQL wrote them
+    new = one(admin, "select docpal.import_company(docpal.export_company(%s), %s)", company.id, new_slug)
+    CREATED.append(new)
+    copy = export_doc(admin, new)
+    assert copy["company"]["slug"] == new_slug
+    assert {k: v for k, v in copy.items() if k != "company"} == {k: v for k, v in doc.items() if k != "company"}
+    schema = fn(admin, "get_company", str(new))["schema"]
+    assert one(admin, "select count(*) from pg_dist_schema where schemaid = %s::regnamespace", schema) == 0
+    owner = owner_conn(company)
+    try:
+        owner.execute("select docpal.set_context(%s, %s, false)", (new, company.owner))
+        assert fn(owner, "get_record", slug, recs[0]["id"]) == fn(conn, "get_record", slug, recs[0]["id"])
+        assert fn(owner, "verify_audit_chain")["ok"] is True
+    finally:
+        owner.close()
+
+    # with the audit log (history): the same entries, sealed again in the new company
+    new_slug = f"citus-import-hist-{company.mode.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    new = one(admin, "select docpal.import_company(docpal.export_company(%s, '{\"history\": true}'), %s)",
+              company.id, new_slug)
+    CREATED.append(new)
+    owner = owner_conn(company)
+    try:
+        owner.execute("select docpal.set_context(%s, %s, false)", (new, company.owner))
+        verified = fn(owner, "verify_audit_chain")
+        assert verified["ok"] is True, verified
+        assert verified["checked"] == len(history)
+    finally:
+        owner.close()
+
+
+@modes()
+def test_import_company_distributed(admin, company):
+    """import_company with the platform setting `distributed` on, of the
+    export (with history) of each mode's company with all the other tests
+    made in it: the new company is distributed, every table co-located,
+    and holds what the export holds."""
+    company.ready()
+    doc = export_doc(admin, company.id, {"history": True})
+    new_slug = f"citus-import-dist-{company.mode.replace('_', '-')}-{uuid.uuid4().hex[:8]}"
+    admin.execute("select docpal.set_platform_setting('distributed', 'on')")
+    try:
+        new = one(admin, "select docpal.import_company(docpal.export_company(%s, '{\"history\": true}'), %s)",
+                  company.id, new_slug)
+    finally:
+        admin.execute("select docpal.set_platform_setting('distributed', 'off')")
+    CREATED.append(new)
+    schema = fn(admin, "get_company", str(new))["schema"]
+    assert one(admin, "select count(*) from pg_dist_schema where schemaid = %s::regnamespace", schema) == 1
+    local = [r[0] for r in relations(admin, schema) if r[1] is None]
+    assert local == [], f"local coordinator tables in a distributed company schema: {local}"
+    copy = export_doc(admin, new, {"history": True})
+    assert {k: v for k, v in copy.items() if k != "company"} == {k: v for k, v in doc.items() if k != "company"}
+    owner = owner_conn(company)
+    try:
+        owner.execute("select docpal.set_context(%s, %s, false)", (new, company.owner))
+        rec = fn(owner, "create_record", "items", {"name": "after the import", "price": 1})
+        assert fn(owner, "get_record", "items", rec["id"]) == rec
+        numbered = [(t["slug"], c["name"]) for t in doc["tables"] for c in t["columns"] if c["type"] == "autonumber"]
+        assert numbered, "the company has an autonumber column (test_export_and_import_company)"
+        for table, column in numbered:
+            imported = [r[column] for r in doc["records"].get(table, [])]
+            rec = fn(owner, "create_record", table, {})
+            assert rec[column] == max(imported, default=0) + 1, "the numbers go on after the imported ones"
+        verified = fn(owner, "verify_audit_chain")
+        assert verified["ok"] is True, verified
+    finally:
+        owner.close()
+
+
+LEGACY = """
+create table {s}.suppliers (
+    id serial primary key,
+    name varchar(100) not null,
+    rating numeric(4,1) check (rating between 0 and 10)
+);
+create table {s}.parts (
+    code varchar(20) primary key,
+    title text not null,
+    supplier_id integer references {s}.suppliers (id),
+    added timestamp without time zone
+);
+insert into {s}.suppliers (name, rating) values ('Acme', 7.5), ('Bolt & Co', null);
+insert into {s}.parts values ('P-1', 'Bolt', 1, '2024-01-02 03:04'), ('P-2', 'Nut', 2, null), ('P-3', 'Pin', null, null);
+grant usage on schema {s} to docpal_owner;
+grant select on all tables in schema {s} to docpal_owner;
+"""
+
+
+@modes()
+def test_adopt_table(admin, company):
+    """adopt_table of plain tables on the coordinator into a company of each
+    mode: the rows are read from the coordinator and inserted into the
+    company's (distributed) table, a foreign key becomes a relation."""
+    company.ready()
+    conn = ctx(company)
+    source = f"legacy_{uuid.uuid4().hex[:8]}"
+    admin.execute(f"create schema {source}")
+    try:
+        admin.execute(LEGACY.format(s=source))
+        dry = fn(conn, "adopt_table", f"{source}.parts", uniq("parts"), {"dry_run": True})
+        assert dry["dry_run"] is True and dry["rows"] == 3
+        suppliers, parts = uniq("suppliers"), uniq("parts")
+        got = one(conn, "select docpal.adopt_table(%s::regclass, %s, %s)", f"{source}.suppliers", suppliers, Jsonb({}))
+        assert got["rows"] == 2
+        got = one(conn, "select docpal.adopt_table(%s::regclass, %s, %s)", f"{source}.parts", parts, Jsonb({}))
+        assert got["rows"] == 3
+        relation = [m for m in got["mapping"] if m["source_column"] == "supplier_id"][0]
+        assert relation["type"] == "relation"
+        rows = fn(conn, "query_table", parts, {"sort": ["legacy_code"]})["rows"]
+        assert [r["legacy_code"] for r in rows] == ["P-1", "P-2", "P-3"], "a key that is not a uuid is kept"
+        names = {r["id"]: r["name"] for r in fn(conn, "query_table", suppliers, {})["rows"]}
+        assert [names.get(r[relation["column"]]) for r in rows] == ["Acme", "Bolt & Co", None]
+        assert_distributed_with_schema(admin, company, [suppliers, parts])
+        history = fn(conn, "record_history", parts, rows[0]["id"])
+        assert [(h["action"], h["user_id"]) for h in history] == [("INSERT", str(company.owner))]
+    finally:
+        admin.execute(f"drop schema {source} cascade")
+
+
+# --------------------------------------------------------------------------
 # Every public function has a case here
 
 
@@ -1991,6 +2326,9 @@ COVERED = {
     # section 7: events and workflows
     "poll_events", "ack_events", "replay_events", "maintain_events", "event_channel", "create_event_rule",
     "list_event_rules", "drop_event_rule", "define_workflow", "transition_record", "workflow_history",
+    # section 8: operations
+    "set_quota", "company_metrics", "export_company", "import_company", "apply_blueprint", "company_blueprints",
+    "adopt_table",
 }
 
 #: platform-wide functions that hold no company's data, with why

@@ -267,7 +267,21 @@ begin
       join pg_catalog.pg_class target on target.oid = con.confrelid
      where con.contype = 'f' and cl.relnamespace = v_schema::regnamespace
        and (target.relname !~ '^_' or target.relname = '_files');
-    for v_item in select c from pg_catalog.jsonb_array_elements(v_constraints) c loop
+    if docpal_private.company_distributed(v_schema) then
+        -- Citus cannot ALTER CONSTRAINT a distributed table, nor defer a check on
+        -- its worker to this function: the foreign keys are dropped and made
+        -- again at the end (import_finish), which checks every row then
+        select coalesce(pg_catalog.jsonb_agg(c || pg_catalog.to_jsonb(pg_catalog.pg_get_constraintdef(con.oid))), '[]')
+          into v_constraints
+          from pg_catalog.jsonb_array_elements(v_constraints) c
+          join pg_catalog.pg_constraint con
+            on con.conname = c->>1
+           and con.conrelid = pg_catalog.format('%I.%I', v_schema, c->>0)::regclass;
+        for v_item in select c from pg_catalog.jsonb_array_elements(v_constraints) c loop
+            execute pg_catalog.format('alter table %I.%I drop constraint %I', v_schema, v_item->>0, v_item->>1);
+        end loop;
+    end if;
+    for v_item in select c from pg_catalog.jsonb_array_elements(v_constraints) c where c->>2 is null loop
         execute pg_catalog.format('alter table %I.%I alter constraint %I deferrable initially deferred',
                                   v_schema, v_item->>0, v_item->>1);
     end loop;

@@ -18,6 +18,7 @@ as $$
 declare
     v_state record;
     v_item jsonb;
+    v_max bigint;
     v_spec jsonb;
     v_column text;
     v_sqlstate text;
@@ -35,12 +36,17 @@ begin
     end if;
     begin
         set constraints all immediate;
+        -- a distributed company's foreign keys, made again (import_begin dropped them)
+        for v_item in select c from pg_catalog.jsonb_array_elements(v_state.constraints) c where c->>2 is not null loop
+            execute pg_catalog.format('alter table %I.%I add constraint %I %s',
+                                      v_state.schema_name, v_item->>0, v_item->>1, v_item->>2);
+        end loop;
     exception when foreign_key_violation then
         get stacked diagnostics v_sqlstate = returned_sqlstate, v_message = message_text, v_detail = pg_exception_detail;
         raise exception using errcode = v_sqlstate,
             message = pg_catalog.format('the export names a record or file it does not hold: %s', v_message), detail = v_detail;
     end;
-    for v_item in select c from pg_catalog.jsonb_array_elements(v_state.constraints) c loop
+    for v_item in select c from pg_catalog.jsonb_array_elements(v_state.constraints) c where c->>2 is null loop
         execute pg_catalog.format('alter table %I.%I alter constraint %I not deferrable',
                                   v_state.schema_name, v_item->>0, v_item->>1);
     end loop;
@@ -53,21 +59,25 @@ begin
     loop
         execute pg_catalog.format('alter table %s enable trigger _docpal_audit_insert', v_column);
     end loop;
-    -- sequences past what the import brought
+    -- sequences past what the import brought (the highest value read first, the
+    -- sequence set here: in one query on a distributed company's table Citus would
+    -- set the worker's sequence instead of the coordinator's)
     for v_spec in execute pg_catalog.format('select c.spec from %I._catalog c where c.kind = ''table''', v_state.schema_name) loop
         for v_column in select c->>'name' from pg_catalog.jsonb_array_elements(v_spec->'columns') c where c->>'type' = 'autonumber' loop
-            execute pg_catalog.format('select pg_catalog.setval(%L, m.v) from (select pg_catalog.max(t.%I) as v from %I.%I t) m
-                                        where m.v is not null',
-                                      pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I.%I', v_state.schema_name, v_spec->>'slug'),
-                                                                        v_column),
-                                      v_column, v_state.schema_name, v_spec->>'slug');
+            execute pg_catalog.format('select pg_catalog.max(t.%I) from %I.%I t', v_column, v_state.schema_name, v_spec->>'slug')
+               into v_max;
+            if v_max is not null then
+                perform pg_catalog.setval(pg_catalog.pg_get_serial_sequence(
+                            pg_catalog.format('%I.%I', v_state.schema_name, v_spec->>'slug'), v_column), v_max);
+            end if;
         end loop;
     end loop;
     if pg_catalog.to_regclass(pg_catalog.format('%I._workflow_log', v_state.schema_name)) is not null then
-        execute pg_catalog.format('select pg_catalog.setval(%L, m.v) from (select pg_catalog.max(l.id) as v from %I._workflow_log l) m
-                                    where m.v is not null',
-                                  pg_catalog.pg_get_serial_sequence(pg_catalog.format('%I._workflow_log', v_state.schema_name), 'id'),
-                                  v_state.schema_name);
+        execute pg_catalog.format('select pg_catalog.max(l.id) from %I._workflow_log l', v_state.schema_name) into v_max;
+        if v_max is not null then
+            perform pg_catalog.setval(pg_catalog.pg_get_serial_sequence(
+                        pg_catalog.format('%I._workflow_log', v_state.schema_name), 'id'), v_max);
+        end if;
     end if;
     if v_state.history then
         if not v_state.history_in then
@@ -75,6 +85,12 @@ begin
             perform docpal_private.import_clear_audit(v_state.schema_name);
         end if;
         perform docpal_private.seal_audit(v_state.schema_name);
+    end if;
+    if docpal_private.company_distributed(v_state.schema_name) then
+        -- a distributed company's entries take their ids from its clock: started
+        -- again (0), its next entry goes past every id the import brought
+        -- (docpal_private.clock_take), not after the import's own entries
+        execute pg_catalog.format('update %I._clock c set audit_id = 0', v_state.schema_name);
     end if;
     -- an import is a restore, not a stream of business events: the company's events were off
     -- while it wrote (import_begin), and the outbox, which nobody can have read (the company
