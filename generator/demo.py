@@ -55,21 +55,7 @@ def _ensure_user(conn: psycopg.Connection, email: str, name: str) -> str:
 
 
 def run(database_url: str | None, data_dir: Path | None = None) -> None:
-    if database_url:
-        url = deploy.libpq_url(database_url)
-        _step(f"using DATABASE_URL {url}")
-    else:
-        data_dir = data_dir or embedded.default_datadir(resources.checkout_root() or Path.cwd())
-        _step(f"starting the embedded PostgreSQL in {data_dir}")
-        cluster = embedded.Cluster(data_dir).start()
-        url = cluster.create_database(DEMO_DB)
-        stop = " ".join(embedded.as_server_user([str(embedded.pg_bindir() / "pg_ctl"), "-D", str(data_dir), "stop"]))
-        click.echo(f"    PostgreSQL at {cluster.url()}; stop it with: {stop}")
-
-    _step("docpal migrate")
-    result = deploy.migrate(url)
-    click.echo(f"    migrations applied: {', '.join(result.applied_migrations) or 'none pending'}; "
-               f"tenant template v{result.upgrade.target_version}")
+    url = _database(database_url, data_dir)
 
     with psycopg.connect(url, autocommit=True) as conn:
         _step("companies and users (platform admin calls)")
@@ -160,6 +146,8 @@ def _database(database_url: str | None, data_dir: Path | None) -> str:
         _step(f"starting the embedded PostgreSQL in {data_dir}")
         cluster = embedded.Cluster(data_dir).start()
         url = cluster.create_database(DEMO_DB)
+        stop = " ".join(embedded.as_server_user([str(embedded.pg_bindir() / "pg_ctl"), "-D", str(data_dir), "stop"]))
+        click.echo(f"    PostgreSQL at {cluster.url()}; stop it with: {stop}")
     _step("docpal migrate")
     result = deploy.migrate(url)
     click.echo(f"    migrations applied: {', '.join(result.applied_migrations) or 'none pending'}; "

@@ -27,15 +27,9 @@ declare
     v_message text;
     v_detail text;
 begin
-    -- the import's state: a temporary table (import_begin) that plpgsql_check cannot see
+    -- the import's state (a temporary table of import_begin, which plpgsql_check cannot see)
     perform 'PRAGMA:table: docpal_import (company_id uuid, schema_name text, history boolean, users jsonb, constraints jsonb, history_in boolean, settings jsonb)';
-    if pg_catalog.to_regclass('pg_temp.docpal_import') is not null then
-        select * into v_state from pg_temp.docpal_import i where i.company_id = p_company;
-    end if;
-    if v_state.company_id is null then
-        raise exception using errcode = '22023',
-            message = pg_catalog.format('no import of company %s is under way in this transaction', p_company);
-    end if;
+    select * into v_state from docpal_private.import_state(p_company);
     if p_part is null or pg_catalog.jsonb_typeof(p_part) <> 'object' then
         raise exception using errcode = '22023', message = 'an import piece is a JSON object';
     end if;
