@@ -13,7 +13,7 @@ as $$
    caller's own transaction: two writers at the limit at the same moment may
    both pass (the contract's overshoot by what is in flight). The message
    names only this company's usage. Records and max_bytes are checked by the
-   capture triggers (docpal_private.quota_records). */
+   capture functions (docpal_private.quota_sql). */
 declare
     v_max_tables bigint;
     v_max_file_bytes bigint;
