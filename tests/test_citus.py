@@ -799,6 +799,41 @@ def test_relations(admin, company):
 
 
 @modes()
+def test_relations_both_ways(company):
+    """Contract 4.1 on a distributed company: embeds, _some/_none, child
+    aggregates, functions on paths and user paths compile to one statement
+    the company's node runs (every table of the company, the users a
+    reference table)."""
+    company.ready()
+    conn = ctx(company)
+    cats, tags, prods = relation_tables(conn)
+    phones = fn(conn, "create_record", cats, {"name": "Phones"})
+    fn(conn, "create_record", cats, {"name": "Empty"})
+    t = fn(conn, "create_record", tags, {"label": "t0"})
+    fn(conn, "create_record", prods, {"name": "P1", "cat_id": phones["id"], "tags": [t["id"]]})
+    fn(conn, "create_record", prods, {"name": "P2", "cat_id": phones["id"]})
+
+    got = fn(conn, "query_table", cats, {
+        "columns": ["name", "count(" + prods + ")", "created_by.email",
+                    {prods: {"columns": ["name", {"tags": {"columns": ["label", "created_by.email"]}}],
+                             "sort": ["name"]}}],
+        "sort": ["name"]})
+    assert got["rows"] == [
+        {"name": "Empty", "count(" + prods + ")": 0, "created_by.email": f"owner-{company.slug}@example.com", prods: []},
+        {"name": "Phones", "count(" + prods + ")": 2, "created_by.email": f"owner-{company.slug}@example.com", prods: [
+            {"name": "P1", "tags": [{"label": "t0", "created_by.email": f"owner-{company.slug}@example.com"}]},
+            {"name": "P2", "tags": []}]}]
+    got = fn(conn, "query_table", cats, {"columns": ["name"], "filters": {prods: {"_some": {"tags": {"_some": {}}}}}})
+    assert got["rows"] == [{"name": "Phones"}]
+    got = fn(conn, "query_table", cats, {"columns": ["name"], "filters": {prods: {"_none": {}}}})
+    assert got["rows"] == [{"name": "Empty"}]
+    year = fn(conn, "query_table", prods, {"columns": ["year(created_at)"], "limit": 1})["rows"][0]["year(created_at)"]
+    got = fn(conn, "aggregate", prods, {"group_by": ["year(created_at)"], "metrics": {"n": "count"},
+                                        "filters": {"year(created_at)": year}})
+    assert got["groups"] == [{"year(created_at)": year, "n": 2}]
+
+
+@modes()
 def test_deletes_through_relations(company):
     """Deleting a relation's target (on_delete set_null), a relation_many
     link's target and a record with links: the links go with it and the
@@ -1044,6 +1079,48 @@ def test_aggregate(company, views):
     [g] = got["groups"]
     assert (g["n"], g["cats"], g["first"]) == (5, 3, "2026-01-02")
     assert abs(g["avg"] - Decimal("10.5")) < Decimal("1e-9")
+
+
+@modes()
+def test_aggregate_count_if_sum_if_percentile_expr(company, views):
+    conn = ctx(company)
+    got = fn(conn, "aggregate", views["tasks"], {"group_by": ["status"], "metrics": {
+        "n": "count", "pricey": {"count_if": {"price": {"gt": 8}}},
+        "paid": {"sum_if": ["price", {"cat_id.name": "Phones"}]}, "p50": {"percentile": ["price", 0.5]},
+        "rate": {"expr": "pricey / n"}}, "having": {"rate": {"lt": 1}}})
+    assert [(g["status"], g["n"], g["pricey"], g["paid"], g["p50"], g["rate"]) for g in got["groups"]] == [
+        ("doing", 2, 1, 20, Decimal("12.5"), Decimal("0.5")), ("done", 1, 0, None, 7, 0), (None, 1, 0, None, None, 0)]
+
+
+@modes()
+def test_query_calendar(company, views):
+    conn = ctx(company)
+    t = views["t"]
+    got = fn(conn, "query_calendar", views["tasks"], {"start": "starts", "end": "ends", "label": "name",
+                                                      "color": "cat_id.name", "from": "2026-01-10",
+                                                      "to": "2026-01-21"})
+    assert got == {"events": [
+        {"id": t["Design"], "label": "Design", "start": "2026-01-05", "end": "2026-01-10", "color": "Phones"},
+        {"id": t["Build"], "label": "Build", "start": "2026-01-11", "end": "2026-01-20", "color": "Phones"},
+        {"id": t["Test"], "label": "Test", "start": "2026-01-21", "end": "2026-01-25", "color": "Laptops"}]}
+    got = fn(conn, "query_calendar", views["tasks"], {"start": "starts", "end": "ends", "label": "name",
+                                                      "from": "2026-01-10", "to": "2026-01-21", "max_days": 3})
+    assert [e["label"] for e in got["events"]] == ["Build", "Test"]  # Design starts 5 days before from
+    with refused("22007"):
+        fn(conn, "query_calendar", views["tasks"], {"start": "starts", "label": "name", "from": "soon",
+                                                    "to": "2026-01-21"})
+
+
+@modes()
+def test_kanban_lane_label(company, views):
+    conn = ctx(company)
+    c = views["c"]
+    got = fn(conn, "query_kanban", views["tasks"], {"group_by": "cat_id", "lane_label": "name", "columns": ["name"],
+                                                    "sort": ["name"]})
+    names = {v: k for k, v in c.items()}
+    assert [(g["value"] and names[g["value"]], g["label"], g["count"]) for g in got["groups"]] == sorted(
+        [("Phones", "Phones", 2), ("Laptops", "Laptops", 2), ("Garden", "Garden", 1)],
+        key=lambda x: uuid.UUID(c[x[0]])) + [(None, None, 1)]
 
 
 @modes()
@@ -2314,7 +2391,8 @@ COVERED = {
     # section 3: records
     "create_record", "create_records", "get_record", "update_record", "delete_record", "register_file",
     # section 4: queries
-    "query_table", "query_kanban", "query_tree", "query_gantt", "query_dropdown", "query_breadcrumb", "aggregate",
+    "query_table", "query_kanban", "query_tree", "query_gantt", "query_calendar", "query_dropdown", "query_breadcrumb",
+    "aggregate",
     "explain_query",
     # section 5: audit
     "record_history", "record_version", "rollback_record", "restore_record", "rollback_table", "audit_report",

@@ -1,13 +1,14 @@
 """Golden files of the query compiler: the SQL and parameters a spec compiles to.
 
 Each file of tests/golden/query/ is one case: the public function (query_table,
-query_kanban, query_tree, query_gantt, query_dropdown, query_breadcrumb,
-aggregate, explain_query), the table, the caller (``owner``, or a member with
+query_kanban, query_tree, query_gantt, query_calendar, query_dropdown,
+query_breadcrumb, aggregate, explain_query), the table, the caller (``owner``, or a member with
 the grants of ``member_rows`` / ``member_columns`` / ``member_cells`` below),
 the spec, and what it compiles to: ``sql`` (as a list of lines) and ``params``
 ($1; query_breadcrumb adds $2 ``kept`` and $3 ``labels``). Names that differ
 from run to run are normalised: the company schema reads ``company_X``, user
-ids ``<user:owner>`` / ``<user:member_rows>`` / ..., record ids
+ids ``<user:owner>`` / ``<user:member_rows>`` / ..., the company id
+``<company>``, record ids
 ``CATEGORY_<key>`` / ``PRODUCT_<n>`` (the same placeholders may be written in
 a spec).
 
@@ -63,13 +64,14 @@ BUILDERS = {
     "query_kanban": "select o_sql, o_params from docpal_private.q_kanban_statement(%s, %s, %s)",
     "query_tree": "select o_sql, o_params from docpal_private.q_tree_statement(%s, %s, %s)",
     "query_gantt": "select o_sql, o_params from docpal_private.q_gantt_statement(%s, %s, %s)",
+    "query_calendar": "select o_sql, o_params from docpal_private.q_calendar_statement(%s, %s, %s)",
     "query_dropdown": "select o_sql, o_params from docpal_private.q_dropdown_statement(%s, %s, %s)",
     "aggregate": "select o_sql, o_params from docpal_private.q_aggregate_statement(%s, %s, %s)",
     "query_breadcrumb": "select o_sql, o_params, o_kept, o_labels from docpal_private.q_breadcrumb_statement(%s, %s, %s)",
 }
 #: the key of a view's result that holds what its statement returns
-RESULT_KEY = {"query_kanban": "groups", "query_gantt": "tasks", "query_dropdown": "options",
-              "aggregate": "groups", "query_breadcrumb": "path"}
+RESULT_KEY = {"query_kanban": "groups", "query_gantt": "tasks", "query_calendar": "events",
+              "query_dropdown": "options", "aggregate": "groups", "query_breadcrumb": "path"}
 
 
 @pytest.fixture(scope="module")
@@ -100,6 +102,7 @@ def callers(shop):  # noqa: F811
 def placeholders(shop, users):  # noqa: F811
     """(actual text, placeholder) pairs, longest first."""
     pairs = [(shop.company["schema"], "company_X")]
+    pairs += [(str(shop.company["id"]), "<company>")]
     pairs += [(str(u), f"<user:{name}>") for name, u in users.items()]
     pairs += [(v, f"CATEGORY_{k}") for k, v in CATEGORY_IDS.items()]
     pairs += [(v, f"PRODUCT_{i}") for i, v in enumerate(PRODUCT_IDS)]
@@ -136,7 +139,7 @@ def test_golden(name, shop, callers):  # noqa: F811
     function, slug = case["function"], case["table"]
 
     row = conn.execute(BUILDERS[function], (Jsonb(caller), slug, Jsonb(spec))).fetchone()
-    sql, params = row[0], row[1]
+    sql, params = row[0], json.loads(json.dumps(row[1], default=float))  # (fractions read back as Decimal)
     got = {"sql": substitute(sql, pairs).split("\n"), "params": substitute(params, pairs)}
     if function == "query_breadcrumb":
         got["kept"] = substitute([str(i) for i in row[2]], pairs)
@@ -190,3 +193,5 @@ def test_enough_cases():
                  "member_rows", "member_columns", "member_cells"):
         assert word in text, word
     assert re.search(r"category_id\.parent_id\.name", text) and "metadata.size.w" in text
+    for word in ("query_calendar", '"count_if"', '"sum_if"', '"percentile"', '"expr"', '"lane_label"', '"max_days"'):
+        assert word in text, word  # issue 16: the new metrics, query_calendar, kanban lane labels

@@ -48,7 +48,7 @@ begin
         v_key := p_alias || ':' || i;
         v_entry := p_state->'masks'->v_key;
         if v_entry is null then
-            if p_alias = '_t' then
+            if p_alias = coalesce(p_state->>'alias', '_t') then
                 -- the root row: the filter joins into the query itself
                 v_joins := (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins'));
                 select f.p_state, f.o_sql into p_state, v_sql

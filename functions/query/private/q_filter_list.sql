@@ -48,6 +48,7 @@ declare
     v_type text;
     v_had integer;
     v_synced integer := 0;        -- the parameters of v_params p_state.base counts
+    v_cond text;
 begin
     if p_depth > 32 then
         raise exception using errcode = '22023', message = 'filters are nested too deep';
@@ -99,6 +100,22 @@ begin
             select f.p_state, f.o_sql into p_state, o_sql
               from docpal_private.q_filter_list(p_state, pg_catalog.jsonb_build_array(v_value), null, p_depth + 1) f;
             v_parts[pg_catalog.cardinality(v_parts) + 1] := 'not (' || o_sql || ')';
+        elsif not coalesce(p_state->'paths' ? v_key, false)
+              and (pg_catalog.jsonb_typeof(v_value) = 'object' and (v_value ? '_some' or v_value ? '_none' or v_value ? '_every')
+                   or v_key ~ '^[a-z][a-z0-9_]*![^.(]*$'
+                   or v_key ~ '^[a-z][a-z0-9_]*$'
+                      and v_key not in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by')
+                      and not p_state->'specs'->(p_state->>'root')->'columns'
+                              @> pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object('name', v_key))) then
+            -- a filter by the children of the row (contract 4.1), or a key
+            -- that is no column: q_child_filter says which (42703, 22023)
+            if v_synced <> pg_catalog.cardinality(v_params) then
+                p_state := p_state || pg_catalog.jsonb_build_object('base', v_base + pg_catalog.cardinality(v_params));
+                v_synced := pg_catalog.cardinality(v_params);
+            end if;
+            v_r := docpal_private.q_child_filter(p_state, v_key, v_value, p_depth);
+            p_state := v_r.p_state;
+            v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
         else
             v_type := null;
             if p_state->'paths' ? v_key then
@@ -132,6 +149,7 @@ begin
                     v_column := v_r.o_column;
                     -- the type q_operator_condition casts a scalar to (null: no shortcut)
                     v_type := case
+                        when v_column ? '_fn' then null   -- year(p), date(p): q_function_range's
                         when v_kind in ('relation', 'user', 'file') then 'uuid'
                         when v_kind in ('formula', 'json', 'json_path', 'multi_select', 'relation_many') then null
                         else pg_catalog.regexp_replace(docpal_private.column_sql_type(v_column), '[(].*[)]', '') end;
@@ -146,6 +164,9 @@ begin
             end if;
             if v_type is not null and pg_catalog.jsonb_typeof(v_value) in ('string', 'number', 'boolean')
                and p_state->'params' = '[]'::jsonb
+               -- a variable ($now, $user, ...) is q_operator_condition's ('$now' casts to a date!)
+               and not (v_type in ('date', 'time without time zone', 'timestamp with time zone', 'uuid')
+                        and pg_catalog.starts_with(v_value #>> '{}', '$'))
                and (v_type = 'text' or docpal_private.q_check_value(v_type, pg_catalog.jsonb_build_array(v_value))) then
                 -- equality with a valid scalar, the commonest condition: what
                 -- q_operator_condition and q_param would make, without copying the state
@@ -163,16 +184,37 @@ begin
                     raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
                 end if;
                 for v_op, v_arg in select e.key, e.value from pg_catalog.jsonb_each(v_value) e loop
+                    if v_column ? '_fn' then
+                        -- year(p), date(p): a range of p where one holds it
+                        v_r := docpal_private.q_function_range(p_state, v_column, v_op, v_arg);
+                        if v_r.o_sql is not null then
+                            p_state := v_r.p_state;
+                            v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
+                            continue;
+                        end if;
+                    end if;
                     v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column, v_op, v_arg, v_key);
                     p_state := v_r.p_state;
                     v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
                 end loop;
             else
-                v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column,
-                                                  case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
-                                                  case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key);
-                p_state := v_r.p_state;
-                v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
+                v_cond := null;
+                if v_column ? '_fn' and v_value <> 'null'::jsonb then
+                    -- year(p) = 2026: a range of p where one holds it
+                    v_r := docpal_private.q_function_range(p_state, v_column, 'eq', v_value);
+                    if v_r.o_sql is not null then
+                        p_state := v_r.p_state;
+                        v_cond := v_r.o_sql;
+                    end if;
+                end if;
+                if v_cond is null then
+                    v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column,
+                                                      case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
+                                                      case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key);
+                    p_state := v_r.p_state;
+                    v_cond := v_r.o_sql;
+                end if;
+                v_parts[pg_catalog.cardinality(v_parts) + 1] := v_cond;
             end if;
         end if;
         -- gather what the key added (appended in place: no copy of the list)

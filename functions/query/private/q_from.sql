@@ -3,7 +3,7 @@ create or replace function docpal_private.q_from(p_state jsonb, p_filter_only bo
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
 as $$
-/* The FROM clause: the root table as _t and one LEFT JOIN per relation path,
+/* The FROM clause: the root table as _t (p_state.alias in a child query) and one LEFT JOIN per relation path,
    in the order they were made (a join's parent comes first). With
    p_filter_only, only the joins a filter uses (and their parents): a join on
    a unique id never changes the row count, so count(*) needs no other. A
@@ -13,7 +13,7 @@ declare
     v_joins text;
 begin
     select pg_catalog.string_agg(pg_catalog.format(' left join %I.%I %I on %I.id = %I.%I%s',
-               p_state->>'schema', j.value->>'table', j.value->>'alias',
+               coalesce(j.value->>'schema', p_state->>'schema'), j.value->>'table', j.value->>'alias',
                j.value->>'alias', j.value->>'from', j.value->>'column',
                coalesce(' and ' || (j.value->>'extra'), '')), '' order by (j.value->>'n')::integer)
       into v_joins
@@ -22,6 +22,7 @@ begin
         or (j.value->>'filter')::boolean
         or exists (select from pg_catalog.jsonb_each(p_state->'joins') d
                     where (d.value->>'filter')::boolean and pg_catalog.starts_with(d.key, j.key || '.'));
-    return pg_catalog.format('%I.%I _t', p_state->>'schema', p_state->>'root') || coalesce(v_joins, '');
+    return pg_catalog.format('%I.%I %I', p_state->>'schema', p_state->>'root', coalesce(p_state->>'alias', '_t'))
+           || coalesce(v_joins, '');
 end
 $$;

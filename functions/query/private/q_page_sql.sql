@@ -7,11 +7,14 @@ as $$
    sort order ($1 is the parameter array). The page is found first, as ids
    and sort keys only; the row JSON is built afterwards for those rows alone,
    so a sort no index serves does not build JSON for every row it sorts.
-   p_extra_where is ANDed to the filters (query_kanban's lane). */
+   p_extra_where is ANDed to the filters (query_kanban's lane, an embed's
+   link to its parent: docpal_private.q_embed). The root row is
+   p_state.alias (_t but in a child query). */
 declare
     v_items jsonb := p_state->'order_items';
     v_keys text;
     v_order text;
+    v_alias text := pg_catalog.quote_ident(coalesce(p_state->>'alias', '_t'));
 begin
     select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
            pg_catalog.string_agg(pg_catalog.format('_k._s%s%s', o, case when (i->>'desc')::boolean then ' desc' else '' end),
@@ -23,18 +26,18 @@ begin
         -- instead of looking each row up again
         return pg_catalog.format(
             'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
-               from (select _t as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
-               cross join lateral (select (_k._row).*) _t',
+               from (select %10$s as _row, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k
+               cross join lateral (select (_k._row).*) %10$s',
             p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
             p_state->>'where', p_extra_where, p_state->>'order',
-            (p_state->>'limit')::integer, (p_state->>'offset')::bigint);
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint, v_alias);
     end if;
     return pg_catalog.format(
         'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
            from %4$s
-           join (select %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k on _k._s%10$s = _t.id',
+           join (select %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) _k on _k._s%10$s = %11$s.id',
         p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
         p_state->>'where', p_extra_where, p_state->>'order',
-        (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items));
+        (p_state->>'limit')::integer, (p_state->>'offset')::bigint, pg_catalog.jsonb_array_length(v_items), v_alias);
 end
 $$;

@@ -11,7 +11,11 @@ as $$
    shared with an unmasked one. For a member, the join carries their row
    filter of the related table (docpal_private.q_join_row_filter). With
    p_for_filter the join is marked as one a filter needs (q_from). 54000
-   past 64 relation paths in a query (section 9). */
+   past 64 relation paths in a query (section 9). A child query (an embed,
+   a _some filter, a child aggregate: docpal_private.q_child_state) names
+   its joins after its own alias (p_state.jprefix), so that they never
+   meet its parent's. A join to a user or a file (p_column.target_schema,
+   docpal_private.q_system_field) has no grants of its own. */
 declare
     v_extra jsonb;
     v_count integer;
@@ -20,27 +24,30 @@ begin
     o_alias := p_state->'joins'->o_key->>'alias';
     if o_alias is null then
         v_count := (select pg_catalog.count(*) from pg_catalog.jsonb_object_keys(p_state->'joins'));
-        if v_count >= 64 then
+        -- counted over the whole statement: its child queries' joins too
+        if coalesce((p_state->>'join_total')::integer, v_count) >= 64 then
             raise exception using errcode = '54000',
                 message = pg_catalog.format('path %L: a query may follow at most 64 relation paths', p_path);
         end if;
-        o_alias := 'j' || (v_count + 1);
+        p_state := p_state || pg_catalog.jsonb_build_object('join_total', coalesce((p_state->>'join_total')::integer, v_count) + 1);
+        o_alias := coalesce(p_state->>'jprefix', '') || 'j' || (v_count + 1);
         p_state := pg_catalog.jsonb_set(p_state, array['joins', o_key], pg_catalog.jsonb_build_object(
-            'alias', o_alias, 'table', p_column->>'target', 'from', p_from, 'column', p_column->>'name',
+            'alias', o_alias, 'table', p_column->>'target', 'schema', p_column->'target_schema',
+            'from', p_from, 'column', p_column->>'name',
             'parent', nullif(pg_catalog.rtrim(p_prefix, '.'), ''),
             'n', v_count,
             'filter', false));
-        if p_state ? 'who' then
+        if p_state ? 'who' and not p_column ? 'target_schema' then
             -- a member sees a related row only inside their row filter of that table
             p_state := docpal_private.q_table_permission(p_state, p_column->>'target');
             v_extra := docpal_private.q_join_row_filter(p_state, p_column->>'target', o_alias);
             if v_extra is not null then
                 p_state := pg_catalog.jsonb_set(p_state, '{params}', v_extra->'params');
             end if;
-            if v_extra is not null or p_cond is not null then
-                p_state := pg_catalog.jsonb_set(p_state, array['joins', o_key, 'extra'], pg_catalog.to_jsonb(
-                    pg_catalog.concat_ws(' and ', p_cond, v_extra->>'sql')));
-            end if;
+        end if;
+        if v_extra is not null or p_cond is not null then
+            p_state := pg_catalog.jsonb_set(p_state, array['joins', o_key, 'extra'], pg_catalog.to_jsonb(
+                pg_catalog.concat_ws(' and ', p_cond, v_extra->>'sql')));
         end if;
     end if;
     if p_for_filter then

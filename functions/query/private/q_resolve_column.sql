@@ -5,14 +5,14 @@ create or replace function docpal_private.q_resolve_column(
     set search_path = pg_catalog, pg_temp
 as $$
 /* Validation of one segment of path p_path: the column p_segment of table
-   p_table (spec p_spec) as {name, type} for a system column (which must end
-   the path), or its catalog spec plus _table; 42703 when the catalog does
-   not know it. */
+   p_table (spec p_spec) as {name, type} for a system column (which ends
+   the path, but for created_by and updated_by, which lead to the user), or
+   its catalog spec plus _table; 42703 when the catalog does not know it. */
 declare
     v_column jsonb;
 begin
     if p_segment in ('id', 'version', 'created_at', 'updated_at', 'created_by', 'updated_by') then
-        if not p_last then
+        if not p_last and p_segment not in ('created_by', 'updated_by') then
             raise exception using errcode = '42703',
                 message = pg_catalog.format('path %L: %s is not a relation', p_path, p_segment);
         end if;

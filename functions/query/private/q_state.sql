@@ -28,6 +28,8 @@ as $$
          joined        the last path read a joined table        q_path
          paths         name -> {sql, kind, column}: names a     aggregate (metric names in having)
                        filter reads as expressions
+         vars          what filter variables read: {user,       q_variables (looked up once, on first use);
+                       company, zone, user_sql}                 event_rule_sql sets user_sql (_user)
          select        the row JSON expression                  q_compile; query_dropdown, query_gantt
          select_joined the select reads joined tables           q_compile; query_dropdown, query_gantt
          where         the WHERE condition                      q_compile; query_dropdown (its search)
@@ -35,6 +37,22 @@ as $$
          order_items   [{expr, desc}]: the sort keys            q_compile; q_default_order
          limit, offset the page                                 q_compile; query_kanban (per lane)
          count         exact, estimated or none                 q_compile
+         tz            the parameter holding the company's     q_time_zone (functions of datetime paths)
+                       time zone
+         company       the parameter holding the company id   q_system_field (users are read only
+                       (a user path reads members only)        while members)
+         join_total    joins made so far in the statement,    q_register_join (the 64-path limit)
+                       child queries' included
+         children      child queries made so far (their        q_child_state
+                       aliases _c1, _c2 ...)
+       A child query (an embed, a _some filter, a child aggregate) has a
+       state of its own, made by q_child_state from its parent's, with:
+         alias         its root row's alias (_t in the top     q_child_state; q_path, q_from,
+                       query, which has no key)                q_compile, q_cell_condition read it
+         jprefix       the prefix of its joins' aliases        q_child_state; q_register_join
+         parent_alias, the parent's row it belongs to         q_child_state; q_child_where
+         parent_table
+       and q_child_merge hands back to the parent what they share.
        The finished state is turned into SQL by q_page_sql, q_from and
        q_table_statement. */
     select pg_catalog.jsonb_build_object('schema', p_schema, 'root', p_root, 'specs', coalesce(p_specs, '{}'),
