@@ -924,6 +924,9 @@ def test_rule_errors(ctx, company, connect):
         ({**ok, "when": {"amount": {"bogus": 1}}}, "22023"),
         ({**ok, "when": {"amount": "not a number"}}, "22023"),
         ({**ok, "when": {"tag_id.name": "x"}}, "22023"),  # a path through a relation
+        ({**ok, "when": {"created_by.email": "x"}}, "22023"),  # ... to the user
+        ({"table": "tags", "workflow": "w", "when": {"notes": {"_some": {"n": 1}}}}, "22023"),  # a list of records
+        ({"table": "tags", "workflow": "w", "when": {"count(notes)": {"gt": 1}}}, "22023"),
         ({**ok, "table": "nope"}, "42P01"),
         ({**ok, "when": {"nope": 1}}, "42703"),
     ]

@@ -7,7 +7,8 @@ create or replace function docpal.update_company(id uuid, patch jsonb)
 as $$
 /* Changes a company's name and/or settings (each replaced whole, as a PATCH
    of those fields); returns the company. P0002 for an unknown id, 22023 for
-   any other key or a value of the wrong kind. */
+   any other key or a value of the wrong kind (and for a settings.time_zone
+   PostgreSQL does not know, when an event rule's $now needs it). */
 declare
     v_company record;
     v_old record;
@@ -40,7 +41,10 @@ begin
      where c.id = update_company.id
     returning * into v_company;
     -- settings.events switches the company's events: the capture functions are made afresh
-    if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb) then
+    -- and so does settings.time_zone: an event rule's $now on a date or time
+    -- path is baked in with the zone (docpal_private.event_rule_sql)
+    if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb)
+       or v_old.settings->'time_zone' is distinct from v_company.settings->'time_zone' then
         perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
     end if;
     return docpal_private.company_json(pg_catalog.to_jsonb(v_company));
