@@ -148,6 +148,20 @@ def test_tree_gantt_dropdown_use_the_masked_cells(shop):
     assert fn(m, "query_dropdown", "products", {"label": "notes", "search": "secret"})["options"] == []
 
 
+def test_metric_filters_and_calendar_use_the_masked_cells(shop):
+    m = shop.member
+    g = fn(m, "aggregate", "products", {"metrics": {
+        "n": "count", "dear": {"count_if": {"cost": {"gte": 20}}}, "known": {"count_if": {"cost": {"is_null": False}}},
+        "p": {"sum_if": ["price", {"cost": 20}]}, "q": {"percentile": ["cost", 1]}, "r": {"expr": "known / n"}}})
+    [g] = g["groups"]
+    assert (g["n"], g["dear"], g["known"], g["p"], float(g["q"]), float(g["r"])) == (2, 0, 1, None, 10, 0.5)
+    spec = {"start": "starts", "end": "ends", "label": "cost", "color": "notes",
+            "from": "2026-01-01", "to": "2026-12-31"}
+    events = {e["id"]: e for e in fn(m, "query_calendar", "products", spec)["events"]}
+    assert events[shop.us]["label"] is None and events[shop.us]["color"] is None
+    assert float(events[shop.eu]["label"]) == 10 and events[shop.eu]["color"] == "hello europe"
+
+
 def test_relation_path_from_another_table_is_masked_too(shop):
     m = shop.member
     rows = {r["label"]: r for r in fn(m, "query_table", "orders",
@@ -194,6 +208,8 @@ QUERY_CALLS = {
     "query_kanban": ("products", {"group_by": "region"}),
     "query_tree": ("products", {"parent": "parent"}),
     "query_gantt": ("products", {"start": "starts", "end": "ends", "label": "name"}),
+    "query_calendar": ("products", {"start": "starts", "end": "ends", "label": "name", "from": "2026-01-01",
+                                    "to": "2026-12-31"}),
     "query_dropdown": ("products", {"label": "name"}),
     "aggregate": ("products", {"metrics": {"n": "count"}}),
     "explain_query": ("products", {}),

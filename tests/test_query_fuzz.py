@@ -25,7 +25,7 @@ from test_query_data import CATEGORY_IDS, PRODUCT_IDS, STATUSES, TAGS, build_cat
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 #: what a query function may fail with; anything else (42601, 42883, XX000, 22003, 57014, ...) is a bug
-ALLOWED = {"42P01", "42703", "22023", "42501", "22P02", "22007", "22008"}
+ALLOWED = {"42P01", "42703", "22023", "42501", "22P02", "22007", "22008", "54000"}  # 54000: a regex over 1,000
 
 
 @pytest.fixture
@@ -94,6 +94,8 @@ TEXT = {
     "metadata.color": ["red", "Red", "black", "green", "re", "b", "e", "zzz"],
 }
 PATTERNS = ["%phone%", "A%", "%a", "_eta%", "%", "", "%e%", "P%", "%_%", "%widget", "%PHONE%", "__"]
+#: regular expressions that POSIX (~) and Python's re read alike
+REGEXES = ["^A", "phone$", "[0-9]", "a.e", "^(Alpha|Beta) ", "^$", "[A-Z]{3}", "e", "^[^aeiou]+$", "WIDGET"]
 
 
 def numeric_conditions(path):
@@ -101,7 +103,7 @@ def numeric_conditions(path):
     return st.one_of(
         st.tuples(st.sampled_from(["eq", "neq", "gt", "gte", "lt", "lte"]), value),
         st.tuples(st.sampled_from(["in", "nin"]), st.lists(value, min_size=1, max_size=3)),
-        st.tuples(st.just("between"), st.lists(value, min_size=2, max_size=2)),
+        st.tuples(st.sampled_from(["between", "nbetween"]), st.lists(value, min_size=2, max_size=2)),
         st.tuples(st.just("is_null"), st.booleans()),
     )
 
@@ -109,7 +111,9 @@ def numeric_conditions(path):
 def text_conditions(path):
     value = st.sampled_from(TEXT[path])
     return st.one_of(
-        st.tuples(st.sampled_from(["eq", "neq", "contains", "icontains", "starts_with", "ends_with"]), value),
+        st.tuples(st.sampled_from(["eq", "neq", "contains", "icontains", "starts_with", "ends_with", "ncontains",
+                                   "istarts_with", "iends_with", "nstarts_with", "nends_with"]), value),
+        st.tuples(st.sampled_from(["regex", "iregex"]), st.sampled_from(REGEXES)),
         st.tuples(st.sampled_from(["in", "nin"]), st.lists(value, min_size=1, max_size=3)),
         st.tuples(st.sampled_from(["like", "ilike"]), st.sampled_from(PATTERNS)),
         st.tuples(st.sampled_from(["is_null", "is_empty"]), st.booleans()),
@@ -125,7 +129,8 @@ CONDITIONS = {
         st.tuples(st.sampled_from(["is_null", "is_empty"]), st.booleans()),
     ),
     "tags": st.one_of(
-        st.tuples(st.sampled_from(["has_any", "has_all"]), st.lists(st.sampled_from(TAGS), min_size=1, max_size=3)),
+        st.tuples(st.sampled_from(["has_any", "has_all", "has_none"]),
+                  st.lists(st.sampled_from(TAGS), min_size=1, max_size=3)),
         st.tuples(st.just("contains"), st.one_of(st.sampled_from(TAGS),
                                                  st.lists(st.sampled_from(TAGS), min_size=1, max_size=2))),
         st.tuples(st.sampled_from(["is_null", "is_empty"]), st.booleans()),
@@ -134,7 +139,12 @@ CONDITIONS = {
 #: conditions only the fuzz uses (no Python model for them)
 EXTRA_CONDITIONS = {
     "starts": st.tuples(st.sampled_from(["eq", "neq", "gt", "lte", "is_null"]),
-                        st.sampled_from(["2026-01-05", "2026-02-01", "2025-12-31"])),
+                        st.sampled_from(["2026-01-05", "2026-02-01", "2025-12-31", "$now", "$now(-30 day)",
+                                         "$now(+1 month)", "$now(-2 hour)", "$now(1 week)"])),
+    "created_at": st.tuples(st.sampled_from(["gt", "lt", "between", "nbetween"]),
+                            st.sampled_from(["$now", "$now(-1 hour)", "$now(+1 year)", ["$now(-1 day)", "$now"]])),
+    "created_by": st.tuples(st.sampled_from(["eq", "neq", "in", "nin"]), st.sampled_from(["$user", "$company"])).map(
+        lambda c: (c[0], [c[1]] if c[0] in ("in", "nin") else c[1])),
     "id": st.tuples(st.sampled_from(["eq", "neq", "in"]), st.sampled_from(PRODUCT_IDS)).map(
         lambda c: (c[0], [c[1]] if c[0] == "in" else c[1])),
     "category_id": st.tuples(st.sampled_from(["eq", "neq", "is_null"]), st.sampled_from(list(CATEGORY_IDS.values()))),
@@ -193,10 +203,13 @@ HOSTILE = [
 ]
 PREFIXES = ["category_id", "category_id.parent_id", "metadata", "metadata.size", "name", "related", "tags", "qty"]
 OPS = ["eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "between", "like", "ilike", "contains", "icontains",
-       "starts_with", "ends_with", "is_null", "is_empty", "has_any", "has_all"]
-BAD_OPS = ["EQ", "=", "eq;", "$1", "", "_and", "_or", "_not", "drop", "like'", "sum", "count", "regex", "~",
+       "starts_with", "ends_with", "is_null", "is_empty", "has_any", "has_all", "ncontains", "istarts_with",
+       "iends_with", "nstarts_with", "nends_with", "nbetween", "has_none", "regex", "iregex"]
+BAD_OPS = ["EQ", "=", "eq;", "$1", "", "_and", "_or", "_not", "drop", "like'", "sum", "count", "REGEX", "~",
            "eq) or (1=1", "not", "is", "@>", "&&"]
 SAMPLES = [
+    "$now", "$now(-7 day)", "$now(+1 month)", "$now(7)", "$now(-100001 day)", "$now(1 eon)", "$user", "$company",
+    "$", "(a)\\1", "(", "[z-a]", "a{2,1}", "\\",
     "2026-01-05", "2026-13-45", "2026-02-30", "0001-01-01 BC", "infinity", "-infinity", "epoch", "now",
     "today", "allballs", "24:00:00", "1e500", "NaN", "-0", "0x10", "00000000-0000-0000-0000-000000000000",
     "not-a-uuid", "{}", "[]", "{a,b}", "t", "true", "%", "_", "\\", "' or 1=1 --", "); drop table x; --",
@@ -286,10 +299,20 @@ def slugs(good):
 
 METRIC_NAMES = ["n", "total", "avg_price", "lo", "hi", "kinds"]
 metric_names = mix(st.sampled_from(METRIC_NAMES), st.one_of(st.sampled_from(HOSTILE), texts))
+FORMULAS = ["n / total", "round(n * 100 / total, 1)", "hi - lo", "1 / 0", "n / (n - n)", "avg_price * 2 + 1",
+            "kinds", "n / n / n", "nope / n", "n / N", "abs(lo)", "upper(n)", "'a' || n", "n +", "(n", "n n",
+            "total / total2", "pg_sleep(n)", "n; drop table products", "coalesce(hi, lo, 0)"]
 good_metric = st.one_of(
     st.just("count"),
     st.builds(lambda f, p: {f: p}, st.sampled_from(["sum", "avg"]), mix(st.sampled_from(["price", "qty"]), paths)),
     st.builds(lambda f, p: {f: p}, st.sampled_from(["min", "max", "count_distinct"]), paths),
+    st.builds(lambda f: {"count_if": f}, filters),
+    st.builds(lambda p, f: {"sum_if": [p, f]}, mix(st.sampled_from(["price", "qty", "metadata.size.w"]), paths),
+              filters),
+    st.builds(lambda p, x: {"percentile": [p, x]},
+              mix(st.sampled_from(["price", "qty", "starts", "created_at"]), paths),
+              mix(st.sampled_from([0, 0.5, 0.9, 1]), numbers)),
+    st.builds(lambda e: {"expr": e}, mix(st.sampled_from(FORMULAS), strings)),
 )
 bad_metric = st.one_of(json_values, st.dictionaries(mix(st.sampled_from(["sum", "min", "count"]),
                                                         st.one_of(st.sampled_from(BAD_OPS), texts)),
@@ -328,6 +351,15 @@ VIEWS = {
         "id": mix(ids, json_values),
         "parent": mix(st.just("parent_id"), paths),
         "label": mix(st.sampled_from(["name", "parent_id.name"]), paths)}, ["id", "parent", "label"], []),
+    "query_calendar": ("products", {
+        "start": mix(st.sampled_from(["starts", "ends", "created_at"]), paths),
+        "end": mix(st.sampled_from(["starts", "ends", "updated_at"]), paths),
+        "from": mix(st.sampled_from(["2026-01-01", "2026-01-15T00:00:00Z", "2025-12-31"]), strings),
+        "to": mix(st.sampled_from(["2026-01-31", "2026-02-15T12:00:00+01:00", "2027-01-01"]), strings),
+        "label": mix(st.sampled_from(["name", "category_id.name", "status"]), paths),
+        "color": mix(st.sampled_from(["metadata.color", "status"]), paths),
+        "max_days": mix(st.integers(0, 400), numbers)},
+        ["start", "from", "to", "label"], ["filters", "search", "limit"]),
     "explain_query": ("products", {}, [], list(COMMON)),
 }
 view_calls = st.sampled_from(sorted(VIEWS)).flatmap(lambda name: st.tuples(
@@ -449,6 +481,8 @@ def holds(op, value, arg):
         return (value is None) == arg
     if op == "is_empty":
         return (value is None or value == "" or value == []) == arg
+    if op == "has_none":
+        return not set(value or []) & set(arg)  # no element in common: null and [] match
     if value is None:
         return False  # every other comparison with null is unknown: not a match
     if isinstance(value, Decimal):
@@ -487,6 +521,20 @@ def holds(op, value, arg):
         return value.endswith(arg)
     if op == "has_any":
         return bool(set(arg) & set(value))
+    if op == "nbetween":
+        return not arg[0] <= value <= arg[1]
+    if op == "ncontains":
+        return arg not in value
+    if op == "istarts_with":
+        return value.lower().startswith(arg.lower())
+    if op == "iends_with":
+        return value.lower().endswith(arg.lower())
+    if op == "nstarts_with":
+        return not value.startswith(arg)
+    if op == "nends_with":
+        return not value.endswith(arg)
+    if op in ("regex", "iregex"):
+        return re.search(arg, value, re.IGNORECASE if op == "iregex" else 0) is not None
     if op == "has_all":
         return set(arg) <= set(value)
     raise AssertionError(op)
@@ -542,6 +590,7 @@ def test_valid_filters_in_aggregate_count(ctx, rows, filters):
 # --- 3. systematic sweeps: every operator, metric, sort and view key on every path -------------
 
 SWEEP_VALUES = [None, True, 0, -1, 10.5, 10 ** 30, "", "a", "10", "2026-01-05", "red", PRODUCT_IDS[0],
+                "$now(-7 day)", "$user", "(a)\\1", ["$now", "$now(1 day)"],
                 ["new"], [1, 2], [PRODUCT_IDS[0]], ["2026-01-01", "2026-12-31"], {"color": "red"}, []]
 
 
@@ -585,6 +634,14 @@ def test_every_metric_and_group_on_every_path(ctx, cat, before):
     calls = [("aggregate", "products", {"metrics": {"m": {f: path}}})
              for f in ["count_distinct", "sum", "avg", "min", "max"] for path in VALID_PATHS]
     calls += [("aggregate", "products", {"group_by": [path], "metrics": {"n": "count"}}) for path in VALID_PATHS]
+    calls += [("aggregate", "products", {"metrics": {"m": {"sum_if": [path, {path: {"is_null": False}}]},
+                                                     "c": {"count_if": {path: {"is_null": False}}},
+                                                     "p": {"percentile": [path, 0.5]}}}) for path in VALID_PATHS]
+    calls += [("aggregate", "products", {"metrics": {"m": {"percentile": ["qty", value]}}}) for value in SWEEP_VALUES]
+    calls += [("aggregate", "products", {"group_by": ["status"], "metrics": {
+        "n": "count", "total": {"sum": "price"}, "lo": {"min": "qty"}, "hi": {"max": "qty"}, "kinds": {"max": "name"},
+        "avg_price": {"avg": "price"}, "x": {"expr": formula}}, "having": {"x": {"gt": 0}}})
+        for formula in FORMULAS + [v for v in SWEEP_VALUES if not isinstance(v, str)]]
     calls += [("aggregate", "products", {"group_by": ["status"], "metrics": {"n": "count", "t": {"sum": "price"}},
                                          "having": {"t": {op: value}}}) for op in OPS for value in SWEEP_VALUES]
     bad = sweep(ctx, calls)
@@ -602,14 +659,26 @@ def test_every_path_in_view_keys(ctx, cat, before):
                   ("query_gantt", "products", {"start": "starts", "end": "ends", "label": "name",
                                                "dependencies": path}),
                   ("query_dropdown", "products", {"label": path, "search": "a"}),
-                  ("query_breadcrumb", "products", {"id": PRODUCT_IDS[0], "parent": path, "label": path})]
+                  ("query_breadcrumb", "products", {"id": PRODUCT_IDS[0], "parent": path, "label": path}),
+                  ("query_calendar", "products", {"start": path, "end": path, "label": path, "color": path,
+                                                  "from": "2026-01-01", "to": "2026-01-31"}),
+                  ("query_calendar", "products", {"start": "starts", "end": "ends", "label": "name", "max_days": 7,
+                                                  "from": "2026-01-01", "to": "2026-01-31", "filters": {path: None}}),
+                  ("query_kanban", "products", {"group_by": "category_id", "lane_label": path})]
     for value in SWEEP_VALUES:
         calls += [("query_tree", "categories", {"parent": "parent_id", "root": value}),
                   ("query_tree", "categories", {"parent": "parent_id", "max_depth": value}),
                   ("query_kanban", "products", {"group_by": "status", "limit_per_group": value}),
                   ("query_dropdown", "products", {"label": "name", "search": value}),
                   ("query_dropdown", "products", {"label": "name", "limit": value}),
-                  ("query_breadcrumb", "categories", {"id": value, "parent": "parent_id", "label": "name"})]
+                  ("query_breadcrumb", "categories", {"id": value, "parent": "parent_id", "label": "name"}),
+                  ("query_calendar", "products", {"start": "starts", "label": "name", "from": value,
+                                                  "to": "2026-01-31"}),
+                  ("query_calendar", "products", {"start": "created_at", "label": "name", "from": "2026-01-01",
+                                                  "to": value}),
+                  ("query_calendar", "products", {"start": "starts", "end": "ends", "label": "name",
+                                                  "from": "2026-01-01", "to": "2026-01-31", "max_days": value}),
+                  ("query_kanban", "products", {"group_by": "category_id", "lane_label": value})]
     bad = sweep(ctx, calls, ALLOWED | {"P0002"})
     assert not bad, f"{len(bad)} of {len(calls)} calls:\n" + "\n".join(bad[:40])
     assert snapshot(ctx, cat.schema) == before

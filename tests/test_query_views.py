@@ -550,6 +550,7 @@ CALLS = {
     "query_kanban": {"group_by": "status"},
     "query_tree": {"parent": "parent_id"},
     "query_gantt": {"start": "starts", "end": "ends", "label": "name"},
+    "query_calendar": {"start": "starts", "end": "ends", "label": "name", "from": "2026-01-01", "to": "2026-01-31"},
     "query_dropdown": {"label": "name"},
     "query_breadcrumb": {"id": str(uuid.uuid4()), "parent": "parent_id", "label": "name"},
     "aggregate": {"metrics": {"n": "count"}},
@@ -583,6 +584,7 @@ def test_queries_change_nothing(ctx, cat):
     kanban(ctx, {"group_by": "status"})
     tree(ctx, {"parent": "parent_id"})
     fn(ctx, "query_gantt", "products", GANTT)
+    fn(ctx, "query_calendar", "products", CALLS["query_calendar"])
     dropdown(ctx, {"label": "name"})
     crumbs(ctx, cat.cats["smart"]["id"])
     agg(ctx, {"group_by": ["status"], "metrics": {"n": "count"}})

@@ -235,7 +235,11 @@ metric_names = st.one_of(st.sampled_from(["n", "total", "x; drop", "{B}", "N", "
 metrics = st.dictionaries(metric_names, st.one_of(
     st.sampled_from(["count", "sum", "'; drop"]),
     st.dictionaries(st.sampled_from(["sum", "avg", "min", "max", "count_distinct", "'; drop", "pg_sleep"]),
-                    paths, min_size=1, max_size=1)), max_size=3)
+                    paths, min_size=1, max_size=1),
+    filters.map(lambda f: {"count_if": f}), st.tuples(paths, filters).map(lambda pf: {"sum_if": list(pf)}),
+    st.tuples(paths, values).map(lambda pv: {"percentile": list(pv)}),
+    st.one_of(st.sampled_from(["n / total", "n; drop", "{B}", "pg_sleep(1)"]), TEXT).map(lambda e: {"expr": e})),
+    max_size=3)
 specs = st.tuples(
     st.fixed_dictionaries({}, optional={
         "columns": st.one_of(st.lists(paths, max_size=4), values),
@@ -249,7 +253,10 @@ specs = st.tuples(
         "limit_per_group": st.one_of(st.integers(-5, 2000), values),
         "max_depth": st.one_of(st.integers(-5, 200), values),
         "parent": st.one_of(st.just("parent_id"), paths), "label": paths, "start": paths, "end": paths,
-        "dependencies": st.one_of(st.just("blockers"), paths),
+        "dependencies": st.one_of(st.just("blockers"), paths), "color": paths, "lane_label": paths,
+        "from": st.one_of(st.sampled_from(["2026-01-01", "{BDEAL}", "'"]), values),
+        "to": st.one_of(st.sampled_from(["2026-12-31", "2026-01-01T00:00:00Z"]), values),
+        "max_days": st.one_of(st.integers(-5, 40000), values),
         "root": st.sampled_from(["{BDEAL}", "{ADEAL}", None, "not-a-uuid", "'"]),
         "id": st.sampled_from(["{BDEAL}", "{ADEAL}", "{BGONE}", "x", None]),
         "metrics": st.one_of(metrics, values),
@@ -263,10 +270,11 @@ TAKES = {
     "query_table": {"columns", "filters", "search", "sort", "limit", "offset", "count"},
     "explain_query": {"columns", "filters", "search", "sort", "limit", "offset", "count"},
     "aggregate": {"filters", "search", "group_by", "metrics", "having"},
-    "query_kanban": {"columns", "filters", "search", "sort", "group_by", "limit_per_group"},
+    "query_kanban": {"columns", "filters", "search", "sort", "group_by", "limit_per_group", "lane_label"},
     "query_tree": {"columns", "filters", "search", "sort", "parent", "root", "max_depth"},
     "query_gantt": {"filters", "search", "sort", "start", "end", "label", "dependencies", "limit", "offset"},
     "query_dropdown": {"filters", "search", "label", "limit", "offset", "sort"},
+    "query_calendar": {"filters", "search", "start", "end", "from", "to", "label", "color", "max_days", "limit"},
     "query_breadcrumb": {"id", "parent", "label"},
 }
 
@@ -280,8 +288,8 @@ def spec_for(name, drawn):
     return {**unknown, **spec}
 
 
-QUERY_FUNCTIONS = ["query_table", "aggregate", "query_kanban", "query_tree", "query_gantt", "query_dropdown",
-                   "query_breadcrumb", "explain_query"]
+QUERY_FUNCTIONS = ["query_table", "aggregate", "query_kanban", "query_tree", "query_gantt", "query_calendar",
+                   "query_dropdown", "query_breadcrumb", "explain_query"]
 record_keys = st.one_of(st.sampled_from(["name", "amount", "stage", "secret", "account_id", "parent_id", "meta",
                                          "blockers", "starts"]), st.sampled_from(["name", "amount", "stage", "secret", "account_id", "parent_id", "meta",
                                          "blockers", "starts", "id", "version", "created_by", "updated_at",

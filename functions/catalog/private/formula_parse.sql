@@ -1,5 +1,5 @@
 create or replace function docpal_private.formula_parse(
-    p_tokens text[], p_pos integer, p_columns text[], p_level integer,
+    p_tokens text[], p_pos integer, p_columns text[], p_level integer, p_metrics boolean default false,
     out o_sql text, out o_pos integer)
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -9,7 +9,9 @@ as $$
    1 = * /, 2 = unary minus, literal, column, call or parentheses. Every
    piece of output is made here: identifiers through format('%I'), strings
    through quote_literal, functions from a fixed allow-list, so nothing from
-   the expression reaches SQL as written. */
+   the expression reaches SQL as written. p_metrics (aggregate's expr
+   metrics): numbers are numeric (1 / 2 is 0.5, not 0) and a division by
+   zero is null. */
 declare
     v_token text := p_tokens[p_pos];
     v_op text;
@@ -20,12 +22,13 @@ declare
 begin
     if p_level < 2 then
         select f.o_sql, f.o_pos into o_sql, o_pos
-          from docpal_private.formula_parse(p_tokens, p_pos, p_columns, p_level + 1) f;
+          from docpal_private.formula_parse(p_tokens, p_pos, p_columns, p_level + 1, p_metrics) f;
         while p_tokens[o_pos] = any (case p_level when 0 then array['+', '-', '||'] else array['*', '/'] end) loop
             v_op := p_tokens[o_pos];
             select f.o_sql, f.o_pos into v_rhs, o_pos
-              from docpal_private.formula_parse(p_tokens, o_pos + 1, p_columns, p_level + 1) f;
+              from docpal_private.formula_parse(p_tokens, o_pos + 1, p_columns, p_level + 1, p_metrics) f;
             o_sql := case when v_op = '||' then pg_catalog.format('((%s)::text || (%s)::text)', o_sql, v_rhs)
+                          when v_op = '/' and p_metrics then pg_catalog.format('(%s / nullif(%s, 0))', o_sql, v_rhs)
                           else pg_catalog.format('(%s %s %s)', o_sql, v_op, v_rhs) end;
         end loop;
         return;
@@ -34,16 +37,16 @@ begin
     if v_token is null then
         raise exception using errcode = '22023', message = 'formula ends too early';
     elsif v_token = '-' then
-        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 2) f;
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 2, p_metrics) f;
         o_sql := '(-' || o_sql || ')';
     elsif v_token = '(' then
-        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 0) f;
+        select f.o_sql, f.o_pos into o_sql, o_pos from docpal_private.formula_parse(p_tokens, p_pos + 1, p_columns, 0, p_metrics) f;
         if p_tokens[o_pos] is distinct from ')' then
             raise exception using errcode = '22023', message = 'formula has an unclosed parenthesis';
         end if;
         o_pos := o_pos + 1;
     elsif v_token ~ '^[0-9]' then
-        o_sql := v_token;
+        o_sql := v_token || case when p_metrics then '::numeric' else '' end;
         o_pos := p_pos + 1;
     elsif v_token ~ '^''' then
         o_sql := pg_catalog.quote_literal(pg_catalog.replace(pg_catalog.substr(v_token, 2, pg_catalog.length(v_token) - 2), '''''', ''''));
@@ -59,7 +62,7 @@ begin
         o_pos := p_pos + 2;
         if p_tokens[o_pos] is distinct from ')' then
             loop
-                select f.o_sql, f.o_pos into v_arg, o_pos from docpal_private.formula_parse(p_tokens, o_pos, p_columns, 0) f;
+                select f.o_sql, f.o_pos into v_arg, o_pos from docpal_private.formula_parse(p_tokens, o_pos, p_columns, 0, p_metrics) f;
                 v_args := v_args || v_arg;
                 exit when p_tokens[o_pos] is distinct from ',';
                 o_pos := o_pos + 1;
