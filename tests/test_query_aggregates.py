@@ -19,24 +19,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from helpers import one, set_context, table
-from test_query_data import ctx_for, fn, raises, shop, sql_rows  # noqa: F401 (shop: the module's database)
-
-
-@pytest.fixture
-def shared(request):
-    ctx, cat = ctx_for(request)
-    ctx.execute("set statement_timeout = '20s'")
-    return ctx, cat
-
-
-@pytest.fixture
-def ctx(shared):
-    return shared[0]
-
-
-@pytest.fixture
-def cat(shared):
-    return shared[1]
+from test_query_data import cat, ctx, fn, raises, shared, shop, sql_rows  # noqa: F401 (fixtures)
 
 
 def agg(ctx, spec, slug="products"):

@@ -12,6 +12,7 @@ the rows below, or with plain SQL against `<schema>.products`.
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import psycopg
@@ -238,20 +239,19 @@ class Shop:
     url: str
 
 
-@pytest.fixture(scope="module")
-def shop(docpal_template):
-    """Built once per module (a clone of the migrated template, a company, build_catalog):
-    every test of the module that only reads shares it. A test that writes asks for the
-    `writes` fixture and gets a fresh database instead (see ctx_for)."""
-    t = docpal_template
-    dbname = f"docpal_shop_{uuid.uuid4().hex[:10]}"
-    with DatabaseJanitor(user=t.user, host=t.host, port=t.port, dbname=dbname,
-                         template_dbname=t.template_dbname, password=t.password):
-        url = f"postgresql://{t.user}@{t.host}:{t.port}/{dbname}"
+@contextmanager
+def company_database(template, prefix, name):
+    """A database of its own (a clone of the migrated template, dropped at the end) holding
+    one company named `name` with an owner and a member: yields (conn, company, url), conn
+    a superuser connection (autocommit) with the owner in context."""
+    dbname = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with DatabaseJanitor(user=template.user, host=template.host, port=template.port, dbname=dbname,
+                         template_dbname=template.template_dbname, password=template.password):
+        url = f"postgresql://{template.user}@{template.host}:{template.port}/{dbname}"
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f'grant create on database "{dbname}" to docpal_owner')
             slug = unique_slug()
-            cid = one(conn, "select docpal.create_company(%s, 'Test Co')", slug)
+            cid = one(conn, "select docpal.create_company(%s, %s)", slug, name)
             owner = one(conn, "select docpal.create_user(%s, 'Owner')", f"owner-{slug}@example.com")
             member = one(conn, "select docpal.create_user(%s, 'Member')", f"member-{slug}@example.com")
             conn.execute("select docpal.add_member(%s, %s, 'owner')", (cid, owner))
@@ -259,8 +259,16 @@ def shop(docpal_template):
             schema = one(conn, "select docpal.get_company(%s)->>'schema'", str(cid))
             company = {"id": cid, "slug": slug, "schema": schema, "owner": owner, "member": member}
             set_context(conn, company, owner)
-            cat = build_catalog(conn, schema)
-            yield Shop(conn, company, cat, url)
+            yield conn, company, url
+
+
+@pytest.fixture(scope="module")
+def shop(docpal_template):
+    """Built once per module (company_database, build_catalog): every test of the module
+    that only reads shares it. A test that writes asks for the `writes` fixture and gets a
+    fresh database instead (see ctx_for)."""
+    with company_database(docpal_template, "docpal_shop", "Test Co") as (conn, company, url):
+        yield Shop(conn, company, build_catalog(conn, company["schema"]), url)
 
 
 @pytest.fixture
@@ -278,3 +286,22 @@ def ctx_for(request):
         return ctx, build_catalog(ctx, company["schema"])
     shop = request.getfixturevalue("shop")
     return shop.conn, shop.cat
+
+
+@pytest.fixture
+def shared(request):
+    """(ctx, cat) of ctx_for, with a statement timeout: a runaway query fails the test
+    instead of hanging it. The query test modules import it with `ctx` and `cat`."""
+    ctx, cat = ctx_for(request)
+    ctx.execute("set statement_timeout = '20s'")
+    return ctx, cat
+
+
+@pytest.fixture
+def ctx(shared):
+    return shared[0]
+
+
+@pytest.fixture
+def cat(shared):
+    return shared[1]

@@ -15,23 +15,9 @@ import psycopg
 import pytest
 from psycopg.types.json import Jsonb
 
-from test_query_data import (CATEGORIES, FROM_PRODUCTS, ctx_for, fn, ids, q, raises, shop, sql_ids,  # noqa: F401
+from test_query_data import (cat, ctx, shared,  # noqa: F401 (fixtures)
+                             CATEGORIES, FROM_PRODUCTS, fn, ids, q, raises, shop, sql_ids,  # noqa: F401
                              sql_rows, writes)
-
-
-@pytest.fixture
-def shared(request):
-    return ctx_for(request)
-
-
-@pytest.fixture
-def ctx(shared):
-    return shared[0]
-
-
-@pytest.fixture
-def cat(shared):
-    return shared[1]
 
 
 def check_all(ctx, cat, cases):

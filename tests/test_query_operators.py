@@ -23,22 +23,8 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from helpers import U
-from test_query_data import ctx_for, fn, ids, one, q, raises, set_context, shop, table, writes  # noqa: F401
-
-
-@pytest.fixture
-def shared(request):
-    return ctx_for(request)
-
-
-@pytest.fixture
-def ctx(shared):
-    return shared[0]
-
-
-@pytest.fixture
-def cat(shared):
-    return shared[1]
+from test_query_data import (cat, ctx, fn, ids, one, q, raises, set_context, shared, shop, table,  # noqa: F401
+                             writes)
 
 
 # --- the model: a path's value on a product, as the query engine reads it --------------------

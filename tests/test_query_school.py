@@ -34,10 +34,10 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 from psycopg.types.json import Jsonb
-from pytest_postgresql.janitor import DatabaseJanitor
 
-from conftest import SERVICE_LOGIN, unique_slug
+from conftest import SERVICE_LOGIN
 from helpers import fn, one, set_context, table
+from test_query_data import company_database
 
 TIME_ZONE = "Pacific/Kiritimati"
 TZ = ZoneInfo(TIME_ZONE)
@@ -339,26 +339,12 @@ def to_python(kind, value):
 def school(docpal_template):
     """Built once per module: a clone of the migrated template, a company (owner, member, four
     teachers as admins), the school data set; the owner in context on School.conn."""
-    t = docpal_template
-    dbname = f"docpal_school_{uuid.uuid4().hex[:10]}"
-    with DatabaseJanitor(user=t.user, host=t.host, port=t.port, dbname=dbname,
-                         template_dbname=t.template_dbname, password=t.password):
-        url = f"postgresql://{t.user}@{t.host}:{t.port}/{dbname}"
-        with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f'grant create on database "{dbname}" to docpal_owner')
-            slug = unique_slug()
-            cid = one(conn, "select docpal.create_company(%s, 'School')", slug)
-            owner = one(conn, "select docpal.create_user(%s, 'Owner')", f"owner-{slug}@example.com")
-            member = one(conn, "select docpal.create_user(%s, 'Member')", f"member-{slug}@example.com")
-            conn.execute("select docpal.add_member(%s, %s, 'owner')", (cid, owner))
-            conn.execute("select docpal.add_member(%s, %s, 'member')", (cid, member))
-            schema = one(conn, "select docpal.get_company(%s)->>'schema'", str(cid))
-            company = {"id": cid, "slug": slug, "schema": schema, "owner": owner, "member": member}
-            s = build_school(conn, company)
-            s.url = url
-            set_context(conn, company, owner)
-            conn.execute("set statement_timeout = '60s'")
-            yield s
+    with company_database(docpal_template, "docpal_school", "School") as (conn, company, url):
+        s = build_school(conn, company)
+        s.url = url
+        set_context(conn, company, company["owner"])
+        conn.execute("set statement_timeout = '60s'")
+        yield s
 
 
 # --- the model: paths ----------------------------------------------------------------------------

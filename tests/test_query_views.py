@@ -13,25 +13,9 @@ from decimal import Decimal
 import pytest
 from psycopg.types.json import Jsonb
 
-from test_query_data import (CATEGORIES, STATUSES, ctx_for, fn, raises, shop, sql_rows,  # noqa: F401
+from test_query_data import (cat, ctx, shared,  # noqa: F401 (fixtures)
+                             CATEGORIES, STATUSES, fn, raises, shop, sql_rows,  # noqa: F401
                              writes)
-
-
-@pytest.fixture
-def shared(request):
-    ctx, cat = ctx_for(request)
-    ctx.execute("set statement_timeout = '20s'")  # a loop fails the test instead of hanging it
-    return ctx, cat
-
-
-@pytest.fixture
-def ctx(shared):
-    return shared[0]
-
-
-@pytest.fixture
-def cat(shared):
-    return shared[1]
 
 
 # --- query_kanban ---------------------------------------------------------------------------

@@ -30,9 +30,7 @@ begin
     v_r := docpal_private.q_child_state(p_state, p_many, p_path);
     p_state := v_r.p_state;
     v_child := v_r.o_child;
-    v_r := docpal_private.q_child_where(v_child, p_many, p_path);
-    v_child := v_r.p_child;
-    v_link := v_r.o_sql;
+    v_link := v_r.o_link;
     if p_fn = 'count' then
         v_expr := 'pg_catalog.count(*)';
         o_kind := 'bigint';

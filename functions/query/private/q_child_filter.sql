@@ -41,9 +41,7 @@ begin
     v_r := docpal_private.q_child_state(p_state, v_many, p_key);
     p_state := v_r.p_state;
     v_child := v_r.o_child;
-    v_r := docpal_private.q_child_where(v_child, v_many, p_key);
-    v_child := v_r.p_child;
-    v_link := v_r.o_sql;
+    v_link := v_r.o_link;
     v_r := docpal_private.q_filter(v_child, p_value->v_op, p_depth + 1);
     v_child := v_r.p_state;
     v_cond := v_r.o_sql;

@@ -1,5 +1,5 @@
 create or replace function docpal_private.q_child_state(
-    inout p_state jsonb, p_many jsonb, p_path text, out o_child jsonb)
+    inout p_state jsonb, p_many jsonb, p_path text, out o_child jsonb, out o_link text)
     language plpgsql stable
     set search_path = pg_catalog, pg_temp
 as $$
@@ -12,8 +12,12 @@ as $$
    statement share one), with joins of its own (named after that alias);
    it shares the caller, the catalog specs, the permissions, the cell masks
    and the parameters of its parent, and hands them back through
-   docpal_private.q_child_merge. 54000 past 64 children in a statement. */
+   docpal_private.q_child_merge. o_link is the condition that ties the
+   child to the parent's row, with what the member may see of the child
+   table (docpal_private.q_child_where). 54000 past 64 children in a
+   statement. */
 declare
+    v_r record;
     v_n integer := coalesce((p_state->>'children')::integer, 0) + 1;
     v_alias text := '_c' || v_n;
 begin
@@ -27,5 +31,8 @@ begin
                || pg_catalog.jsonb_build_object('root', p_many->>'table', 'alias', v_alias, 'jprefix', v_alias,
                                                 'joins', '{}'::jsonb, 'parent_alias', coalesce(p_state->>'alias', '_t'),
                                                 'parent_table', p_state->>'root');
+    v_r := docpal_private.q_child_where(o_child, p_many, p_path);
+    o_child := v_r.p_child;
+    o_link := v_r.o_sql;
 end
 $$;

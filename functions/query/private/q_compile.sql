@@ -42,7 +42,6 @@ declare
     v_joined boolean := false;
     v_perm jsonb;
     v_params jsonb[] := '{}';   -- every parameter so far but those in v_state.params
-    v_param jsonb;
     v_column jsonb;
     v_cond text;
     v_cond_joined boolean;
@@ -130,9 +129,7 @@ begin
             end if;
             v_pairs[pg_catalog.cardinality(v_pairs) + 1] := pg_catalog.format('%L, %s', v_path, v_expr);
             if v_state->'params' <> '[]'::jsonb then
-                for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
-                    v_params := pg_catalog.array_append(v_params, v_param);
-                end loop;
+                v_params := v_params || array(select pg_catalog.jsonb_array_elements(v_state->'params'));
             end if;
             v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', v_base0 + pg_catalog.cardinality(v_params));
         end loop;
@@ -177,9 +174,7 @@ begin
 
     -- the filters' parameters join the gathered ones
     if v_state->'params' <> '[]'::jsonb then
-        for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
-            v_params := pg_catalog.array_append(v_params, v_param);
-        end loop;
+        v_params := v_params || array(select pg_catalog.jsonb_array_elements(v_state->'params'));
     end if;
     v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', v_base0 + pg_catalog.cardinality(v_params));
 
@@ -230,9 +225,7 @@ begin
     end if;
 
     if v_state->'params' <> '[]'::jsonb then
-        for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
-            v_params := pg_catalog.array_append(v_params, v_param);
-        end loop;
+        v_params := v_params || array(select pg_catalog.jsonb_array_elements(v_state->'params'));
     end if;
     v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', v_base0 + pg_catalog.cardinality(v_params));
 
@@ -247,9 +240,7 @@ begin
             v_order[pg_catalog.cardinality(v_order) + 1] := v_expr || case when v_path like '-%' then ' desc' else '' end;
             v_sort_items[pg_catalog.cardinality(v_sort_items) + 1] := pg_catalog.jsonb_build_object('expr', v_expr, 'desc', v_path like '-%');
             if v_state->'params' <> '[]'::jsonb then
-                for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
-                    v_params := pg_catalog.array_append(v_params, v_param);
-                end loop;
+                v_params := v_params || array(select pg_catalog.jsonb_array_elements(v_state->'params'));
             end if;
             v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', v_base0 + pg_catalog.cardinality(v_params));
         end loop;
@@ -281,9 +272,7 @@ begin
 
     -- the whole parameter list, once: those gathered, then the state's latest
     if v_state->'params' <> '[]'::jsonb then
-        for v_param in select pg_catalog.jsonb_array_elements(v_state->'params') loop
-            v_params := pg_catalog.array_append(v_params, v_param);
-        end loop;
+        v_params := v_params || array(select pg_catalog.jsonb_array_elements(v_state->'params'));
     end if;
     return (v_state - 'base') || pg_catalog.jsonb_build_object(
         'params', pg_catalog.to_jsonb(v_params),

@@ -35,9 +35,7 @@ begin
     v_r := docpal_private.q_child_state(p_state, v_many, p_key);
     p_state := v_r.p_state;
     v_child := v_r.o_child;
-    v_r := docpal_private.q_child_where(v_child, v_many, p_key);
-    v_child := v_r.p_child;
-    v_link := v_r.o_sql;
+    v_link := v_r.o_link;
     v_child := docpal_private.q_compile(null, v_many->>'table', p_spec, '{}', v_child);
     o_sql := '(' || docpal_private.q_page_sql(v_child, ' and ' || v_link) || ')';
     p_state := docpal_private.q_child_merge(p_state, v_child);
