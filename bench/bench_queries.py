@@ -53,7 +53,6 @@ import json
 import os
 import sys
 import time
-from statistics import median
 from typing import Callable
 
 import psycopg
@@ -125,29 +124,6 @@ def load(conn: psycopg.Connection, schema: str, user: str, n: int, c: int) -> st
     return f"Category {leaf}"
 
 
-def run_case(label: str, repeat: int, docpal: Callable[[], object], plain: Callable[[], object]
-             ) -> tuple[float, float, float]:
-    """Warm up twice, then `repeat` alternating timed runs; (docpal ms, plain ms, ratio) medians."""
-    for _ in range(2):
-        docpal()
-        plain()
-    t_docpal: list[float] = []
-    t_plain: list[float] = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        docpal()
-        t1 = time.perf_counter()
-        plain()
-        t2 = time.perf_counter()
-        t_docpal.append((t1 - t0) * 1e3)
-        t_plain.append((t2 - t1) * 1e3)
-    d, p = median(t_docpal), median(t_plain)
-    print(f"  docpal      median {d:9.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_docpal)})")
-    print(f"  hand-written median {p:8.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_plain)})")
-    print(f"  ratio docpal / hand-written: {d / p:.2f} (goal <= 1.2)", flush=True)
-    return d, p, d / p
-
-
 def check(case: str, ok: bool, detail: str) -> None:
     if not ok:
         raise Mismatch(f"{case}: docpal's result differs from the hand-written one: {detail}")
@@ -210,7 +186,8 @@ def bench(url: str, n: int, c: int, repeat: int) -> int:
         check("case 1", ids == want_ids and got["total"] == want_total,
               f"{len(ids)} rows (same ids, same order; {same_records}), total {got['total']}"
               f" (hand-written {want_total})")
-        results.append(("1  query_table, filter through category_id.name", *run_case("1", repeat, docpal1, hand1)))
+        results.append(("1  query_table, filter through category_id.name",
+                        *benchdb.run_case(repeat, docpal1, hand1, "goal <= 1.2")))
 
         # -- 1b. query_table without the relation filter ---------------------------------------------
         spec1b = {"filters": {"price": {"between": [PRICE_LOW, PRICE_HIGH]}, "status": "active"},
@@ -233,7 +210,8 @@ def bench(url: str, n: int, c: int, repeat: int) -> int:
         ids = [r["id"] for r in got["rows"]]
         check("case 1b", ids == [r["id"] for r in want_rows] and got["total"] == want_total,
               f"{len(ids)} rows (same ids, same order), total {got['total']} (hand-written {want_total})")
-        results.append(("1b query_table, price + status only", *run_case("1b", repeat, docpal1b, hand1b)))
+        results.append(("1b query_table, price + status only",
+                        *benchdb.run_case(repeat, docpal1b, hand1b, "goal <= 1.2")))
 
         # -- 2. aggregate ------------------------------------------------------------------------------
         spec2 = {"group_by": ["status", "category_id.name"], "metrics": {"n": "count", "total": {"sum": "price"}}}
@@ -262,7 +240,8 @@ def bench(url: str, n: int, c: int, repeat: int) -> int:
         check("case 2", got_groups == want_groups,
               f"{len(got_groups)} groups (hand-written {len(want_groups)}), same keys, counts and sums;"
               f" counts add up to {sum(g[2] or 0 for g in got_groups)}")
-        results.append(("2  aggregate by status, category_id.name", *run_case("2", repeat, docpal2, hand2)))
+        results.append(("2  aggregate by status, category_id.name",
+                        *benchdb.run_case(repeat, docpal2, hand2, "goal <= 1.2")))
 
         # -- 3. query_kanban -----------------------------------------------------------------------------
         spec3 = {"group_by": "status", "limit_per_group": KANBAN_LIMIT, "sort": ["-price"]}
@@ -287,7 +266,8 @@ def bench(url: str, n: int, c: int, repeat: int) -> int:
         check("case 3", got_lanes == want_lanes,
               f"lanes {[v for v, _, _ in got_lanes]}, counts {[k for _, k, _ in got_lanes]},"
               f" {[len(r) for _, _, r in got_lanes]} rows, same ids in the same order")
-        results.append(("3  query_kanban by status", *run_case("3", repeat, docpal3, hand3)))
+        results.append(("3  query_kanban by status",
+                        *benchdb.run_case(repeat, docpal3, hand3, "goal <= 1.2")))
 
     print("\n" + "=" * 78)
     print(f"{n} products, {c} categories; medians of {repeat} runs after 2 warm-ups")

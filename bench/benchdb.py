@@ -7,9 +7,11 @@ from __future__ import annotations
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from statistics import median
 from urllib.parse import urlsplit
 
 import psycopg
@@ -72,3 +74,27 @@ def company_in_context(conn: psycopg.Connection) -> tuple[str, str]:
     conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
     conn.execute("select docpal.set_context(%s, %s, false)", (company, user))
     return company, user
+
+
+def run_case(repeat: int, docpal: Callable[[], object], plain: Callable[[], object],
+             goal: str) -> tuple[float, float, float]:
+    """Warm up twice, then `repeat` alternating timed runs of docpal and its hand-written
+    equivalent; prints them and returns (docpal ms, plain ms, ratio), medians."""
+    for _ in range(2):
+        docpal()
+        plain()
+    t_docpal: list[float] = []
+    t_plain: list[float] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        docpal()
+        t1 = time.perf_counter()
+        plain()
+        t2 = time.perf_counter()
+        t_docpal.append((t1 - t0) * 1e3)
+        t_plain.append((t2 - t1) * 1e3)
+    d, p = median(t_docpal), median(t_plain)
+    print(f"  docpal       median {d:9.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_docpal)})")
+    print(f"  hand-written median {p:9.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_plain)})")
+    print(f"  ratio docpal / hand-written: {d / p:.2f} ({goal})", flush=True)
+    return d, p, d / p

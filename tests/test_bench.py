@@ -41,6 +41,22 @@ def test_query_benchmark_runs(dburl):
     assert "query_kanban" in proc.stdout and "aggregate" in proc.stdout
 
 
+def test_query_vocabulary_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_query_vocab.py"), "--parents", "300", "--children", "3000",
+         "--events", "3000", "--repeat", "1", "--explain", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    cases = ("(a) query_table embed", "(a2) query_table embed of many", "(b) query_table _some",
+             "(c) aggregate count_if/expr", "(d) query_calendar", "(d2) query_calendar max_days 1",
+             "(d3) query_calendar without end")
+    for case in cases:
+        assert f"\n{case} " in proc.stdout, case  # its line in the summary: it ran and was checked
+    assert proc.stdout.count("EXPLAIN ANALYZE, docpal:") == len(cases) and "no plan received" not in proc.stdout
+    assert proc.stdout.count("docpal compile only (statement built, not run)") == len(cases)
+
+
 def release_in_clone() -> bool:
     """Whether this clone holds the commit of bench_audit's part 5 (a shallow clone
     may not: then that part is skipped, said so in the output)."""
