@@ -15,7 +15,8 @@ as $$
    a _some filter, a child aggregate: docpal_private.q_child_state) names
    its joins after its own alias (p_state.jprefix), so that they never
    meet its parent's. A join to a user or a file (p_column.target_schema,
-   docpal_private.q_system_field) has no grants of its own. */
+   docpal_private.q_system_field) has no grants of its own, and may read
+   a subquery (p_column.target_sql) rather than the table itself. */
 declare
     v_extra jsonb;
     v_count integer;
@@ -33,6 +34,7 @@ begin
         o_alias := coalesce(p_state->>'jprefix', '') || 'j' || (v_count + 1);
         p_state := pg_catalog.jsonb_set(p_state, array['joins', o_key], pg_catalog.jsonb_build_object(
             'alias', o_alias, 'table', p_column->>'target', 'schema', p_column->'target_schema',
+            'source', p_column->'target_sql',
             'from', p_from, 'column', p_column->>'name',
             'parent', nullif(pg_catalog.rtrim(p_prefix, '.'), ''),
             'n', v_count,

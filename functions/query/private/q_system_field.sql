@@ -23,7 +23,6 @@ declare
         else '{"id": "uuid", "name": "text", "size": "bigint", "mime": "text", "sha256": "text",
                "storage_key": "text", "created_at": "datetime"}'::jsonb end;
     v_r record;
-    v_key text;
     v_alias text;
     v_ref text;
 begin
@@ -44,17 +43,11 @@ begin
             'joined', p_from <> coalesce(p_state->>'alias', '_t') or p_cond is not null);
         return;
     end if;
-    v_r := docpal_private.q_register_join(p_state, p_path, p_prefix, p_from,
-        pg_catalog.jsonb_build_object('name', p_column->>'name',
-            'target', case when v_user then 'users' else '_files' end,
-            'target_schema', case when v_user then 'docpal_private' else p_state->>'schema' end),
-        p_cond, p_for_filter);
-    p_state := v_r.p_state || '{"joined": true}'::jsonb;
-    v_key := v_r.o_key;
-    v_alias := v_r.o_alias;
-    if v_user and p_state->'joins'->v_key->'members' is null then
+    if v_user then
         -- a user column may hold any docpal user's id: only the company's
-        -- members are read (another company's user stays an id)
+        -- members are read (another company's user stays an id). A subquery,
+        -- not a condition on the join: Citus plans a coordinator table that
+        -- way, a sublink in a join's condition it refuses.
         v_ref := p_state->>'company';   -- the company id's parameter, bound once per statement
         if v_ref is null then
             v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(
@@ -62,12 +55,18 @@ begin
             p_state := v_r.p_state || pg_catalog.jsonb_build_object('company', v_r.o_ref);
             v_ref := v_r.o_ref;
         end if;
-        p_state := pg_catalog.jsonb_set(p_state, array['joins', v_key], (p_state->'joins'->v_key) || pg_catalog.jsonb_build_object(
-            'members', true,
-            'extra', pg_catalog.concat_ws(' and ', p_state->'joins'->v_key->>'extra', pg_catalog.format(
-                'exists (select from docpal_private.memberships _mb where _mb.company_id = (%s #>> ''{}'')::uuid and _mb.user_id = %I.id)',
-                v_ref, v_alias))));
     end if;
+    v_r := docpal_private.q_register_join(p_state, p_path, p_prefix, p_from,
+        pg_catalog.jsonb_build_object('name', p_column->>'name',
+            'target', case when v_user then 'users' else '_files' end,
+            'target_schema', case when v_user then 'docpal_private' else p_state->>'schema' end,
+            'target_sql', case when v_user then pg_catalog.format(
+                '(select _u.id, _u.email, _u.display_name from docpal_private.users _u
+                   where exists (select from docpal_private.memberships _mb
+                                  where _mb.company_id = (%s #>> ''{}'')::uuid and _mb.user_id = _u.id))', v_ref) end),
+        p_cond, p_for_filter);
+    p_state := v_r.p_state || '{"joined": true}'::jsonb;
+    v_alias := v_r.o_alias;
     o_kind := v_fields->>p_field;
     o_column := pg_catalog.jsonb_build_object('name', p_field, 'type', o_kind);
     o_sql := pg_catalog.format('%I.%I', v_alias, p_field);
