@@ -172,7 +172,8 @@ begin
                 -- q_operator_condition and q_param would make, without copying the state
                 v_params := pg_catalog.array_append(v_params, pg_catalog.jsonb_build_array(v_value));
                 v_parts[pg_catalog.cardinality(v_parts) + 1] := pg_catalog.format(
-                    '%s = (($1->%s)->>0)::%s', v_expr, v_base + pg_catalog.cardinality(v_params) - 1, v_type);
+                    '%s = %s', v_expr, docpal_private.q_cast_sql(
+                        pg_catalog.format('($1->%s)->>0', v_base + pg_catalog.cardinality(v_params) - 1), v_type));
                 continue;
             end if;
             if v_synced <> pg_catalog.cardinality(v_params) then

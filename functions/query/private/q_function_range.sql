@@ -59,9 +59,11 @@ begin
         v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(v_bound));
         p_state := v_r.p_state;
         v_parts := v_parts || pg_catalog.format('%s %s %s', p_column->>'_arg', case i when 1 then '>=' else '<' end,
+            -- (a scalar subquery: computed once, not for every row; docpal_private.q_cast_sql)
             case p_column->>'_arg_kind'
-                when 'date' then pg_catalog.format('(%s #>> ''{}'')::date', v_r.o_ref)
-                else pg_catalog.format('((%s #>> ''{}'')::timestamp at time zone (%s #>> ''{}''))', v_r.o_ref, p_column->>'_tz') end);
+                when 'date' then docpal_private.q_cast_sql(v_r.o_ref || ' #>> ''{}''', 'date')
+                else pg_catalog.format('(select (%s #>> ''{}'')::timestamp at time zone (%s #>> ''{}''))',
+                                       v_r.o_ref, p_column->>'_tz') end);
     end loop;
     o_sql := '(' || pg_catalog.array_to_string(v_parts, ' and ') || ')';
 end

@@ -229,7 +229,9 @@ begin
             v_ref := v_r.o_ref;
         end if;
         for i in 1 .. pg_catalog.jsonb_array_length(v_vals) loop
-            v_terms[i] := coalesce(v_exprs[i], pg_catalog.format('(%s->>%s)::%s', v_ref, i - 1, v_type));
+            -- (a variable's expression is STABLE too: once per statement, as q_cast_sql does)
+            v_terms[i] := coalesce('(select ' || v_exprs[i] || ')',
+                                   docpal_private.q_cast_sql(pg_catalog.format('%s->>%s', v_ref, i - 1), v_type));
         end loop;
         o_sql := case p_op
             when 'in' then pg_catalog.format('%s in (%s)', p_expr, pg_catalog.array_to_string(v_terms, ', '))
@@ -251,10 +253,14 @@ begin
         -- not null first: with an empty list, <> all would match nulls too
         when 'nin' then pg_catalog.format('(%1$s is not null and %1$s <> all (array(select (_v #>> ''{}'')::%2$s from pg_catalog.jsonb_array_elements(%3$s) _v)))',
                                           p_expr, v_type, v_ref)
-        when 'between' then pg_catalog.format('%1$s between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s', p_expr, v_ref, v_type)
-        when 'nbetween' then pg_catalog.format('%1$s not between (%2$s->>0)::%3$s and (%2$s->>1)::%3$s', p_expr, v_ref, v_type)
-        else pg_catalog.format('%s %s (%s->>0)::%s', p_expr,
+        when 'between' then pg_catalog.format('%s between %s and %s', p_expr,
+                                              docpal_private.q_cast_sql(v_ref || '->>0', v_type),
+                                              docpal_private.q_cast_sql(v_ref || '->>1', v_type))
+        when 'nbetween' then pg_catalog.format('%s not between %s and %s', p_expr,
+                                               docpal_private.q_cast_sql(v_ref || '->>0', v_type),
+                                               docpal_private.q_cast_sql(v_ref || '->>1', v_type))
+        else pg_catalog.format('%s %s %s', p_expr,
                                case p_op when 'eq' then '=' when 'neq' then '<>' when 'gt' then '>' when 'gte' then '>='
-                                         when 'lt' then '<' else '<=' end, v_ref, v_type) end;
+                                         when 'lt' then '<' else '<=' end, docpal_private.q_cast_sql(v_ref || '->>0', v_type)) end;
 end
 $$;
