@@ -90,7 +90,7 @@ begin
     -- read once per statement (a scalar subquery), not cast again per row
     v_type := case v_kinds->>'start' when 'date' then 'date' else 'timestamptz' end;
     v_end_type := case when v_kinds->>'start' = 'date' and coalesce(v_kinds->>'end', 'date') = 'date' then 'date' else 'timestamptz' end;
-    v_tz := coalesce((select c.settings->>'time_zone' from docpal_private.companies c where c.schema_name = v_state->>'schema'), 'UTC');
+    v_tz := docpal_private.company_time_zone(v_state->>'schema');
     foreach v_key in array array['from', 'to'] loop
         v_at := case
             when v_spec->>v_key ~ '[T ][0-9:.]+(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' then (v_spec->>v_key)::timestamptz

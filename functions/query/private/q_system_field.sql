@@ -50,8 +50,7 @@ begin
         -- way, a sublink in a join's condition it refuses.
         v_ref := p_state->>'company';   -- the company id's parameter, bound once per statement
         if v_ref is null then
-            v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(
-                (select c.id from docpal_private.companies c where c.schema_name = p_state->>'schema')));
+            v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(docpal_private.company_of_schema(p_state->>'schema')));
             p_state := v_r.p_state || pg_catalog.jsonb_build_object('company', v_r.o_ref);
             v_ref := v_r.o_ref;
         end if;

@@ -11,8 +11,7 @@ declare
 begin
     o_ref := p_state->>'tz';
     if o_ref is null then
-        v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(coalesce(
-            (select c.settings->>'time_zone' from docpal_private.companies c where c.schema_name = p_state->>'schema'), 'UTC')));
+        v_r := docpal_private.q_param(p_state, pg_catalog.to_jsonb(docpal_private.company_time_zone(p_state->>'schema')));
         p_state := v_r.p_state || pg_catalog.jsonb_build_object('tz', v_r.o_ref);
         o_ref := v_r.o_ref;
     end if;

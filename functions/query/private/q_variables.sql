@@ -56,8 +56,7 @@ begin
                 -- the verified context's user (null without one: matches nothing)
                 v_vars := v_vars || pg_catalog.jsonb_build_object('user', (select c.user_id from docpal_private.context() c));
             elsif v_text = '$company' and not v_vars ? 'company' then
-                v_vars := v_vars || pg_catalog.jsonb_build_object('company', (
-                    select c.id from docpal_private.companies c where c.schema_name = p_state->>'schema'));
+                v_vars := v_vars || pg_catalog.jsonb_build_object('company', docpal_private.company_of_schema(p_state->>'schema'));
             end if;
             p_vals := pg_catalog.jsonb_set(p_vals, array[i::text], v_vars->pg_catalog.ltrim(v_text, '$'));
         elsif p_type <> 'uuid' and pg_catalog.starts_with(v_text, '$now') then
@@ -87,9 +86,7 @@ begin
                 end if;
             else
                 if not v_vars ? 'zone' then
-                    v_vars := v_vars || pg_catalog.jsonb_build_object('zone', coalesce((
-                        select c.settings->>'time_zone' from docpal_private.companies c
-                         where c.schema_name = p_state->>'schema'), 'UTC'));
+                    v_vars := v_vars || pg_catalog.jsonb_build_object('zone', docpal_private.company_time_zone(p_state->>'schema'));
                     begin
                         perform pg_catalog.timezone(v_vars->>'zone', pg_catalog.now());
                     exception when invalid_parameter_value then
