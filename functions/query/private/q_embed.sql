@@ -7,22 +7,18 @@ as $$
    column), as a JSON array of rows shaped like query rows, compiled from
    p_spec (columns, which may embed again, filters, sort, limit: default 50,
    at most 1000) by docpal_private.q_compile on the child's state. One
-   correlated subquery, a page of the child table: the children's columns
-   and sort keys first, their JSON afterwards for the children kept, not
-   for every child sorted (as docpal_private.q_page_sql makes the top
-   query's page, which it does for an embed of the default columns or one
-   whose JSON reads joined rows), with the link to the parent's row added
-   to its WHERE. It sits
-   in the parent's row JSON, which is built for the rows of the page only,
-   and reads the children by the index on their link. In child id order
+   correlated subquery, a page of the child table made as the top query's
+   page is (docpal_private.q_page_sql: the children's sort keys first,
+   their JSON afterwards for the children kept, not for every child sorted),
+   with the link to the parent's row added to its WHERE. It sits in the
+   parent's row JSON, which is built for the rows of the page only, and
+   reads the children by the index on their link. In child id order
    unless sorted. The member sees the children they may read
    (docpal_private.q_child_where). */
 declare
     v_many jsonb;
     v_child jsonb;
     v_link text;
-    v_keys text;
-    v_order text;
     v_r record;
 begin
     if pg_catalog.jsonb_typeof(p_spec) is distinct from 'object' then
@@ -41,24 +37,9 @@ begin
     v_child := v_r.o_child;
     v_link := v_r.o_link;
     v_child := docpal_private.q_compile(null, v_many->>'table', p_spec, '{}', v_child);
-    if p_spec ? 'columns' and not (v_child->>'select_joined')::boolean then
-        -- the row JSON reads the child's own columns only: they come through
-        -- the page as columns of a subquery named like the child's row (no
-        -- whole row per child sorted: q_page_sql carries one, which costs
-        -- where a parent has many children; the default columns need it)
-        select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
-               pg_catalog.string_agg(pg_catalog.format('%I._s%s%s', v_child->>'alias', o,
-                                                       case when (i->>'desc')::boolean then ' desc' else '' end), ', ' order by o)
-          into v_keys, v_order
-          from pg_catalog.jsonb_array_elements(v_child->'order_items') with ordinality x(i, o);
-        o_sql := pg_catalog.format(
-            '(select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
-                from (select %3$I.*, %4$s from %5$s where %6$s and %7$s order by %8$s limit %9$s) %3$I)',
-            v_child->>'select', v_order, v_child->>'alias', v_keys, docpal_private.q_from(v_child, false),
-            v_child->>'where', v_link, v_child->>'order', (v_child->>'limit')::integer);
-    else
-        o_sql := '(' || docpal_private.q_page_sql(v_child, ' and ' || v_link) || ')';
-    end if;
+    -- a JSON of named columns carries just those through the child's sort
+    -- (many children sorted for a few kept); the default row needs the whole row
+    o_sql := '(' || docpal_private.q_page_sql(v_child, ' and ' || v_link, p_spec ? 'columns') || ')';
     p_state := docpal_private.q_child_merge(p_state, v_child);
 end
 $$;

@@ -1,4 +1,5 @@
-create or replace function docpal_private.q_page_sql(p_state jsonb, p_extra_where text default '')
+create or replace function docpal_private.q_page_sql(p_state jsonb, p_extra_where text default '',
+                                                     p_carry_columns boolean default false)
     returns text
     language plpgsql immutable
     set search_path = pg_catalog, pg_temp
@@ -9,19 +10,34 @@ as $$
    so a sort no index serves does not build JSON for every row it sorts.
    p_extra_where is ANDed to the filters (query_kanban's lane, an embed's
    link to its parent: docpal_private.q_embed). The root row is
-   p_state.alias (_t but in a child query). */
+   p_state.alias (_t but in a child query).
+   When the row JSON reads the root row only, the page carries that row to
+   the JSON, as one whole-row value, or with p_carry_columns as its columns
+   in a subquery named like the row: cheaper where many rows are sorted for
+   a few kept (an embed's children), but only for a JSON that names its
+   columns (a default row is to_jsonb of the whole row, q_embed). */
 declare
     v_items jsonb := p_state->'order_items';
     v_keys text;
     v_order text;
     v_alias text := pg_catalog.quote_ident(coalesce(p_state->>'alias', '_t'));
+    v_joined boolean := coalesce((p_state->>'select_joined')::boolean, true);
+    v_carry boolean := p_carry_columns and not v_joined;
 begin
     select pg_catalog.string_agg(pg_catalog.format('%s as _s%s', i->>'expr', o), ', ' order by o),
-           pg_catalog.string_agg(pg_catalog.format('_k._s%s%s', o, case when (i->>'desc')::boolean then ' desc' else '' end),
-                                 ', ' order by o)
+           pg_catalog.string_agg(pg_catalog.format('%s._s%s%s', case when v_carry then v_alias else '_k' end, o,
+                                                   case when (i->>'desc')::boolean then ' desc' else '' end), ', ' order by o)
       into v_keys, v_order
       from pg_catalog.jsonb_array_elements(v_items) with ordinality x(i, o);
-    if not coalesce((p_state->>'select_joined')::boolean, true) then
+    if v_carry then
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%1$s order by %2$s), ''[]'')
+               from (select %10$s.*, %3$s from %4$s where %5$s%6$s order by %7$s limit %8$s offset %9$s) %10$s',
+            p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, (p_state->>'offset')::bigint, v_alias);
+    end if;
+    if not v_joined then
         -- the row JSON needs only the table's own row: carry it through the page
         -- instead of looking each row up again
         return pg_catalog.format(
