@@ -48,7 +48,6 @@ declare
     v_type text;
     v_had integer;
     v_synced integer := 0;        -- the parameters of v_params p_state.base counts
-    v_cond text;
 begin
     if p_depth > 32 then
         raise exception using errcode = '22023', message = 'filters are nested too deep';
@@ -180,43 +179,27 @@ begin
                 p_state := p_state || pg_catalog.jsonb_build_object('base', v_base + pg_catalog.cardinality(v_params));
                 v_synced := pg_catalog.cardinality(v_params);
             end if;
-            if pg_catalog.jsonb_typeof(v_value) = 'object' then
-                if v_value = '{}'::jsonb then
-                    raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
-                end if;
-                for v_op, v_arg in select e.key, e.value from pg_catalog.jsonb_each(v_value) e loop
-                    if v_column ? '_fn' then
-                        -- year(p), date(p): a range of p where one holds it
-                        v_r := docpal_private.q_function_range(p_state, v_column, v_op, v_arg);
-                        if v_r.o_sql is not null then
-                            p_state := v_r.p_state;
-                            v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
-                            continue;
-                        end if;
-                    end if;
-                    v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column, v_op, v_arg, v_key);
-                    p_state := v_r.p_state;
-                    v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
-                end loop;
-            else
-                v_cond := null;
-                if v_column ? '_fn' and v_value <> 'null'::jsonb then
-                    -- year(p) = 2026: a range of p where one holds it
-                    v_r := docpal_private.q_function_range(p_state, v_column, 'eq', v_value);
+            if v_value = '{}'::jsonb then
+                raise exception using errcode = '22023', message = pg_catalog.format('%s: no operator given', v_key);
+            end if;
+            -- an object of operators; a literal is an equality, null is is_null
+            for v_op, v_arg in select e.key, e.value from pg_catalog.jsonb_each(case
+                                   when pg_catalog.jsonb_typeof(v_value) = 'object' then v_value
+                                   when v_value = 'null'::jsonb then '{"is_null": true}'::jsonb
+                                   else pg_catalog.jsonb_build_object('eq', v_value) end) e loop
+                if v_column ? '_fn' then
+                    -- year(p), date(p): a range of p where one holds it
+                    v_r := docpal_private.q_function_range(p_state, v_column, v_op, v_arg);
                     if v_r.o_sql is not null then
                         p_state := v_r.p_state;
-                        v_cond := v_r.o_sql;
+                        v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
+                        continue;
                     end if;
                 end if;
-                if v_cond is null then
-                    v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column,
-                                                      case when v_value = 'null'::jsonb then 'is_null' else 'eq' end,
-                                                      case when v_value = 'null'::jsonb then 'true'::jsonb else v_value end, v_key);
-                    p_state := v_r.p_state;
-                    v_cond := v_r.o_sql;
-                end if;
-                v_parts[pg_catalog.cardinality(v_parts) + 1] := v_cond;
-            end if;
+                v_r := docpal_private.q_operator_condition(p_state, v_expr, v_kind, v_column, v_op, v_arg, v_key);
+                p_state := v_r.p_state;
+                v_parts[pg_catalog.cardinality(v_parts) + 1] := v_r.o_sql;
+            end loop;
         end if;
         -- gather what the key added (appended in place: no copy of the list)
         v_added := pg_catalog.jsonb_array_length(p_state->'params');
