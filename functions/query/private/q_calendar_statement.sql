@@ -60,7 +60,16 @@ begin
         v_parts := v_parts || pg_catalog.jsonb_build_object(v_key, v_r.o_sql);
     end loop;
 
-    -- the visible range: ISO dates or datetimes, checked here (22007, 22008 as PostgreSQL says)
+    -- the visible range: ISO dates or datetimes (22007; an impossible one
+    -- 22008, as PostgreSQL says), worked out here: on a datetime start, a
+    -- bound that names no zone (a day, or a time without Z or an offset) is
+    -- the company's local time (settings.time_zone), never the session's;
+    -- bound as UTC text, and read once per statement (q_cast_sql), not cast
+    -- again per row
+    v_type := case v_kinds->>'start' when 'date' then 'date' else 'timestamp with time zone' end;
+    v_end_type := case when v_kinds->>'start' = 'date' and coalesce(v_kinds->>'end', 'date') = 'date'
+                       then 'date' else 'timestamp with time zone' end;
+    v_tz := docpal_private.company_time_zone(v_state->>'schema');
     foreach v_key in array array['from', 'to'] loop
         if pg_catalog.jsonb_typeof(v_spec->v_key) is distinct from 'string' then
             raise exception using errcode = '22023',
@@ -70,7 +79,25 @@ begin
             raise exception using errcode = '22007',
                 message = pg_catalog.format('%s: %L is not an ISO date or datetime', v_key, pg_catalog.left(v_spec->>v_key, 40));
         end if;
-        perform (v_spec->>v_key)::timestamptz;
+        v_at := case
+            when v_spec->>v_key ~ '[T ][0-9:.]+(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' then (v_spec->>v_key)::timestamptz
+            else (v_spec->>v_key)::timestamp at time zone v_tz end;
+        if v_key = 'to' and pg_catalog.length(v_spec->>'to') = 10 then
+            -- a day as to: the range ends with that day, not at its first instant
+            v_at := ((v_spec->>'to')::date + 1)::timestamp at time zone v_tz;
+        end if;
+        v_r := docpal_private.q_param(v_state, pg_catalog.jsonb_build_object(
+            'date', (v_spec->>v_key)::date,
+            'timestamp with time zone', pg_catalog.to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')));
+        v_state := v_r.p_state;
+        if v_key = 'from' then
+            v_from := v_r.o_ref;
+            v_from_at := v_at;
+        elsif v_at < v_from_at or (v_spec->>'to')::date < (v_spec->>'from')::date then
+            raise exception using errcode = '22023', message = 'query_calendar: from is after to';
+        else
+            v_to := v_r.o_ref;
+        end if;
     end loop;
     if v_spec ? 'max_days' then
         if not v_spec ? 'end' then
@@ -84,43 +111,16 @@ begin
         v_state := v_r.p_state;
         v_days := v_r.o_ref;
     end if;
-    -- the bounds, worked out here: on a datetime start, a bound that names no
-    -- zone (a day, or a time without Z or an offset) is the company's local
-    -- time (settings.time_zone), never the session's; bound as UTC text, and
-    -- read once per statement (a scalar subquery), not cast again per row
-    v_type := case v_kinds->>'start' when 'date' then 'date' else 'timestamptz' end;
-    v_end_type := case when v_kinds->>'start' = 'date' and coalesce(v_kinds->>'end', 'date') = 'date' then 'date' else 'timestamptz' end;
-    v_tz := docpal_private.company_time_zone(v_state->>'schema');
-    foreach v_key in array array['from', 'to'] loop
-        v_at := case
-            when v_spec->>v_key ~ '[T ][0-9:.]+(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' then (v_spec->>v_key)::timestamptz
-            else (v_spec->>v_key)::timestamp at time zone v_tz end;
-        if v_key = 'to' and pg_catalog.length(v_spec->>'to') = 10 then
-            -- a day as to: the range ends with that day, not at its first instant
-            v_at := ((v_spec->>'to')::date + 1)::timestamp at time zone v_tz;
-        end if;
-        v_r := docpal_private.q_param(v_state, pg_catalog.jsonb_build_object(
-            'date', (v_spec->>v_key)::date,
-            'timestamptz', pg_catalog.to_char(v_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')));
-        v_state := v_r.p_state;
-        if v_key = 'from' then
-            v_from := v_r.o_ref;
-            v_from_at := v_at;
-        elsif v_at < v_from_at or (v_spec->>'to')::date < (v_spec->>'from')::date then
-            raise exception using errcode = '22023', message = 'query_calendar: from is after to';
-        else
-            v_to := v_r.o_ref;
-        end if;
-    end loop;
-    v_cond := pg_catalog.format(case when v_type = 'timestamptz' and pg_catalog.length(v_spec->>'to') = 10
-                                     then '%s < (select (%s->>%L)::%s)' else '%s <= (select (%s->>%L)::%s)' end,
-                                v_parts->>'start', v_to, v_type, v_type);
+    v_cond := pg_catalog.format(case when v_type <> 'date' and pg_catalog.length(v_spec->>'to') = 10 then '%s < %s' else '%s <= %s' end,
+                                v_parts->>'start', docpal_private.q_cast_sql(pg_catalog.format('%s->>%L', v_to, v_type), v_type));
     if not v_spec ? 'end' then
-        v_cond := v_cond || pg_catalog.format(' and %s >= (select (%s->>%L)::%s)', v_parts->>'start', v_from, v_type, v_type);
+        v_cond := v_cond || pg_catalog.format(' and %s >= %s', v_parts->>'start',
+                                              docpal_private.q_cast_sql(pg_catalog.format('%s->>%L', v_from, v_type), v_type));
     else
-        v_cond := v_cond || pg_catalog.format(' and coalesce(%s, %s) >= (select (%s->>%L)::%s)',
-            v_parts->>'end', v_parts->>'start', v_from, v_end_type, v_end_type);
+        v_cond := v_cond || pg_catalog.format(' and coalesce(%s, %s) >= %s', v_parts->>'end', v_parts->>'start',
+                                              docpal_private.q_cast_sql(pg_catalog.format('%s->>%L', v_from, v_end_type), v_end_type));
         if v_days is not null then
+            -- (the whole bound in one scalar subquery: timestamptz - interval is STABLE too)
             v_cond := v_cond || pg_catalog.format(' and %s >= (select (%s->>%L)::%s - %s)',
                 v_parts->>'start', v_from, v_type, v_type,
                 case v_type when 'date' then pg_catalog.format('(%s #>> ''{}'')::integer', v_days)
