@@ -176,6 +176,14 @@ def build(db, url, p):
     rule = call("create_event_rule", {"table": "deals", "actions": ["INSERT", "UPDATE"],
                                       "when": {"stage": "won"}, "workflow": f"{p}_evwf", "task_queue": f"{p}_queue"})
     call("update_record", "deals", uuid.UUID(child), J({"stage": "won"}))
+    # a scheduled report and a dashboard of it (contract section 11)
+    call("save_report", {"slug": f"{p}_dash_report", "name": f"{p}_dash_report_name", "table": "deals",
+                         "kind": "aggregate", "spec": {"group_by": ["stage"], "metrics": {"n": "count"}},
+                         "schedule": "0 * * * *"})
+    call("save_dashboard", {"slug": f"{p}_board", "name": f"{p}_board_name", "widgets": [
+        {"id": f"{p}_widget", "report": f"{p}_dash_report", "chart": "bar", "x": 0, "y": 0, "w": 12, "h": 4}]})
+    # its scheduled run, stored as a snapshot (the service role, in this company's context)
+    as_user(users["owner"], "select docpal.run_due_reports(now() + interval '2 hours')")
     # a consumer that polled the company's events (events stay in the outbox)
     events = call("poll_events", f"{p}_consumer", 5)
     keys = {}
@@ -459,6 +467,8 @@ def cases(w):
         "delete_record": [(("deals", btop), refused("P0002")), (("deals", bflight), refused("P0002")),
                           ((bv, bvault), refused("42P01")), (("accounts", bacct), refused("P0002"))],
         "describe_table": [((bv,), refused("42P01")), ((bq,), refused())],
+        "drop_dashboard": [((f"{b.p}_board",), refused("P0002"))],
+        "drop_report": [((f"{b.p}_dash_report",), refused("P0002"))],
         "drop_column": [((bv, "note"), refused("42P01")), ((bq, "secret"), refused())],
         "drop_event_rule": [((U(b.rule),), None)],
         "drop_table": [((bv,), refused("42P01")), ((bq,), refused())],
@@ -472,6 +482,10 @@ def cases(w):
         "get_record": [(("deals", btop), empty_or_refused), (("deals", bgone), empty_or_refused),
                        (("accounts", bacct), empty_or_refused), ((bv, bvault), refused("42P01"))],
         "grant_permission": [((brole, bv, ["read"]), refused()), (("member", bq, ["read"]), refused())],
+        "get_dashboard": [((f"{b.p}_board",), refused("P0002")),
+                          ((f"{b.p}_board", J({"stage": "won"})), refused("P0002"))],
+        "list_dashboards": [((), None)],
+        "list_reports": [((), None)],
         "list_event_rules": [((), None)],
         "list_tables": [((), None)],
         "lookup_objects": [((f"user:{b.p}_alice", "viewer", bdoc), empty_or_refused),
@@ -517,7 +531,22 @@ def cases(w):
         "restore_record": [(("deals", bgone), refused("P0002")), ((bv, bvault), refused("42P01"))],
         "revoke_api_key": [((U(str(b.keys["owner"]["id"])),), None), ((U(str(b.keys["member"]["id"])),), None)],
         "revoke_permission": [((brole, "deals", ["read", "update"]), None), (("member", bv, ["read"]), refused())],
+        "report_snapshots": [((f"{b.p}_dash_report",), refused("P0002")),
+                             ((f"{b.p}_dash_report", 1000), refused("P0002"))],
         "rollback_record": [(("deals", btop, 1), refused()), (("deals", bflight, 1), refused())],
+        "run_report": [((f"{b.p}_dash_report",), refused("P0002")),
+                       ((f"{b.p}_dash_report", J({"stage": "won"})), refused("P0002"))],
+        # B's tables by name or path, a param whose relation targets B's table: nothing of B
+        "save_report": [((J({"slug": "zz_rep", "table": bv, "kind": "query"}),), refused("42P01")),
+                        ((J({"slug": "zz_rep", "table": bq, "kind": "query"}),), refused()),
+                        ((J({"slug": "zz_rep", "table": "deals", "kind": "query",
+                             "spec": {"columns": ["name", {bv: {"columns": ["note"]}}]}}),), refused()),
+                        ((J({"slug": "zz_rep", "table": "deals", "kind": "query",
+                             "params": {"t": {"type": "relation", "target": bv}}}),), refused("42P01"))],
+        # a widget naming B's report: no such report in A
+        "save_dashboard": [((J({"slug": "zz_board", "name": "zz", "widgets": [
+            {"id": "w", "report": f"{b.p}_dash_report", "chart": "bar", "x": 0, "y": 0, "w": 1, "h": 1}]}),),
+            refused("22023"))],
         "rollback_table": [((bv, dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)), refused("42P01")),
                            ((bq, dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)), refused())],
         "schema_history": [((bv,), refused("42P01")), ((bq,), refused())],
@@ -545,6 +574,8 @@ COVERED = {"add_column", "add_group_member", "adopt_table", "aggregate", "alter_
            "create_api_key", "create_event_rule", "create_group", "create_record",
            "create_records", "create_role", "create_table", "create_type_list", "current_company", "current_user_id",
            "define_relations", "define_workflow", "delete_record", "describe_table", "drop_column",
+           "drop_dashboard", "get_dashboard", "list_dashboards", "save_dashboard",
+           "drop_report", "list_reports", "report_snapshots", "run_report", "save_report",
            "drop_event_rule", "drop_table", "event_channel", "explain_query", "export_company", "get_company",
            "get_record", "grant_permission", "list_event_rules", "list_tables", "lookup_objects",
            "maintain_audit_log", "query_breadcrumb", "query_calendar", "query_dropdown", "query_gantt", "query_kanban",

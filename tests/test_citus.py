@@ -33,6 +33,7 @@ statement timeout, so a hung distributed statement fails instead of hanging.
 from __future__ import annotations
 
 import ast
+import datetime as dt
 import json
 import os
 import re
@@ -657,10 +658,16 @@ def test_drop_table(admin, company):
     assert exc.value.sqlstate == "2BP01"
     assert fn(conn, "get_record", target, t["id"])["name"] == "t"
 
+    # a report on it: drop_table also deletes the snapshots of the reports linked to it
+    # (docpal_private.report_forget_table, a recursive CTE over the catalog and a DELETE ... USING)
+    report = uniq("dropq")
+    fn(conn, "save_report", {"slug": report, "table": target, "kind": "query", "spec": {"columns": ["name"]}})
     fn(conn, "drop_table", source)
     with pytest.raises(psycopg.Error) as exc:
         fn(conn, "describe_table", source)
     assert exc.value.sqlstate == "42P01"
+    assert fn(conn, "run_report", report)["result"]["rows"] == [{"name": "t"}]
+    fn(conn, "drop_report", report)
     slugs = [x["slug"] for x in fn(conn, "list_tables")]
     assert source not in slugs and target in slugs
     left = [r[0] for r in relations(admin, company.schema) if r[0] == source or r[0].startswith(f"_{source}")]
@@ -2171,14 +2178,16 @@ def test_apply_blueprint(admin, mode):
     with own_company(admin, mode, "bp") as co:
         conn = co.conn
         got = fn(conn, "apply_blueprint", document)
-        assert (got["name"], got["version"], got["previous_version"]) == ("mes", 1, None)
+        assert (got["name"], got["version"], got["previous_version"]) == ("mes", document["version"], None)
         assert got["created"]["tables"] == [t["slug"] for t in document["tables"]]
-        assert fn(conn, "company_blueprints") == [{"name": "mes", "version": 1,
+        assert got["created"]["reports"] == [r["slug"] for r in document["reports"]]
+        assert fn(conn, "run_report", "oee", {})["result"]["groups"]  # the KPIs: tests/test_blueprint_reports.py
+        assert fn(conn, "company_blueprints") == [{"name": "mes", "version": document["version"],
                                                    "applied_at": fn(conn, "company_blueprints")[0]["applied_at"]}]
         for slug, rows in document["records"].items():
             assert fn(conn, "query_table", slug, {"limit": 1})["total"] == len(rows), slug
         assert_distributed_with_schema(admin, co, [t["slug"] for t in document["tables"]]
-                                       + ["_blueprints", "_quota", "_usage"])
+                                       + ["_blueprints", "_quota", "_usage", "_reports", "_report_snapshots"])
         if mode != "local":
             local = [r[0] for r in relations(admin, co.schema) if r[1] is None]
             assert local == [], f"local coordinator tables in a distributed company schema: {local}"
@@ -2190,7 +2199,8 @@ def test_apply_blueprint(admin, mode):
         assert one(conn, "select docpal.transition_record('non_conformance_reports', %s, 'submit_ncr')",
                    ncr["id"])["state"] is not None
         again = fn(conn, "apply_blueprint", document)
-        assert again["version"] == 1 and again["created"]["tables"] == []
+        assert again["version"] == document["version"] and again["created"]["tables"] == []
+        assert again["created"]["reports"] == []
         assert fn(conn, "verify_audit_chain")["ok"] is True
 
 
@@ -2220,6 +2230,180 @@ def test_new_tenant_steps_on_a_distributed_company(admin, mode):
         fn(co.conn, "create_record", "items", {"name": "last one", "price": 1})
         with refused("53400"):
             fn(co.conn, "create_record", "items", {"name": "one too many", "price": 1})
+
+
+# --------------------------------------------------------------------------
+# Section 11: dashboards (their widgets' data live or from a snapshot)
+
+
+@modes()
+def test_dashboards(admin, company):
+    """save_dashboard, list_dashboards, get_dashboard (live, from a fresh
+    snapshot made by run_due_reports, a member's own live run, a widget the
+    member may not read) and drop_dashboard on a company of each mode; the
+    report tables are co-located with the schema. The report and dashboard
+    stay, so test_import_company_distributed imports them too."""
+    company.ready()
+    conn = ctx(company)
+    report, board = uniq("dash_report"), uniq("dash")
+    fn(conn, "save_report", {"slug": report, "name": "Items by status", "table": "items", "kind": "aggregate",
+                             "spec": {"group_by": ["status"], "metrics": {"n": "count"}}, "schedule": "0 * * * *"})
+    saved = fn(conn, "save_dashboard", {"slug": board, "name": "Board", "widgets": [
+        {"id": "status", "report": report, "chart": "pie", "x": 0, "y": 0, "w": 12, "h": 4}]})
+    assert saved["widgets"][0]["title"] == "Items by status"
+    assert [d["widgets"] for d in fn(conn, "list_dashboards") if d["slug"] == board] == [1]
+    assert_distributed_with_schema(admin, company, ["_reports", "_report_snapshots", "_dashboards"])
+    live = fn(conn, "get_dashboard", board)["widgets"][0]
+    assert live["source"] == "live" and live["data"] == fn(conn, "run_report", report)["result"]
+    # a scheduled run (due at the top of this hour), for this company only (a context)
+    admin.execute("update docpal_private.report_schedule set next_run_at = date_trunc('hour', now()) "
+                  "where company_id = %s and report = %s", (company.id, report))
+    runner = owner_conn(company)
+    try:
+        ran = fn(runner, "run_due_reports")
+        assert ran["ran"] >= 1 and ran["failed"] == 0, ran
+    finally:
+        runner.close()
+    fn(conn, "create_record", "items", {"name": "after the snapshot", "price": 1})
+    snap = fn(conn, "get_dashboard", board)["widgets"][0]
+    assert snap["source"] == "snapshot" and snap["data"] == live["data"] != fn(conn, "run_report", report)["result"]
+    # a member without a grant on items: its own live run, refused, and no data
+    uid, member = member_conn(admin, company)
+    try:
+        mine = fn(member, "get_dashboard", board)["widgets"][0]
+        assert mine["error"]["sqlstate"] == "42501" and "data" not in mine
+        with refused("42501"):
+            fn(member, "drop_dashboard", board)
+    finally:
+        member.close()
+    other = uniq("dash")
+    fn(conn, "save_dashboard", {"slug": other, "name": "Other", "widgets": []})
+    fn(conn, "drop_dashboard", other)
+    with refused("P0002"):
+        fn(conn, "get_dashboard", other)
+
+
+# --------------------------------------------------------------------------
+# Section 11: reports (params, the caller's grants, scheduled runs as the saver, snapshots)
+
+
+@modes()
+def test_reports(admin, company):
+    """save_report (params, a schedule), list_reports, run_report (as
+    query_table shows the same member), run_due_reports with a frozen clock
+    in the company's context (the saver's view stored), report_snapshots
+    (retention, hidden from a member who reads otherwise) and drop_report on
+    a company of each mode."""
+    company.ready()
+    conn = ctx(company)
+    slug, report = uniq("rep"), uniq("report")
+    fn(conn, "create_table", {"slug": slug, "name": "Rep", "columns": [
+        {"name": "name", "type": "text"}, {"name": "region", "type": "select", "options": ["eu", "us"]},
+        {"name": "amount", "type": "integer"}, {"name": "day", "type": "date"}]})
+    fn(conn, "create_records", slug, [{"name": f"r{i}", "region": "eu" if i % 2 else "us", "amount": i,
+                                       "day": f"2026-01-{i + 1:02d}"} for i in range(6)])
+    spec = {"columns": ["name", "amount"], "sort": ["name"],
+            "filters": {"amount": {"gte": "$param.min"}, "day": {"lte": "$param.until"}}}
+    saved = fn(conn, "save_report", {"slug": report, "table": slug, "kind": "query", "spec": spec,
+                                     "params": {"min": {"type": "integer", "default": 1},
+                                                "until": {"type": "date", "default": "2026-12-31"}},
+                                     "schedule": "*/10 * * * *"})
+    assert saved["schedule"] == "*/10 * * * *" and saved["next_run_at"]
+    assert [r["slug"] for r in fn(conn, "list_reports") if r["slug"] == report] == [report]
+    bound = {"amount": {"gte": 2}, "day": {"lte": "2026-01-05"}}
+    got = fn(conn, "run_report", report, {"min": "2", "until": "2026-01-05"})
+    assert got["params"] == {"min": 2, "until": "2026-01-05"}
+    assert got["result"] == fn(conn, "query_table", slug, {**spec, "filters": bound})
+    with refused("22023"):
+        fn(conn, "run_report", report, {"min": "many"})
+    # a member with a row filter and a column limit sees what query_table shows it
+    role = uniq("eu_only")
+    fn(conn, "create_role", role)
+    one(conn, "select docpal.grant_permission(%s, %s, %s::text[], %s)", role, slug, ["read"],
+        Jsonb({"columns": ["name", "amount", "day"], "row_filter": {"region": "eu"}}))
+    uid, member = member_conn(admin, company)
+    try:
+        fn(conn, "assign_role", uid, role)
+        mine = fn(member, "run_report", report, {})["result"]
+        assert mine == fn(member, "query_table", slug, {**spec, "filters": {"amount": {"gte": 1},
+                                                                           "day": {"lte": "2026-12-31"}}})
+        assert [r["name"] for r in mine["rows"]] == ["r1", "r3", "r5"]
+        # the member's own scheduled report: its run stores what the member reads
+        theirs = uniq("mine")
+        fn(member, "save_report", {"slug": theirs, "table": slug, "kind": "aggregate",
+                                   "spec": {"metrics": {"n": "count", "total": {"sum": "amount"}}},
+                                   "schedule": "0 * * * *"})
+        with refused("42501"):  # not the member's to replace
+            fn(member, "save_report", {"slug": report, "table": slug, "kind": "query"})
+        clock = one(admin, "select max(next_run_at) from docpal_private.report_schedule where company_id = %s",
+                    company.id)
+        runner = owner_conn(company)  # the service's context: this company only
+        try:
+            for i in range(3):
+                ran = fn(runner, "run_due_reports", clock + dt.timedelta(hours=i))
+                assert ran["ran"] >= 2 and ran["failed"] == 0, ran
+        finally:
+            runner.close()
+        [snap, *_] = fn(member, "report_snapshots", theirs, 10)
+        assert snap["result"] == {"groups": [{"n": 3, "total": 9}]}
+        assert fn(member, "report_snapshots", report) == []  # the owner's view, not the member's
+        assert len(fn(conn, "report_snapshots", report, 2)) == 2
+        assert fn(conn, "list_reports") == [r for r in fn(member, "list_reports")]
+        fn(member, "drop_report", theirs)
+    finally:
+        member.close()
+    fn(conn, "drop_report", report)
+    with refused("P0002"):
+        fn(conn, "run_report", report)
+    assert one(admin, "select count(*) from docpal_private.report_schedule where company_id = %s and report = %s",
+               company.id, report) == 0
+
+
+@modes("local", "distributed")
+def test_report_schedule_follows_the_time_zone(admin, company):
+    """update_company moving the company's time zone moves its next runs."""
+    company.ready()
+    with own_company(admin, company.mode, "tz") as co:
+        fn(co.conn, "save_report", {"slug": "daily", "table": "items", "kind": "query", "schedule": "0 9 * * *"})
+        fn(admin, "update_company", co.id, {"settings": {"time_zone": "Asia/Tokyo"}})
+        local = one(admin, "select (next_run_at at time zone 'Asia/Tokyo') from docpal_private.report_schedule "
+                           "where company_id = %s", co.id)
+        assert (local.hour, local.minute) == (9, 0)
+
+
+@modes()
+def test_report_claims(admin, company):
+    """claim_due_report and run_claimed_report (the loop runners' protocol: each claim committed
+    before its run) on a company of each mode, in its context: the claim moves the report to its
+    next time and marks it "started, not finished"; the run stores the snapshot as the saver and
+    clears the mark; a claim runs once."""
+    company.ready()
+    conn = ctx(company)
+    report = uniq("claimed")
+    fn(conn, "save_report", {"slug": report, "table": "items", "kind": "aggregate",
+                             "spec": {"metrics": {"n": "count"}}, "schedule": "0 * * * *"})
+    next_sql = "select next_run_at from docpal_private.report_schedule where company_id = %s and report = %s"
+    due = one(admin, next_sql, company.id, report)
+    runner = owner_conn(company)  # the service's context: this company only
+    try:
+        claims = []
+        while (got := one(runner, "select docpal.claim_due_report(%s)", due)) is not None:
+            claims.append(got)
+        assert {c["company"] for c in claims} == {str(company.id)}
+        [mine] = [c for c in claims if c["report"] == report]
+        assert one(admin, next_sql, company.id, report) > due
+        [marked] = [r for r in fn(conn, "list_reports") if r["slug"] == report]
+        assert marked["last_error"]["message"] == "started, not finished"
+        for claim in claims:
+            ran = one(runner, "select docpal.run_claimed_report(%s)", Jsonb(claim))
+            assert ran["ran"] + ran["failed"] == 1, (claim, ran)
+        assert one(runner, "select docpal.run_claimed_report(%s)", Jsonb(mine)) == {"ran": 0, "failed": 0}
+    finally:
+        runner.close()
+    [snap] = fn(conn, "report_snapshots", report)
+    assert snap["result"] == fn(conn, "run_report", report)["result"]
+    assert [r["last_error"] for r in fn(conn, "list_reports") if r["slug"] == report] == [None]
+    fn(conn, "drop_report", report)
 
 
 def export_doc(admin, co_id, spec=None):
@@ -2405,6 +2589,11 @@ COVERED = {
     "poll_events", "ack_events", "replay_events", "maintain_events", "event_channel", "create_event_rule",
     "list_event_rules", "drop_event_rule", "define_workflow", "transition_record", "workflow_history",
     # section 8: operations
+    # section 11: dashboards
+    "save_dashboard", "get_dashboard", "list_dashboards", "drop_dashboard",
+    # section 11: reports
+    "save_report", "run_report", "list_reports", "drop_report", "report_snapshots", "run_due_reports",
+    "claim_due_report", "run_claimed_report",
     "set_quota", "company_metrics", "export_company", "import_company", "apply_blueprint", "company_blueprints",
     "adopt_table",
 }

@@ -5,8 +5,9 @@ create or replace function docpal.drop_column(slug text, column_name text)
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Drops a column (a relation_many's junction table with it); returns
-   describe_table. 2BP01 when a formula column uses it or a workflow governs
+/* Drops a column (a relation_many's junction table with it) and the
+   snapshots of the reports that could show it
+   (docpal_private.report_forget_table); returns describe_table. 2BP01 when a formula column uses it or a workflow governs
    it, 42703 when unknown. */
 declare
     v_ctx record;
@@ -27,6 +28,8 @@ begin
                                         drop_column.slug, drop_column.column_name, v_users);
     end if;
     perform docpal_private.workflow_guard(v_ctx.schema_name, v_spec, drop_column.column_name, null);
+    -- reports' stored results may hold its values (while the catalog still links the table)
+    perform docpal_private.report_forget_table(v_ctx.schema_name, drop_column.slug);
     perform docpal_private.detach_table(v_ctx.schema_name, drop_column.slug);
     if v_old->>'type' = 'relation_many' then
         execute pg_catalog.format('drop table if exists %I.%I', v_ctx.schema_name, v_old->'objects'->>'junction');

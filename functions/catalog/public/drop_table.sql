@@ -5,8 +5,9 @@ create or replace function docpal.drop_table(slug text)
     security definer
     set search_path = pg_catalog, pg_temp
 as $$
-/* Drops a table with its junction tables, catalog entry and workflows
-   (with their log). 2BP01 while a relation or relation_many column of
+/* Drops a table with its junction tables, catalog entry, workflows
+   (with their log) and the snapshots of the reports that could show its
+   data (docpal_private.report_forget_table). 2BP01 while a relation or relation_many column of
    another table targets it; 42P01 for an unknown slug. */
 declare
     v_ctx record;
@@ -35,6 +36,8 @@ begin
     end loop;
     -- its rows out of the company's record count (quotas)
     perform docpal_private.quota_drop(v_ctx.schema_name, drop_table.slug);
+    -- and out of the reports' stored results (while the catalog still links it)
+    perform docpal_private.report_forget_table(v_ctx.schema_name, drop_table.slug);
     execute pg_catalog.format('drop table %I.%I', v_ctx.schema_name, drop_table.slug);
     -- its generated audit capture function (docpal_private.audit_triggers)
     execute pg_catalog.format('drop function if exists %I.%I()', v_ctx.schema_name, docpal_private.ident('_audit', drop_table.slug));

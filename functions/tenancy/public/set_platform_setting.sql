@@ -16,6 +16,9 @@ as $$
      default 0.5) at and above which docpal skips notifications.
    - notify_limit: how many events one statement notifies one by one
      (default 100, from 0 to 1,000,000); past it one summary is sent.
+   - report_snapshots_kept: how many snapshots of each scheduled report
+     run_due_reports keeps, the newest (default 10, from 1 to 1,000); the
+     rest are deleted after each run.
    - distributed: on or off (default off). When on, create_company hands
      each new company schema to Citus (citus_schema_distribute, contract
      section 10); 'on' is refused (22023) while the citus extension is not
@@ -48,6 +51,13 @@ begin
                 message = pg_catalog.format('notify_limit %L: a whole number from 0 to 1000000', set_platform_setting.value);
         end if;
         v_value := set_platform_setting.value;
+    elsif set_platform_setting.name = 'report_snapshots_kept' then
+        if (case when set_platform_setting.value ~ '^[0-9]{1,4}$'
+                 then set_platform_setting.value::integer between 1 and 1000 end) is not true then
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('report_snapshots_kept %L: a whole number from 1 to 1000', set_platform_setting.value);
+        end if;
+        v_value := set_platform_setting.value::integer::text;
     elsif set_platform_setting.name = 'distributed' then
         if set_platform_setting.value is null or set_platform_setting.value not in ('on', 'off') then
             raise exception using errcode = '22023',
@@ -63,7 +73,7 @@ begin
     else
         raise exception using errcode = '22023',
             message = pg_catalog.format('unknown platform setting %L', set_platform_setting.name),
-            hint = 'Platform settings: lock_timeout, notify_threshold, notify_limit, distributed.';
+            hint = 'Platform settings: lock_timeout, notify_threshold, notify_limit, report_snapshots_kept, distributed.';
     end if;
     -- the row lock also serialises two changes, so their ALTER FUNCTIONs never collide
     insert into docpal_private.platform_settings as s (name, value)

@@ -8,7 +8,9 @@ as $$
 /* Changes a company's name and/or settings (each replaced whole, as a PATCH
    of those fields); returns the company. P0002 for an unknown id, 22023 for
    any other key or a value of the wrong kind (and for a settings.time_zone
-   PostgreSQL does not know, when an event rule's $now needs it). */
+   PostgreSQL does not know, when an event rule's $now or a scheduled
+   report needs it). A new settings.time_zone moves the company's scheduled
+   reports to their next time in the new zone. */
 declare
     v_company record;
     v_old record;
@@ -46,6 +48,10 @@ begin
     if (v_old.settings->'events' is distinct from 'false'::jsonb) <> (v_company.settings->'events' is distinct from 'false'::jsonb)
        or v_old.settings->'time_zone' is distinct from v_company.settings->'time_zone' then
         perform docpal_private.audit_setup(v_company.schema_name::regnamespace);
+    end if;
+    -- a report schedule's fields are wall-clock time in the company's zone: each next run moves with it
+    if v_old.settings->'time_zone' is distinct from v_company.settings->'time_zone' then
+        perform docpal_private.report_reschedule(v_company.id, v_company.schema_name);
     end if;
     return docpal_private.company_json(pg_catalog.to_jsonb(v_company));
 end
