@@ -34,7 +34,7 @@ import psycopg
 HEADER_KEYS = ("format", "version", "company")
 #: Definition lines, in the order they are written (and must be read: before any data).
 DEFINITION_KEYS = ("type_lists", "tables", "members", "roles", "grants", "groups", "workflows", "event_rules",
-                   "relations", "blueprints")
+                   "relations", "blueprints", "reports", "dashboards")
 #: Data lines, in the order they are written.
 DATA_KEYS = ("files", "records", "tuples", "workflow_log", "history")
 

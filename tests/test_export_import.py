@@ -84,6 +84,17 @@ WF = {"name": "expense_approval", "table": "expenses", "state_column": "status",
           {"name": "reject", "from": ["submitted"], "to": "rejected", "roles": ["approver"]}]}
 
 
+REPORT_BOB = {"slug": "expense_count", "name": "Expenses", "table": "expenses", "kind": "aggregate",
+              "spec": {"metrics": {"n": "count"}, "filters": {"amount": {"gte": "$param.min"}}},
+              "params": {"min": {"type": "decimal", "default": 0}}}
+REPORT_OWNER = {"slug": "by_priority", "name": "By priority", "description": "hourly", "table": "everything",
+                "kind": "aggregate", "spec": {"group_by": ["priority"], "metrics": {"qty": {"sum": "qty"}}},
+                "schedule": "0 * * * *"}
+DASHBOARD = {"slug": "overview", "name": "Overview", "widgets": [
+    {"id": "n", "report": "expense_count", "params": {"min": 50}, "chart": "number", "x": 0, "y": 0, "w": 6, "h": 2},
+    {"id": "p", "title": "Priorities", "report": "by_priority", "chart": "pie", "x": 6, "y": 0, "w": 6, "h": 4}]}
+
+
 def export(conn, company, spec=None):
     return one(conn, "select docpal.export_company(%s, %s)", U(company), Jsonb(spec or {}))
 
@@ -156,8 +167,13 @@ def rich(db, connect, company):
     assert one(owner, "select docpal.transition_record(%s, %s, %s)", "expenses", U(x1), "submit")["state"] == "submitted"
     assert one(bob_conn, "select docpal.transition_record(%s, %s, %s, %s)", "expenses", U(x1), "approve", "ok") \
         == {"state": "submitted", "pending_approvals": 1}
-    db.execute(f"insert into {company['schema']}._blueprints (name, version, spec) values ('school', 2, %s)",
+    db.execute(f"insert into {company['schema']}._blueprints (name, version, spec, reports_saved)"
+               " values ('school', 2, %s, true)",
                (Jsonb({"name": "school", "version": 2}),))
+    # reports (one of bob's, one scheduled) and a dashboard of them
+    fn(bob_conn, "save_report", REPORT_BOB)
+    fn(owner, "save_report", REPORT_OWNER)
+    fn(owner, "save_dashboard", DASHBOARD)
     return SimpleNamespace(company=company, owner=owner, bob=bob, carol=carol, admin=admin, e1=e1, e2=e2, p1=p1, p2=p2,
                            x1=x1, file=file, connect=connect, db=db)
 
@@ -188,7 +204,15 @@ def test_export_holds_everything(rich, service):
     assert doc["relations"]["definitions"] == [{"object_type": "doc", "rules": {"viewer": ["viewer", "editor"]}}]
     assert len(doc["relations"]["tuples"]) == 2
     assert [(e["kind"], e["transition"]) for e in doc["workflow_log"]] == [("transition", "submit"), ("approval", "approve")]
-    assert doc["blueprints"] == [{"name": "school", "version": 2, "spec": {"name": "school", "version": 2}}]
+    assert doc["blueprints"] == [{"name": "school", "version": 2, "spec": {"name": "school", "version": 2},
+                                  "reports_saved": True}]
+    # reports and dashboards: definitions with their saver, no snapshots
+    assert [(r["slug"], r["saved_by"]) for r in doc["reports"]] == [("by_priority", str(rich.company["owner"])),
+                                                                     ("expense_count", str(rich.bob))]
+    assert set(doc["reports"][0]) == {"slug", "name", "description", "table", "kind", "spec", "params", "schedule",
+                                      "saved_by", "saved_at"}
+    assert doc["reports"][0]["schedule"] == "0 * * * *" and doc["reports"][1]["params"]["min"]["type"] == "decimal"
+    assert [(d["slug"], [w["id"] for w in d["widgets"]]) for d in doc["dashboards"]] == [("overview", ["n", "p"])]
     assert "history" not in doc
 
 
@@ -212,6 +236,11 @@ def test_round_trip_is_exact(rich, db, service):
     member = set_context(rich.connect(SERVICE_LOGIN), {"id": new}, rich.company["member"])
     assert one(member, "select docpal.check_permission(%s, 'read', 'everything')", U(rich.company["member"])) is True
     assert one(owner, "select docpal.verify_audit_chain()")["ok"] is True
+    # the reports run in the copy, the scheduled one is due again, the dashboard shows them
+    assert one(db, "select count(*) from docpal_private.report_schedule where company_id = %s", U(new)) == 1
+    board = fn(owner, "get_dashboard", "overview")
+    assert [w["data"] for w in board["widgets"]] == [
+        fn(owner, "run_report", "expense_count", {"min": 50})["result"], fn(owner, "run_report", "by_priority")["result"]]
     inserts = one(db, f"select count(*) from {one(db, 'select docpal.get_company(%s)->>%s', str(new), 'schema')}._audit_log "
                       "where action = 'INSERT'")
     assert inserts == 5 + 1  # the imported records, then the new one
@@ -421,12 +450,43 @@ def test_two_imports_racing_for_one_slug(rich, connect, service):
     {"members": []},
     {"relations": {"definitions": [], "rules": []}},
     {"records": {"projects": [{"name": "no id"}]}},
+    {"reports": {"a": 1}},
+    {"dashboards": [1]},
+    {"reports": [REPORT_OWNER | {"saved_by": "bob"}]},
+    {"dashboards": [DASHBOARD | {"widgets": [{"id": "x", "report": "missing", "chart": "bar",
+                                              "x": 0, "y": 0, "w": 1, "h": 1}]}]},
 ], ids=["format", "version", "company", "tables", "members", "unknown-table-records", "unknown-key", "no-owner",
-        "relations-key", "record-without-id"])
+        "relations-key", "record-without-id", "reports-not-an-array", "dashboard-not-an-object", "report-saved-by",
+        "dashboard-of-an-unknown-report"])
 def test_malformed_documents_are_refused(rich, db, service, patch):
     doc = export(service, rich.company["id"]) | patch
     slug = unique_slug("bad")
     with raises("22023"):
+        import_(db, doc, slug)
+    assert one(db, "select count(*) from docpal_private.companies where slug = %s", slug) == 0
+
+
+def test_an_export_from_before_reports_imports(rich, db, service):
+    """An export made before docpal had reports and dashboards (no such keys): none in the copy."""
+    doc = export(service, rich.company["id"])
+    old = {k: v for k, v in doc.items() if k not in ("reports", "dashboards")}
+    old["blueprints"] = [{k: v for k, v in b.items() if k != "reports_saved"} for b in doc["blueprints"]]
+    new = import_(db, old, unique_slug("old"))
+    again = export(service, new)
+    assert again["reports"] == [] and again["dashboards"] == []
+    # its blueprints saved no reports then: a later upgrade saves them (apply_blueprint)
+    assert [b["reports_saved"] for b in again["blueprints"]] == [False]
+    assert comparable(again) == comparable(doc) | {"reports": [], "dashboards": [],
+                                                   "blueprints": [b | {"reports_saved": False} for b in doc["blueprints"]]}
+
+
+def test_report_savers_are_mapped_or_must_exist(rich, db, service):
+    """A report's saved_by follows the member's id here; one the platform does not know is 23503."""
+    doc = export(service, rich.company["id"])
+    stranger = str(uuid.uuid4())
+    doc["reports"][0]["saved_by"] = stranger
+    slug = unique_slug("saver")
+    with raises("23503"):
         import_(db, doc, slug)
     assert one(db, "select count(*) from docpal_private.companies where slug = %s", slug) == 0
 

@@ -11,8 +11,9 @@ as $$
    version, company {slug, name, settings}, type_lists, tables (in an order
    that can be created, docpal_private.export_table_order), members, roles
    (parents first, with their members by email), grants, groups, workflows,
-   event_rules (in the order they were made), relations.definitions and
-   blueprints. What grows with the data (records, files, relation tuples,
+   event_rules (in the order they were made), relations.definitions,
+   blueprints, reports and dashboards (definitions with saved_by and
+   saved_at; not their snapshots). What grows with the data (records, files, relation tuples,
    the workflow log, the audit history) comes in pages from
    docpal_private.export_page. Every list has a fixed order, so two exports
    of the same content are the same document. */
@@ -139,12 +140,33 @@ begin
     if pg_catalog.to_regclass(pg_catalog.format('%I._blueprints', v_schema)) is not null then
         execute pg_catalog.format(
             'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(''name'', b.name, ''version'', b.version,
-                                                                               ''spec'', b.spec) order by b.name), ''[]'')
+                                                                               ''spec'', b.spec, ''reports_saved'', b.reports_saved)
+                                                  order by b.name), ''[]'')
                from %I._blueprints b', v_schema)
            into v_part;
     else
         v_part := '[]';
     end if;
-    return v_result || pg_catalog.jsonb_build_object('blueprints', v_part);
+    v_result := v_result || pg_catalog.jsonb_build_object('blueprints', v_part);
+    -- reports and dashboards: their definitions (a snapshot is data the import's runs make again)
+    if pg_catalog.to_regclass(pg_catalog.format('%I._reports', v_schema)) is not null then
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        ''slug'', r.slug, ''name'', r.name, ''description'', r.description, ''table'', r.table_slug,
+                        ''kind'', r.kind, ''spec'', r.spec, ''params'', r.params, ''schedule'', r.schedule,
+                        ''saved_by'', r.saved_by, ''saved_at'', r.saved_at) order by r.slug), ''[]'')
+               from %I._reports r', v_schema)
+           into v_part;
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        ''slug'', d.slug, ''name'', d.name, ''widgets'', d.widgets, ''saved_by'', d.saved_by,
+                        ''saved_at'', d.saved_at) order by d.slug), ''[]'')
+               from %I._dashboards d', v_schema)
+           into v_rows;
+    else
+        v_part := '[]';
+        v_rows := '[]';
+    end if;
+    return v_result || pg_catalog.jsonb_build_object('reports', v_part, 'dashboards', v_rows);
 end
 $$;

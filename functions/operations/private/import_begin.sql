@@ -13,8 +13,9 @@ as $$
    columns that target a table still to come, on a relation cycle, are
    added once it exists and then put back in their place), roles and their
    members, grants, groups, workflows, event rules (ids and order kept),
-   ReBAC definitions and blueprints. The foreign keys of relation, file and
-   relation_many columns are deferred to docpal_private.import_finish, so
+   ReBAC definitions, blueprints, reports and dashboards (their schedules
+   set again; docpal_private.import_reports). The foreign keys of relation,
+   file and relation_many columns are deferred to docpal_private.import_finish, so
    records may arrive in any order. p_data is the document without (or
    with, ignored here) its data parts; in history mode (p_data.history is
    the entries, or true in a streamed header) the audit entries of the
@@ -54,14 +55,15 @@ begin
     end if;
     perform docpal_private.check_keys(p_data, 'not a docpal export',
         array['format', 'version', 'lines', 'company', 'type_lists', 'tables', 'records', 'files', 'members', 'roles',
-              'grants', 'groups', 'workflows', 'workflow_log', 'event_rules', 'relations', 'blueprints', 'history'],
+              'grants', 'groups', 'workflows', 'workflow_log', 'event_rules', 'relations', 'blueprints', 'reports',
+              'dashboards', 'history'],
         'unknown key %L in a docpal export');
     if pg_catalog.jsonb_typeof(p_data->'company') is distinct from 'object'
        or pg_catalog.jsonb_typeof(p_data->'company'->'name') is distinct from 'string' then
         raise exception using errcode = '22023', message = 'a docpal export needs "company": {slug, name, settings}';
     end if;
     foreach v_key in array array['type_lists', 'tables', 'files', 'members', 'roles', 'grants', 'groups', 'workflows',
-                                 'workflow_log', 'event_rules', 'blueprints'] loop
+                                 'workflow_log', 'event_rules', 'blueprints', 'reports', 'dashboards'] loop
         if p_data ? v_key and pg_catalog.jsonb_typeof(p_data->v_key) <> 'array'
            or exists (select from pg_catalog.jsonb_array_elements(case when pg_catalog.jsonb_typeof(p_data->v_key) = 'array'
                                                                        then p_data->v_key else '[]' end) e
@@ -139,7 +141,8 @@ begin
     values (v_id, v_schema, v_history, v_map, v_settings);
 
     if exists (select from pg_catalog.jsonb_each(p_data) e
-                where e.key in ('type_lists', 'tables', 'roles', 'grants', 'groups', 'workflows', 'event_rules')
+                where e.key in ('type_lists', 'tables', 'roles', 'grants', 'groups', 'workflows', 'event_rules',
+                                'reports', 'dashboards')
                   and e.value <> '[]')
        or coalesce(p_data->'relations'->'definitions', '[]') <> '[]' then
         if v_actor is null then
@@ -249,14 +252,23 @@ begin
         if exists (select from pg_catalog.jsonb_array_elements(p_data->'blueprints') b
                     where pg_catalog.jsonb_typeof(b->'name') is distinct from 'string'
                        or not docpal_private.whole_number(b->'version', 1)
-                       or pg_catalog.jsonb_typeof(b->'spec') is distinct from 'object') then
-            raise exception using errcode = '22023', message = 'a blueprint is {name, version, spec}';
+                       or pg_catalog.jsonb_typeof(b->'spec') is distinct from 'object'
+                       or pg_catalog.jsonb_typeof(b->'reports_saved') not in ('boolean', 'null')) then
+            raise exception using errcode = '22023', message = 'a blueprint is {name, version, spec, reports_saved}';
         end if;
         execute pg_catalog.format(
-            'insert into %I._blueprints (name, version, spec)
-             select b->>''name'', (b->>''version'')::integer, b->''spec'' from pg_catalog.jsonb_array_elements($1) b',
+            -- reports_saved: whether the version applied saved its reports (absent from exports made
+            -- before blueprints saved reports: they did not, and a later upgrade saves them)
+            'insert into %I._blueprints (name, version, spec, reports_saved)
+             select b->>''name'', (b->>''version'')::integer, b->''spec'', coalesce((b->>''reports_saved'')::boolean, false)
+               from pg_catalog.jsonb_array_elements($1) b',
             v_schema)
           using p_data->'blueprints';
+    end if;
+
+    -- reports and dashboards (absent from exports made before docpal had them: none)
+    if coalesce(p_data->'reports', '[]') <> '[]' or coalesce(p_data->'dashboards', '[]') <> '[]' then
+        perform docpal_private.import_reports(v_schema, p_data->'reports', p_data->'dashboards', v_map);
     end if;
 
     -- relation targets are checked at the end (docpal_private.import_finish): records come in any order

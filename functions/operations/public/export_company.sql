@@ -8,7 +8,7 @@ as $$
 /* Everything a company holds, as one document (docs/export-import.md):
    {format, version, company, type_lists, tables, records, files, members,
    roles, grants, groups, workflows, workflow_log, event_rules, relations,
-   blueprints}, plus history (the audit log) when spec.history is true.
+   blueprints, reports, dashboards}, plus history (the audit log) when spec.history is true.
    spec.part reads the export in pieces of flat size instead (what
    `docpal tenants export` streams): "definitions" (the document without
    records, files, tuples, workflow log and history), or a page of
