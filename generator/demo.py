@@ -136,6 +136,34 @@ def run(database_url: str | None, data_dir: Path | None = None) -> None:
     click.echo("    try: select docpal.list_companies();")
 
 
+def _print_reports(conn: psycopg.Connection, company: str, owner: str, document: dict, saved: list[str]) -> None:
+    """The blueprint's reports as the company has them (saved by this apply or an earlier one),
+    then the first of them run once, as the owner."""
+    wanted = [r.get("slug") for r in document.get("reports") or []]
+    with conn.transaction():
+        conn.execute("select docpal.set_context(%s, %s, true)", (company, owner))
+        have = {r["slug"]: r for r in conn.execute("select docpal.list_reports()").fetchone()[0]}
+        slugs = [s for s in wanted if s in have]
+        for slug in slugs:
+            report = have[slug]
+            when = f"schedule {report['schedule']}" if report.get("schedule") else "no schedule"
+            state = "saved now" if slug in saved else "saved before"
+            click.echo(f"    report {slug}: {report.get('name')} ({report.get('kind')}, {when}; {state})")
+        if not slugs:
+            return
+        run = conn.execute("select docpal.run_report(%s)", (slugs[0],)).fetchone()[0]
+    result = run["result"]
+    spec = next(r for r in document["reports"] if r.get("slug") == slugs[0]).get("spec") or {}
+    items = result.get("groups") or result.get("rows") or result.get("events") or []
+    click.echo(f"    run_report({slugs[0]!r}) in {run['ms']} ms: {len(items)} "
+               f"{'groups' if 'groups' in result else 'rows'}")
+    # jsonb keeps no key order: groups, then metrics, in the spec's order
+    order = list(spec.get("group_by") or []) + list(spec.get("metrics") or {}) if "metrics" in spec else ["value", "count"]
+    for item in items[:5]:
+        keys = [k for k in order if k in item] or [k for k in item if k != "rows"]
+        click.echo("      " + ", ".join(f"{k} {item[k]}" for k in keys))
+
+
 def _database(database_url: str | None, data_dir: Path | None) -> str:
     """The demo's database, migrated: DATABASE_URL, or the embedded cluster's docpal_demo."""
     if database_url:
@@ -188,9 +216,7 @@ def run_blueprint(database_url: str | None, data_dir: Path | None, name: str) ->
                 click.echo(f"    {label}: {', '.join(created[key])}")
         for rule in created["event_rules"]:
             click.echo(f"    event rule on {rule['table']} -> workflow {rule['workflow']}")
-        for report in document.get("reports") or []:
-            click.echo(f"    report (stored with the blueprint, saved once reports exist): {report.get('slug')}: "
-                       f"{report.get('name')}")
+        _print_reports(conn, company, owner, document, created.get("reports") or [])
         _step("done")
         click.echo(f"    company {slug} ({company}), owner owner@{slug}.example.com ({owner})")
         click.echo(f"    connect with: psql '{url}'")

@@ -87,7 +87,7 @@ def test_shipped_blueprint_applies_to_a_new_company(db, name):
     assert created["type_lists"] == [t["slug"] for t in document["type_lists"]]
     assert created["workflows"] == [w["name"] for w in document["workflows"]]
     assert len(created["event_rules"]) == len(document["event_rules"]) == len(fn(db, "list_event_rules"))
-    assert created["reports"] == []  # stored, saved once reports exist (issue 17)
+    assert created["reports"] == [r["slug"] for r in document["reports"]]
     assert result["added"] == {"columns": [], "options": [], "type_list_values": []}
     # every record, with its fixed id and its relations (those set after a cycle too)
     assert created["records"] == {slug: len(rows) for slug, rows in document["records"].items()}
@@ -103,14 +103,15 @@ def test_shipped_blueprint_applies_to_a_new_company(db, name):
     # at least 20 of the 28 column types across the three, formulas included
     kinds = {c["type"] for t in document["tables"] for c in t["columns"]}
     assert {"select", "relation", "formula", "date", "decimal"} <= kinds and len(kinds) >= 15
-    # the report specs run on the current query engine
+    # the reports are saved as the blueprint gives them, scheduled, and run (their KPIs:
+    # tests/test_blueprint_reports.py)
+    saved = {r["slug"]: r for r in fn(db, "list_reports")}
     for report in document["reports"]:
-        spec = json.loads(json.dumps(report["spec"]))
-        for key, param in (report.get("params") or {}).items():
-            spec = json.loads(json.dumps(spec).replace(f'"$param.{key}"', json.dumps(param["default"])))
-        function = {"aggregate": "aggregate", "query": "query_table", "kanban": "query_kanban"}[report["kind"]]
-        out = fn(db, function, report["table"], spec)
-        assert out, report["slug"]
+        mine = saved[report["slug"]]
+        assert (mine["name"], mine["kind"], mine["schedule"]) == (report["name"], report["kind"], report["schedule"])
+        assert report["schedule"], report["slug"]
+        out = fn(db, "run_report", report["slug"], {})
+        assert out["report"] == report["slug"] and out["result"], report["slug"]
     listed = fn(db, "company_blueprints")
     assert [(b["name"], b["version"]) for b in listed] == [(name, document["version"])]
     assert fn(db, "verify_audit_chain")["ok"]
@@ -382,7 +383,8 @@ def test_upgrade_adds_what_is_new_and_keeps_what_users_changed(db):
                       "spec": {"group_by": ["size"], "metrics": {"n": "count"}}}]
     third = apply(db, v3)
     assert third["previous_version"] == 2 and not any(third["added"][k] for k in third["added"])
-    assert not any(third["created"][k] for k in third["created"])
+    assert third["created"]["reports"] == ["items_by_size"]
+    assert not any(third["created"][k] for k in third["created"] if k != "reports")
 
 
 def company_schema(db, company):
@@ -417,9 +419,10 @@ def test_cli_apply_blueprint(db, dburl, tmp_path):
     companies = [new_company(db) for _ in range(3)]
     result = invoke("tenants", "apply-blueprint", "school", "--company", companies[0]["slug"], "--database-url", dburl)
     assert result.exit_code == 0, result.output
-    assert f"{companies[0]['slug']}: school v1 (new): 7 tables" in result.output
+    assert f"{companies[0]['slug']}: school v2 (new): 7 tables" in result.output
+    assert "2 reports" in result.output
     again = invoke("tenants", "apply-blueprint", "school", "--company", companies[0]["slug"], "--database-url", dburl)
-    assert "school v1 (unchanged): nothing to add" in again.output
+    assert "school v2 (unchanged): nothing to add" in again.output
 
     v1, v2 = tmp_path / "v1.json", tmp_path / "v2.json"
     v1.write_text(json.dumps(small()))
@@ -459,7 +462,7 @@ def test_cli_apply_blueprint_subprocess(db, dburl):
                            "--company", company["slug"], "--database-url", dburl],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.startswith(f"{company['slug']}: mes v1 (new): 10 tables")
+    assert proc.stdout.startswith(f"{company['slug']}: mes v2 (new): 10 tables")
     set_context(db, company, company["owner"])
     assert [b["name"] for b in fn(db, "company_blueprints")] == ["mes"]
     fail = subprocess.run([str(CHECKOUT / ".venv/bin/docpal"), "tenants", "apply-blueprint", "mes",
@@ -470,11 +473,14 @@ def test_cli_apply_blueprint_subprocess(db, dburl):
 def test_demo_blueprint(db, dburl):
     result = invoke("demo", "--blueprint", "workforce", "--database-url", dburl)
     assert result.exit_code == 0, result.output
-    assert "workforce v1 (new): 10 tables" in result.output
+    assert "workforce v2 (new): 10 tables" in result.output
     assert "table leave_requests" in result.output and "workflows: leave_approval" in result.output
-    assert "report (stored with the blueprint, saved once reports exist): overdue_tasks" in result.output
+    assert "report overdue_tasks: Overdue tasks per team (aggregate, schedule 0 7 * * 1-5; saved now)" in result.output
+    assert "run_report('overdue_tasks') in " in result.output and "team_id.name Line 1, open 2" in result.output
     again = invoke("demo", "--blueprint", "workforce", "--database-url", dburl)
     assert again.exit_code == 0 and "(unchanged)" in again.output
+    assert "report leave_days: Leave days per department and kind (aggregate, schedule 0 6 1 * *; saved before)" \
+        in again.output
     assert invoke("demo", "--blueprint", "nope", "--database-url", dburl).exit_code == 2
 
 

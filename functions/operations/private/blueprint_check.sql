@@ -9,14 +9,22 @@ as $$
    number from 1 to 2147483647, a section of the wrong JSON type, an element
    without its identifying key (a table's slug, a type list's slug, a role's
    or workflow's name, a grant's role, table and actions, an event rule's
-   table), or the same table slug, type list, role or workflow given twice.
-   What each element holds is checked by the public function it is handed to
-   (create_table, define_workflow ...). Returns p_blueprint with every
+   table, a report's slug and table), or the same table slug, type list,
+   role, workflow or report given twice; a report that is not {slug, name,
+   description, table, kind, spec, params, schedule} with a known kind, an
+   object spec and params, and a schedule that is null or a cron expression
+   (docpal_private.cron_check), checked here because a report the company
+   already has is not handed to save_report. What each element holds is
+   checked by the public function it is handed to (create_table,
+   define_workflow, save_report ...). Returns p_blueprint with every
    section present (an absent one is empty). */
 declare
     v_section text;
     v_type text;
     v_bad text;
+    v_report text;
+    v_schedule text;
+    v_message text;
 begin
     perform docpal_private.check_keys(p_blueprint, 'a blueprint must be a JSON object',
         array['name', 'version', 'description', 'type_lists', 'tables', 'workflows', 'event_rules', 'roles',
@@ -92,6 +100,32 @@ begin
         raise exception using errcode = '22023',
             message = pg_catalog.format('blueprint %s: every event rule needs a table', p_blueprint->>'name');
     end if;
+    if exists (select from pg_catalog.jsonb_array_elements(coalesce(p_blueprint->'reports', '[]')) r
+                where pg_catalog.jsonb_typeof(r->'table') is distinct from 'string'
+                   or coalesce(r->>'kind', '') not in ('query', 'aggregate', 'kanban', 'calendar')
+                   or pg_catalog.jsonb_typeof(coalesce(r->'spec', '{}')) <> 'object'
+                   or pg_catalog.jsonb_typeof(coalesce(r->'params', '{}')) <> 'object'
+                   or pg_catalog.jsonb_typeof(coalesce(r->'schedule', 'null')) not in ('string', 'null')
+                   or exists (select from pg_catalog.jsonb_object_keys(r) k
+                               where k not in ('slug', 'name', 'description', 'table', 'kind', 'spec', 'params', 'schedule'))) then
+        raise exception using errcode = '22023',
+            message = pg_catalog.format('blueprint %s: a report is {slug, name, description, table, kind, spec, params, schedule}',
+                                        p_blueprint->>'name'),
+            hint = 'kind is query, aggregate, kanban or calendar; spec and params are objects; schedule a cron expression or null.';
+    end if;
+    -- a schedule cron_check refuses: its 22023, with the report named
+    for v_report, v_schedule in
+        select r->>'slug', r->>'schedule' from pg_catalog.jsonb_array_elements(coalesce(p_blueprint->'reports', '[]')) r
+         where pg_catalog.jsonb_typeof(r->'schedule') = 'string'
+    loop
+        begin
+            perform docpal_private.cron_check(v_schedule);
+        exception when invalid_parameter_value then
+            get stacked diagnostics v_message = message_text;
+            raise exception using errcode = '22023',
+                message = pg_catalog.format('blueprint %s: report %s: %s', p_blueprint->>'name', v_report, v_message);
+        end;
+    end loop;
     return p_blueprint || pg_catalog.jsonb_build_object(
         'type_lists', coalesce(p_blueprint->'type_lists', '[]'), 'tables', coalesce(p_blueprint->'tables', '[]'),
         'workflows', coalesce(p_blueprint->'workflows', '[]'), 'event_rules', coalesce(p_blueprint->'event_rules', '[]'),

@@ -27,6 +27,14 @@ as $$
    has (its own, or another blueprint's) are taken as they are and only get
    the columns they miss.
 
+   Reports (contract section 11) are saved last, by docpal.save_report as
+   the caller (who becomes their saver: scheduled runs run as them), the
+   same way: a slug the company has is left as it is, and one the previous
+   version saved and the company no longer has stays dropped. A previous
+   version applied before docpal saved reports (_blueprints.reports_saved
+   false, tenant step 0012) saved none of its reports: the company gets
+   those it lacks.
+
    Returns {name, version (the company's version now), previous_version,
    created: {type_lists, roles, tables, grants, records, workflows,
    event_rules, reports}, added: {columns, options, type_list_values}}. */
@@ -37,6 +45,7 @@ declare
     v_version integer;
     v_prev_version integer;
     v_prev jsonb;
+    v_prev_saved boolean;  -- the previous apply saved its reports
     v_first boolean;
     v_created jsonb := '{"type_lists": [], "roles": [], "tables": [], "grants": [], "records": {},
                          "workflows": [], "event_rules": [], "reports": []}';
@@ -71,8 +80,9 @@ begin
     v_version := (v_bp->>'version')::integer;
     -- one apply at a time per company: what exists is read, then added to
     perform docpal_private.company_lock(v_ctx.schema_name, 'apply_blueprint');
-    execute pg_catalog.format('select b.version, b.spec from %I._blueprints b where b.name = $1', v_ctx.schema_name)
-       into v_prev_version, v_prev using v_name;
+    execute pg_catalog.format('select b.version, b.spec, b.reports_saved from %I._blueprints b where b.name = $1',
+                              v_ctx.schema_name)
+       into v_prev_version, v_prev, v_prev_saved using v_name;
     if v_prev_version >= v_version then
         return pg_catalog.jsonb_build_object('name', v_name, 'version', v_prev_version, 'previous_version', v_prev_version,
                                              'created', v_created, 'added', v_added);
@@ -303,16 +313,26 @@ begin
                      || pg_catalog.jsonb_build_object('id', v_result->'id', 'table', v_result->'table', 'workflow', v_result->'workflow'));
     end loop;
 
-    -- REPORTS (contract section 11, issue 17): v_bp->'reports' holds report
-    -- specs {slug, name, description, table, kind, spec, params, schedule}.
-    -- They are checked for shape and stored with the blueprint only, and
-    -- created.reports stays empty. Once docpal.save_report exists, save here
-    -- each report whose slug the company does not have and the previous
-    -- version did not have (as for workflows), and list it in created.reports.
+    -- reports: new slugs only, as for workflows; the previous version's
+    -- reports count as had only when that apply saved them (reports_saved),
+    -- and none on a table the company dropped
+    for v_item in select e from pg_catalog.jsonb_array_elements(v_bp->'reports') e where e->>'table' <> all (v_gone) loop
+        continue when v_prev_saved
+                  and exists (select from pg_catalog.jsonb_array_elements(coalesce(v_prev->'reports', '[]')) p
+                               where p->>'slug' = v_item->>'slug');
+        if pg_catalog.to_regclass(pg_catalog.format('%I._reports', v_ctx.schema_name)) is not null then
+            execute pg_catalog.format('select exists (select from %I._reports r where r.slug = $1)', v_ctx.schema_name)
+               into v_exists using v_item->>'slug';
+            continue when v_exists;
+        end if;
+        perform docpal.save_report(v_item);
+        v_created := pg_catalog.jsonb_set(v_created, '{reports}', (v_created->'reports') || (v_item->'slug'));
+    end loop;
 
     execute pg_catalog.format(
-        'insert into %I._blueprints as b (name, version, applied_at, spec) values ($1, $2, $3, $4)
-         on conflict (name) do update set version = excluded.version, applied_at = excluded.applied_at, spec = excluded.spec',
+        'insert into %I._blueprints as b (name, version, applied_at, spec, reports_saved) values ($1, $2, $3, $4, true)
+         on conflict (name) do update set version = excluded.version, applied_at = excluded.applied_at, spec = excluded.spec,
+                                          reports_saved = true',
         v_ctx.schema_name)
       using v_name, v_version, pg_catalog.now(), apply_blueprint.blueprint;
     return pg_catalog.jsonb_build_object('name', v_name, 'version', v_version, 'previous_version', v_prev_version,
