@@ -358,6 +358,75 @@ def tenants_apply_blueprint(database_url: str | None, blueprint: str, company: s
         sys.exit(1)
 
 
+@main.group("reports")
+def reports_group() -> None:
+    """Saved reports: run one (JSON or CSV), run the scheduled ones that are due."""
+
+
+@reports_group.command("run")
+@database_url_option
+@click.argument("slug")
+@click.option("--company", required=True, metavar="SLUG|ID", help="The company whose report it is.")
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A report parameter (repeatable); NAME:=JSON passes a JSON value as it is.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
+              help="json: what run_report returns; csv: a header row, then one line per row, group, card "
+                   "or event.")
+@click.option("--user", metavar="ID|EMAIL", default=None,
+              help="Run as this member (default: the user who saved the report, as a scheduled run does).")
+def reports_run(database_url: str | None, slug: str, company: str, params: tuple[str, ...], fmt: str,
+                user: str | None) -> None:
+    """Run report SLUG of a company as one of its members (--user, else the user who saved it),
+    with that member's grants, and print it (docs/reports.md). Needs a platform admin login;
+    looking up the saver or an email needs a superuser."""
+    from . import reports
+
+    url = deploy.libpq_url(_need_url(database_url))
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            done = reports.run(conn, company, slug, params, user, for_csv=fmt == "csv")
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--param") from None
+    except reports.ReportError as exc:
+        raise click.ClickException(str(exc)) from None
+    except psycopg.Error as exc:
+        raise click.ClickException(f"{exc.sqlstate}: {str(exc).strip()}") from None
+    if fmt == "json":
+        click.echo(done.pretty)
+        return
+    header, rows = reports.table_rows(done.report, done.result, done.table_columns)
+    reports.write_csv(sys.stdout, header, rows)
+
+
+@reports_group.command("run-due")
+@database_url_option
+@click.option("--as-of", metavar="TIMESTAMP", default=None,
+              help="Run what is due at this time instead of now (ISO 8601; without a zone: UTC).")
+@click.option("--max-seconds", type=click.FloatRange(min=1.0), default=50.0, show_default=True, metavar="SECONDS",
+              help="Start no report after this long (what is left runs at the next call): under a minute, "
+                   "so that an every-minute cron line does not overlap itself.")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {ran, failed} as JSON (with "more": true when stopped at --max-seconds).')
+def reports_run_due(database_url: str | None, as_of: str | None, max_seconds: float, as_json: bool) -> None:
+    """Run the scheduled reports that are due, in every company, as the users who saved them: one at a
+    time, each claim committed before its run (a run cancelled by statement_timeout fails alone).
+    Exits 1 when one failed. Without pg_cron, run it every minute from cron (docs/reports.md)."""
+    from . import reports
+
+    try:
+        with psycopg.connect(deploy.libpq_url(_need_url(database_url)), autocommit=True) as conn:
+            counts = reports.run_due(conn, as_of, max_seconds)
+    except psycopg.Error as exc:
+        raise click.ClickException(f"{exc.sqlstate}: {str(exc).strip()}") from None
+    if as_json:
+        _echo_json(counts)
+    else:
+        click.echo(f"ran {counts['ran']}, failed {counts['failed']}"
+                   + (f"; stopped after {max_seconds:g} s, the rest runs at the next call" if counts.get("more") else ""))
+    if counts["failed"]:
+        sys.exit(1)
+
+
 @main.group("audit")
 def audit_group() -> None:
     """Audit log upkeep: partitions, sealing, retention, verification."""
@@ -428,8 +497,11 @@ def audit_verify(database_url: str | None, company: str | None) -> None:
               help="Poll this often when no notification arrives.")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True, metavar="SECONDS",
               help="Time a webhook request or a workflow start may take before it counts as failed.")
+@click.option("--run-due-reports", type=click.FloatRange(min=1.0), default=None, metavar="SECONDS",
+              help="Also run the scheduled reports that are due (as `docpal reports run-due`) every SECONDS "
+                   "(default: off; for a server without pg_cron or a cron line).")
 def listen(database_url: str | None, consumer: str, sink: str, once: bool, batch: int, poll_interval: float,
-           timeout: float) -> None:
+           timeout: float, run_due_reports: float | None) -> None:
     """Consume the change events and hand each to a sink; acknowledges only what the sink accepted.
 
     Progress goes to stderr (stdout is the default sink). Runs until SIGTERM or
@@ -440,7 +512,8 @@ def listen(database_url: str | None, consumer: str, sink: str, once: bool, batch
         target = listen_mod.make_sink(sink, timeout)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--sink") from None
-    listener = listen_mod.Listener(url, consumer, target, batch=batch, once=once, poll_interval=poll_interval)
+    listener = listen_mod.Listener(url, consumer, target, batch=batch, once=once, poll_interval=poll_interval,
+                                   run_due_reports=run_due_reports)
     sys.exit(listener.run())
 
 

@@ -23,6 +23,14 @@ retried with exponential backoff. SIGTERM / SIGINT stop it cleanly: the
 delivery under way finishes, what was accepted is acknowledged and committed,
 the connections close, exit 0 (a second signal abandons the delivery under
 way; its batch is then delivered again later).
+
+With ``--run-due-reports SECONDS`` the listener also runs the scheduled
+reports that are due (as ``docpal reports run-due`` does: claim, commit, run,
+commit, one report at a time, on the work connection; contract section 11)
+every SECONDS, for at most SECONDS (50 at most) before it turns back to the
+events: a deployment without pg_cron and without a system cron line gets its
+report schedules from the process it already runs. A failure is logged and
+tried again at the next period; it never stops the delivery of events.
 """
 
 from __future__ import annotations
@@ -236,7 +244,8 @@ class Backoff:
 
 class Listener:
     def __init__(self, url: str, consumer: str, sink, *, batch: int = 100, once: bool = False,
-                 poll_interval: float = 5.0, log: Callable[[str], None] = _default_log) -> None:
+                 poll_interval: float = 5.0, log: Callable[[str], None] = _default_log,
+                 run_due_reports: float | None = None) -> None:
         self.url = deploy.libpq_url(url)
         self.consumer = consumer
         self.sink = sink
@@ -244,6 +253,8 @@ class Listener:
         self.once = once
         self.poll_interval = poll_interval
         self.log = log
+        self.run_due_reports = run_due_reports
+        self._reports_at = time.monotonic() if run_due_reports else None  # the first run: at start
         self.stopping = False
         self.delivered = 0
         self._delivering = False
@@ -295,6 +306,8 @@ class Listener:
     def _wait_for_events(self) -> None:
         """Until a notification, the poll interval, or a stop signal."""
         deadline = time.monotonic() + self.poll_interval
+        if self._reports_at is not None:
+            deadline = min(deadline, self._reports_at)  # wake up for the reports too
         while not self.stopping and (left := deadline - time.monotonic()) > 0:
             woken = False
             for _ in self._listen.notifies(timeout=min(left, 0.5), stop_after=1):
@@ -362,6 +375,27 @@ class Listener:
                 return None
         return None
 
+    def _reports(self) -> None:
+        """The due scheduled reports when their period has come (--run-due-reports): reports.run_due,
+        for no longer than the period (nor 50 s), so that events wait at most that long."""
+        if self._reports_at is None or time.monotonic() < self._reports_at:
+            return
+        from .reports import MAX_SECONDS, run_due
+
+        try:
+            counts = run_due(self._work, max_seconds=min(self.run_due_reports, MAX_SECONDS))
+        except psycopg.Error as exc:
+            if self._work.closed or self._work.broken:
+                raise  # the connection is gone: reconnect as for events
+            self.log(f"scheduled reports failed ({exc.sqlstate}: {str(exc).strip()}); "
+                     f"trying again in {self.run_due_reports:g}s")
+            return
+        finally:
+            self._reports_at = time.monotonic() + self.run_due_reports
+        if counts["ran"] or counts["failed"]:
+            self.log(f"scheduled reports: ran {counts['ran']}, failed {counts['failed']}"
+                     + ("; more at the next period" if counts.get("more") else ""))
+
     def _log_stop(self) -> None:
         cause = f"{self._signal}: " if self._signal else ""
         self.log(f"{cause}stopped; {self.delivered} events delivered")
@@ -377,12 +411,14 @@ class Listener:
                 self.log(f"cannot connect: {exc}")
                 return 1
             self.log(f"consumer {self.consumer!r}: {self.sink.name}"
-                     + ("; draining what is pending" if self.once else f"; listening on {CHANNEL}"))
+                     + ("; draining what is pending" if self.once else f"; listening on {CHANNEL}")
+                     + (f"; scheduled reports every {self.run_due_reports:g}s" if self.run_due_reports else ""))
             while not self.stopping:
                 try:
                     if self._work is None:
                         self._connect()
                         self.log("reconnected")
+                    self._reports()
                     failure = self._drain(backoff)
                     if failure is None and not self.once and not self.stopping:
                         self._wait_for_events()
