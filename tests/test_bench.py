@@ -57,6 +57,18 @@ def test_query_vocabulary_benchmark_runs(dburl):
     assert proc.stdout.count("docpal compile only (statement built, not run)") == len(cases)
 
 
+def test_reports_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_reports.py"), "--logs", "3000", "--companies", "2",
+         "--company-logs", "500", "--repeat", "1", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    # exit 0: every widget came from its snapshot with the live data, every scheduled run ran
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "(a) get_dashboard, 6 widgets from snapshots" in proc.stdout
+    assert "(b) run_due_reports, 6 reports in 2 companies" in proc.stdout
+
+
 def release_in_clone() -> bool:
     """Whether this clone holds the commit of bench_audit's part 5 (a shallow clone
     may not: then that part is skipped, said so in the output)."""
