@@ -138,23 +138,6 @@ def make_due(conn: psycopg.Connection, companies: list[str] | None = None) -> No
                  " where %(c)s::uuid[] is null or company_id = any (%(c)s::uuid[])", {"c": companies})
 
 
-def interleave(repeat: int, first, second) -> tuple[list[float], list[float]]:
-    for _ in range(2):
-        first()
-        second()
-    a: list[float] = []
-    b: list[float] = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        first()
-        t1 = time.perf_counter()
-        second()
-        t2 = time.perf_counter()
-        a.append((t1 - t0) * 1e3)
-        b.append((t2 - t1) * 1e3)
-    return a, b
-
-
 def runs(values: list[float]) -> str:
     return " ".join(f"{v:.1f}" for v in values)
 
@@ -200,7 +183,7 @@ def dashboard_case(conn: psycopg.Connection, logs: int, repeat: int) -> tuple[fl
     ok = all(s == "snapshot" for s in fresh) and all(same)
     print("    widgets: " + ", ".join(f"{w['report']} ({w['chart']})" for w in widgets))
     print(f"    sources: {fresh}; snapshot data equal to live results: {same}", flush=True)
-    a, b = interleave(repeat, from_snapshots, live)
+    a, b = benchdb.alternate(repeat, from_snapshots, live)
     print(f"    get_dashboard from snapshots median {median(a):8.2f} ms  (runs: {runs(a)})")
     print(f"    the 6 reports live           median {median(b):8.2f} ms  (runs: {runs(b)})", flush=True)
     conn.execute("select docpal.clear_context()")

@@ -76,23 +76,31 @@ def company_in_context(conn: psycopg.Connection) -> tuple[str, str]:
     return company, user
 
 
+def alternate(repeat: int, first: Callable[[], object],
+              second: Callable[[], object]) -> tuple[list[float], list[float]]:
+    """Warm up twice, then `repeat` alternating timed runs of `first` and `second`;
+    their times in ms."""
+    for _ in range(2):
+        first()
+        second()
+    t_first: list[float] = []
+    t_second: list[float] = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        t_first.append((t1 - t0) * 1e3)
+        t_second.append((t2 - t1) * 1e3)
+    return t_first, t_second
+
+
 def run_case(repeat: int, docpal: Callable[[], object], plain: Callable[[], object],
              goal: str) -> tuple[float, float, float]:
     """Warm up twice, then `repeat` alternating timed runs of docpal and its hand-written
     equivalent; prints them and returns (docpal ms, plain ms, ratio), medians."""
-    for _ in range(2):
-        docpal()
-        plain()
-    t_docpal: list[float] = []
-    t_plain: list[float] = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        docpal()
-        t1 = time.perf_counter()
-        plain()
-        t2 = time.perf_counter()
-        t_docpal.append((t1 - t0) * 1e3)
-        t_plain.append((t2 - t1) * 1e3)
+    t_docpal, t_plain = alternate(repeat, docpal, plain)
     d, p = median(t_docpal), median(t_plain)
     print(f"  docpal       median {d:9.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_docpal)})")
     print(f"  hand-written median {p:9.2f} ms   (runs: {' '.join(f'{x:.1f}' for x in t_plain)})")

@@ -25,8 +25,7 @@ declare
 begin
     if v_snapshot is null then
         null;
-    elsif pg_catalog.strpos(coalesce((p_report->'spec')::text, '') || coalesce((p_report->'params')::text, ''),
-                            '$user') > 0 then
+    elsif docpal_private.report_names_user(p_report) then
         if docpal_private.report_view(p_ctx, p_report) is distinct from v_snapshot->>'view' then
             v_snapshot := null;
         end if;

@@ -18,7 +18,6 @@ as $$
    under one), whose type lists and time zone the values are read with. */
 declare
     v_schema text;
-    v_zone text;
     v_given jsonb := coalesce(p_params, '{}');
     v_declared jsonb := coalesce(p_report->'params', '{}');
     v_key text;
@@ -37,11 +36,11 @@ begin
     if v_declared = '{}'::jsonb then
         return v_out;
     end if;
-    select c.schema_name, coalesce(c.settings->>'time_zone', 'UTC') into v_schema, v_zone
+    select c.schema_name into v_schema
       from docpal_private.companies c where c.id = (select x.company_id from docpal_private.context() x);
     if exists (select from pg_catalog.jsonb_each(v_declared) e where e.value->>'type' in ('date', 'time', 'datetime')) then
         -- once for every param (docpal_private.report_value's settings; reverted on return by the SET clauses)
-        perform pg_catalog.set_config('TimeZone', v_zone, true);
+        perform pg_catalog.set_config('TimeZone', docpal_private.company_time_zone(v_schema), true);
     end if;
     for v_key, v_param in select e.key, e.value from pg_catalog.jsonb_each(v_declared) e order by e.key loop
         if not v_given ? v_key and not v_param ? 'default' then

@@ -33,7 +33,7 @@ begin
         end loop;
         v_view := pg_catalog.md5(pg_catalog.jsonb_build_object('scopes', pg_catalog.to_jsonb(v_caller.scopes), 'read', v_read)::text);
     end if;
-    if pg_catalog.strpos(coalesce((p_report->'spec')::text, '') || coalesce((p_report->'params')::text, ''), '$user') > 0 then
+    if docpal_private.report_names_user(p_report) then
         v_view := v_view || ':' || v_caller.user_id::text;
     end if;
     return v_view;
