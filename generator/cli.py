@@ -608,3 +608,24 @@ def demo(database_url: str | None, data_dir: Path | None, blueprint: str | None)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command()
+@database_url_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes sharing the socket (each with its own pool).")
+@click.option("--pool-size", type=click.IntRange(1, 500), default=10, show_default=True,
+              help="Database connections per worker, at most.")
+@click.option("--no-access-log", is_flag=True, help="Do not write the JSON access log to stderr.")
+def serve(database_url: str | None, host: str, port: int, workers: int, pool_size: int, no_access_log: bool) -> None:
+    """Serve docpal over HTTP (contract section 12): the REST API, OpenAPI,
+    live events, /admin (with DOCPAL_ADMIN_TOKEN) and dashboards."""
+    from .server.app import Settings
+    from .server.run import serve as run_server
+
+    url = deploy.libpq_url(_need_url(database_url))
+    settings = Settings(database_url=url, admin_token=os.environ.get("DOCPAL_ADMIN_TOKEN") or None,
+                        pool_min=min(2, pool_size), pool_max=pool_size, access_log=not no_access_log)
+    run_server(settings, host=host, port=port, workers=workers)

@@ -24,6 +24,7 @@ from docpal import deploy, embedded
 #: Login roles the tests connect as; cluster-wide, created once.
 APP_LOGIN = "docpal_test_app"  # member of docpal_app: an untrusted client
 SERVICE_LOGIN = "docpal_test_service"  # member of docpal_service: a trusted backend
+HTTP_LOGIN = "docpal_test_http"  # docpal serve's login: may SET ROLE to docpal_app and docpal_service
 
 _cluster: embedded.Cluster | None = None
 
@@ -51,7 +52,8 @@ def load_docpal(host: str, port: int, user: str, dbname: str, password: str | No
     url = f"postgresql://{user}@{host}:{port}/{dbname}"
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
-        for login, group in ((APP_LOGIN, "docpal_app"), (SERVICE_LOGIN, "docpal_service")):
+        for login, group in ((APP_LOGIN, "docpal_app"), (SERVICE_LOGIN, "docpal_service"),
+                             (HTTP_LOGIN, "docpal_app, docpal_service")):
             conn.execute(f"""
                 do $$ begin
                     create role {login} login in role {group};

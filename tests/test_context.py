@@ -166,7 +166,9 @@ SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_c
                 # quotas and imports are the platform's (contract section 8)
                 "set_quota", "import_company",
                 # scheduled report runs across companies (contract section 11)
-                "run_due_reports", "claim_due_report", "run_claimed_report"}
+                "run_due_reports", "claim_due_report", "run_claimed_report",
+                # docpal serve's /readyz (contract section 12)
+                "installed_version"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",

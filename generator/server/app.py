@@ -1,0 +1,186 @@
+"""The Starlette application of ``docpal serve``."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from .. import __version__
+from . import errors
+from .db import Database
+from .errors import ApiError
+
+log = logging.getLogger("docpal.serve")
+
+
+@dataclass
+class Settings:
+    database_url: str
+    admin_token: str | None = None
+    pool_min: int = 2
+    pool_max: int = 10
+    #: seconds between outbox polls of the event hub when no notification came
+    events_poll: float = 5.0
+    access_log: bool = True
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Worker processes (uvicorn --workers) get their settings from the
+        environment that `docpal serve` set before starting them."""
+        raw = json.loads(os.environ["DOCPAL_SERVE_SETTINGS"])
+        raw.setdefault("admin_token", os.environ.get("DOCPAL_ADMIN_TOKEN") or None)
+        return cls(**raw)
+
+
+def bearer(request: Request) -> str | None:
+    """The API key of `Authorization: Bearer <key>` (None when absent)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def json_text(text: str | None, status: int = 200, headers: dict | None = None) -> Response:
+    """A jsonb result sent on as the database wrote it."""
+    return Response("null" if text is None else text, status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+async def read_json(request: Request, *, required: bool = True, kind: type | None = dict):
+    """The request body as JSON; 22023 (400) before any SQL when it is not."""
+    body = await request.body()
+    if not body:
+        if required:
+            raise ApiError("22023", "the request body must be JSON")
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        raise ApiError("22023", f"the request body is not valid JSON: {exc.msg}") from None
+    if kind is not None and not isinstance(value, kind):
+        raise ApiError("22023", f"the request body must be a JSON {'object' if kind is dict else 'array'}")
+    return value
+
+
+def require_admin(request: Request) -> None:
+    """The admin routes take DOCPAL_ADMIN_TOKEN as a bearer token; without one
+    configured they are off (403 for everyone)."""
+    token: str | None = request.app.state.settings.admin_token
+    given = bearer(request)
+    if not token:
+        raise ApiError("42501", "the admin API is off: set DOCPAL_ADMIN_TOKEN")
+    if not given:
+        raise ApiError("28000", "an admin token is required: Authorization: Bearer <DOCPAL_ADMIN_TOKEN>")
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise ApiError("28000", "admin token refused")
+
+
+def tenant(request: Request):
+    """The request's API transaction: `async with tenant(request) as tx:`."""
+    return request.app.state.db.tenant(bearer(request), request.headers.get("host"), request.scope.setdefault("state", {}))
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+async def readyz(request: Request) -> Response:
+    """Ready when the database answers and holds this package's version (no
+    migration pending)."""
+    try:
+        async with request.app.state.db.service() as tx:
+            installed = await tx.value("select docpal.installed_version()")
+    except ApiError as err:
+        return JSONResponse({"status": "unavailable", "code": err.code, "message": err.message},
+                            status_code=503, headers={"Retry-After": "1"})
+    if installed != __version__:
+        return JSONResponse({"status": "migration pending", "installed": installed, "package": __version__},
+                            status_code=503, headers={"Retry-After": "5"})
+    return JSONResponse({"status": "ready", "version": installed})
+
+
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    return errors.response(exc)
+
+
+class AccessLog:
+    """One JSON line per request on stderr: {at, method, route, path, status,
+    ms, company}. The route is the template (`/api/records/{table}`); the
+    Authorization header and the query string are never logged (a key could
+    sit in either)."""
+
+    def __init__(self, app, enabled: bool = True) -> None:
+        self.app, self.enabled = app, enabled
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or not self.enabled:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")
+            line = {"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "method": scope["method"],
+                    "route": getattr(route, "path", None), "path": scope["path"], "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                    "company": (scope.get("state") or {}).get("company")}
+            sys.stderr.write(json.dumps(line) + "\n")
+
+
+async def list_schemas(request: Request) -> Response:
+    async with tenant(request) as tx:
+        return json_text(await tx.value("select docpal.list_tables()"))
+
+
+def routes() -> list[BaseRoute]:
+    """Every route: each module of the server adds its own."""
+    out: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz),
+                            Route("/api/schemas", list_schemas, methods=["GET"])]
+    return out
+
+
+def create_app(settings: Settings) -> Starlette:
+    db = Database(settings.database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        await db.open()
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = Starlette(routes=routes(), lifespan=lifespan,
+                    exception_handlers={ApiError: _api_error})
+    app.state.settings = settings
+    app.state.db = db
+    app.add_middleware(AccessLog, enabled=settings.access_log)
+    return app
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's factory in each worker process."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,22 @@
+"""Running the server: uvicorn, one process or --workers of them."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import uvicorn
+
+from .app import Settings
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers: int = 1) -> None:
+    """Serve until SIGTERM/SIGINT. With workers > 1 uvicorn forks processes
+    that share the socket; each builds the app from DOCPAL_SERVE_SETTINGS."""
+    env = {k: v for k, v in settings.__dict__.items() if k != "admin_token"}
+    os.environ["DOCPAL_SERVE_SETTINGS"] = json.dumps(env)
+    if settings.admin_token:
+        os.environ["DOCPAL_ADMIN_TOKEN"] = settings.admin_token
+    uvicorn.run("docpal.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
+                access_log=False, log_level="warning", proxy_headers=False, server_header=False,
+                timeout_graceful_shutdown=5)
