@@ -539,6 +539,8 @@ def _timeout(ctx: click.Context, param: click.Parameter, value: str) -> str:
 @click.argument("name")
 @click.option("--app", "group", flag_value="docpal_app", help="An untrusted client: member of docpal_app.")
 @click.option("--service", "group", flag_value="docpal_service", help="A trusted backend: member of docpal_service.")
+@click.option("--server", "group", flag_value="docpal_app, docpal_service",
+              help="The login of `docpal serve`: member of both (it acts as docpal_app for API keys).")
 @click.option("--connection-limit", type=click.IntRange(1, 10000), default=20, show_default=True,
               help="Most connections this login may hold at once.")
 @click.option("--statement-timeout", default="30s", show_default=True, callback=_timeout,
@@ -559,7 +561,7 @@ def roles_create_login(database_url: str | None, name: str, group: str | None, c
     """
     url = _need_url(database_url)
     if group is None:
-        raise click.UsageError("give --app (untrusted client) or --service (trusted backend)")
+        raise click.UsageError("give --app (untrusted client), --service (trusted backend) or --server (docpal serve)")
     if not _LOGIN_NAME.match(name) or name.startswith(("pg_", "docpal_")):
         raise click.BadParameter("lower-case letters, digits and _, at most 63, not starting with pg_ or docpal_",
                                  param_hint="NAME")
@@ -578,7 +580,8 @@ def roles_create_login(database_url: str | None, name: str, group: str | None, c
             conn.execute(pgsql.SQL(
                 "create role {} login nosuperuser nocreatedb nocreaterole noreplication nobypassrls"
                 " connection limit {} password {} in role {}").format(
-                ident, pgsql.Literal(connection_limit), pgsql.Literal(verifier), pgsql.Identifier(group)))
+                ident, pgsql.Literal(connection_limit), pgsql.Literal(verifier),
+                pgsql.SQL(", ").join(pgsql.Identifier(g) for g in group.split(", "))))
             conn.execute(pgsql.SQL("alter role {} set statement_timeout = {}").format(
                 ident, pgsql.Literal(statement_timeout)))
             conn.execute(pgsql.SQL("alter role {} set idle_in_transaction_session_timeout = {}").format(
@@ -619,7 +622,14 @@ if __name__ == "__main__":  # pragma: no cover
 @click.option("--pool-size", type=click.IntRange(1, 500), default=10, show_default=True,
               help="Database connections per worker, at most.")
 @click.option("--no-access-log", is_flag=True, help="Do not write the JSON access log to stderr.")
-def serve(database_url: str | None, host: str, port: int, workers: int, pool_size: int, no_access_log: bool) -> None:
+@click.option("--events-poll", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
+              envvar="DOCPAL_EVENTS_POLL", metavar="SECONDS",
+              help="GET /api/events: seconds between outbox reads when no notification came.")
+@click.option("--events-queue", type=click.IntRange(10, 100000), default=1000, show_default=True,
+              envvar="DOCPAL_EVENTS_QUEUE", metavar="N",
+              help="GET /api/events: events a client may have waiting before it is told to reconnect.")
+def serve(database_url: str | None, host: str, port: int, workers: int, pool_size: int, no_access_log: bool,
+          events_poll: float, events_queue: int) -> None:
     """Serve docpal over HTTP (contract section 12): the REST API, OpenAPI,
     live events, /admin (with DOCPAL_ADMIN_TOKEN) and dashboards."""
     from .server.app import Settings
@@ -627,5 +637,6 @@ def serve(database_url: str | None, host: str, port: int, workers: int, pool_siz
 
     url = deploy.libpq_url(_need_url(database_url))
     settings = Settings(database_url=url, admin_token=os.environ.get("DOCPAL_ADMIN_TOKEN") or None,
-                        pool_min=min(2, pool_size), pool_max=pool_size, access_log=not no_access_log)
+                        pool_min=min(2, pool_size), pool_max=pool_size, access_log=not no_access_log,
+                        events_poll=events_poll, events_queue=events_queue)
     run_server(settings, host=host, port=port, workers=workers)

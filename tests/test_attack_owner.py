@@ -241,6 +241,18 @@ def test_a_login_cannot_take_every_connection(dburl, connect, login_name):
         connect(login_name)
 
 
+def test_create_login_for_docpal_serve_may_act_as_app_and_service(db, dburl, connect, login_name):
+    """`--server`: the login `docpal serve` uses sets the role per request,
+    docpal_app for API keys and docpal_service for the admin routes."""
+    assert create_login(dburl, login_name, "--server").exit_code == 0
+    conn = connect(login_name)
+    for role in ("docpal_app", "docpal_service"):
+        with conn.transaction():
+            conn.execute("select set_config('role', %s, true)", (role,))
+            assert one(conn, "select current_user") == role
+    assert one(conn, "select rolsuper from pg_roles where rolname = current_user") is False
+
+
 @pytest.mark.parametrize("args", [
     ["--app", "--statement-timeout", "0"],
     ["--app", "--idle-timeout", "1s; drop table x"],

@@ -129,3 +129,14 @@ def test_operations_benchmark_runs(dburl):
     assert "company_metrics() of 10 companies" in proc.stdout and "wrong results: 0" in proc.stdout
     for part in ("export of", "apply_blueprint(mes)", "adopt_table of"):
         assert part in proc.stdout, part
+
+
+def test_http_benchmark_runs(dburl):
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_http.py"), "--rows", "200", "--seconds", "1", "--repeat", "1",
+         "--clients", "5", "--events", "3", "--workers", "1", "--database-url", dburl],
+        capture_output=True, text=True, timeout=600)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("ratio HTTP / direct") == 2
+    assert "commit -> last client: p50" in proc.stdout and "resident memory per worker" in proc.stdout

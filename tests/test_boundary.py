@@ -520,6 +520,8 @@ def cases(w):
                         (("deals", J({"filters": {"id": "$company"}})), None),
                         ((bv, J({})), refused("42P01")), ((bq, J({})), refused())],
         "query_tree": [(("deals", J({"parent": "parent_id", "root": str(btop)})), None)],
+        # A's events from the oldest held (a bare event id) or from now: none of B's
+        "read_events": [((None, 1000), None), (("0", 1000), None), ((str(min(b.event_ids or [0])), 1000), None)],
         "record_history": [(("deals", btop), empty_or_refused), (("deals", bgone), empty_or_refused),
                            ((bv, bvault), refused("42P01"))],
         "record_version": [(("deals", btop, 1), empty_or_refused), (("deals", bgone, 1), empty_or_refused)],
@@ -580,7 +582,7 @@ COVERED = {"add_column", "add_group_member", "adopt_table", "aggregate", "alter_
            "get_record", "grant_permission", "list_event_rules", "list_tables", "lookup_objects",
            "maintain_audit_log", "query_breadcrumb", "query_calendar", "query_dropdown", "query_gantt", "query_kanban",
            "query_table",
-           "query_tree", "record_history", "record_version", "register_file", "relate", "rename_column",
+           "query_tree", "read_events", "record_history", "record_version", "register_file", "relate", "rename_column",
            "resolve_company", "restore_record", "revoke_api_key", "revoke_permission", "rollback_record",
            "rollback_table", "schema_history", "seal_audit_chain", "transition_record", "unassign_role", "unrelate",
            "update_record", "update_type_list", "verify_audit_chain", "workflow_history"}

@@ -1859,6 +1859,40 @@ def test_event_channel(admin, company):
                                  "user_id", "at"}
 
 
+@modes()
+def test_read_events(company):
+    """read_events (a client's own position, under GET /api/events): from now,
+    then the company's committed changes in order, paged by max with nothing
+    twice; rolled-back work never; a bare event id reads the events after it.
+    In a distributed company the events carry no transaction id and take
+    their ids from the company's clock, in commit order: the cursor's done id
+    covers them."""
+    company.ready()
+    conn = ctx(company)
+    start = fn(conn, "read_events")
+    assert start["events"] == [] and not start["more"]
+    recs = [fn(conn, "create_record", "items", {"name": f"read-{i}", "price": i}) for i in range(3)]
+    try:
+        with conn.transaction():
+            fn(conn, "create_record", "items", {"name": "rolled back", "price": 1})
+            raise RuntimeError("roll back")
+    except RuntimeError:
+        pass
+    got, cursor = [], start["cursor"]
+    for _ in range(10):
+        page = one(conn, "select docpal.read_events(%s, 2)", cursor)
+        got += page["events"]
+        cursor = page["cursor"]
+        if not page["more"]:
+            break
+    assert [(e["record_id"], e["action"]) for e in got] == [(r["id"], "INSERT") for r in recs]
+    assert one(conn, "select docpal.read_events(%s)", cursor)["events"] == []
+    later = one(conn, "select docpal.read_events(%s)", str(got[0]["event_id"]))
+    assert [e["record_id"] for e in later["events"]] == [r["id"] for r in recs[1:]]
+    newer = fn(conn, "create_record", "items", {"name": "read-newer", "price": 9})
+    assert [e["record_id"] for e in one(conn, "select docpal.read_events(%s)", cursor)["events"]] == [newer["id"]]
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_maintain_events(admin, mode):
     """Within the retention period nothing goes; past it (settings.event_retention
@@ -2016,6 +2050,10 @@ def test_company_lifecycle(admin, mode):
         uid, member = member_conn(admin, co)
         try:
             assert one(member, "select docpal.current_company()") == co.id
+            roles = {m["user_id"]: m["role"] for m in fn(admin, "list_members", co.id)}
+            assert (roles[str(co.owner)], roles[str(uid)]) == ("owner", "member")
+            email = fn(admin, "get_user", str(uid))["email"]
+            assert fn(admin, "get_user", email.upper())["id"] == str(uid)
             fn(member, "list_tables")
             admin.execute("select docpal.remove_member(%s, %s)", (co.id, uid))
             with refused("42501"):
@@ -2567,7 +2605,8 @@ def test_adopt_table(admin, company):
 COVERED = {
     # section 1: companies, users, context
     "create_company", "get_company", "list_companies", "update_company", "suspend_company", "activate_company",
-    "drop_company", "resolve_company", "add_member", "remove_member", "set_context", "clear_context",
+    "drop_company", "resolve_company", "add_member", "remove_member", "list_members", "get_user", "set_context",
+    "clear_context",
     "current_company", "current_user_id",
     # section 2: tables
     "create_table", "describe_table", "list_tables", "alter_table", "drop_table", "add_column", "alter_column",
@@ -2586,7 +2625,7 @@ COVERED = {
     "add_group_member", "assign_group_role", "check_permission", "define_relations", "relate", "unrelate",
     "check_relation", "lookup_objects", "create_api_key", "revoke_api_key", "authenticate",
     # section 7: events and workflows
-    "poll_events", "ack_events", "replay_events", "maintain_events", "event_channel", "create_event_rule",
+    "poll_events", "ack_events", "replay_events", "maintain_events", "event_channel", "create_event_rule", "read_events",
     "list_event_rules", "drop_event_rule", "define_workflow", "transition_record", "workflow_history",
     # section 8: operations
     # section 11: dashboards

@@ -168,7 +168,9 @@ SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_c
                 # scheduled report runs across companies (contract section 11)
                 "run_due_reports", "claim_due_report", "run_claimed_report",
                 # docpal serve's /readyz (contract section 12)
-                "installed_version"}
+                "installed_version",
+                # docpal serve's admin page: a user by email, a company's members
+                "get_user", "list_members"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",
@@ -179,6 +181,8 @@ ADMIN_CALLS = [
     "select docpal.create_user('evil@example.com', 'Evil')",
     "select docpal.add_member('{cid}', '{uid}', 'owner')",
     "select docpal.remove_member('{cid}', '{uid}')",
+    "select docpal.get_user('{uid}')",
+    "select docpal.list_members('{cid}')",
 ]
 
 

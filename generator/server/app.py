@@ -11,11 +11,14 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from .. import __version__
 from . import errors
@@ -33,6 +36,8 @@ class Settings:
     pool_max: int = 10
     #: seconds between outbox polls of the event hub when no notification came
     events_poll: float = 5.0
+    #: frames a client of GET /api/events may have waiting before it is told to reconnect
+    events_queue: int = 1000
     access_log: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -60,9 +65,31 @@ def json_text(text: str | None, status: int = 200, headers: dict | None = None) 
                     media_type="application/json")
 
 
+#: The largest request body read (contract section 9: a spec over 256 KB is 54000).
+MAX_BODY = 262144
+
+
+async def read_body(request: Request) -> bytes:
+    """The request body, at most MAX_BODY bytes: 54000 (400) before any SQL
+    for a larger one, told by Content-Length or found while reading (a
+    chunked body is never held whole past the limit)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise ApiError("54000",
+                       f"the request body is {int(length)} bytes, over the limit of 256 KB ({MAX_BODY} bytes)")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise ApiError("54000", f"the request body is over the limit of 256 KB ({MAX_BODY} bytes)")
+        chunks.append(chunk)
+    request._body = b"".join(chunks)  # what request.body() returns from now on
+    return request._body
+
+
 async def read_json(request: Request, *, required: bool = True, kind: type | None = dict):
     """The request body as JSON; 22023 (400) before any SQL when it is not."""
-    body = await request.body()
+    body = await read_body(request)
     if not body:
         if required:
             raise ApiError("22023", "the request body must be JSON")
@@ -117,6 +144,15 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
     return errors.response(exc)
 
 
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    """Starlette's own 404 (no such route) and 405 (method) in the error shape."""
+    code = {404: "42P01", 405: "22023"}.get(exc.status_code, "22023")
+    message = {404: f"no route {request.url.path}", 405: f"{request.method} is not allowed here"}.get(
+        exc.status_code, str(exc.detail))
+    return JSONResponse({"code": code, "message": message, "details": None, "hint": None},
+                        status_code=exc.status_code, headers=exc.headers)
+
+
 class AccessLog:
     """One JSON line per request on stderr: {at, method, route, path, status,
     ms, company}. The route is the template (`/api/records/{table}`); the
@@ -150,33 +186,48 @@ class AccessLog:
             sys.stderr.write(json.dumps(line) + "\n")
 
 
-async def list_schemas(request: Request) -> Response:
-    async with tenant(request) as tx:
-        return json_text(await tx.value("select docpal.list_tables()"))
-
-
 def routes() -> list[BaseRoute]:
     """Every route: each module of the server adds its own."""
-    out: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz),
-                            Route("/api/schemas", list_schemas, methods=["GET"])]
+    from . import api  # the REST routes of section 12 (imports this module's helpers)
+
+    from . import admin, dashboard  # the pages: /admin (and /admin/api/), /app/dashboards/{slug}
+
+    out: list[BaseRoute] = [Route("/healthz", healthz), Route("/readyz", readyz)]
+    out += api.routes()
+    out += admin.routes() + dashboard.routes()
+    from . import openapi  # GET /api/openapi.json and the page GET /api/docs
+
+    out += openapi.routes()
+    from . import events  # GET /api/events (Server-Sent Events)
+
+    out += events.routes()
+    # the pages' scripts and styles (static/admin.*, dashboard.*, docs.*): served from the package, never a CDN
+    out.append(Mount("/static", app=StaticFiles(directory=Path(__file__).resolve().parent / "static"), name="static"))
     return out
 
 
 def create_app(settings: Settings) -> Starlette:
+    from .events import Hub
+
     db = Database(settings.database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+    # the event hub of this worker process: one LISTEN connection, a group per API key
+    hub = Hub(db, settings.database_url, poll=settings.events_poll, queue=settings.events_queue)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
         await db.open()
+        await hub.start()
         try:
             yield
         finally:
+            await hub.stop()
             await db.close()
 
     app = Starlette(routes=routes(), lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error})
+                    exception_handlers={ApiError: _api_error, HTTPException: _http_error})
     app.state.settings = settings
     app.state.db = db
+    app.state.events = hub
     app.add_middleware(AccessLog, enabled=settings.access_log)
     return app
 

@@ -20,6 +20,11 @@ STATUS = {
     "53400": 429,
     "55P03": 503,
     "53300": 503,  # docpal serve: no pooled connection free (with Retry-After)
+    # docpal raises these too, where the contract's table is silent: a name taken
+    # (create_table, rename_column, create_type_list...) is a conflict, an unknown
+    # type list, role or group is not found
+    "42P07": 409, "42701": 409, "42710": 409,
+    "42704": 404,
 }
 
 #: Seconds a client should wait after a lock timeout (55P03): docpal's own

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import uvicorn
 
@@ -17,6 +18,15 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers
     os.environ["DOCPAL_SERVE_SETTINGS"] = json.dumps(env)
     if settings.admin_token:
         os.environ["DOCPAL_ADMIN_TOKEN"] = settings.admin_token
+    # uvicorn handles SIGTERM/SIGINT while it serves, then sends the signal
+    # again to the handler that was there before it: with Python's default
+    # the process would die of it (exit -15) after a clean shutdown. Exit 0.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _exit_cleanly)
     uvicorn.run("docpal.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_level="warning", proxy_headers=False, server_header=False,
                 timeout_graceful_shutdown=5)
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
