@@ -2606,6 +2606,7 @@ COVERED = {
     # section 1: companies, users, context
     "create_company", "get_company", "list_companies", "update_company", "suspend_company", "activate_company",
     "drop_company", "resolve_company", "add_member", "remove_member", "list_members", "get_user", "set_context",
+    "installed_version",
     "clear_context",
     "current_company", "current_user_id",
     # section 2: tables
@@ -2638,6 +2639,12 @@ COVERED = {
 }
 
 #: platform-wide functions that hold no company's data, with why
+def test_installed_version(admin):
+    """docpal serve's /readyz: the version migrate installed on the coordinator."""
+    from docpal import __version__
+    assert admin.execute("select docpal.installed_version()").fetchone()[0] == __version__
+
+
 PLATFORM = {
     "create_user": "a platform user (and its id in the user_ids reference table), in no company's schema; "
                    "every company here makes its users with it",

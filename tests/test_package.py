@@ -8,13 +8,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tarfile
+import time
 import uuid
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
 from psycopg import sql
 
@@ -59,6 +62,12 @@ def fresh_db(db, dburl):
     db.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(name)))
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def shipped_files() -> set[str]:
     """Every template file of the checkout, relative to the template root."""
     root = resources.template_root()
@@ -80,6 +89,9 @@ def test_wheel_and_sdist_ship_every_template_and_the_rendered_script(dist):
         assert "docpal/data/pg_catalog_functions.txt" in names
         # the shipped blueprints (docpal tenants apply-blueprint NAME, docpal demo --blueprint NAME)
         assert {f"docpal/blueprints/{n}.json" for n in ("school", "workforce", "mes")} | {"docpal/blueprints/__init__.py"} <= names
+        # docpal serve's pages (the machine that serves them may be offline: nothing from a CDN)
+        static = Path(__file__).resolve().parent.parent / "generator" / "server" / "static"
+        assert {f"docpal/server/static/{p.name}" for p in static.iterdir()} <= names
         script = z.read(f"docpal/{resources.INSTALL_SCRIPT}").decode()
     assert script == render.install_script()  # rendered at build time from the same templates
     [sdist] = dist.glob("docpal-*.tar.gz")
@@ -110,6 +122,26 @@ def test_installed_wheel_migrates_a_fresh_database(venv, fresh_db, tmp_path):
     full = run([docpal, "render", "--stdout"], cwd=tmp_path).stdout
     assert full == (Path(where[0]) / resources.INSTALL_SCRIPT).read_text()
     assert "no violations" in run([docpal, "lint"], cwd=tmp_path).stdout
+
+    # docpal serve from the wheel: ready on the database it migrated, its pages from the package
+    port = free_port()
+    server = subprocess.Popen([docpal, "serve", "--database-url", fresh_db, "--port", str(port)], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        ready = None
+        for _ in range(200):
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert ready is not None and ready.status_code == 200, ready and ready.text
+        page = httpx.get(f"http://127.0.0.1:{port}/admin", timeout=5)
+        assert page.status_code == 200 and "<html" in page.text.lower()
+        assert httpx.get(f"http://127.0.0.1:{port}/static/admin.js", timeout=5).status_code == 200
+    finally:
+        server.terminate()
+        assert server.wait(20) == 0, server.stderr.read().decode()
 
 
 def test_installed_wheel_without_its_templates_is_an_error(venv, fresh_db, tmp_path):
