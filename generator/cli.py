@@ -609,10 +609,6 @@ def demo(database_url: str | None, data_dir: Path | None, blueprint: str | None)
     demo_mod.run(database_url, data_dir)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @main.command()
 @database_url_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -640,3 +636,7 @@ def serve(database_url: str | None, host: str, port: int, workers: int, pool_siz
                         pool_min=min(2, pool_size), pool_max=pool_size, access_log=not no_access_log,
                         events_poll=events_poll, events_queue=events_queue)
     run_server(settings, host=host, port=port, workers=workers)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

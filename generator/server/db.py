@@ -19,13 +19,26 @@ can do no more than the key's own client could through SQL.
 
 jsonb results are loaded as text and sent on as they are: the server never
 parses what it only forwards.
+
+One company cannot take every pooled connection (contract section 0: one
+company never slows down or stops another): at most ``company_requests``
+API requests of one company hold or wait for a connection at once, per
+worker process (CompanyGate). A request past that waits, holding no
+connection and standing in no one's way, until one of its company's own
+requests is done; after COMPANY_WAIT seconds it is 429 (53400) with
+``Retry-After``. The company of a key is known from its first request (one
+``authenticate`` in a transaction rolled back at once), and remembered by
+the key's SHA-256 (never the key) for the process's life: a key never
+changes company.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +48,65 @@ import psycopg_pool
 from psycopg_pool import AsyncConnectionPool
 
 from .errors import ApiError, from_database
+
+
+#: seconds a request waits for one of its company's slots before 429
+COMPANY_WAIT = 5.0
+#: keys whose company a worker remembers (the oldest forgotten first)
+KNOWN_KEYS = 10000
+
+
+def _json_int(text: str) -> int | str:
+    """A JSON integer as Python reads it, unless it has more digits than
+    Python converts (4,300): then its text, not a 500."""
+    return int(text) if len(text) <= 4000 else text
+
+
+def loads(text: str):
+    """json.loads for what the database wrote (jsonb numbers can be any size)."""
+    return json.loads(text, parse_int=_json_int)
+
+
+def company_busy(limit: int) -> ApiError:
+    return ApiError("53400", f"this company has {limit} requests under way on this server process, "
+                             "the most it may have at once", hint="Retry after Retry-After seconds.",
+                    headers={"Retry-After": "1"})
+
+
+class CompanyGate:
+    """At most `limit` requests of one company at once (per process); the
+    others wait for one of them to end, up to `wait` seconds."""
+
+    def __init__(self, limit: int, wait: float = COMPANY_WAIT) -> None:
+        self.limit, self.wait = limit, wait
+        self._slots: dict[str, list] = {}  # company -> [Semaphore, requests holding or waiting]
+
+    def busy(self, company: str) -> int:
+        entry = self._slots.get(company)
+        return 0 if entry is None else self.limit - entry[0]._value
+
+    @asynccontextmanager
+    async def slot(self, company: str, *, wait: bool = True) -> AsyncIterator[None]:
+        entry = self._slots.get(company)
+        if entry is None:
+            entry = self._slots[company] = [asyncio.Semaphore(self.limit), 0]
+        semaphore = entry[0]
+        entry[1] += 1
+        try:
+            if not wait and semaphore.locked():
+                raise company_busy(self.limit)
+            try:
+                await asyncio.wait_for(semaphore.acquire(), timeout=self.wait)
+            except TimeoutError:
+                raise company_busy(self.limit) from None
+            try:
+                yield
+            finally:
+                semaphore.release()
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0 and self._slots.get(company) is entry:
+                del self._slots[company]
 
 
 async def _configure(conn: psycopg.AsyncConnection) -> None:
@@ -63,14 +135,23 @@ class Tx:
     async def json(self, query: str, params: tuple | list = ()) -> Any:
         """The first column parsed: for the few routes that look inside."""
         text = await self.value(query, params)
-        return None if text is None else json.loads(text)
+        return None if text is None else loads(text)
+
+
+def default_company_requests(pool_size: int) -> int:
+    """A company may use all of a worker's pool but a quarter (at least one
+    connection), which stays for the other companies."""
+    return max(1, pool_size - max(1, pool_size // 4))
 
 
 class Database:
-    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, *, min_size: int = 2, max_size: int = 10, timeout: float = 10.0,
+                 company_requests: int | None = None) -> None:
         self.url = url
         self.pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, timeout=timeout,
                                         configure=_configure, open=False, name="docpal-serve")
+        self.gate = CompanyGate(company_requests or default_company_requests(max_size))
+        self._companies: dict[bytes, str] = {}  # sha256 of a key -> its company
 
     async def open(self) -> None:
         await self.pool.open(wait=False)
@@ -93,10 +174,17 @@ class Database:
 
     @asynccontextmanager
     async def tenant(self, key: str | None, host: str | None, state: dict | None = None) -> AsyncIterator[Tx]:
-        """An API transaction as the key's user (contract section 12)."""
+        """An API transaction as the key's user (contract section 12), in one
+        of its company's slots (CompanyGate)."""
         if not key:
             raise ApiError("28000", "an API key is required: Authorization: Bearer <key>")
-        async with self._transaction("docpal_app") as conn:
+        digest = hashlib.sha256(key.encode()).digest()
+        company = self._companies.get(digest)
+        if company is None:
+            company = await self._identify(key, digest)
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(self.gate.slot(company))
+            conn = await stack.enter_async_context(self._transaction("docpal_app"))
             try:
                 cur = await conn.execute("select docpal.authenticate(%s, true), docpal.resolve_company(%s)",
                                          (key, host or ""))
@@ -109,6 +197,25 @@ class Database:
             if host_company is not None and str(host_company) != ctx["company_id"]:
                 raise ApiError("42501", "this API key belongs to another company than the one the Host names")
             yield Tx(conn, ctx["company_id"], ctx["user_id"], ctx.get("scopes") or [])
+
+    async def _identify(self, key: str, digest: bytes) -> str:
+        """The company of a key not seen before: authenticate in a
+        transaction rolled back at once (so its request is not counted
+        twice against the key's rate limit). Errors are authenticate's."""
+        try:
+            async with self.pool.connection() as conn, conn.transaction(force_rollback=True):
+                await conn.execute("select pg_catalog.set_config('role', 'docpal_app', true)")
+                cur = await conn.execute("select docpal.authenticate(%s, true)->>'company_id'", (key,))
+                company = (await cur.fetchone())[0]
+        except psycopg.Error as exc:
+            raise from_database(exc, in_authenticate=True) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise ApiError("53300", "the server is busy: no database connection free",
+                           headers={"Retry-After": "1"}) from exc
+        if len(self._companies) >= KNOWN_KEYS:
+            del self._companies[next(iter(self._companies))]
+        self._companies[digest] = company
+        return company
 
     @asynccontextmanager
     async def service(self) -> AsyncIterator[Tx]:

@@ -78,8 +78,8 @@ QUERY_KINDS = ("table", "kanban", "tree", "gantt", "dropdown", "breadcrumb", "ca
 
 ERROR_RESPONSES = {
     "400": ("BadRequest", "Bad input: 22023, 22P02, 22007, 22008, 23502, 23514, 42703 or 54000."),
-    "401": ("Unauthorized", "No API key, or a bad one (28000)."),
-    "403": ("Forbidden", "Permission denied, a suspended company, or a Host of another company (42501)."),
+    "401": ("Unauthorized", "No API key, a bad, revoked or expired one, or its company suspended (28000)."),
+    "403": ("Forbidden", "Permission denied, or a Host of another company (42501)."),
     "404": ("NotFound", "Unknown table (42P01), or a record that does not exist or is not visible (P0002)."),
     "409": ("Conflict", "A relation target missing or in use (23503), a unique value taken (23505), "
                         "or a table others depend on (2BP01)."),

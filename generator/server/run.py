@@ -25,7 +25,19 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8080, workers
         signal.signal(sig, _exit_cleanly)
     uvicorn.run("docpal.server.app:app_from_env", factory=True, host=host, port=port, workers=workers,
                 access_log=False, log_level="warning", proxy_headers=False, server_header=False,
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5, **_protocol())
+
+
+def _protocol() -> dict:
+    """The HTTP protocol: uvicorn's httptools one with the request head
+    bounded (protocol.py), or h11 with its head limit set alike."""
+    try:
+        import httptools  # noqa: F401
+    except ImportError:
+        from .protocol import MAX_HEAD
+
+        return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEAD}
+    return {"http": "docpal.server.protocol:BoundedHttpTools"}
 
 
 def _exit_cleanly(signum, frame) -> None:
