@@ -155,7 +155,7 @@ def wrk_rate(base: str, query: str, key: str, connections: int, seconds: float) 
                   'response = function(status, headers, body) if status ~= 200 then bad = bad + 1 end end\n'
                   'done = function(summary, latency, requests) io.write("non-200: " .. summary.errors.status .. "\\n") end\n')
     try:
-        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "-s", lua.name,
+        out = subprocess.run(["wrk", "-t", "2", "-c", str(connections), "-d", f"{int(seconds)}s", "-s", lua.name,
                               f"{base}/api/records/items?{query}"], capture_output=True, text=True, check=True).stdout
     finally:
         os.unlink(lua.name)
@@ -314,7 +314,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10000, help="records in the table (default 10000)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--seconds", type=float, default=5, help="seconds per rate run (default 5)")
+    parser.add_argument("--seconds", type=int, default=5, help="seconds per rate run, whole (default 5)")
     parser.add_argument("--repeat", type=int, default=5, help="interleaved rounds of (a) (default 5)")
     parser.add_argument("--clients", type=int, default=200, help="SSE clients in (b) (default 200)")
     parser.add_argument("--events", type=int, default=100, help="events timed in (b) (default 100)")

@@ -624,8 +624,14 @@ def demo(database_url: str | None, data_dir: Path | None, blueprint: str | None)
 @click.option("--events-queue", type=click.IntRange(10, 100000), default=1000, show_default=True,
               envvar="DOCPAL_EVENTS_QUEUE", metavar="N",
               help="GET /api/events: events a client may have waiting before it is told to reconnect.")
+@click.option("--company-requests", type=click.IntRange(1, 500), default=None, envvar="DOCPAL_COMPANY_REQUESTS",
+              metavar="N", help="API requests of one company at once per worker; more wait, then 429 "
+                                "[default: the pool size less a quarter].")
+@click.option("--company-streams", type=click.IntRange(1, 100000), default=500, show_default=True,
+              envvar="DOCPAL_COMPANY_STREAMS", metavar="N",
+              help="GET /api/events: open streams of one company per worker; one more is 429.")
 def serve(database_url: str | None, host: str, port: int, workers: int, pool_size: int, no_access_log: bool,
-          events_poll: float, events_queue: int) -> None:
+          events_poll: float, events_queue: int, company_requests: int | None, company_streams: int) -> None:
     """Serve docpal over HTTP (contract section 12): the REST API, OpenAPI,
     live events, /admin (with DOCPAL_ADMIN_TOKEN) and dashboards."""
     from .server.app import Settings
@@ -634,7 +640,8 @@ def serve(database_url: str | None, host: str, port: int, workers: int, pool_siz
     url = deploy.libpq_url(_need_url(database_url))
     settings = Settings(database_url=url, admin_token=os.environ.get("DOCPAL_ADMIN_TOKEN") or None,
                         pool_min=min(2, pool_size), pool_max=pool_size, access_log=not no_access_log,
-                        events_poll=events_poll, events_queue=events_queue)
+                        events_poll=events_poll, events_queue=events_queue,
+                        company_requests=company_requests, company_streams=company_streams)
     run_server(settings, host=host, port=port, workers=workers)
 
 

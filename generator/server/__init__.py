@@ -9,6 +9,7 @@ SQLSTATE onto HTTP. No business rule lives here; the database decides.
                  (SET LOCAL ROLE, authenticate(key, true), Host check)
     errors.py    SQLSTATE -> status, the error body, Retry-After
     run.py       uvicorn, --workers, clean shutdown
+    protocol.py  uvicorn's HTTP protocol with the request head bounded (size, time)
     openapi.py   GET /api/openapi.json (per company, from list_tables) and the page GET /api/docs
     admin.py     the page /admin and its routes /admin/api/ (DOCPAL_ADMIN_TOKEN, as docpal_service)
     dashboard.py the page /app/dashboards/{slug} and its charts route (an API key)

@@ -38,7 +38,7 @@ async def json_body(request: Request, *kinds: type, required: bool = True) -> tu
         return None, None
     try:
         text = raw.decode("utf-8")
-        value = strict_json(text)
+        value = strict_json(text, "the request body")
     except UnicodeDecodeError:
         raise ApiError("22023", "the request body is not UTF-8") from None
     except ValueError as exc:

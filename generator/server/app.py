@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from . import errors
 from .db import Database
-from .errors import ApiError
+from .errors import ApiError, too_deep
 
 log = logging.getLogger("docpal.serve")
 
@@ -38,6 +38,10 @@ class Settings:
     events_poll: float = 5.0
     #: frames a client of GET /api/events may have waiting before it is told to reconnect
     events_queue: int = 1000
+    #: API requests of one company at once per worker (None: the pool but a quarter; db.CompanyGate)
+    company_requests: int | None = None
+    #: open GET /api/events streams of one company per worker (429 past it)
+    company_streams: int = 500
     access_log: bool = True
     extra: dict = field(default_factory=dict)
 
@@ -98,6 +102,8 @@ async def read_json(request: Request, *, required: bool = True, kind: type | Non
         value = json.loads(body)
     except ValueError as exc:
         raise ApiError("22023", f"the request body is not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise too_deep("the request body") from None
     if kind is not None and not isinstance(value, kind):
         raise ApiError("22023", f"the request body must be a JSON {'object' if kind is dict else 'array'}")
     return value
@@ -144,6 +150,12 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
     return errors.response(exc)
 
 
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    """Anything unforeseen: 500 in the error shape, nothing of the exception
+    in it (the traceback goes to the server's log only)."""
+    return errors.response(ApiError("XX000", "internal error"))
+
+
 async def _http_error(request: Request, exc: HTTPException) -> Response:
     """Starlette's own 404 (no such route) and 405 (method) in the error shape."""
     code = {404: "42P01", 405: "22023"}.get(exc.status_code, "22023")
@@ -186,6 +198,34 @@ class AccessLog:
             sys.stderr.write(json.dumps(line) + "\n")
 
 
+class SecurityHeaders:
+    """Headers every answer carries unless its route set its own:
+    `Cache-Control: no-store` (answers hold a company's data or an admin's:
+    no browser or proxy keeps a copy; the pages' scripts and styles under
+    /static/ are the exception) and `X-Content-Type-Options: nosniff`."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cache = not scope["path"].startswith("/static/")
+
+        async def send_headers(message) -> None:
+            if message["type"] == "http.response.start":
+                names = {name.lower() for name, _ in message.get("headers", ())}
+                extra = [(b"x-content-type-options", b"nosniff")] if b"x-content-type-options" not in names else []
+                if cache and b"cache-control" not in names:
+                    extra.append((b"cache-control", b"no-store"))
+                if extra:
+                    message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_headers)
+
+
 def routes() -> list[BaseRoute]:
     """Every route: each module of the server adds its own."""
     from . import api  # the REST routes of section 12 (imports this module's helpers)
@@ -209,9 +249,11 @@ def routes() -> list[BaseRoute]:
 def create_app(settings: Settings) -> Starlette:
     from .events import Hub
 
-    db = Database(settings.database_url, min_size=settings.pool_min, max_size=settings.pool_max)
+    db = Database(settings.database_url, min_size=settings.pool_min, max_size=settings.pool_max,
+                  company_requests=settings.company_requests)
     # the event hub of this worker process: one LISTEN connection, a group per API key
-    hub = Hub(db, settings.database_url, poll=settings.events_poll, queue=settings.events_queue)
+    hub = Hub(db, settings.database_url, poll=settings.events_poll, queue=settings.events_queue,
+              company_streams=settings.company_streams)
 
     @asynccontextmanager
     async def lifespan(app: Starlette):
@@ -224,10 +266,12 @@ def create_app(settings: Settings) -> Starlette:
             await db.close()
 
     app = Starlette(routes=routes(), lifespan=lifespan,
-                    exception_handlers={ApiError: _api_error, HTTPException: _http_error})
+                    exception_handlers={ApiError: _api_error, HTTPException: _http_error,
+                                        Exception: _internal_error})
     app.state.settings = settings
     app.state.db = db
     app.state.events = hub
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog, enabled=settings.access_log)
     return app
 

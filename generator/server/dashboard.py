@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from . import charts
 from .admin import NO_STORE, page
 from .app import tenant
-from .errors import ApiError
+from .errors import ApiError, too_deep
 
 _SLUG = re.compile(r"[a-z][a-z0-9_]{0,62}")
 MAX_PARAMS = 8192
@@ -50,13 +50,17 @@ async def dashboard_charts(request: Request) -> Response:
         params = json.loads(raw)
     except ValueError as exc:
         raise ApiError("22023", f"params is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise too_deep("params") from None
     if not isinstance(params, dict):
         raise ApiError("22023", "params must be a JSON object")
     async with tenant(request) as tx:
         board = await tx.json("select docpal.get_dashboard(%s, %s::jsonb)", (slug, json.dumps(params)))
         reports = await tx.json("select docpal.list_reports()")
+    # a fragment the page puts in place; opened on its own it may run and load nothing
     return HTMLResponse(charts.render_dashboard(board, reports),
-                        headers={**NO_STORE, "X-Content-Type-Options": "nosniff"})
+                        headers={**NO_STORE, "X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'"})
 
 
 def routes() -> list[BaseRoute]:

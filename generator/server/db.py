@@ -38,7 +38,7 @@ import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,8 +63,16 @@ def _json_int(text: str) -> int | str:
 
 
 def loads(text: str):
-    """json.loads for what the database wrote (jsonb numbers can be any size)."""
-    return json.loads(text, parse_int=_json_int)
+    """json.loads for what the database wrote (jsonb numbers can be any size;
+    nesting past what Python parses is 54000, not a 500)."""
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except RecursionError:
+        raise ApiError("54000", "the result is JSON nested too deeply for the server to read") from None
+
+
+def pool_busy() -> ApiError:
+    return ApiError("53300", "the server is busy: no database connection free", headers={"Retry-After": "1"})
 
 
 def company_busy(limit: int) -> ApiError:
@@ -81,20 +89,14 @@ class CompanyGate:
         self.limit, self.wait = limit, wait
         self._slots: dict[str, list] = {}  # company -> [Semaphore, requests holding or waiting]
 
-    def busy(self, company: str) -> int:
-        entry = self._slots.get(company)
-        return 0 if entry is None else self.limit - entry[0]._value
-
     @asynccontextmanager
-    async def slot(self, company: str, *, wait: bool = True) -> AsyncIterator[None]:
+    async def slot(self, company: str) -> AsyncIterator[None]:
         entry = self._slots.get(company)
         if entry is None:
             entry = self._slots[company] = [asyncio.Semaphore(self.limit), 0]
         semaphore = entry[0]
         entry[1] += 1
         try:
-            if not wait and semaphore.locked():
-                raise company_busy(self.limit)
             try:
                 await asyncio.wait_for(semaphore.acquire(), timeout=self.wait)
             except TimeoutError:
@@ -165,12 +167,11 @@ class Database:
             async with self.pool.connection() as conn, conn.transaction():
                 await conn.execute("select pg_catalog.set_config('role', %s, true)", (role,))
                 yield conn
+        except psycopg_pool.PoolTimeout as exc:  # an OperationalError too: caught first
+            raise pool_busy() from exc
         except psycopg.Error as exc:
             # errors of COMMIT itself, or raised by code that did not map them
             raise from_database(exc) from exc
-        except psycopg_pool.PoolTimeout as exc:
-            raise ApiError("53300", "the server is busy: no database connection free",
-                           headers={"Retry-After": "1"}) from exc
 
     @asynccontextmanager
     async def tenant(self, key: str | None, host: str | None, state: dict | None = None) -> AsyncIterator[Tx]:
@@ -182,9 +183,7 @@ class Database:
         company = self._companies.get(digest)
         if company is None:
             company = await self._identify(key, digest)
-        async with AsyncExitStack() as stack:
-            await stack.enter_async_context(self.gate.slot(company))
-            conn = await stack.enter_async_context(self._transaction("docpal_app"))
+        async with self.gate.slot(company), self._transaction("docpal_app") as conn:
             try:
                 cur = await conn.execute("select docpal.authenticate(%s, true), docpal.resolve_company(%s)",
                                          (key, host or ""))
@@ -207,11 +206,10 @@ class Database:
                 await conn.execute("select pg_catalog.set_config('role', 'docpal_app', true)")
                 cur = await conn.execute("select docpal.authenticate(%s, true)->>'company_id'", (key,))
                 company = (await cur.fetchone())[0]
+        except psycopg_pool.PoolTimeout as exc:  # an OperationalError too: caught first
+            raise pool_busy() from exc
         except psycopg.Error as exc:
             raise from_database(exc, in_authenticate=True) from exc
-        except psycopg_pool.PoolTimeout as exc:
-            raise ApiError("53300", "the server is busy: no database connection free",
-                           headers={"Retry-After": "1"}) from exc
         if len(self._companies) >= KNOWN_KEYS:
             del self._companies[next(iter(self._companies))]
         self._companies[digest] = company

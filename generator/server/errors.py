@@ -43,13 +43,19 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def too_deep(what: str) -> ApiError:
+    """54000 for JSON nested deeper than Python parses (about 1,000 levels):
+    a size limit, answered before any SQL (never a 500)."""
+    return ApiError("54000", f"{what} is JSON nested too deeply", hint="Nest arrays and objects less than 500 deep.")
+
+
 def _details(detail: str | None):
     """23514 and friends carry JSON in DETAIL: hand it on as JSON."""
     if not detail:
         return None
     try:
         return json.loads(detail)
-    except ValueError:
+    except (ValueError, RecursionError):
         return detail
 
 
@@ -89,4 +95,8 @@ def status_of(err: ApiError) -> int:
 
 def response(err: ApiError) -> JSONResponse:
     body = {"code": err.code, "message": err.message, "details": err.details, "hint": err.hint}
-    return JSONResponse(body, status_code=status_of(err), headers=err.headers)
+    status = status_of(err)
+    headers = err.headers
+    if status == 401 and "WWW-Authenticate" not in headers:
+        headers = {**headers, "WWW-Authenticate": 'Bearer realm="docpal"'}  # RFC 9110: a 401 names its scheme
+    return JSONResponse(body, status_code=status, headers=headers)

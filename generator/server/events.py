@@ -42,6 +42,10 @@ Fan-out, per worker process (each ``--workers`` process has its own hub):
   error body of section 12 as data). Passing trouble (the database
   unreachable, no pooled connection free, the key's rate limit) is waited
   out; the stream stays.
+- a company may have at most ``company_streams`` streams open per worker
+  process: one more is 429 (53400) with ``Retry-After``, so that one
+  company's thousands of streams cannot take the process's memory from the
+  others.
 - SIGTERM/SIGINT: the hub hears the signal before uvicorn does (its handler
   is chained in front of uvicorn's), ends every stream at once and refuses
   new ones (503), so uvicorn's graceful shutdown finds no open response to
@@ -249,8 +253,10 @@ class Group:
 class Hub:
     """The event hub of one worker process (module docstring)."""
 
-    def __init__(self, db, url: str, *, poll: float, queue: int) -> None:
+    def __init__(self, db, url: str, *, poll: float, queue: int, company_streams: int = 500) -> None:
         self.db, self.url, self.poll, self.queue = db, url, poll, queue
+        self.company_streams = company_streams
+        self.streams: dict[str, int] = {}  # company id -> its open streams
         self.groups: dict[str, Group] = {}
         self.channels: dict[str, str] = {}  # company id -> its channel
         self.listeners: dict[str, set[Group]] = {}  # channel -> the groups it wakes
@@ -320,6 +326,24 @@ class Hub:
             client.end("error", frame)
         _line(events="streams ended", company=group.company, code=err.code, clients=len(group.clients))
         self._drop(group)
+
+    # --- streams per company ----------------------------------------------------------
+
+    def admit(self, company: str) -> None:
+        """Counts one more stream of the company; 429 (53400) past its limit."""
+        open_now = self.streams.get(company, 0)
+        if open_now >= self.company_streams:
+            raise ApiError("53400", f"this company has {open_now} event streams open on this server process, "
+                                    "the most it may have", hint="Close a stream, or share one between clients.",
+                           headers={"Retry-After": "5"})
+        self.streams[company] = open_now + 1
+
+    def release(self, company: str) -> None:
+        left = self.streams.get(company, 0) - 1
+        if left > 0:
+            self.streams[company] = left
+        else:
+            self.streams.pop(company, None)
 
     # --- groups -----------------------------------------------------------------
 
@@ -405,6 +429,12 @@ class EventStream:
         self.first = first
 
     async def __call__(self, scope, receive, send) -> None:
+        try:
+            await self._run(receive, send)
+        finally:
+            self.hub.release(self.company)  # admitted by stream()
+
+    async def _run(self, receive, send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": [
             (b"content-type", b"text/event-stream; charset=utf-8"),
             (b"cache-control", b"no-store"),
@@ -546,6 +576,7 @@ async def stream(request: Request):
         raise ApiError("57P01", "the server is shutting down", headers={"Retry-After": "1"})
     if request.method == "HEAD":
         return Response(status_code=200, media_type="text/event-stream")  # no body: no stream to hold open
+    hub.admit(company)  # released when the stream ends (EventStream)
     return EventStream(hub, Client(hub.queue), key, company, channel, first)
 
 

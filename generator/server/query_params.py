@@ -29,7 +29,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from .errors import ApiError
+from .errors import ApiError, too_deep
 
 LIST_PARAMS = ("fields", "filter", "search", "sort", "limit", "offset", "count")
 COUNTS = ("exact", "estimated", "none")
@@ -40,9 +40,14 @@ def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
 
-def strict_json(text: str):
-    """json.loads without NaN and Infinity (PostgreSQL's jsonb has neither)."""
-    return json.loads(text, parse_constant=_no_constant)
+def strict_json(text: str, what: str = "the JSON"):
+    """json.loads without NaN and Infinity (PostgreSQL's jsonb has neither).
+    ValueError when it is not JSON; ApiError 54000 when it is nested deeper
+    than Python parses (a size limit, never a 500)."""
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise too_deep(what) from None
 
 
 def _paths(name: str, value: str) -> list[str]:
@@ -76,7 +81,7 @@ def list_spec(items: Iterable[tuple[str, str]]) -> tuple[str, int]:
         parts.append('"columns": ' + json.dumps(_paths("fields", seen["fields"])))
     if "filter" in seen:
         try:
-            filters = strict_json(seen["filter"])
+            filters = strict_json(seen["filter"], "query parameter filter")
         except ValueError:
             raise ApiError("22023", "query parameter filter is not valid JSON",
                            hint='filter={"price": {"gt": 10}} (URL-encoded)') from None
