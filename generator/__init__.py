@@ -1,3 +1,3 @@
 """docpal: PostgreSQL-native dynamic-schema platform (generator, deploy, CLI)."""
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
