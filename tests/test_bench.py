@@ -140,3 +140,18 @@ def test_http_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("ratio HTTP / direct") == 2
     assert "commit -> last client: p50" in proc.stdout and "resident memory per worker" in proc.stdout
+
+
+def test_tenants_peer_benchmark_runs(dburl):
+    # installs django, django-tenants and psycopg from PyPI into a throw-away venv
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "bench_tenants_peer.py"), "--tiny", "--database-url", dburl],
+        capture_output=True, text=True, timeout=900)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.count("ratio django-tenants / docpal:") == 6  # first and last tenants, rollout; summary
+    assert "docpal create_company + 5 create_table" in proc.stdout
+    assert "django-tenants migrate_schemas" in proc.stdout
+    assert "checked: docpal 5/5 tenants, django-tenants 5/5 tenants have every new column" in proc.stdout
+    assert "catalog rows per tenant: docpal" in proc.stdout
+    assert proc.stdout.startswith("load average at start:") and "load average at end:" in proc.stdout
