@@ -34,7 +34,8 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from .. import blueprints
-from .app import json_text, read_json, require_admin
+from .api_util import json_body
+from .app import json_text, require_admin
 from .db import Tx
 from .errors import ApiError
 
@@ -117,7 +118,7 @@ async def create_company(request: Request) -> Response:
     (create_user, which needs display_name); api_key true (with an owner)
     makes the owner an API key with every scope, returned this once."""
     require_admin(request)
-    body = await read_json(request)
+    body, _ = await json_body(request)
     _keys(body, {"slug", "name", "settings", "owner", "api_key"}, "a new company")
     slug, name = _text(body, "slug", limit=63), _text(body, "name")
     settings = body.get("settings", {})
@@ -179,7 +180,7 @@ async def suspend(request: Request) -> Response:
     """Body {reason}."""
     require_admin(request)
     ref = _ref(request)
-    body = await read_json(request)
+    body, _ = await json_body(request)
     _keys(body, {"reason"}, "a suspension")
     reason = _text(body, "reason", limit=1000)
     async with request.app.state.db.service() as tx:
@@ -202,7 +203,7 @@ async def quota(request: Request) -> Response:
     max_file_bytes} (set_quota checks the keys and values)."""
     require_admin(request)
     ref = _ref(request)
-    body = await read_json(request)
+    body, _ = await json_body(request)
     async with request.app.state.db.service() as tx:
         company = await _company(tx, ref)
         return json_text(await tx.value("select docpal.set_quota(%s::uuid, %s::jsonb)",
@@ -226,7 +227,7 @@ async def apply_blueprint(request: Request) -> Response:
     apply-blueprint` does; 22023 when it has neither."""
     require_admin(request)
     ref = _ref(request)
-    body = await read_json(request)
+    body, _ = await json_body(request)
     _keys(body, {"blueprint"}, "a blueprint request")
     document = _blueprint(body.get("blueprint"))
     async with request.app.state.db.service() as tx:

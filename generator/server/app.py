@@ -8,7 +8,6 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from . import errors
 from .db import Database
-from .errors import ApiError, too_deep
+from .errors import ApiError
 
 log = logging.getLogger("docpal.serve")
 
@@ -89,24 +88,6 @@ async def read_body(request: Request) -> bytes:
         chunks.append(chunk)
     request._body = b"".join(chunks)  # what request.body() returns from now on
     return request._body
-
-
-async def read_json(request: Request, *, required: bool = True, kind: type | None = dict):
-    """The request body as JSON; 22023 (400) before any SQL when it is not."""
-    body = await read_body(request)
-    if not body:
-        if required:
-            raise ApiError("22023", "the request body must be JSON")
-        return None
-    try:
-        value = json.loads(body)
-    except ValueError as exc:
-        raise ApiError("22023", f"the request body is not valid JSON: {exc.msg}") from None
-    except RecursionError:
-        raise too_deep("the request body") from None
-    if kind is not None and not isinstance(value, kind):
-        raise ApiError("22023", f"the request body must be a JSON {'object' if kind is dict else 'array'}")
-    return value
 
 
 def require_admin(request: Request) -> None:

@@ -23,7 +23,8 @@ from starlette.routing import BaseRoute, Route
 from . import charts
 from .admin import NO_STORE, page
 from .app import tenant
-from .errors import ApiError, too_deep
+from .errors import ApiError
+from .query_params import strict_json
 
 _SLUG = re.compile(r"[a-z][a-z0-9_]{0,62}")
 MAX_PARAMS = 8192
@@ -47,11 +48,9 @@ async def dashboard_charts(request: Request) -> Response:
     if len(raw) > MAX_PARAMS:
         raise ApiError("54000", f"params is over {MAX_PARAMS} characters")
     try:
-        params = json.loads(raw)
+        params = strict_json(raw, "params")
     except ValueError as exc:
         raise ApiError("22023", f"params is not valid JSON: {exc}") from None
-    except RecursionError:
-        raise too_deep("params") from None
     if not isinstance(params, dict):
         raise ApiError("22023", "params must be a JSON object")
     async with tenant(request) as tx:
