@@ -26,10 +26,26 @@ c. The docpal table filled to M rows by one plain ``INSERT ... SELECT ...
    table is compared before and after each one to tell whether it rewrote
    the table.
 
-Goals (reported, not enforced): speed ratio >= 0.35 for (a), >= 0.5 for (b),
-and the no-rewrite alter_column < 100 ms on M rows.
+d. First call on a fresh connection (``--fresh`` rounds, run first, before
+   (a)-(c)), with ``--fresh-companies`` companies in the database (default
+   500; one of them has the table ``items`` of ``benchdb.SPEC`` with 2,000
+   records). Each round opens a new connection per case, the cases
+   interleaved (their order rotates), and times from the first statement:
+   (1) plain first query: a 20-row page of the company's table by its
+   indexed ``status``, hand-written; (2) ``set_context`` + the first
+   ``query_table`` of the same page; (3) ``set_context`` + the first
+   ``create_record``; (4) for reference, a plain first ``INSERT``. Medians,
+   and (2), (3) minus (1); with a server on this machine also the backend's
+   CPU time for the same statements (/proc/<pid>/schedstat), which the
+   machine's load does not change. Five more fresh connections of (2) and of
+   (3) then report the functions with the most self time (``track_functions``).
 
-Run:  .venv/bin/python bench/bench_records.py [--rows N] [--big-rows M] [--database-url URL]
+Goals (reported, not enforced): speed ratio >= 0.35 for (a), >= 0.5 for (b),
+the no-rewrite alter_column < 100 ms on M rows, and (d) (2) and (3) at most
+(1) + 3 ms.
+
+Run:  .venv/bin/python bench/bench_records.py [--rows N] [--big-rows M] [--fresh R]
+      [--fresh-companies C] [--fresh-only] [--database-url URL]
 
 Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
 cluster (docpal.embedded, durable settings) and removes it afterwards; with a
@@ -41,6 +57,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from decimal import Decimal
@@ -108,8 +125,145 @@ def array_literal(items: list[str]) -> str:
     return "{" + ",".join(items) + "}"  # option values need no quoting
 
 
-def bench(url: str, n: int, m: int) -> int:
+FRESH_ROWS = 2000
+FRESH_PAGE = {"filters": {"status": "open"}, "sort": ["id"], "limit": 20}
+
+
+def backend_schedstat(conn: psycopg.Connection) -> str | None:
+    """/proc/<pid>/schedstat of the connection's backend when the server runs on
+    this machine (the process is a postgres one), else None."""
+    stat = f"/proc/{conn.info.backend_pid}/schedstat"
+    if not (conn.info.host in ("localhost", "127.0.0.1", "::1") or conn.info.host.startswith("/")):
+        return None
+    try:
+        with open(f"/proc/{conn.info.backend_pid}/cmdline", "rb") as f:
+            if b"postgres" not in f.read():
+                return None
+        return stat if os.path.exists(stat) else None
+    except OSError:
+        return None
+
+
+def backend_cpu(stat: str | None) -> int | None:
+    """The backend's CPU time so far in ns (first field of schedstat), or None."""
+    if stat is None:
+        return None
+    try:
+        with open(stat) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def fresh_connections(url: str, rounds: int, companies: int) -> tuple[dict[str, float], dict[str, float] | None]:
+    """Part (d): the first statements of fresh connections; medians in ms by case,
+    wall clock and (a local server only, else None) backend CPU time."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        user = conn.execute("select docpal.create_user('fresh@example.com', 'Fresh')").fetchone()[0]
+        t0 = time.perf_counter()
+        for i in range(companies):
+            company = conn.execute("select docpal.create_company(%s, %s)", (f"fresh-{i}", f"Fresh {i}")).fetchone()[0]
+            conn.execute("select docpal.add_member(%s, %s, 'owner')", (company, user))
+        print(f"(d) {companies} companies made in {time.perf_counter() - t0:.1f} s", flush=True)
+        conn.execute("select docpal.set_context(%s, %s, false)", (company, user))  # the last one
+        conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(benchdb.SPEC),))
+        conn.execute("select docpal.create_records(%s, %s::jsonb)", (benchdb.SLUG, json.dumps(
+            [{"title": f"Item {i}", "amount": i % 1000, "status": benchdb.STATUSES[i % 3]}
+             for i in range(FRESH_ROWS)])))
+        schema = conn.execute("select schema_name from docpal_private.companies where id = %s",
+                              (company,)).fetchone()[0]
+        conn.execute(sql.SQL("vacuum (analyze) {}").format(sql.Identifier(schema, benchdb.SLUG)))
+        conn.execute("checkpoint")
+        preload = conn.execute("show shared_preload_libraries").fetchone()[0]
+    table = sql.Identifier(schema, benchdb.SLUG)
+    page = json.dumps(FRESH_PAGE)
+    plain_query = sql.SQL("select coalesce(jsonb_agg(to_jsonb(p) order by p.id), '[]') from"
+                          " (select * from {} t where t.status = 'open' order by t.id limit 20) p").format(table)
+    plain_insert = sql.SQL("insert into {} (title, status, created_by, updated_by) values (%s, 'open', %s, %s)"
+                           " returning *").format(table)
+    record = json.dumps({"title": "fresh", "status": "open"})
+
+    def plain_first(conn: psycopg.Connection) -> None:
+        conn.execute(plain_query).fetchone()
+
+    def query_first(conn: psycopg.Connection) -> None:
+        conn.execute("select docpal.set_context(%s, %s, false)", (company, user))
+        assert len(conn.execute("select docpal.query_table(%s, %s::jsonb)",
+                                (benchdb.SLUG, page)).fetchone()[0]["rows"]) == 20
+
+    def write_first(conn: psycopg.Connection) -> None:
+        conn.execute("select docpal.set_context(%s, %s, false)", (company, user))
+        conn.execute("select docpal.create_record(%s, %s::jsonb)", (benchdb.SLUG, record)).fetchone()
+
+    def plain_insert_first(conn: psycopg.Connection) -> None:
+        conn.execute(plain_insert, ("fresh", user, user)).fetchone()
+
+    cases = [("(1) plain first query", plain_first), ("(2) set_context + first query_table", query_first),
+             ("(3) set_context + first create_record", write_first),
+             ("(4) plain first INSERT (reference)", plain_insert_first)]
+    times: dict[str, list[float]] = {label: [] for label, _ in cases}
+    cpu: dict[str, list[float]] = {label: [] for label, _ in cases}
+    for r in range(rounds + 1):  # round 0 warms the server's caches and is not counted
+        for k in range(len(cases)):
+            label, case = cases[(r + k) % len(cases)]
+            with psycopg.connect(url, autocommit=True) as conn:
+                stat = backend_schedstat(conn)
+                c0 = backend_cpu(stat)
+                t0 = time.perf_counter()
+                case(conn)
+                t1 = time.perf_counter()
+                c1 = backend_cpu(stat)
+                if r:
+                    times[label].append((t1 - t0) * 1e3)
+                    if c0 is not None and c1 is not None:
+                        cpu[label].append((c1 - c0) / 1e6)
+    medians = {label: median(t) for label, t in times.items()}
+    base = medians[cases[0][0]]
+    print(f"(d) first statements on a fresh connection, {rounds} rounds, {companies} companies,"
+          f" shared_preload_libraries = '{preload}':")
+    for label, _ in cases:
+        extra = "" if label == cases[0][0] else f"   (1) + {medians[label] - base:6.2f} ms"
+        if label == cases[2][0]:
+            extra += f", (4) + {medians[label] - medians[cases[3][0]]:6.2f} ms"
+        print(f"  {label:40s} median {medians[label]:7.2f} ms{extra}")
+    cpu_medians = None
+    if all(cpu.values()):
+        # the server's own CPU time for the statements (/proc/<pid>/schedstat of the
+        # backend, a local server only): what the machine's load does not change
+        cpu_medians = {label: median(t) for label, t in cpu.items()}
+        cpu_base = cpu_medians[cases[0][0]]
+        print("  backend CPU time of the same statements (median):")
+        for label, _ in cases:
+            extra = "" if label == cases[0][0] else f"   (1) + {cpu_medians[label] - cpu_base:6.2f} ms"
+            print(f"  {label:40s} CPU    {cpu_medians[label]:7.2f} ms{extra}")
+    profiles = min(rounds, 5)
+    for label, case in cases[1:3]:
+        functions: dict[str, list[tuple[int, float, float]]] = {}
+        for _ in range(profiles):
+            with psycopg.connect(url, autocommit=True, options="-c track_functions=all") as conn:
+                conn.execute("begin")
+                case(conn)
+                for name, calls, self_ms, total_ms in conn.execute(
+                        "select schemaname || '.' || funcname, calls, self_time, total_time"
+                        "  from pg_stat_xact_user_functions").fetchall():
+                    functions.setdefault(re.sub("^company_[0-9a-f]{32}", "<company>", name), []).append(
+                        (calls, self_ms, total_ms))
+                conn.execute("rollback")
+        top = sorted(((median(x[1] for x in v), median(x[2] for x in v), v[0][0], name)
+                      for name, v in functions.items()), reverse=True)
+        print(f"  {label}: {len(top)} functions, self time {sum(t[0] for t in top):.1f} ms"
+              f" (medians of {profiles} connections); the most:")
+        for self_ms, total_ms, calls, name in top[:10]:
+            print(f"    {self_ms:6.2f} ms self {total_ms:6.2f} ms total {calls:3d} x {name}")
+    return medians, cpu_medians
+
+
+def bench(url: str, n: int, m: int, fresh: int = 0, fresh_companies: int = 0, fresh_only: bool = False) -> int:
     deploy.migrate(url)
+    fresh_medians = fresh_connections(url, fresh, fresh_companies) if fresh else None
+    if fresh_only:
+        print_fresh(fresh_medians)
+        return 0
     with psycopg.connect(url, autocommit=True) as conn:
         company, user = benchdb.company_in_context(conn)
         conn.execute("select docpal.create_table(%s::jsonb)", (json.dumps(SPEC),))
@@ -241,8 +395,27 @@ def bench(url: str, n: int, m: int) -> int:
     print(f"(c) {c_label} on {m} rows: {c_ms:.1f} ms (goal < 100 ms), rewrite: {yn[c_rw]}")
     print(f"    {q_label}: {q_ms:.1f} ms, rewrite: {yn[q_rw]}")
     print(f"    {n_label}: {n_ms:.1f} ms, rewrite: {yn[n_rw]}")
+    print_fresh(fresh_medians, rule=False)
     print("=" * 72)
     return 0
+
+
+def print_fresh(fresh: tuple[dict[str, float], dict[str, float] | None] | None, rule: bool = True) -> None:
+    """The summary lines of part (d)."""
+    if not fresh:
+        return
+    if rule:
+        print("\n" + "=" * 72)
+    for what, medians in zip(("", "backend CPU: "), fresh):
+        if not medians:
+            continue
+        plain, query, write, insert = medians.values()
+        print(f"(d) fresh connection, {what}plain first query {plain:.2f} ms; set_context + first query_table"
+              f" {query:.2f} ms = (1) + {query - plain:.2f} ms; set_context + first create_record {write:.2f} ms"
+              f" = (1) + {write - plain:.2f} ms = plain first INSERT {insert:.2f} ms + {write - insert:.2f} ms"
+              f" (goal: each at most + 3 ms)")
+    if rule:
+        print("=" * 72)
 
 
 
@@ -251,11 +424,19 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=10000, help="rows for parts (a) and (b) (default 10000)")
     parser.add_argument("--big-rows", type=int, default=1000000,
                         help="rows in the table for the schema changes of part (c) (default 1000000)")
+    parser.add_argument("--fresh", type=int, default=30,
+                        help="rounds of fresh connections for part (d) (default 30; 0 skips it)")
+    parser.add_argument("--fresh-companies", type=int, default=500,
+                        help="companies in the database for part (d) (default 500)")
+    parser.add_argument("--fresh-only", action="store_true", help="run part (d) only")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     with benchdb.fresh_database(args.database_url) as url:
-        return bench(url, args.rows, args.big_rows)
+        status = bench(url, args.rows, args.big_rows, args.fresh, args.fresh_companies, args.fresh_only)
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return status
 
 if __name__ == "__main__":
     sys.exit(main())

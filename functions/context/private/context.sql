@@ -25,7 +25,7 @@ begin
             message = 'the docpal context is not valid in this session',
             hint = 'A context is set only by docpal.set_context or docpal.authenticate.';
     end if;
-    if not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then
+    if v_parts[4] <> '' and not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then  -- set_context's: no key
         raise exception using
             errcode = '42501',
             message = 'the API key of this docpal context has been revoked or has expired',

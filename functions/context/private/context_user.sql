@@ -22,7 +22,7 @@ begin
        or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
        or v_parts[4] !~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$'
        or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3], nullif(v_parts[4], '')::uuid)
-       or not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then
+       or (v_parts[4] <> '' and not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid)) then
         return null;
     end if;
     return v_parts[2]::uuid;

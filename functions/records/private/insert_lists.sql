@@ -8,9 +8,11 @@ as $$
    (the user) for the two. p_source replaces _r: a distributed company's
    INSERT names the record in each value (create_record). */
 begin
-    select pg_catalog.string_agg(pg_catalog.format('%I', c), ', ')
-      into o_targets from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) c;
-    select coalesce(pg_catalog.string_agg(pg_catalog.format('%s.%I', p_source, c), ', ') || ', ', '') || '$2, $2'
-      into o_values from pg_catalog.unnest(p_columns) c;
+    -- one statement (one plan to make on a fresh connection)
+    select pg_catalog.string_agg(pg_catalog.format('%I', c.name), ', ' order by c.n),
+           coalesce(pg_catalog.string_agg(pg_catalog.format('%s.%I', p_source, c.name), ', ' order by c.n)
+                        filter (where c.n <= pg_catalog.cardinality(p_columns)) || ', ', '') || '$2, $2'
+      into o_targets, o_values
+      from pg_catalog.unnest(p_columns || array['created_by', 'updated_by']) with ordinality c(name, n);
 end
 $$;

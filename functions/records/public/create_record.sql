@@ -51,7 +51,9 @@ begin
                                                    else array(select c from pg_catalog.unnest(v_columns || v_many) c
                                                                where c <> all (v_filled)) end);
     v_read := docpal_private.permission(v_ctx, create_record.slug, 'read');
-    perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, pg_catalog.jsonb_build_array(v_data));
+    if v_data ? 'id' then  -- an explicit id: not one the audit log knows (23505)
+        perform docpal_private.require_new_ids(v_ctx.schema_name, create_record.slug, pg_catalog.jsonb_build_array(v_data));
+    end if;
     if docpal_private.company_distributed(v_ctx.schema_name) then
         -- Citus: INSERT ... VALUES, which it sends to the company's node as
         -- one statement; INSERT ... SELECT from a function would go through
