@@ -24,11 +24,28 @@ into the plain one; then VACUUM ANALYZE).
 
    1-3 run as one warm-up round and 3 measured rounds; the medians are
    reported, as µs per statement (ms for 3) and a "speed ratio" = plain time /
-   docpal time, i.e. docpal's speed as a fraction of plain SQL's.
+   docpal time, i.e. docpal's speed as a fraction of plain SQL's; with the
+   WAL bytes per statement of each (pg_current_wal_lsn before and after
+   each statement, untimed; medians of the rounds) and, with the server on
+   this machine, a speed ratio of the server process's CPU seconds
+   (/proc/<pid>/stat), which the machine's load hardly moves.
 4. The audit log filled up to E entries (bulk UPDATEs of the docpal table),
    ``docpal.seal_audit_chain()`` once (seconds, entries/s), then
    ``docpal.verify_audit_chain()`` (seconds, entries/s; checked: ok and
    checked = the number of entries in the log).
+
+6. History lookups: per round (a warm-up and 3 measured) S/10 (at least 20)
+   ``docpal.record_history`` calls on random records and as many direct
+   queries of the same records' entries in the log (``select * ... where
+   "table" = $1 and record_id = $2 order by id``, prepared, fetched), call
+   by call alternating which goes first (checked: same number of entries).
+   Reported: µs per call and the ratio history / direct (median of the
+   rounds); goal <= 2.25, supa_audit's ratio on the same data.
+7. The size of the generated capture function ``_audit_items`` (characters)
+   and the first single-row UPDATE on a fresh connection (no context), on
+   the docpal table and on the plain one, alternating, 7 rounds (medians):
+   what PL/pgSQL's compiling of the capture adds to a new backend's first
+   write.
 
 5. Against the previous release (issue 14; skipped with ``--no-release``):
    two more databases of the same cluster, one installed from this checkout
@@ -90,6 +107,8 @@ RELEASE = "v0.2.0"
 RELEASE_COMMIT = "323973527419ef763836d748f8519e4257dcdb8d"
 NO_SLOWER = 1.05
 CHECKOUT = Path(__file__).resolve().parent.parent
+#: server CPU seconds below which a CPU ratio is not printed (/proc counts in ticks of 10 ms)
+CPU_ENOUGH = 0.2
 
 #: the statements of parts 1-3, for a table {}
 UPDATE_ONE = "update {} set amount = %s where id = %s"
@@ -102,6 +121,17 @@ FILL = """
            (array['open', 'doing', 'done'])[g %% 3 + 1], date '2026-01-01' + g %% 365, g %% 2 = 0,
            case when g %% 4 = 0 then null else 'note ' || g end
       from generate_series(1, %s) g"""
+
+
+def backend_cpu(conn: psycopg.Connection) -> float | None:
+    """CPU seconds (user + system) the server process of conn has used so far, from
+    /proc/<pid>/stat: a figure the load of the machine hardly moves (the wall time it
+    does); None when the server is not on this machine or /proc cannot be read."""
+    try:
+        fields = Path(f"/proc/{conn.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def insert_values(rng: random.Random, k: int) -> tuple:
@@ -154,12 +184,22 @@ class Side:
     table: sql.Identifier
     audit_log: sql.Identifier | None = None
 
+    wal: float = 0.0  #: WAL bytes of the statements timed so far (read outside the timing)
+    cpu: float | None = 0.0  #: the server process's CPU seconds for them (None: not readable)
+
     def timed(self, statement: str, params: tuple | None = None, prepare: bool | None = None) -> float:
-        """Seconds for one statement (autocommit: its own transaction) on this table."""
+        """Seconds for one statement (autocommit: its own transaction) on this table; its WAL
+        bytes (pg_current_wal_lsn before and after, untimed) are added to self.wal."""
         query = sql.SQL(statement).format(self.table)
+        lsn = self.conn.execute("select pg_current_wal_lsn()").fetchone()[0]
+        cpu0 = backend_cpu(self.conn)
         t0 = time.perf_counter()
         self.conn.execute(query, params, prepare=prepare)
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        cpu1 = backend_cpu(self.conn)
+        self.cpu = None if cpu0 is None or cpu1 is None or self.cpu is None else self.cpu + cpu1 - cpu0
+        self.wal += float(self.conn.execute("select pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (lsn,)).fetchone()[0])
+        return elapsed
 
     def audit_count(self) -> int:
         if self.audit_log is None:
@@ -190,22 +230,29 @@ def interleaved(a: Side, b: Side, statement: str, work: list[tuple]) -> tuple[fl
     return t_a, t_b
 
 
-def measured_rounds(a: Side, b: Side, ids: list, n: int, s: int,
-                    rng: random.Random) -> dict[str, list[tuple[float, float]]]:
+def measured_rounds(a: Side, b: Side, ids: list, n: int, s: int, rng: random.Random,
+                    wal: dict[str, list[tuple[float, float]]] | None = None,
+                    cpu: dict[str, list[tuple[float, float]]] | None = None) -> dict[str, list[tuple[float, float]]]:
     """Parts 1-3 on a and b: a warm-up round and ROUNDS measured ones, each line printed;
-    per part the measured rounds' (seconds on a, seconds on b)."""
+    per part the measured rounds' (seconds on a, seconds on b); wal and cpu (when given)
+    get per part the rounds' (WAL bytes on a, on b) per statement and (server CPU
+    seconds on a, on b; only while both are readable)."""
     rounds: dict[str, list[tuple[float, float]]] = {"update": [], "insert": [], "bulk": []}
     for r in range(ROUNDS + 1):
+        marks = [(a.wal, b.wal, a.cpu, b.cpu)]
         # New values every round: an update to the value a row already has writes no entry.
         up = interleaved(a, b, UPDATE_ONE, [(Decimal(rng.randrange(0, 10_000_000)) / 100,
                                              ids[rng.randrange(len(ids))]) for _ in range(s)])
+        marks.append((a.wal, b.wal, a.cpu, b.cpu))
         ins = interleaved(a, b, INSERT_ONE, [insert_values(rng, k) for k in range(r * s, (r + 1) * s)])
+        marks.append((a.wal, b.wal, a.cpu, b.cpu))
         for side in (a, b):
             side.conn.execute(sql.SQL("delete from {} where title like 'new %%'").format(side.table))
         before = [a.audit_count(), b.audit_count()]
         first, second = (b, a) if r % 2 else (a, b)
         t_first, t_second = first.timed(UPDATE_ALL), second.timed(UPDATE_ALL)
         bulk = (t_first, t_second) if first is a else (t_second, t_first)
+        marks.append((a.wal, b.wal, a.cpu, b.cpu))
         check_written((a, b), before, n, f"the bulk update of {n} rows")
         for side in (a, b):
             side.conn.execute(sql.SQL("vacuum {}").format(side.table))
@@ -214,8 +261,71 @@ def measured_rounds(a: Side, b: Side, ids: list, n: int, s: int,
               f"  INSERT {a.name} {ins[0] * 1e6 / s:7.1f} µs, {b.name} {ins[1] * 1e6 / s:7.1f} µs;"
               f"  bulk {a.name} {bulk[0] * 1e3:8.1f} ms, {b.name} {bulk[1] * 1e3:8.1f} ms", flush=True)
         if r:
-            for part, times in (("update", up), ("insert", ins), ("bulk", bulk)):
+            for i, (part, times) in enumerate((("update", up), ("insert", ins), ("bulk", bulk))):
                 rounds[part].append(times)
+                if wal is not None:
+                    per = 1 if part == "bulk" else s
+                    wal.setdefault(part, []).append(((marks[i + 1][0] - marks[i][0]) / per,
+                                                     (marks[i + 1][1] - marks[i][1]) / per))
+                if cpu is not None and a.cpu is not None and b.cpu is not None:
+                    cpu.setdefault(part, []).append((marks[i + 1][2] - marks[i][2], marks[i + 1][3] - marks[i][3]))
+    return rounds
+
+
+def history_rounds(conn: psycopg.Connection, schema: str, ids: list, k: int,
+                   rng: random.Random) -> list[tuple[float, float, float | None, float | None]]:
+    """Part 6: k docpal.record_history calls on random records and k direct queries of the
+    same records' entries in the log (prepared, fetched), in blocks of 10 calls alternating
+    which kind goes first; a warm-up round and ROUNDS measured ones; per round (seconds
+    history, seconds direct, server CPU seconds history, direct; None when not readable)."""
+    direct = sql.SQL('select * from {} e where e."table" = %s and e.record_id = %s order by e.id').format(
+        sql.Identifier(schema, "_audit_log"))
+    rounds = []
+    for r in range(ROUNDS + 1):
+        t = [0.0, 0.0]  # history, direct
+        c: list[float | None] = [0.0, 0.0]
+        for block in range(0, k, 10):
+            rids = [ids[rng.randrange(len(ids))] for _ in range(min(10, k - block))]
+            found: list[list[int]] = [[], []]
+            for which in ((0, 1) if block % 20 else (1, 0)):
+                cpu0 = backend_cpu(conn)
+                for rid in rids:
+                    t0 = time.perf_counter()
+                    if which == 0:
+                        found[0].append(len(conn.execute("select docpal.record_history(%s, %s)", (SLUG, rid),
+                                                         prepare=True).fetchone()[0]))
+                    else:
+                        found[1].append(len(conn.execute(direct, (SLUG, rid), prepare=True).fetchall()))
+                    t[which] += time.perf_counter() - t0
+                cpu1 = backend_cpu(conn)
+                c[which] = None if cpu0 is None or cpu1 is None or c[which] is None else c[which] + cpu1 - cpu0
+            if found[0] != found[1] or 0 in found[1]:
+                raise RuntimeError(f"record_history gave {found[0]} entries, the log {found[1]}")
+        label = "warm-up" if r == 0 else f"round {r}/{ROUNDS}"
+        cpu_note = f"; server CPU ratio {c[0] / c[1]:.2f}" if c[0] and c[1] and c[1] >= CPU_ENOUGH else ""
+        print(f"  {label:12s} record_history {t[0] * 1e6 / k:7.1f} µs, direct query {t[1] * 1e6 / k:7.1f} µs"
+              f" (ratio {t[0] / t[1]:.2f}{cpu_note})", flush=True)
+        if r:
+            rounds.append((t[0], t[1], c[0], c[1]))
+    return rounds
+
+
+def first_writes(url: str, table: sql.Identifier, plain: sql.Identifier, ids: list,
+                 rng: random.Random) -> list[tuple[float, float]]:
+    """Part 7: one single-row UPDATE as the first statement of a fresh connection (no context:
+    a DBA's or worker's write), on the docpal table and on the plain one, alternating which
+    goes first; 2 * ROUNDS + 1 rounds; per round (seconds docpal, seconds plain), the
+    connection time not counted."""
+    rounds = []
+    for r in range(2 * ROUNDS + 1):
+        times = [0.0, 0.0]  # docpal, plain
+        for i in ((0, 1) if r % 2 else (1, 0)):
+            with psycopg.connect(url, autocommit=True) as fresh:
+                t0 = time.perf_counter()
+                fresh.execute(sql.SQL(UPDATE_ONE).format((table, plain)[i]),
+                              (Decimal(rng.randrange(0, 10_000_000)) / 100, ids[rng.randrange(len(ids))]))
+                times[i] = time.perf_counter() - t0
+        rounds.append((times[0], times[1]))
     return rounds
 
 
@@ -287,6 +397,7 @@ def against_release(admin_url: str, n: int, s: int) -> dict[str, tuple[float, fl
 
 
 def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     deploy.migrate(url)
     with psycopg.connect(url, autocommit=True) as conn:
         schema = items_table(conn)
@@ -330,7 +441,10 @@ def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
               f" audit entries {docpal_side.audit_count()}", flush=True)
 
         ids = [r[0] for r in conn.execute(sql.SQL("select id from {} order by id").format(table))]
-        rounds = measured_rounds(docpal_side, plain_side, ids, n, s, random.Random(20260101))
+        wal: dict[str, list[tuple[float, float]]] = {}
+        cpu: dict[str, list[tuple[float, float]]] = {}
+        rounds = measured_rounds(docpal_side, plain_side, ids, n, s, random.Random(20260101), wal, cpu)
+        wal_d = {part: medians(w) for part, w in wal.items()}  # WAL bytes per statement (docpal, plain)
         parts = ("update", "insert", "bulk")
         (up_d, up_p), (in_d, in_p), (bulk_d, bulk_p) = (medians(rounds[part]) for part in parts)
         # speed ratio: plain time / docpal time
@@ -350,6 +464,24 @@ def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
                                for t in top.get("Triggers", [])]
             print(f"EXPLAIN ANALYZE of the docpal bulk UPDATE, {label} (rolled back):"
                   f" {top['Execution Time']:.1f} ms; triggers: {'; '.join(triggers[label]) or 'none'}")
+
+        # 6. History lookups: record_history against the log queried directly.
+        k_hist = max(20, s // 10)
+        print(f"6. history of one record: {k_hist} record_history calls and {k_hist} direct log queries per round", flush=True)
+        hist = history_rounds(conn, schema, ids, k_hist, random.Random(20260103))
+        hist_h, hist_d = medians([(h, d) for h, d, _, _ in hist])
+        hist_ratio = median(h / d for h, d, _, _ in hist)
+        hist_cpu = (median(ch / cd for _, _, ch, cd in hist)
+                    if all(ch and cd and cd >= CPU_ENOUGH for _, _, ch, cd in hist) else None)
+
+        # 7. The capture function's size, and the first audited write of a fresh connection
+        # (PL/pgSQL compiles the capture function in each new backend).
+        capture_size = conn.execute("select length(prosrc) from pg_proc where oid = %s::regprocedure",
+                                    (f"{schema}._audit_{SLUG}()",)).fetchone()[0]
+        first = first_writes(url, table, plain, ids, random.Random(20260104))
+        first_d, first_p = medians(first)
+        print(f"7. first write of a fresh connection: docpal {first_d * 1e3:.2f} ms, plain {first_p * 1e3:.2f} ms;"
+              f" capture function {capture_size:,} characters", flush=True)
 
         # 5. Against the previous release (before 4, whose log fill would leave the cluster busy).
         previous = against_release(benchdb.with_dbname(url, "postgres"), n, s) if release else None
@@ -396,8 +528,20 @@ def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
     print(f"bulk UPDATE of {n} rows: docpal {bulk_d * 1e3:.1f} ms vs plain {bulk_p * 1e3:.1f} ms"
           f" ({bulk_d * 1e6 / n:.1f} vs {bulk_p * 1e6 / n:.1f} µs per row); speed ratio {bulk_ratio:.2f}"
           f" (goal >= 0.4)")
+    for part, what in (("update", "single-row UPDATE"), ("insert", "single-row INSERT"), ("bulk", "bulk UPDATE")):
+        d, p = wal_d[part]
+        print(f"    WAL per {what}: docpal {d / 1e3:,.1f} kB vs plain {p / 1e3:,.1f} kB ({d / p if p else 0:.2f} x)")
+        if cpu.get(part) and all(min(d_cpu, p_cpu) >= CPU_ENOUGH for d_cpu, p_cpu in cpu[part]):
+            print(f"    server CPU, {what}: speed ratio {median(p_cpu / d_cpu for d_cpu, p_cpu in cpu[part]):.2f}"
+                  f" (plain / docpal CPU seconds of the server process; the load hardly moves it)")
     for label, lines in triggers.items():
         print(f"    triggers, {label} (EXPLAIN ANALYZE): {'; '.join(lines) or 'none'}")
+    print(f"record_history of one record: {hist_h * 1e6 / k_hist:.1f} µs vs the log queried directly"
+          f" {hist_d * 1e6 / k_hist:.1f} µs; ratio {hist_ratio:.2f} (goal <= 2.25, supa_audit's)"
+          + (f"; server CPU ratio {hist_cpu:.2f}" if hist_cpu else ""))
+    print(f"first single-row UPDATE of a fresh connection: docpal {first_d * 1e3:.2f} ms vs plain"
+          f" {first_p * 1e3:.2f} ms (+{(first_d - first_p) * 1e3:.2f} ms); capture function"
+          f" _audit_{SLUG}: {capture_size:,} characters")
     print(f"seal_audit_chain of {sealed} entries: {t_seal:.2f} s ({sealed / t_seal:,.0f} entries/s)")
     print(f"verify_audit_chain of {count} entries: {t_verify:.2f} s ({count / t_verify:,.0f} entries/s);"
           f" ok: {str(result['ok']).lower()}, checked: {result['checked']}")
@@ -409,6 +553,7 @@ def bench(url: str, n: int, s: int, e: int, release: bool) -> int:
             verdict = "met" if ratio <= NO_SLOWER else "NOT met"
             print(f"vs {RELEASE}, {what}: new {t_new * scale:.1f} vs {RELEASE} {t_old * scale:.1f} {unit};"
                   f" ratio new/old {ratio:.3f} (goal no slower, <= {NO_SLOWER}: {verdict})")
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     print("=" * 78)
     return 0
 

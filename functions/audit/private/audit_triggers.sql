@@ -37,8 +37,9 @@ as $$
    Every statement that adds or removes rows reads the company's quota (one
    primary-key read of <schema>._quota, all a company without one pays) and,
    when there is one, adds its row delta to the company's record count and,
-   after an insert, checks the quota (docpal_private.quota_sql, one block per
-   path: 53400 past max_records or max_bytes).
+   after an insert, checks the quota (docpal_private.quota_sql, one block at
+   the end, the delta being the entries the path wrote: 53400 past
+   max_records or max_bytes).
    Transition tables allow one event per trigger, hence one AFTER trigger per
    event; TRUNCATE is logged by a BEFORE trigger while the rows are there. The
    slug is baked in, never read from TG_TABLE_NAME (Citus: names the shard). */
@@ -49,7 +50,8 @@ declare
     v_company record;
     v_events boolean;
     v_changed text;
-    v_unchanged text;
+    v_old_image text;
+    v_new_image text;
     v_summary text;
     v_workflow_row text;
     v_update text;
@@ -76,13 +78,21 @@ begin
                        and not a.attisdropped
                        and a.attname::text <> all (array['id', 'version', 'created_at', 'created_by', 'updated_at', 'updated_by'])
                      order by a.attnum);
+    -- per data column: its name when it changed; the images' terms (the
+    -- column when it changed: old and new hold only those, plus version, and
+    -- updated_by when it changed); its summary part, read back from the
+    -- images (a column is in the old image exactly when it changed; ->> is
+    -- the value as docpal_private.audit_text_sql takes it)
     select pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is distinct from _n.%1$I then %1$L end', c), ', '),
-           pg_catalog.string_agg(pg_catalog.format('case when _o.%1$I is not distinct from _n.%1$I then %1$L end', c), ', '),
            pg_catalog.string_agg(pg_catalog.format(
-               'case when _o.%1$I is distinct from _n.%1$I then %2$L || %3$s || '' → '' || %4$s end', c, c || ': ',
-               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_o.%I)', c)),
-               pg_catalog.replace(docpal_private.audit_text_sql(), '$v', pg_catalog.format('pg_catalog.to_jsonb(_n.%I)', c))), ', ')
-      into v_changed, v_unchanged, v_summary
+               ' || case when _o.%1$I is distinct from _n.%1$I then pg_catalog.jsonb_build_object(%1$L, _o.%1$I) else ''{}'' end', c), ''),
+           pg_catalog.string_agg(pg_catalog.format(
+               ' || case when _o.%1$I is distinct from _n.%1$I then pg_catalog.jsonb_build_object(%1$L, _n.%1$I) else ''{}'' end', c), ''),
+           pg_catalog.string_agg(pg_catalog.format(
+               'case when _d._old ? %1$L then %2$L || %3$s || '' → '' || %4$s end', c, c || ': ',
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$t', pg_catalog.format('(_d._old ->> %L)', c)),
+               pg_catalog.replace(docpal_private.audit_text_sql(), '$t', pg_catalog.format('(_d._new ->> %L)', c))), ', ')
+      into v_changed, v_old_image, v_new_image, v_summary
       from pg_catalog.unnest(v_data) c;
     -- each path selects its entries as _d (_id, _version, _old, _new, _changed,
     -- _summary, _workflow); v_write turns them into log entries and events.
@@ -90,19 +100,24 @@ begin
     -- (the first whose actions and `when` match the written row names the
     -- workflow); the action is an argument of event_rules_sql, so nothing is
     -- ever replaced inside generated SQL, whose literals hold rule values.
+    -- The images are built column by column (to_jsonb of the whole row, less
+    -- the unchanged columns, cost four times as much in a bulk UPDATE).
     v_update := pg_catalog.format(
-        'select _d._id, _d._version, _d._old - _d._unchanged as _old, _d._new - _d._unchanged as _new,
-                _d._changed, _d._summary, _d._workflow
-           from (select _n.id as _id, _n.version as _version, pg_catalog.to_jsonb(_o) as _old, pg_catalog.to_jsonb(_n) as _new,
-                        pg_catalog.array_remove(array[%1$s]::text[], null) as _changed,
-                        array[''id'', ''created_at'', ''created_by'', ''updated_at'',
-                              case when _o.updated_by is not distinct from _n.updated_by then ''updated_by'' end]
-                            || pg_catalog.array_remove(array[%2$s]::text[], null) as _unchanged,
-                        pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary,
-                        %6$s as _workflow
+        'select _d._id, _d._version, _d._old, _d._new, _d._changed,
+                pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary, _d._workflow
+           from (select _n.id as _id, _n.version as _version,
+                        pg_catalog.jsonb_build_object(''version'', _o.version)
+                        || case when _o.updated_by is distinct from _n.updated_by
+                                then pg_catalog.jsonb_build_object(''updated_by'', _o.updated_by) else ''{}'' end%1$s as _old,
+                        pg_catalog.jsonb_build_object(''version'', _n.version)
+                        || case when _o.updated_by is distinct from _n.updated_by
+                                then pg_catalog.jsonb_build_object(''updated_by'', _n.updated_by) else ''{}'' end%2$s as _new,
+                        pg_catalog.array_remove(array[%4$s]::text[], null) as _changed,
+                        %7$s as _workflow
                    from _docpal_old _o join _docpal_new _n on _n.id = _o.id
-                  where (%4$s) is distinct from (%5$s)) _d',
-        coalesce(v_changed, ''), coalesce(v_unchanged, ''), coalesce(v_summary, 'null'),
+                  where (%5$s) is distinct from (%6$s)
+                 offset 0) _d',  -- offset 0: the images are built once, not once per reference
+        coalesce(v_old_image, ''), coalesce(v_new_image, ''), coalesce(v_summary, 'null'), coalesce(v_changed, ''),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_o.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
         coalesce((select pg_catalog.string_agg(pg_catalog.format('_n.%I', c), ', ') from pg_catalog.unnest(v_data) c), 'null'),
         docpal_private.event_rules_sql(p_schema, p_spec, '_n', '_update_action'));
@@ -125,7 +140,7 @@ begin
     -- while they are skipped): one per event up to the platform setting
     -- notify_limit (_limit; default 100) events in a statement, one summary
     -- beyond. _sent counts them; the body then adds one empty wake-up on the
-    -- platform channel.
+    -- platform channel. _count: the entries written (the quota's row delta).
     v_write := pg_catalog.format(
         'with _d as (%%1$s),
               _a as (insert into %1$I._audit_log (user_id, "table", record_id, action, version, old, new, changed, summary)
@@ -141,14 +156,15 @@ begin
                                                                            _w.version, _w.changed, _user, _w.at, _w.workflow)
                     else pg_catalog.json_build_object(''company_id'', %3$L::uuid, ''first_event_id'', _w.lo,
                                                       ''last_event_id'', _w.hi, ''count'', _w.n)::text end)::text)
-                    filter (where _channel is not null and (_w.n <= _limit or _w.id = _w.lo))
-           into _sent
+                    filter (where _channel is not null and (_w.n <= _limit or _w.id = _w.lo)),
+                pg_catalog.count(*)
+           into _sent, _count
            from (select _e.*, pg_catalog.count(*) over () as n, pg_catalog.min(_e.id) over () as lo,
                         pg_catalog.max(_e.id) over () as hi
                    from _e) _w',
             p_schema, v_table, v_company.id);
     else
-        v_write := v_write || ' select 0 into _sent from _d limit 1';
+        v_write := v_write || ' select 0, pg_catalog.count(*) into _sent, _count from _d';
     end if;
     -- On a Citus worker (the company is distributed; tg_table_name names the
     -- shard) the statement above cannot run: Citus plans a statement on a
@@ -227,15 +243,14 @@ begin
                  _count := coalesce(pg_catalog.jsonb_array_length(_rows), 0);
                  if _count > 0 then
                      %10$s;
-                 end if;%14$s
-                 return null;
-             end if;%2$s
+                 end if;
+             else%2$s
              if tg_op = ''UPDATE'' then
                  %3$s;
              elsif tg_op = ''INSERT'' then
-                 %4$s;%11$s
+                 %4$s;
              elsif tg_op = ''DELETE'' then
-                 %5$s;%12$s
+                 %5$s;
              else
                  if docpal_private.company_distributed(tg_table_schema) then
                      -- Citus puts no TRUNCATE trigger on a shard: nothing would
@@ -248,8 +263,10 @@ begin
                  -- a TRUNCATE may be the first write of its transaction: take the
                  -- transaction id before the entries (docpal_private.seal_audit)
                  perform pg_catalog.pg_current_xact_id();
-                 %6$s;%13$s
+                 %6$s;
              end if;
+             end if;
+             -- the rows the statement added (removed) are its entries%11$s
              if _sent > 0 then
                  -- the platform channel: a wake-up that names nothing (identical
                  -- notifications of one transaction fold into one)
@@ -269,14 +286,11 @@ begin
         pg_catalog.format(v_write, v_on_delete, '''DELETE'''),
         pg_catalog.format(v_write, v_on_truncate, '''DELETE'''),
         v_update, v_on_insert, v_on_delete, v_shard,
-        -- the record counting and quota check of each path, given how it sets
-        -- its row delta ('' while the schema has no _usage: docpal_private.quota_sql)
-        docpal_private.quota_sql(p_schema, 'select pg_catalog.count(*) into _delta from _docpal_new'),
-        docpal_private.quota_sql(p_schema, 'select -pg_catalog.count(*) into _delta from _docpal_old'),
-        docpal_private.quota_sql(p_schema, pg_catalog.format('select -pg_catalog.count(*) into _delta from %I.%I',
-                                                             p_schema, v_table)),
+        -- the record counting and quota check, once for every path (each sets
+        -- _count to its entries: the rows it inserted, deleted or truncated);
+        -- '' while the schema has no _usage: docpal_private.quota_sql
         docpal_private.quota_sql(p_schema, '_delta := case tg_op when ''INSERT'' then _count
-                                                                   when ''DELETE'' then -_count else 0 end'));
+                                                                   when ''UPDATE'' then 0 else -_count end'));
     -- a dollar quote that the body (whose literals hold rule values) does not contain
     while pg_catalog.strpos(v_body, v_tag) > 0 loop
         v_tag := '$capture_' || pg_catalog.left(pg_catalog.md5(v_tag), 8) || '$';
@@ -303,6 +317,8 @@ begin
          as %3$s%4$s%3$s',
         p_schema, v_function, v_tag, v_body);
     execute pg_catalog.format('revoke all on function %I.%I() from public', p_schema, v_function);
+    -- the company's history query (docpal.record_history), planned once per session
+    perform docpal_private.audit_history_setup(p_schema);
     -- the same four triggers on the table (its capture function) and on each
     -- relation_many junction table (docpal_private.audit_links, told which column)
     for v_relation, v_call in

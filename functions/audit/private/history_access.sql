@@ -18,9 +18,12 @@ declare
     v_matched boolean[];
     v_columns text[];
 begin
-    if docpal_private.cell_columns(v_perm->'grants', null) is null then
+    if exists (select from pg_catalog.jsonb_array_elements(v_perm->'grants') g
+                where coalesce(g->'row_filter', 'null') = 'null' and coalesce(g->'columns', 'null') = 'null') then
         -- a grant without a row filter gives every column (owners, admins):
         -- every row shows whole, gone or not, so the record is not looked up
+        -- (docpal_private.cell_columns(grants, null) is null, without its call:
+        -- a third of this function's time)
         return '{}';
     end if;
     select true, c.matched into v_found, v_matched

@@ -10,20 +10,31 @@ as $$
    read; 42P01 for an unknown table. */
 declare
     v_ctx docpal_private.caller;
+    v_spec jsonb;
     v_history jsonb;
     v_hidden text[];
 begin
     select * into v_ctx from docpal_private.require_company();
-    v_hidden := docpal_private.history_access(v_ctx, docpal_private.table_spec(v_ctx.schema_name, record_history.slug),
-                                              record_history.id);
+    if pg_catalog.to_regprocedure(pg_catalog.format('%I._audit_history(text,uuid)', v_ctx.schema_name)) is not null then
+        -- the table's spec and the entries in one call of the company's own
+        -- queries, planned once per session (docpal_private.audit_history_setup);
+        -- the entries are read before the access check, which may drop them
+        execute pg_catalog.format('select h.spec, h.history from %I._audit_history($1, $2) h', v_ctx.schema_name)
+           into v_spec, v_history using record_history.slug, record_history.id;
+    end if;
+    if v_spec is null then
+        -- an unknown table (42P01), or a company without _audit_history (no tables)
+        v_spec := docpal_private.table_spec(v_ctx.schema_name, record_history.slug);
+        execute pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
+               from %I._audit_log e where e."table" = $1 and e.record_id = $2',
+            docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
+           into v_history using record_history.slug, record_history.id;
+    end if;
+    v_hidden := docpal_private.history_access(v_ctx, v_spec, record_history.id);
     if v_hidden is null then
         return '[]';
     end if;
-    execute pg_catalog.format(
-        'select coalesce(pg_catalog.jsonb_agg(%s order by e.id), ''[]'')
-           from %I._audit_log e where e."table" = $1 and e.record_id = $2',
-        docpal_private.audit_entry_sql(v_ctx.schema_name, 'e'), v_ctx.schema_name)
-       into v_history using record_history.slug, record_history.id;
     if pg_catalog.cardinality(v_hidden) > 0 then
         -- unreadable columns leave old, new and changed; a summary that names one goes
         select coalesce(pg_catalog.jsonb_agg(e || pg_catalog.jsonb_build_object(
