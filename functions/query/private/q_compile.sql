@@ -23,7 +23,9 @@ as $$
    compiles an embed's spec (columns, filters, sort, limit) on that state
    instead: no catalog read, no caller, the child's own alias and joins,
    its parameters numbered after those p_child holds (docpal_private.q_embed).
-   An item of columns may be an embed, {"students": {...}}. */
+   An item of columns may be an embed, {"students": {...}}. The search key
+   is compiled by docpal_private.q_search (a function of its own, which a
+   backend compiles only when it searches). */
 declare
     v_specs jsonb;
     v_spec jsonb;
@@ -35,8 +37,6 @@ declare
     v_order text[] := '{}';
     v_items jsonb := '[]';
     v_where text := 'true';
-    v_ref text;
-    v_search text;
     v_limit integer := 50;
     v_offset bigint := 0;
     v_joined boolean := false;
@@ -46,8 +46,6 @@ declare
     v_cond text;
     v_cond_joined boolean;
     v_masked text[] := '{}';    -- default results: 'name', masked value pairs
-    v_masked_search text[] := '{}';
-    v_any_masked boolean := false;
     v_sort_items jsonb[] := '{}';
     p_schema text := coalesce(p_caller->>'schema_name', p_child->>'schema');
     v_alias text := coalesce(p_child->>'alias', '_t');
@@ -179,49 +177,10 @@ begin
     v_state := v_state || pg_catalog.jsonb_build_object('params', '[]'::jsonb, 'base', v_base0 + pg_catalog.cardinality(v_params));
 
     if p_spec ? 'search' and p_spec->'search' <> 'null'::jsonb then
-        if pg_catalog.jsonb_typeof(p_spec->'search') <> 'string' then
-            raise exception using errcode = '22023', message = 'search must be a string';
-        end if;
-        -- the search index covers every searchable column: a member who may
-        -- not read one of them may not search (it would find by its content)
-        if v_state ? 'who' and exists (
-               select from pg_catalog.jsonb_array_elements(v_spec->'columns') c
-                where (c->>'searchable')::boolean and c->>'name' = any (docpal_private.unreadable_columns(v_spec, v_perm))) then
-            raise exception using errcode = '42501',
-                message = pg_catalog.format('permission denied: search of table %s covers columns you may not read', p_slug);
-        end if;
-        v_search := docpal_private.search_sql(v_spec, v_alias);
-        if v_search is null then
-            raise exception using errcode = '22023', message = pg_catalog.format('table %L has no searchable columns', p_slug);
-        end if;
-        select q.p_state, q.o_ref into v_state, v_ref from docpal_private.q_param(v_state, p_spec->'search') q;
-        v_where := v_where || pg_catalog.format(' and %s @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
-                                                v_search, v_ref);
-        -- a searchable column readable on some rows only: a row matches by
-        -- the words of its readable cells alone. The index finds the
-        -- candidates (the masked words are a subset of the indexed ones),
-        -- the masked document decides.
-        if v_state ? 'who' then
-            for v_column in select c from pg_catalog.jsonb_array_elements(v_spec->'columns') with ordinality x(c, o)
-                             where (c->>'searchable')::boolean order by o loop
-                select m.p_state, m.o_cond into v_state, v_cond
-                  from docpal_private.q_cell_condition(v_state, p_slug, v_alias, v_column->>'name') m;
-                v_any_masked := v_any_masked or v_cond is not null;
-                v_expr := pg_catalog.format('%I.%I', v_alias, v_column->>'name');
-                v_expr := pg_catalog.format(case v_column->>'type'
-                              when 'multi_select' then 'coalesce(docpal_private.join_words(%s), '''')'
-                              when 'json' then 'coalesce((%s)::text, '''')'
-                              else 'coalesce(%s, '''')' end,
-                              case when v_cond is null then v_expr
-                                   else pg_catalog.format('(case when %s then %s end)', v_cond, v_expr) end);
-                v_masked_search[pg_catalog.cardinality(v_masked_search) + 1] := v_expr;
-            end loop;
-            if v_any_masked then
-                v_where := v_where || pg_catalog.format(
-                    ' and pg_catalog.to_tsvector(''simple''::regconfig, %s) @@ pg_catalog.plainto_tsquery(''simple''::regconfig, %s #>> ''{}'')',
-                    pg_catalog.array_to_string(v_masked_search, ' || '' '' || '), v_ref);
-            end if;
-        end if;
+        -- (its own function: compiled only by a backend that searches)
+        select q.p_state, q.o_sql into v_state, v_expr
+          from docpal_private.q_search(v_state, p_slug, v_spec, v_perm, v_alias, p_spec->'search') q;
+        v_where := v_where || v_expr;
     end if;
 
     if v_state->'params' <> '[]'::jsonb then

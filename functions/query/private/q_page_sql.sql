@@ -15,7 +15,8 @@ as $$
    the JSON, as one whole-row value, or with p_carry_columns as its columns
    in a subquery named like the row: cheaper where many rows are sorted for
    a few kept (an embed's children), but only for a JSON that names its
-   columns (a default row is to_jsonb of the whole row, q_embed). */
+   columns (a default row is to_jsonb of the whole row, q_embed, made from
+   the carried row value directly). */
 declare
     v_items jsonb := p_state->'order_items';
     v_keys text;
@@ -36,6 +37,17 @@ begin
             p_state->>'select', v_order, v_keys, docpal_private.q_from(p_state, false),
             p_state->>'where', p_extra_where, p_state->>'order',
             (p_state->>'limit')::integer, (p_state->>'offset')::bigint, v_alias);
+    end if;
+    if not v_joined and p_state->>'select' = pg_catalog.format('pg_catalog.to_jsonb(%s)', v_alias) then
+        -- the default row JSON of the whole row: made from the carried row
+        -- itself (expanding it into its columns first, as below, costs
+        -- planning and a deforming of the row per column)
+        return pg_catalog.format(
+            'select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_k._row) order by %1$s), ''[]'')
+               from (select %8$s as _row, %2$s from %3$s where %4$s%5$s order by %6$s limit %7$s offset %9$s) _k',
+            v_order, v_keys, docpal_private.q_from(p_state, false),
+            p_state->>'where', p_extra_where, p_state->>'order',
+            (p_state->>'limit')::integer, v_alias, (p_state->>'offset')::bigint);
     end if;
     if not v_joined then
         -- the row JSON needs only the table's own row: carry it through the page
