@@ -13,11 +13,16 @@ as $$
    call). The entry records the versions (xmin) of the table specs in
    docpal_private.table_specs, kept only when those rows hold what the
    compiler read: a spec changed since, or a company without that copy,
-   keeps nothing. */
+   keeps nothing. Nor does a spec written by this transaction or one that
+   began after it (age(xmin) <= 0: this transaction's own xid or a
+   subtransaction's, or a newer one): a second change of that spec in the
+   same (sub)transaction keeps its xmin, so the entry would match the
+   changed spec, here and, once committed, everywhere. */
 declare
     v_deps text[] := array(select pg_catalog.jsonb_object_keys(p_state->'specs'));
     v_versions text;
     v_specs jsonb;
+    v_settled boolean;
 begin
     if p_key is null or pg_catalog.current_setting('transaction_read_only')::boolean then
         return;
@@ -28,11 +33,12 @@ begin
         return;
     end if;
     select pg_catalog.string_agg(s.slug || ':' || s.xmin::text, ',' order by s.slug collate "C"),
-           pg_catalog.jsonb_object_agg(s.slug, s.spec)
-      into v_versions, v_specs
+           pg_catalog.jsonb_object_agg(s.slug, s.spec),
+           pg_catalog.bool_and(pg_catalog.age(s.xmin) > 0)
+      into v_versions, v_specs, v_settled
       from docpal_private.table_specs s
      where s.company_id = (p_caller->>'company_id')::uuid and s.slug = any (v_deps);
-    if v_specs is distinct from p_state->'specs' then
+    if v_specs is distinct from p_state->'specs' or not v_settled then
         return;
     end if;
     insert into docpal_private.query_cache as c (slot, key, company_id, deps, versions, perms, statement, params)
