@@ -58,11 +58,27 @@ ALL)``, triggers dropped: no audit, no events).
    payload has the documented keys; a ``create_records`` of 101 rows sends
    one summary; a write in ``bench-off`` sends nothing.
 
+5. **a poll without a context at scale.** C companies (``--companies``,
+   default 10,000) are made in the bench database (``create_company``, its
+   outbox as its first table would make it, one event each) and 10 in a
+   second database of the same cluster; a consumer ``scale`` drains both
+   once (its first pass goes through every company). Then in each of 7
+   rounds (3 with --tiny) one event is written (plain INSERT into the
+   outbox, as the capture does) in each of 10 companies spread over the C
+   (every C/10-th) and in each of the 10, and one transaction of
+   ``poll_events('scale', 500)`` + ``ack_events`` runs in each database,
+   alternating which goes first; also one poll when nothing is new.
+   Medians in ms and the ratio C companies / 10 companies (goal about 1:
+   a poll costs what the active companies cost). Checked: each poll gets
+   the 10 new events.
+
 Goals (reported, not enforced): speed ratio off/on >= 0.8 for 1; drain
-> 20,000 events/s; notification p99 < 20 ms on an idle machine.
+> 20,000 events/s, > 40,000 events/s in batches of 500; notification p99 <
+20 ms on an idle machine; poll at scale ratio about 1 (<= 1.5).
 
 Run:  .venv/bin/python bench/bench_events.py [--rows N] [--events E]
-          [--notify-writes W] [--tiny] [--database-url URL]
+          [--notify-writes W] [--companies C] [--parts LIST] [--tiny]
+          [--database-url URL]
 
 Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
 cluster (docpal.embedded, durable settings) and removes it afterwards; with a
@@ -92,11 +108,13 @@ from docpal import deploy
 from benchdb import COLUMNS, SLUG, SPEC, STATUSES  # the items table both benchmarks write
 
 ROUNDS = 3
-BATCHES = (100, 1000, 5000)
+BATCHES = (100, 500, 1000, 5000)
 FILL_CHUNK = 5000
 PAYLOAD_KEYS = {"event_id", "company_id", "table", "record_id", "action", "version", "changed", "user_id", "at"}
-TINY = {"rows": 200, "events": 5000, "notify_writes": 100}
-FULL = {"rows": 10000, "events": 200000, "notify_writes": 1000}
+TINY = {"rows": 200, "events": 5000, "notify_writes": 100, "companies": 30}
+FULL = {"rows": 10000, "events": 200000, "notify_writes": 1000, "companies": 10000}
+PARTS = ("single", "bulk", "drain", "latency", "scale")
+ACTIVE = 10  # companies with new events in each round of part 5
 
 PLAIN_INSERT = (f"insert into plain.items ({', '.join(COLUMNS)}) values ({', '.join(['%s'] * len(COLUMNS))})")
 PLAIN_BULK = (f"insert into plain.items ({', '.join(COLUMNS)}) select {', '.join(COLUMNS)}"
@@ -528,8 +546,114 @@ def part_latency(s: Setup, w: int) -> dict:
 
 
 # ==============================================================================================
+# 5. a poll without a context: C companies of which 10 active, vs 10 companies
+# ==============================================================================================
 
-def bench(url: str, n: int, e: int, w: int) -> int:
+def make_companies(conn: psycopg.Connection, n: int, prefix: str) -> list[str]:
+    """n companies, each with its outbox (tenant module "data", as its first table makes
+    it) and one event: the schema names, in company order."""
+    schemas = []
+    t0 = time.perf_counter()
+    for i in range(n):
+        cid = conn.execute("select docpal.create_company(%s, %s)", (f"{prefix}-{i:05d}", f"{prefix} {i}")).fetchone()[0]
+        schema = conn.execute("select schema_name from docpal_private.companies where id = %s", (cid,)).fetchone()[0]
+        with conn.transaction():
+            conn.execute("set local role docpal_owner")
+            conn.execute("select docpal_private.data_setup(%s)", (schema,))
+            write_event(conn, schema)
+        schemas.append(schema)
+        if (i + 1) % 1000 == 0:
+            print(f"  {i + 1:,} companies made in {time.perf_counter() - t0:.0f} s", flush=True)
+    return schemas
+
+
+def write_event(conn: psycopg.Connection, schema: str) -> None:
+    """One event in the company's outbox, as the capture function writes it (its hint included)."""
+    conn.execute(sql.SQL("""insert into {} ("table", record_id, action, version, changed)
+                            values ('items', gen_random_uuid(), 'INSERT', 1, '{{title}}')""").format(
+        sql.Identifier(schema, "_events")))
+
+
+def poll_ack(conn: psycopg.Connection, consumer: str, b: int) -> tuple[float, int]:
+    """One transaction of poll_events + ack_events: (seconds, events)."""
+    t0 = time.perf_counter()
+    with conn.transaction():
+        events = conn.execute("select docpal.poll_events(%s, %s)", (consumer, b), prepare=True).fetchone()[0]
+        if events:
+            conn.execute("select docpal.ack_events(%s, %s)", (consumer, events[-1]["event_id"]), prepare=True)
+    return time.perf_counter() - t0, len(events)
+
+
+def part_scale(s: Setup, c: int, rounds: int) -> dict:
+    print(f"\n5. poll_events without a context: {c:,} companies of which {ACTIVE} active vs {ACTIVE} companies"
+          f" (a second database of the same cluster)", flush=True)
+    small_db = f"{s.url.rsplit('/', 1)[1].split('?')[0]}_small"
+    s.on.execute(sql.SQL("create database {}").format(sql.Identifier(small_db)))
+    small_url = benchdb.with_dbname(s.url, small_db)
+    big = psycopg.connect(s.url, autocommit=True)
+    try:
+        deploy.migrate(small_url)
+        small = psycopg.connect(small_url, autocommit=True)
+        try:
+            t0 = time.perf_counter()
+            big_schemas = make_companies(big, c, "scale")
+            t_make = time.perf_counter() - t0
+            small_schemas = make_companies(small, ACTIVE, "small")
+            active = [big_schemas[(k * c) // ACTIVE] for k in range(ACTIVE)]
+            t0 = time.perf_counter()
+            first = 0
+            # the consumer's first pass through every company: its first poll (the
+            # transaction that makes its sweep row) visits and records nothing, so
+            # the pass is done when a later poll has found nothing new
+            empty = 0
+            while empty < 2:
+                t, got = poll_ack(big, "scale", 500)
+                first += got
+                empty = 0 if got else empty + 1
+            t_pass = time.perf_counter() - t0
+            empty = 0
+            while empty < 2:
+                empty = 0 if poll_ack(small, "scale", 500)[1] else empty + 1
+            print(f"  {c:,} companies made in {t_make:.0f} s; the consumer's first pass: {first:,} events in"
+                  f" {t_pass:.1f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            res: dict[str, list[float]] = {"big": [], "small": [], "big_idle": [], "small_idle": []}
+            for r in range(rounds + 1):
+                for schema in active:
+                    write_event(big, schema)
+                for schema in small_schemas:
+                    write_event(small, schema)
+                t = {}
+                for side, conn in ((("big", big), ("small", small)) if r % 2 == 0 else (("small", small), ("big", big))):
+                    t[side], got = poll_ack(conn, "scale", 500)
+                    if got != ACTIVE:
+                        raise Failed(f"a poll of the {side} database got {got} events, not {ACTIVE}")
+                    t[side + "_idle"], got = poll_ack(conn, "scale", 500)
+                    if got:
+                        raise Failed(f"a poll of the {side} database with nothing new got {got} events")
+                label = "warm-up" if r == 0 else f"round {r}/{rounds}"
+                print(f"  {label:12s} poll+ack of {ACTIVE} new events: {c:,} companies {t['big'] * 1e3:6.2f} ms,"
+                      f" {ACTIVE} companies {t['small'] * 1e3:6.2f} ms; nothing new: {t['big_idle'] * 1e3:6.2f} /"
+                      f" {t['small_idle'] * 1e3:6.2f} ms", flush=True)
+                if r:
+                    for k in res:
+                        res[k].append(t[k])
+            hints = big.execute("select count(*) from docpal_private.event_hints").fetchone()[0]
+        finally:
+            small.close()
+    finally:
+        big.close()
+        s.on.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(small_db)))
+    out = {k: median(v) for k, v in res.items()}
+    out["ratio"] = median(b / m for b, m in zip(res["big"], res["small"]))
+    out["idle_ratio"] = median(b / m for b, m in zip(res["big_idle"], res["small_idle"]))
+    out.update(companies=c, make=t_make, first_pass=t_pass, hints=hints)
+    print(f"  event_hints rows left: {hints}", flush=True)
+    return out
+
+
+# ==============================================================================================
+
+def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny: bool) -> int:
     deploy.migrate(url)
     s = Setup(url)
     try:
@@ -541,10 +665,11 @@ def bench(url: str, n: int, e: int, w: int) -> int:
         print(f"companies: {s.schema} (events on), {s.off_schema} (events off); {version}; fsync = {fsync},"
               f" synchronous_commit = {sync}; {os.cpu_count()} CPUs, load average"
               f" {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; HEAD {head or '?'}", flush=True)
-        single = part_single(s, n)
-        bulk = part_bulk(s, n)
-        drain = part_drain(s, e)
-        latency = part_latency(s, w)
+        single = part_single(s, n) if "single" in parts else None
+        bulk = part_bulk(s, n) if "bulk" in parts else None
+        drain = part_drain(s, e) if "drain" in parts else None
+        latency = part_latency(s, w) if "latency" in parts else None
+        scale = part_scale(s, c, 3 if tiny else 7) if "scale" in parts else None
     finally:
         s.close()
 
@@ -552,24 +677,35 @@ def bench(url: str, n: int, e: int, w: int) -> int:
         return "ok" if flag else "MISSED"
 
     print("\n" + "=" * 78)
-    print(f"1. create_record x {n}: events on {single['on'] * 1e6:.1f} µs/row, events off {single['off'] * 1e6:.1f}"
-          f" µs/row, plain INSERT {single['plain'] * 1e6:.1f} µs/row; speed ratio off/on {single['ratio']:.2f}"
-          f" (goal >= 0.8: {ok(single['ratio'] >= 0.8)}); plain/on {single['plain_ratio']:.2f}")
-    print(f"2. create_records of {n} rows: per-row NOTIFY {bulk['per-row'] * 1e3:.1f} ms, default (summary)"
-          f" {bulk['default'] * 1e3:.1f} ms, events off {bulk['off'] * 1e3:.1f} ms, plain {bulk['plain'] * 1e3:.1f} ms;"
-          f" per-row/default {bulk['default/per-row']:.2f}, speed ratio off/default {bulk['off/default']:.2f},"
-          f" off/per-row {bulk['off/per-row']:.2f}, plain/default {bulk['plain/default']:.2f}")
-    for b, x in drain["by_batch"].items():
-        print(f"3. drain of {drain['total']:,} events, B={b}: docpal {x['docpal']:,.0f} events/s"
-              f" (goal > 20,000: {ok(x['docpal'] > 20000)}), plain {x['plain']:,.0f} events/s,"
-              f" speed ratio docpal/plain {x['ratio']:.2f}")
-    print(f"   poll of 1000: {drain['poll'] * 1e3:.1f} ms, ack {drain['ack'] * 1e3:.2f} ms, batch opening"
-          f" {drain['open'] * 1e3:.1f} ms; retention drain {drain['hold'][0]:,} events in {drain['hold'][1]:.2f} s,"
-          f" outbox left {drain['hold'][2]}")
-    for side, x in latency.items():
-        goal = f" (goal p99 < 20 ms: {ok(x['p99'] < 20)})" if side == "docpal" else ""
-        print(f"4. NOTIFY latency, {side} x {w}: p50 {x['p50']:.2f} ms, p90 {x['p90']:.2f} ms, p99 {x['p99']:.2f} ms,"
-              f" max {x['max']:.2f} ms{goal}")
+    if single:
+        print(f"1. create_record x {n}: events on {single['on'] * 1e6:.1f} µs/row, events off {single['off'] * 1e6:.1f}"
+              f" µs/row, plain INSERT {single['plain'] * 1e6:.1f} µs/row; speed ratio off/on {single['ratio']:.2f}"
+              f" (goal >= 0.8: {ok(single['ratio'] >= 0.8)}); plain/on {single['plain_ratio']:.2f}")
+    if bulk:
+        print(f"2. create_records of {n} rows: per-row NOTIFY {bulk['per-row'] * 1e3:.1f} ms, default (summary)"
+              f" {bulk['default'] * 1e3:.1f} ms, events off {bulk['off'] * 1e3:.1f} ms, plain {bulk['plain'] * 1e3:.1f} ms;"
+              f" per-row/default {bulk['default/per-row']:.2f}, speed ratio off/default {bulk['off/default']:.2f},"
+              f" off/per-row {bulk['off/per-row']:.2f}, plain/default {bulk['plain/default']:.2f}")
+    if drain:
+        for b, x in drain["by_batch"].items():
+            goal = 40000 if b == 500 else 20000
+            print(f"3. drain of {drain['total']:,} events, B={b}: docpal {x['docpal']:,.0f} events/s"
+                  f" (goal > {goal:,}: {ok(x['docpal'] > goal)}), plain {x['plain']:,.0f} events/s,"
+                  f" speed ratio docpal/plain {x['ratio']:.2f}")
+        print(f"   poll of 1000: {drain['poll'] * 1e3:.1f} ms, ack {drain['ack'] * 1e3:.2f} ms, batch opening"
+              f" {drain['open'] * 1e3:.1f} ms; retention drain {drain['hold'][0]:,} events in {drain['hold'][1]:.2f} s,"
+              f" outbox left {drain['hold'][2]}")
+    if latency:
+        for side, x in latency.items():
+            goal = f" (goal p99 < 20 ms: {ok(x['p99'] < 20)})" if side == "docpal" else ""
+            print(f"4. NOTIFY latency, {side} x {w}: p50 {x['p50']:.2f} ms, p90 {x['p90']:.2f} ms,"
+                  f" p99 {x['p99']:.2f} ms, max {x['max']:.2f} ms{goal}")
+    if scale:
+        print(f"5. poll at scale, poll+ack of {ACTIVE} new events: {scale['companies']:,} companies"
+              f" {scale['big'] * 1e3:.2f} ms vs {ACTIVE} companies {scale['small'] * 1e3:.2f} ms, ratio"
+              f" {scale['ratio']:.2f} (goal about 1, <= 1.5: {ok(scale['ratio'] <= 1.5)}); nothing new"
+              f" {scale['big_idle'] * 1e3:.2f} vs {scale['small_idle'] * 1e3:.2f} ms, ratio {scale['idle_ratio']:.2f};"
+              f" first pass {scale['first_pass']:.1f} s")
     print("=" * 78)
     return 0
 
@@ -583,21 +719,29 @@ def main() -> int:
                         help=f"events in the outbox to drain in 3 (default {FULL['events']})")
     parser.add_argument("--notify-writes", type=int, default=None,
                         help=f"timed writes per side in 4 (default {FULL['notify_writes']})")
+    parser.add_argument("--companies", type=int, default=None,
+                        help=f"companies in the big database of 5 (default {FULL['companies']:,})")
+    parser.add_argument("--parts", default=",".join(PARTS),
+                        help=f"which parts to run, comma-separated (default all: {','.join(PARTS)})")
     parser.add_argument("--tiny", action="store_true",
                         help=f"a quick run: {TINY['rows']} rows, {TINY['events']} events,"
-                             f" {TINY['notify_writes']} writes (explicit options still win)")
+                             f" {TINY['notify_writes']} writes, {TINY['companies']} companies (explicit options still win)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
     sizes = dict(TINY if args.tiny else FULL)
-    for key in ("rows", "events", "notify_writes"):
+    for key in ("rows", "events", "notify_writes", "companies"):
         if getattr(args, key) is not None:
             sizes[key] = getattr(args, key)
-    if sizes["rows"] < 1 or sizes["events"] < 1 or sizes["notify_writes"] < 1:
-        parser.error("--rows, --events and --notify-writes must be at least 1")
+    if sizes["rows"] < 1 or sizes["events"] < 1 or sizes["notify_writes"] < 1 or sizes["companies"] < ACTIVE:
+        parser.error(f"--rows, --events and --notify-writes must be at least 1, --companies at least {ACTIVE}")
+    parts = tuple(p for p in args.parts.split(",") if p)
+    if not parts or set(parts) - set(PARTS):
+        parser.error(f"--parts: a comma-separated list of {', '.join(PARTS)}")
     with benchdb.fresh_database(args.database_url) as url:
         try:
-            return bench(url, sizes["rows"], sizes["events"], sizes["notify_writes"])
+            return bench(url, sizes["rows"], sizes["events"], sizes["notify_writes"], sizes["companies"], parts,
+                         args.tiny)
         except Failed as exc:
             print(f"FAILED: {exc}")
             return 1

@@ -1,11 +1,16 @@
-create or replace function docpal_private.event_batch(p_consumer text, p_company uuid, p_schema text, p_max integer)
-    returns jsonb
+create or replace function docpal_private.event_batch(
+    p_consumer text, p_company uuid, p_schema text, p_max integer, out o_events jsonb, out o_settled boolean)
     language plpgsql
     set search_path = pg_catalog, pg_temp
     set lock_timeout = '100ms'
 as $$
-/* Up to p_max events of one company for a consumer (an array), from its
-   current batch: after what it acknowledged, in id order.
+/* Up to p_max events of one company for a consumer (o_events, an array),
+   from its current batch: after what it acknowledged, in id order.
+   o_settled: this call held the consumer's row and it has no batch older
+   than this call (none open, or one this call opened): every event whose
+   transaction had committed when the call began is then consumed or in a
+   batch of this call's snapshot (docpal_private.event_sweep takes the
+   company off the consumer's due list).
 
    Batches follow PgQ. A sequence hands out ids at insert, not at commit,
    so ids alone would lose an event whose transaction commits after a
@@ -30,7 +35,10 @@ declare
     v_events jsonb;
     v_sent bigint;
     v_left boolean;
+    v_workflows bigint;
 begin
+    o_events := '[]';
+    o_settled := false;
     select * into v_pos from docpal_private.event_consumers e
      where e.consumer = p_consumer and e.company_id = p_company
        for update skip locked;
@@ -38,7 +46,7 @@ begin
         -- held by another worker of the consumer, or being made by one (an
         -- insert would wait for it): nothing from this company now
         if exists (select from docpal_private.event_consumers e where e.consumer = p_consumer and e.company_id = p_company) then
-            return '[]';
+            return;
         end if;
         -- a new consumer starts at the oldest event the outbox keeps
         begin
@@ -46,10 +54,10 @@ begin
                 on conflict do nothing
             returning * into v_pos;
         exception when lock_not_available then
-            return '[]';  -- another worker is making it: its turn
+            return;  -- another worker is making it: its turn
         end;
         if v_pos.consumer is null then
-            return '[]';
+            return;
         end if;
     end if;
     if v_pos.batch_snap is not null then
@@ -79,36 +87,58 @@ begin
                  or (e.xid is null and e.id > $3)',
             p_schema) into v_first, v_last using v_pos.done_snap, v_snap, v_pos.done_id;
         if v_first is null then
-            return '[]';  -- nothing new: the position is not written
+            o_settled := true;
+            return;  -- nothing new: the position is not written
         end if;
         update docpal_private.event_consumers e
            set batch_snap = v_snap, batch_first = v_first, batch_last = v_last,
                acked = v_first - 1, sent = v_first - 1, updated_at = pg_catalog.now()
          where e.consumer = p_consumer and e.company_id = p_company
         returning * into v_pos;
+        o_settled := true;
     end if;
+    -- The page as one conversion of an array of rows (to_jsonb of
+    -- array_agg: each row goes straight into the result, where jsonb_agg of
+    -- jsonb_build_object made and took apart one jsonb value per event);
+    -- the keys are those of the notification payload. Events with a
+    -- workflow have one key more: a page with any takes the query below.
     execute pg_catalog.format(
-        'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-                    ''event_id'', e.id, ''company_id'', $5, ''table'', e."table", ''record_id'', e.record_id,
-                    ''action'', e.action, ''version'', e.version, ''changed'', e.changed, ''user_id'', e.user_id,
-                    ''at'', e.at)
-                  || case when e.workflow is null then ''{}''::jsonb
-                          else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
-                  order by e.id),
-                pg_catalog.max(e.id)
+        'select case when pg_catalog.count(e.workflow) = 0
+                     then pg_catalog.to_jsonb(pg_catalog.array_agg(p order by e.id)) end,
+                pg_catalog.max(e.id), pg_catalog.count(e.workflow)
            from (select * from %I._events e
                   where e.id > $1 and e.id <= $2
                     and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
                          or (e.xid is null and e.id > $7))
-                  order by e.id limit $6) e',
-        p_schema) into v_events, v_sent
+                  order by e.id limit $6) e
+          cross join lateral (select e.id as event_id, $5 as company_id, e."table", e.record_id, e.action,
+                                     e.version, e.changed, e.user_id, e.at) p',
+        p_schema) into v_events, v_sent, v_workflows
       using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max, v_pos.done_id;
+    if v_workflows > 0 then
+        execute pg_catalog.format(
+            'select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+                        ''event_id'', e.id, ''company_id'', $5, ''table'', e."table", ''record_id'', e.record_id,
+                        ''action'', e.action, ''version'', e.version, ''changed'', e.changed, ''user_id'', e.user_id,
+                        ''at'', e.at)
+                      || case when e.workflow is null then ''{}''::jsonb
+                              else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
+                      order by e.id),
+                    pg_catalog.max(e.id)
+               from (select * from %I._events e
+                      where e.id > $1 and e.id <= $2
+                        and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
+                             or (e.xid is null and e.id > $7))
+                      order by e.id limit $6) e',
+            p_schema) into v_events, v_sent
+          using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max, v_pos.done_id;
+    end if;
     if v_sent is not null then
         -- which poll handed them out: ack_events without a context acknowledges that poll's companies
         update docpal_private.event_consumers e
            set sent = greatest(e.sent, v_sent), polled = pg_catalog.pg_current_xact_id(), updated_at = pg_catalog.now()
          where e.consumer = p_consumer and e.company_id = p_company;
     end if;
-    return coalesce(v_events, '[]');
+    o_events := coalesce(v_events, '[]');
 end
 $$;

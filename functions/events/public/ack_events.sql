@@ -20,11 +20,12 @@ declare
     v_pending boolean;
 begin
     if v_scope is null then
+        -- the consumer's open batches (a partial index), not every company
         for v_earlier in
             select e.company_id from docpal_private.event_consumers e
              where e.consumer = ack_events.consumer
-               and e.company_id in (select c.id from docpal_private.companies c where c.number < v_company.number)
                and e.batch_snap is not null and e.sent > e.acked
+               and (select c.number from docpal_private.companies c where c.id = e.company_id) < v_company.number
                and e.polled = (select p.polled from docpal_private.event_consumers p
                                 where p.consumer = ack_events.consumer and p.company_id = v_company.id)
                for update skip locked

@@ -12,13 +12,16 @@ as $$
    company per call, oldest first. Returns {"deleted": n, "companies": k,
    "more": true when some company hit max_rows (call again)}. `docpal
    maintain` calls it company by company; pg_cron, when installed, every
-   hour. Platform (service role) only. */
+   hour. Also removes what polls without a context no longer need
+   (docpal_private.event_hints, idle rows of docpal_private.event_sweeps).
+   Platform (service role) only. */
 declare
     v_company uuid;
     v_deleted bigint;
     v_total bigint := 0;
     v_count integer := 0;
     v_more boolean := false;
+    v_horizon xid8;
 begin
     if not docpal_private.caller_is_platform_admin() then
         raise exception using errcode = '42501', message = 'maintain_events is for the service role only';
@@ -36,6 +39,19 @@ begin
         v_count := v_count + 1;
         v_more := v_more or v_deleted >= maintain_events.max_rows;
     end loop;
+    -- the sweep rows of consumers that have not polled without a context for a
+    -- day (they pin the hints; back, such a consumer visits every company
+    -- once), then the hints that every sweeping consumer has read
+    -- (docpal_private.event_sweep); rows a poll holds are skipped
+    delete from docpal_private.event_sweeps s
+     where s.ctid = any (array(select k.ctid from docpal_private.event_sweeps k
+                                where k.updated_at < pg_catalog.now() - interval '1 day'
+                                  for update skip locked));
+    select least(pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()), pg_catalog.min(pg_catalog.pg_snapshot_xmin(s.swept)))
+      into v_horizon from docpal_private.event_sweeps s;
+    delete from docpal_private.event_hints h
+     where h.ctid = any (array(select k.ctid from docpal_private.event_hints k where k.xid < v_horizon
+                                limit maintain_events.max_rows for update skip locked));
     return pg_catalog.jsonb_build_object('deleted', v_total, 'companies', v_count, 'more', v_more);
 end
 $$;

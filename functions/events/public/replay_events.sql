@@ -23,6 +23,10 @@ begin
         on conflict do nothing;
     perform from docpal_private.event_consumers e
       where e.consumer = replay_events.consumer and e.company_id = v_company.id for update;
+    -- a poll without a context visits the company again (docpal_private.event_sweep)
+    update docpal_private.event_sweeps s
+       set due = array(select distinct d from pg_catalog.unnest(s.due || v_company.number) d order by d)
+     where s.consumer = replay_events.consumer and v_company.number <> all (s.due);
     if pg_catalog.to_regclass(pg_catalog.format('%I._events', v_company.schema_name)) is not null then
         execute pg_catalog.format(
             'select pg_catalog.min(e.id), pg_catalog.max(e.id) from %I._events e
