@@ -24,11 +24,14 @@ def test_tenant_benchmark_runs(dburl):
 def test_records_benchmark_runs(dburl):
     proc = subprocess.run(
         [sys.executable, str(BENCH / "bench_records.py"), "--rows", "50", "--big-rows", "2000",
-         "--database-url", dburl],
+         "--fresh", "2", "--fresh-companies", "3", "--database-url", dburl],
         capture_output=True, text=True, timeout=600)
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "(a) create_record" in proc.stdout and "rewrite: no" in proc.stdout
+    assert "(d) fresh connection, plain first query" in proc.stdout
+    assert "set_context + first create_record: " in proc.stdout  # its function profile
+    assert proc.stdout.startswith("load average at start:") and "load average at end:" in proc.stdout
 
 
 def test_query_benchmark_runs(dburl):
@@ -87,6 +90,9 @@ def test_audit_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "single-row UPDATE" in proc.stdout and "verify_audit_chain of" in proc.stdout
     assert ("ratio new/old" in proc.stdout) == release
+    # issue 19: WAL per case, history lookups, the capture's size and first write
+    assert "WAL per bulk UPDATE" in proc.stdout and "record_history of one record" in proc.stdout
+    assert "first single-row UPDATE of a fresh connection" in proc.stdout
 
 
 def test_permissions_benchmark_runs(dburl):
@@ -107,6 +113,8 @@ def test_events_benchmark_runs(dburl):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "speed ratio off/on" in proc.stdout and "events/s" in proc.stdout
     assert "NOTIFY latency, docpal" in proc.stdout
+    assert "drain of 5,000 events, B=500" in proc.stdout
+    assert "5. poll at scale, poll+ack of 10 new events: 30 companies" in proc.stdout
 
 
 def test_boundary_benchmark_runs(dburl):

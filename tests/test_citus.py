@@ -1149,6 +1149,18 @@ def test_explain_query(admin, company, views):
         member.close()
 
 
+@modes()
+def test_query_cache(admin, company, views):
+    """query_table's compiled-statement cache (migration 0016) in every mode: the same spec again is
+    served from it (docpal.query_cache_stats counts the hit), with the same result."""
+    conn = ctx(company)
+    spec = {"columns": ["name", "cat_id.name"], "sort": ["name"], "limit": 3}
+    first = fn(conn, "query_table", views["tasks"], spec)
+    before = one(admin, "select docpal.query_cache_stats()")
+    assert fn(conn, "query_table", views["tasks"], spec) == first
+    assert one(admin, "select docpal.query_cache_stats()")["hits"] == before["hits"] + 1
+
+
 # --------------------------------------------------------------------------
 # Section 5: versions, rollback, restore
 
@@ -2617,7 +2629,7 @@ COVERED = {
     # section 4: queries
     "query_table", "query_kanban", "query_tree", "query_gantt", "query_calendar", "query_dropdown", "query_breadcrumb",
     "aggregate",
-    "explain_query",
+    "explain_query", "query_cache_stats",
     # section 5: audit
     "record_history", "record_version", "rollback_record", "restore_record", "rollback_table", "audit_report",
     "verify_audit_chain", "seal_audit_chain", "maintain_audit_log",

@@ -146,6 +146,65 @@ def test_tampering_with_a_valid_token_is_refused(db, connect, company):
         conn.execute("select docpal.current_company()")
 
 
+def test_context_signature_is_hmac_sha256_as_pgcrypto_computes_it(db, connect, company):
+    """hmac_sha256 is built on the server's sha256() (no pgcrypto on the context
+    path): RFC 4231's vectors, pgcrypto's hmac on varied keys (empty, block size,
+    longer than a block) and data (empty, non-ASCII), and the context's own MAC."""
+    rfc = [("Jefe", "what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"),
+           ("\\x" + "aa" * 131, "Test Using Larger Than Block-Size Key - Hash Key First",
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")]
+    for key, data, mac in rfc:
+        assert one(db, "select encode(docpal_private.hmac_sha256(%s, %s::bytea), 'hex')", data, key) == mac
+    schema = one(db, "select extnamespace::regnamespace::text from pg_extension where extname = 'pgcrypto'")
+    differ = one(db, f"""
+        select count(*) from (
+            select pg_catalog.repeat(md5(i::text), i %% 9) || case when i %% 2 = 0 then 'é€|' else '' end as d,
+                   {schema}.gen_random_bytes(1 + i %% 200) as k
+              from generate_series(1, 400) i
+            union all select '', '\\x'::bytea union all select 'x', decode(repeat('ab', 64), 'hex')
+            union all select 'x', decode(repeat('ab', 65), 'hex')) x
+         where docpal_private.hmac_sha256(x.d, x.k) is distinct from {schema}.hmac(convert_to(x.d, 'UTF8'), x.k, 'sha256')""")
+    assert differ == 0
+    conn = connect()
+    conn.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
+    token = one(conn, "select current_setting('docpal.context')")
+    payload, mac = token.rsplit("|", 1)
+    assert mac == one(db, f"""select encode({schema}.hmac(convert_to(%s, 'UTF8'), s.value, 'sha256'), 'hex')
+                                from docpal_private.secrets s where s.name = 'context_hmac'""", payload)
+
+
+def test_context_helpers_are_inlined(db):
+    """session_tag and hmac_sha256 are SQL functions the planner folds into the
+    calling expression (a fresh connection compiles no function for them), and
+    their names and operators are schema-qualified (no search_path decides
+    what they run, though they pin none)."""
+    plan = "\n".join(r[0] for r in db.execute(
+        "explain (verbose, costs off) select docpal_private.hmac_sha256(docpal_private.session_tag(), '\\x00'::bytea)"))
+    assert "sha256(" in plan and "pg_backend_pid()" in plan
+    assert "hmac_sha256" not in plan and "session_tag" not in plan
+    db.execute("create schema evil")
+    db.execute("create function evil.sha256(bytea) returns bytea language sql as $$ select '\\x00'::bytea $$")
+    db.execute("create function evil.textcat(text, text) returns text language sql as $$ select 'x' $$")
+    db.execute("set search_path = evil, pg_catalog, public")
+    assert one(db, "select encode(docpal_private.hmac_sha256('what do ya want for nothing?', 'Jefe'), 'hex')") \
+        == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+
+
+def test_a_citus_setting_does_not_make_citus_installed(db, service, company):
+    """citus_installed skips its catalog lookup when the Citus library's setting
+    does not exist; a client can make that setting exist, which only sends the
+    check to pg_extension, and writes go on as without Citus."""
+    assert one(db, "select docpal_private.citus_installed()") is False
+    db.execute("set citus.propagate_set_commands = 'local'")
+    assert one(db, "select docpal_private.citus_installed()") is False
+    service.execute("select set_config('citus.propagate_set_commands', 'local', false)")
+    service.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
+    service.execute("""select docpal.create_table('{"slug": "notes", "name": "Notes",
+                         "columns": [{"name": "title", "type": "text"}]}'::jsonb)""")
+    assert one(service, """select docpal.create_record('notes', '{"title": "a"}')->>'title'""") == "a"
+
+
 @pytest.mark.parametrize("setting", ["docpal.company_id", "docpal.user_id", "app.current_user_id",
                                      "app.company_id", "request.jwt.claims", "docpal.company"])
 def test_plain_settings_give_no_identity(app, company, setting):
@@ -170,7 +229,9 @@ SERVICE_ONLY = {"create_company", "list_companies", "update_company", "suspend_c
                 # docpal serve's /readyz (contract section 12)
                 "installed_version",
                 # docpal serve's admin page: a user by email, a company's members
-                "get_user", "list_members"}
+                "get_user", "list_members",
+                # the query cache's server-wide counters (issue 19)
+                "query_cache_stats"}
 ADMIN_CALLS = [
     "select docpal.create_company('evil', 'Evil')",
     "select docpal.list_companies()",

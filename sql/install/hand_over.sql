@@ -9,23 +9,50 @@
 -- owner differs are altered, so a second run changes nothing. Objects that
 -- belong to an extension stay the extension's; docpal_owner is granted what
 -- it calls of them instead.
+--
+-- Flat in the number of companies (issue 19): the objects of a schema are
+-- found through their dependency on it (pg_depend's index), never by a scan
+-- of pg_class, pg_proc or pg_type; and the company schemas are visited only
+-- when something may have left an object there that is not docpal_owner's:
+-- the first migrate of this docpal version (meta key hand_over), a run that
+-- handed over anything in docpal's own schemas (migrations or this
+-- transaction ran as another role), or a company schema that is not
+-- docpal_owner's. Everything docpal creates in a company schema otherwise
+-- runs as docpal_owner (create_company, tenant modules and upgrades).
 do $$
 declare
     v_owner oid := 'docpal_owner'::regrole;
-    v_schemas text[];
+    v_schemas oid[];
     v_object record;
     v_member record;
+    v_pass integer;
+    v_changed integer := 0;
+    v_version text := (select m.value from docpal_private.meta m where m.key = 'version');
 begin
-    select pg_catalog.array_agg(n.nspname) into v_schemas
-      from pg_catalog.pg_namespace n
-     where n.nspname in ('docpal', 'docpal_private', 'docpal_ext')
-        or n.nspname in (select c.schema_name from docpal_private.companies c);
+  for v_pass in 1 .. 2 loop
+    if v_pass = 1 then
+        select pg_catalog.array_agg(n.oid) into v_schemas
+          from pg_catalog.pg_namespace n
+         where n.nspname in ('docpal', 'docpal_private', 'docpal_ext');
+    else
+        exit when v_changed = 0
+              and (select m.value from docpal_private.meta m where m.key = 'hand_over') = coalesce(v_version, '')
+              and not exists (select from docpal_private.companies c
+                                join pg_catalog.pg_namespace n on n.nspname = c.schema_name
+                               where n.nspowner <> v_owner);
+        select pg_catalog.array_agg(n.oid) into v_schemas
+          from docpal_private.companies c
+          join pg_catalog.pg_namespace n on n.nspname = c.schema_name;
+        exit when v_schemas is null;
+    end if;
 
     for v_object in
         select n.nspname from pg_catalog.pg_namespace n
-         where n.nspname = any (v_schemas) and n.nspowner <> v_owner
+          join pg_catalog.unnest(v_schemas) s (oid) on s.oid = n.oid
+         where n.nspowner <> v_owner
     loop
         execute pg_catalog.format('alter schema %I owner to docpal_owner', v_object.nspname);
+        v_changed := v_changed + 1;
     end loop;
 
     -- tables, partitions, views, sequences, composite types; indexes, TOAST
@@ -33,10 +60,14 @@ begin
     -- table (and may not be altered on their own)
     for v_object in
         select c.oid::regclass as name, c.relkind
-          from pg_catalog.pg_class c
-          join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = any (v_schemas)
-           and c.relowner <> v_owner
+          from pg_catalog.unnest(v_schemas) s (oid)
+          join pg_catalog.pg_depend dn on dn.refclassid = 'pg_catalog.pg_namespace'::regclass and dn.refobjid = s.oid
+                                      and dn.classid in ('pg_catalog.pg_class'::regclass, 'pg_catalog.pg_type'::regclass)
+          -- a composite type's relation depends on its type, which depends on the schema
+          left join pg_catalog.pg_type t on dn.classid = 'pg_catalog.pg_type'::regclass and t.oid = dn.objid
+          join pg_catalog.pg_class c
+            on c.oid = case when dn.classid = 'pg_catalog.pg_class'::regclass then dn.objid else t.typrelid end
+         where c.relowner <> v_owner
            and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S', 'c')
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_class'::regclass and d.objid = c.oid
@@ -52,35 +83,44 @@ begin
                                   when 'f' then 'foreign table' when 'S' then 'sequence'
                                   when 'c' then 'type' else 'table' end,
             v_object.name);
+        v_changed := v_changed + 1;
     end loop;
 
     for v_object in
         select p.oid::regprocedure as name
-          from pg_catalog.pg_proc p
-          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-         where n.nspname = any (v_schemas)
-           and p.proowner <> v_owner
+          from pg_catalog.unnest(v_schemas) s (oid)
+          join pg_catalog.pg_depend dn on dn.refclassid = 'pg_catalog.pg_namespace'::regclass and dn.refobjid = s.oid
+                                      and dn.classid = 'pg_catalog.pg_proc'::regclass
+          join pg_catalog.pg_proc p on p.oid = dn.objid
+         where p.proowner <> v_owner
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_proc'::regclass and d.objid = p.oid
                               and d.deptype = 'e')
     loop
         execute pg_catalog.format('alter routine %s owner to docpal_owner', v_object.name);
+        v_changed := v_changed + 1;
     end loop;
 
     -- domains, enums and ranges (array and multirange types follow theirs)
     for v_object in
         select t.oid::regtype as name
-          from pg_catalog.pg_type t
-          join pg_catalog.pg_namespace n on n.oid = t.typnamespace
-         where n.nspname = any (v_schemas)
-           and t.typowner <> v_owner
+          from pg_catalog.unnest(v_schemas) s (oid)
+          join pg_catalog.pg_depend dn on dn.refclassid = 'pg_catalog.pg_namespace'::regclass and dn.refobjid = s.oid
+                                      and dn.classid = 'pg_catalog.pg_type'::regclass
+          join pg_catalog.pg_type t on t.oid = dn.objid
+         where t.typowner <> v_owner
            and t.typtype in ('d', 'e', 'r')
            and not exists (select from pg_catalog.pg_depend d
                             where d.classid = 'pg_catalog.pg_type'::regclass and d.objid = t.oid
                               and d.deptype = 'e')
     loop
         execute pg_catalog.format('alter type %s owner to docpal_owner', v_object.name);
+        v_changed := v_changed + 1;
     end loop;
+  end loop;
+  insert into docpal_private.meta (key, value) values ('hand_over', coalesce(v_version, ''))
+  on conflict (key) do update set value = excluded.value
+   where docpal_private.meta.value is distinct from excluded.value;
 
     -- pgcrypto's functions stay the extension's (they are owned by whoever
     -- created it, and the grants above revoked them from PUBLIC): docpal_owner

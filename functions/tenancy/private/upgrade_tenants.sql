@@ -26,14 +26,15 @@ declare
     v_version integer;
 begin
     select coalesce(max(s.version), 0) into v_target from docpal_private.tenant_steps s where s.module = 'base';
-    select count(*) into v_pending from docpal_private.companies c where docpal_private.company_behind(c.id, c.schema_version);
+    -- one pass for every company (docpal_private.companies_behind), not a
+    -- call of company_behind per company: a run with nothing to do stays flat
+    select count(*) into v_pending from docpal_private.companies_behind() b;
     insert into docpal_private.tenant_upgrade_runs (target_version, pending)
     values (v_target, v_pending) returning id into v_run;
     commit;
     for v_company in
-        select c.id, c.schema_version from docpal_private.companies c
-         where docpal_private.company_behind(c.id, c.schema_version)
-         order by c.created_at, c.id
+        select b.company_id as id, b.schema_version from docpal_private.companies_behind() b
+         order by b.created_at, b.company_id
     loop
         v_started := pg_catalog.clock_timestamp();
         v_error := null;
