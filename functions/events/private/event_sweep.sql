@@ -29,7 +29,12 @@ as $$
 
    With the row held and new hints read, hints that every consumer with a
    sweep row has read (and no transaction still running could need) are
-   deleted, at most 10,000 a call, rows another poll is deleting skipped. */
+   deleted, at most 10,000 a call, rows another poll is deleting skipped.
+
+   Not visible in swept means at or past its xmax, or in its list of
+   running transactions: both index lookups. Never "from its xmin on": a
+   long transaction holds every snapshot's xmin back, and each poll would
+   read every hint written since it began. */
 declare
     v_sweep record;
     v_snap pg_snapshot;
@@ -44,7 +49,8 @@ begin
      where s.consumer = p_consumer and s.due = '{}' and s.full_from is null
        and s.updated_at > pg_catalog.now() - interval '1 hour'
        and not exists (select from docpal_private.event_hints h
-                        where h.xid >= pg_catalog.pg_snapshot_xmin(s.swept)
+                        where (h.xid >= pg_catalog.pg_snapshot_xmax(s.swept)
+                               or h.xid = any (array(select pg_catalog.pg_snapshot_xip(s.swept))))
                           and not pg_catalog.pg_visible_in_snapshot(h.xid, s.swept));
     if found then
         return;
@@ -79,7 +85,9 @@ begin
       from docpal_private.companies c
      where c.schema_name = any (array(
                select distinct h.company_schema from docpal_private.event_hints h
-                where h.xid >= pg_catalog.pg_snapshot_xmin(v_sweep.swept) and h.xid < pg_catalog.pg_snapshot_xmax(v_snap)
+                where (h.xid >= pg_catalog.pg_snapshot_xmax(v_sweep.swept)
+                       or h.xid = any (array(select pg_catalog.pg_snapshot_xip(v_sweep.swept))))
+                  and h.xid < pg_catalog.pg_snapshot_xmax(v_snap)
                   and pg_catalog.pg_visible_in_snapshot(h.xid, v_snap)
                   and not pg_catalog.pg_visible_in_snapshot(h.xid, v_sweep.swept)));
     o_due := case when v_new is null then v_sweep.due
