@@ -7,8 +7,9 @@ What is measured, on a fresh database:
    the DDL a new company gets (the baseline ``docpal_private.tenant_baseline()``
    and the base steps after it in ``docpal_private.tenant_steps``, formatted
    with the schema name in Python), sent as one script in one transaction per
-   schema. The two loops are interleaved so that both see the same growing
-   catalog; the medians of the first 100 and of the last 100 are printed
+   schema, in a sibling database (docpal installed, no company) so that each
+   catalog holds N tenants, as a database of N companies does. The two loops
+   are interleaved so that both see a catalog growing alike; the medians of the first 100 and of the last 100 are printed
    (at N companies), with the ratio docpal/plain of each.
 2. A tenant template change (a temporary step adding a column to
    ``_catalog`` and an index on it) rolled out by
@@ -39,7 +40,10 @@ import sys
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 
@@ -107,10 +111,28 @@ def window_ms(times: list[float]) -> float:
     return statistics.median(times) * 1000
 
 
+@contextmanager
+def plain_database(url: str) -> Iterator[str]:
+    """A sibling database for the plain schemas, with docpal installed (their
+    triggers call its functions) but no company: each side's catalog then
+    holds N tenants, as a real database of N companies does."""
+    name = f"{urlsplit(url).path.lstrip('/')}_plain"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    plain_url = benchdb.with_dbname(url, name)
+    try:
+        deploy.migrate(plain_url)
+        yield plain_url
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 def bench(url: str, n: int) -> int:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     deploy.migrate(url)
-    with psycopg.connect(url, autocommit=True) as auto, psycopg.connect(url) as tx:
+    with plain_database(url) as plain_url, psycopg.connect(url, autocommit=True) as auto, \
+            psycopg.connect(plain_url) as tx:
         template = new_company_statements(auto)
         version = auto.execute("select max(version) from docpal_private.tenant_steps where module = 'base'"
                                ).fetchone()[0]

@@ -73,10 +73,11 @@ def shape(conn, schema: str) -> dict:
     return out
 
 
-def replay(db, schema: str) -> None:
+def replay(db, schema: str, upto: int | None = None) -> None:
     """Build a schema the way every company was built before the baseline:
-    every shipped base step, statement by statement, as docpal_owner."""
-    steps = [s for s in render.tenant_steps(render.templates(resources.template_root())) if s.module == "base"]
+    every shipped base step (up to `upto`), statement by statement, as docpal_owner."""
+    steps = [s for s in render.tenant_steps(render.templates(resources.template_root()))
+             if s.module == "base" and (upto is None or s.version <= upto)]
     db.execute("set role docpal_owner")
     try:
         db.execute(f'create schema "{schema}"')
@@ -109,6 +110,31 @@ def test_baseline_company_has_the_shape_of_the_replayed_steps(db):
     # nothing is behind: `docpal migrate` has nothing to do in a new company
     assert not one(db, "select docpal_private.company_behind(%s, schema_version)"
                        " from docpal_private.companies where id = %s", cid, cid)
+
+
+def test_audit_default_partition_comes_with_the_first_table_as_the_steps_made_it(db, company, service):
+    """Step 0013 takes the audit log's empty default partition from a company
+    without tables (a new one never makes it); the first table makes it with
+    the names, index and guard that steps 0002-0012 gave every company."""
+    replay(db, "company_replayed_to_12", upto=12)
+    assert one(db, "select to_regclass('company_replayed_to_12._audit_log_default') is not null")
+    schema = company["schema"]
+    assert one(db, "select to_regclass(%s) is null", f"{schema}._audit_log_default")
+    set_context(service, company, company["owner"])
+    fn(service, "create_table", table("notes", {"name": "title", "type": "text"}))
+    made, replayed = shape(db, schema), shape(db, "company_replayed_to_12")
+    for part in ("constraints", "indexes", "triggers", "privileges"):
+        mine = [r for r in made[part] if "_audit_log_default" in " ".join(r)]
+        theirs = [r for r in replayed[part] if "_audit_log_default" in " ".join(r)]
+        assert mine == theirs and mine, part
+    # the step keeps a default partition that a table or an entry needs
+    db.execute("set role docpal_owner")
+    try:
+        assert one(db, "select docpal_private.audit_default_partition(%s, false)", schema) is True
+        assert one(db, "select docpal_private.audit_default_partition('company_replayed_to_12', false)") is False
+        assert one(db, "select to_regclass('company_replayed_to_12._audit_log_default') is null")
+    finally:
+        db.execute("reset role")
 
 
 def test_baseline_company_upgrades_like_an_old_one(db):

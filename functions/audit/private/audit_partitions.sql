@@ -16,22 +16,28 @@ declare
     v_to timestamptz;
     v_name text;
     v_stranded boolean;
+    v_default regclass;  -- made with the first table (audit_default_partition)
     v_created text[] := '{}';
 begin
     perform docpal_private.citus_ddl();  -- with Citus: the partitions' guard triggers
+    v_default := pg_catalog.to_regclass(pg_catalog.format('%I._audit_log_default', p_schema));
     for v_month in execute pg_catalog.format(
         'select pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', pg_catalog.now())) + pg_catalog.make_interval(months => i)
            from pg_catalog.generate_series(0, $1 - 1) i
           union
-         select distinct pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', d.at)) from %I._audit_log_default d
-          order by 1', p_schema) using p_months
+         select distinct pg_catalog.date_trunc(''month'', pg_catalog.timezone(''UTC'', d.at)) from %s d
+          order by 1', coalesce(v_default::text, '(select null::timestamptz as at where false)'))
+      using p_months
     loop
         v_name := '_audit_log_' || pg_catalog.to_char(v_month, 'YYYYMM');
         continue when pg_catalog.to_regclass(pg_catalog.format('%I.%I', p_schema, v_name)) is not null;
         v_from := pg_catalog.timezone('UTC', v_month);
         v_to := pg_catalog.timezone('UTC', v_month + interval '1 month');
-        execute pg_catalog.format('select exists (select from %I._audit_log_default d where d.at >= $1 and d.at < $2)', p_schema)
-           into strict v_stranded using v_from, v_to;
+        v_stranded := false;
+        if v_default is not null then
+            execute pg_catalog.format('select exists (select from %s d where d.at >= $1 and d.at < $2)', v_default)
+               into strict v_stranded using v_from, v_to;
+        end if;
         if v_stranded then
             execute pg_catalog.format('create table %I.%I (like %I._audit_log including defaults including constraints)',
                                       p_schema, v_name, p_schema);

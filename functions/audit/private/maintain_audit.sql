@@ -25,6 +25,8 @@ declare
     v_gone bigint[];
     v_ids bigint[];
     v_done boolean;
+    -- none in a company without tables (audit_default_partition)
+    v_default regclass := pg_catalog.to_regclass(pg_catalog.format('%I._audit_log_default', p_schema));
 begin
     if p_keep_months is not null then
         if p_keep_months < 0 then
@@ -54,10 +56,13 @@ begin
         end loop;
         -- the entries that go: those of the old partitions, and sealed ones of
         -- the default partition from before the cutoff
-        execute pg_catalog.format(
-            'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %1$I._audit_log_default l
-              where l.at < $1 and exists (select from %1$I._audit_chain k where k.entry_id = l.id)', p_schema)
-           into v_gone using v_cutoff;
+        v_gone := '{}';
+        if v_default is not null then
+            execute pg_catalog.format(
+                'select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %s l
+                  where l.at < $1 and exists (select from %I._audit_chain k where k.entry_id = l.id)', v_default, p_schema)
+               into v_gone using v_cutoff;
+        end if;
         foreach v_partition in array v_old loop
             execute pg_catalog.format('select coalesce(pg_catalog.array_agg(l.id), ''{}'') from %s l', v_partition)
                into v_ids;
@@ -87,7 +92,9 @@ begin
             end if;
             v_removed := v_removed || v_name;
         end loop;
-        execute pg_catalog.format('delete from %I._audit_log_default d where d.id = any ($1)', p_schema) using v_gone;
+        if v_default is not null then
+            execute pg_catalog.format('delete from %s d where d.id = any ($1)', v_default) using v_gone;
+        end if;
         perform docpal_private.switch_set('audit_maintenance', null);
     end if;
     return pg_catalog.jsonb_build_object('created', pg_catalog.to_jsonb(v_created),

@@ -26,6 +26,7 @@ begin
         (select pg_catalog.string_agg(pg_catalog.format('old.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         (select pg_catalog.string_agg(pg_catalog.format('new.%I', c), ', ') from pg_catalog.unnest(v_columns) c),
         v_table);
+    perform docpal_private.audit_default_partition(p_schema);  -- the first table's entries need it
     perform docpal_private.audit_triggers(p_schema, p_spec);
     perform docpal_private.user_refs_trigger(p_schema, v_table, docpal_private.user_refs(p_spec));
     if v_search is distinct from p_spec->>'search'

@@ -105,6 +105,8 @@ begin
                     end if;
                     if not v_state.history_in then
                         perform docpal_private.import_clear_audit(v_state.schema_name);
+                        -- a history may hold entries of tables dropped before the export
+                        perform docpal_private.audit_default_partition(v_state.schema_name);
                         update pg_temp.docpal_import i set history_in = true where i.company_id = p_company;
                         v_state.history_in := true;
                     end if;

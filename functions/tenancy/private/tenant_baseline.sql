@@ -10,7 +10,10 @@ as $$
    audit_setup, unlink_users, the copies into company_modules and
    table_specs), which cost time that grows with the number of companies
    (unlink_users scans pg_constraint; ALTER TABLE ... ADD COLUMN NOT NULL
-   too). Statements for format(statement, schema_name), as tenant_steps
+   too). Nor does it make the audit log's default partition, which
+   step 0013 takes away from a company without tables: a company gets it
+   with its first table (docpal_private.audit_default_partition), because
+   creating a partition reads all of pg_constraint. Statements for format(statement, schema_name), as tenant_steps
    holds them. A company made from it has the same tables, columns,
    constraints, indexes, triggers, comments and rows as one built by
    replaying the steps (tests/test_tenants_baseline.py compares them), so
@@ -54,9 +57,6 @@ $s$create table %1$I._audit_log (
     constraint _audit_log_action_known check (action in ('INSERT', 'UPDATE', 'DELETE', 'ROLLBACK', 'RESTORE'))
 ) partition by range (at)$s$,
 $s$comment on table %1$I._audit_log is 'docpal audit log: every change to this company''s data.'$s$,
-$s$create table %1$I._audit_log_default partition of %1$I._audit_log default$s$,
--- the index names of step 0002, made before the column was renamed
-$s$create index _audit_log_default_table_slug_record_id_id_idx on %1$I._audit_log_default ("table", record_id, id)$s$,
 $s$create index _audit_log_table_slug_record_id_id_idx on %1$I._audit_log ("table", record_id, id)$s$,
 $s$create table %1$I._files (
     id          uuid primary key default pg_catalog.gen_random_uuid(),
@@ -97,9 +97,6 @@ $s$create trigger _audit_log_append_only
     for each row execute function docpal_private.audit_log_guard()$s$,
 $s$create trigger _audit_log_no_truncate
     before truncate on %1$I._audit_log
-    for each statement execute function docpal_private.audit_log_guard()$s$,
-$s$create trigger _audit_log_no_truncate
-    before truncate on %1$I._audit_log_default
     for each statement execute function docpal_private.audit_log_guard()$s$,
 $s$create trigger _audit_chain_append_only
     before update or delete on %1$I._audit_chain
