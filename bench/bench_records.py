@@ -39,13 +39,16 @@ d. First call on a fresh connection (``--fresh`` rounds, run first, before
    CPU time for the same statements (/proc/<pid>/schedstat), which the
    machine's load does not change. Five more fresh connections of (2) and of
    (3) then report the functions with the most self time (``track_functions``).
+   The throw-away cluster preloads PL/pgSQL (``--preload``, default
+   'plpgsql': shared_preload_libraries, as docs/operations.md recommends;
+   ``--preload ''`` measures without); the setting is printed.
 
 Goals (reported, not enforced): speed ratio >= 0.35 for (a), >= 0.5 for (b),
 the no-rewrite alter_column < 100 ms on M rows, and (d) (2) and (3) at most
 (1) + 3 ms.
 
 Run:  .venv/bin/python bench/bench_records.py [--rows N] [--big-rows M] [--fresh R]
-      [--fresh-companies C] [--fresh-only] [--database-url URL]
+      [--fresh-companies C] [--fresh-only] [--preload LIBS] [--database-url URL]
 
 Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
 cluster (docpal.embedded, durable settings) and removes it afterwards; with a
@@ -429,11 +432,14 @@ def main() -> int:
     parser.add_argument("--fresh-companies", type=int, default=500,
                         help="companies in the database for part (d) (default 500)")
     parser.add_argument("--fresh-only", action="store_true", help="run part (d) only")
+    parser.add_argument("--preload", default="plpgsql",
+                        help="shared_preload_libraries of the throw-away cluster (default 'plpgsql', as"
+                             " docs/operations.md recommends; '' for none; a --database-url server keeps its own)")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    with benchdb.fresh_database(args.database_url) as url:
+    with benchdb.fresh_database(args.database_url, preload=args.preload) as url:
         status = bench(url, args.rows, args.big_rows, args.fresh, args.fresh_companies, args.fresh_only)
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return status

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -38,9 +39,11 @@ def with_dbname(url: str, dbname: str) -> str:
 
 
 @contextmanager
-def fresh_database(database_url: str | None) -> Iterator[str]:
+def fresh_database(database_url: str | None, preload: str = "") -> Iterator[str]:
     """A new database docpal_bench_<hex>; yields its URL, drops it at the end
-    (and stops and removes the cluster when it started one)."""
+    (and stops and removes the cluster when it started one). preload: the
+    throw-away cluster's shared_preload_libraries (e.g. 'plpgsql', as
+    docs/operations.md recommends); a --database-url server keeps its own."""
     dbname = f"docpal_bench_{secrets.token_hex(4)}"
     cluster = tmp = None
     if database_url:
@@ -51,7 +54,12 @@ def fresh_database(database_url: str | None) -> Iterator[str]:
     else:
         tmp = Path(tempfile.mkdtemp(prefix="docpal-bench-"))
         tmp.chmod(0o755)  # as root, the postgres OS user must reach the data folder
-        cluster = embedded.Cluster(tmp / "pgdata", fast=False).start()
+        cluster = embedded.Cluster(tmp / "pgdata", fast=False)
+        if preload:
+            cluster.init()
+            subprocess.run(embedded.as_server_user(["sh", "-c", f"cat >> '{tmp / 'pgdata' / 'postgresql.conf'}'"]),
+                           input=f"shared_preload_libraries = '{preload}'\n", text=True, check=True)
+        cluster.start()
         admin_url = cluster.url()
         url = cluster.create_database(dbname)
     print(f"database: {url}")

@@ -116,7 +116,8 @@ def test_app_cannot_forge_a_token(app, company):
 
 
 @pytest.mark.parametrize("value", ["", "garbage", "a|b|c|d|e", "||||", "x" * 5000,
-                                   "00000000-0000-0000-0000-000000000000|00000000-0000-0000-0000-000000000000|1|2|3"])
+                                   "00000000-0000-0000-0000-000000000000|00000000-0000-0000-0000-000000000000|1|2|3",
+                                   "x|y||z|1|2|" + "0" * 64])
 def test_malformed_tokens_never_yield_a_company(app, value):
     app.execute("select set_config('docpal.context', %s, false)", (value,))
     try:
@@ -133,6 +134,29 @@ def test_token_from_another_session_is_worthless(service, app, connect, company)
         conn.execute("select set_config('docpal.context', %s, false)", (token,))
         with pytest.raises(errors.InsufficientPrivilege, match="not valid"):
             conn.execute("select docpal.current_company()")
+
+
+def test_a_valid_token_spelled_otherwise_is_refused(connect, company):
+    """The signature covers the value as set_context wrote it: the same uuids in
+    capitals (equal as uuids) are another value, refused (context() checks no
+    pattern before its casts: only a signed value reaches them); a trigger's
+    context_user() reads no user from it and raises nothing."""
+    conn = connect()
+    conn.execute("select docpal.set_context(%s, %s, false)", (company["id"], company["owner"]))
+    parts = one(conn, "select current_setting('docpal.context')").split("|")
+    for i in (0, 1):
+        changed = parts.copy()
+        changed[i] = changed[i].upper()
+        conn.execute("select set_config('docpal.context', %s, false)", ("|".join(changed),))
+        with pytest.raises(errors.InsufficientPrivilege, match="not valid"):
+            conn.execute("select docpal.current_company()")
+        with pytest.raises(errors.InsufficientPrivilege, match="not valid"):
+            conn.execute("select docpal_private.require_company()")
+        assert one(conn, "select docpal_private.context_user()") is None
+    conn.execute("select set_config('docpal.context', %s, false)", ("x|y||z|" + "|".join(parts[4:]),))
+    for call in ("docpal.current_company()", "docpal_private.require_company()"):
+        with pytest.raises(errors.InsufficientPrivilege, match="not valid"):
+            conn.execute(f"select {call}")
 
 
 def test_tampering_with_a_valid_token_is_refused(db, connect, company):
@@ -183,6 +207,9 @@ def test_context_helpers_are_inlined(db):
         "explain (verbose, costs off) select docpal_private.hmac_sha256(docpal_private.session_tag(), '\\x00'::bytea)"))
     assert "sha256(" in plan and "pg_backend_pid()" in plan
     assert "hmac_sha256" not in plan and "session_tag" not in plan
+    plan = "\n".join(r[0] for r in db.execute(
+        "explain (verbose, costs off) select docpal_private.context_sign(s.name, s.value) from docpal_private.secrets s"))
+    assert "sha256(" in plan and "context_sign" not in plan
     db.execute("create schema evil")
     db.execute("create function evil.sha256(bytea) returns bytea language sql as $$ select '\\x00'::bytea $$")
     db.execute("create function evil.textcat(text, text) returns text language sql as $$ select 'x' $$")

@@ -15,16 +15,16 @@ begin
     if v_token is null or v_token = '' then
         return;
     end if;
-    v_parts := pg_catalog.string_to_array(v_token, '|');
-    if pg_catalog.cardinality(v_parts) <> 7
-       or v_parts[1] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' or v_parts[2] !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-       or v_parts[4] !~ '^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$'
-       or v_token <> docpal_private.context_token(v_parts[1]::uuid, v_parts[2]::uuid, v_parts[3], nullif(v_parts[4], '')::uuid) then
+    -- verified as signed before it is parsed (docpal_private.context_valid:
+    -- a signed value's uuid fields are canonical, so the casts below cannot fail)
+    if (select docpal_private.context_valid(v_token, s.value)
+          from docpal_private.secrets s where s.name = 'context_hmac_pads') is not true then
         raise exception using
             errcode = '42501',
             message = 'the docpal context is not valid in this session',
             hint = 'A context is set only by docpal.set_context or docpal.authenticate.';
     end if;
+    v_parts := pg_catalog.string_to_array(v_token, '|');
     if v_parts[4] <> '' and not docpal_private.context_key_is_live(nullif(v_parts[4], '')::uuid) then  -- set_context's: no key
         raise exception using
             errcode = '42501',

@@ -12,11 +12,11 @@ as $$
 declare
     v_payload text := p_company::text || '|' || p_user::text || '|' || coalesce(p_scopes, '') || '|'
                       || coalesce(p_key::text, '') || '|' || docpal_private.session_tag();
-    v_secret bytea := (select s.value from docpal_private.secrets s where s.name = 'context_hmac');
 begin
-    -- session_tag and hmac_sha256 are SQL functions the planner inlines here
-    -- (the secret passed as a variable: an argument used twice is inlined
-    -- only when it is cheap)
-    return v_payload || '|' || pg_catalog.encode(docpal_private.hmac_sha256(v_payload, v_secret), 'hex');
+    -- session_tag and context_sign are SQL functions the planner inlines
+    -- here (the payload a variable and the padded key a column: cheap
+    -- arguments, inlined although each is used twice)
+    return (select docpal_private.context_sign(v_payload, s.value)
+              from docpal_private.secrets s where s.name = 'context_hmac_pads');
 end
 $$;

@@ -8,8 +8,9 @@ as $$
    changes (float text follows extra_float_digits).
    docpal_session.backend_start(): docpal_owner may not read a login's
    backend_start itself (sql/install/prepare.sql). SQL without SET, every
-   name schema-qualified: the planner inlines it into context_token's
-   expression, so a fresh connection compiles no function for it. */
+   name schema-qualified: the planner inlines it into the expressions that
+   sign and check a context (context_sign, context_valid), so a fresh
+   connection compiles no function for it. */
 select pg_catalog.pg_backend_pid()::pg_catalog.text operator(pg_catalog.||) '|'
        operator(pg_catalog.||) pg_catalog.extract('epoch', docpal_session.backend_start())::pg_catalog.text
 $$;

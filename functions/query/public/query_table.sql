@@ -12,7 +12,8 @@ as $$
    (docpal_private.q_cache_lookup: same caller, spec and settings, the
    table specs and read permissions unchanged) without compiling it again. */
 declare
-    v_caller jsonb := (select pg_catalog.to_jsonb(c) from docpal_private.require_company() c);
+    -- (a simple expression: no function scan to start and end on every call)
+    v_caller jsonb := pg_catalog.to_jsonb(docpal_private.require_company());
     v_hit record;
     v_state jsonb;
     v_statement text;
