@@ -47,10 +47,19 @@ benchmark's user) and U = 100 members (``docpal.create_user`` +
    all checks and for true and false ones, and the ratios check / probe at
    p50 and p99 with the load average. When the server runs on this machine,
    the backend's CPU time per check and per probe (from /proc, best of 3
-   passes). Then lookup_objects over --lookup objects of a type ``sheet``
-   (rules as doc's, each sheet placed and shared as the doc of its number),
-   added for the measurement and removed after: the median of 5 runs for the
-   user (among the first 20) who sees the most, its answer checked in Python.
+   passes), and of the pieces of a check: the context check
+   (docpal_private.require_company) and the compiled walk (_rebac_check,
+   called directly). The probe shares the checks' connection and mode
+   (autocommit, prepared, context set once), so the ratio includes the
+   context check every check_relation call makes. Then a fan-in case: a doc
+   with T/10 direct viewers and a group set whose group has T/10 members
+   (added and removed after), 200 checks (half true) interleaved with the
+   probe, the p50 ratio (flat when no step reads all of an object's
+   tuples). Then lookup_objects over
+   --lookup objects of a type ``sheet`` (rules as doc's, each sheet placed
+   and shared as the doc of its number), added for the measurement and
+   removed after: the median of 5 runs for the user (among the first 20) who
+   sees the most, its answer checked in Python.
    Skipped (with a note) when ReBAC is not installed.
 3. **authenticate.** An API key of the member (scopes [read]) and one with
    ``rate_limit_per_minute`` 1,000,000 (the most create_api_key takes); a login role in ``docpal_app``
@@ -118,6 +127,7 @@ TUPLE_COLUMNS = ("object_type", "object_id", "relation", "subject_type", "subjec
 WARMUP_CHECKS = 200
 
 LOOKUP_USERS = 20
+FAN_CHECKS = 200
 CPU_PASSES = 3
 LOOKUP_REPEAT = 5
 
@@ -432,22 +442,71 @@ def backend_cpu(conn: psycopg.Connection):
     return cpu
 
 
-def server_cpu(conn: psycopg.Connection, statement: str, probe: sql.Composable, probe_args, checks: list) -> tuple | None:
+def server_cpu(conn: psycopg.Connection, statement: str, probe: sql.Composable, probe_args, checks: list,
+               parts: list) -> tuple | None:
     """CPU time of the server backend per check_relation and per probe, in µs (the best of CPU_PASSES
     passes over all checks, each statement alone), read from /proc when the server runs on this
-    machine; None otherwise. Unlike wall times it does not grow with other work on the machine."""
+    machine; None otherwise. Unlike wall times it does not grow with other work on the machine.
+    Then the same for each of parts ((label, statement, args(s, p, o)), run alike), the pieces of a
+    check_relation call."""
     cpu = backend_cpu(conn)
     if cpu is None:
         return None
-    best = [math.inf, math.inf]
+    runs = [lambda s, p, o: conn.execute(statement, (s, p, o), prepare=True).fetchone(),
+            lambda s, p, o: conn.execute(probe, probe_args(s, p, o), prepare=True).fetchone()]
+    runs += [lambda s, p, o, st=st, args=args: conn.execute(st, args(s, p, o), prepare=True).fetchone()
+             for _, st, args in parts]
+    best = [math.inf] * len(runs)
     for _ in range(CPU_PASSES):
-        for k, run in enumerate((lambda s, p, o: conn.execute(statement, (s, p, o), prepare=True).fetchone(),
-                                 lambda s, p, o: conn.execute(probe, probe_args(s, p, o), prepare=True).fetchone())):
+        for k, run in enumerate(runs):
             c0 = cpu()
             for s, p, o, _ in checks:
                 run(s, p, o)
             best[k] = min(best[k], (cpu() - c0) / len(checks) * 1e6)
     return tuple(best) if best[1] > 0 else None
+
+
+def part_fan_in(conn: psycopg.Connection, check_conn: psycopg.Connection, schema: str, t: int,
+                statement: str, probe: sql.Composable, probe_args) -> dict:
+    """Checks through objects with many tuples, added for the measurement and removed after: a doc
+    ``fanin`` with F = T/10 direct viewers and a group set ``group:fanin#member`` as viewer, the
+    group with F members. FAN_CHECKS checks of users outside both (false: the walk passes the doc
+    and the group) and as many of members (true through the group), each followed by the probe
+    as in the main case; p50 ratio check / probe. A walk that read every tuple of an object
+    would grow with F here (10x from one size to the next)."""
+    table = sql.Identifier(schema, "_tuples")
+    f = max(100, t // 10)
+    conn.execute(sql.SQL("""
+        insert into {t} (object_type, object_id, relation, subject_type, subject_id, subject_relation)
+        select 'doc', 'fanin', 'viewer', 'user', 'fan' || i, '' from generate_series(1, {f}) i
+        union all
+        select 'group', 'fanin', 'member', 'user', 'fan' || i, '' from generate_series(1, {f}) i
+        union all
+        select 'doc', 'fanin', 'viewer', 'group', 'fanin', 'member'""").format(t=table, f=sql.Literal(f)))
+    conn.execute(sql.SQL("analyze {}").format(table))
+    try:
+        rng = random.Random(t)
+        cases = [(f"user:out{k}", "viewer", "doc:fanin", False) if k % 2 else
+                 (f"user:fan{rng.randint(1, f)}", "viewer", "doc:fanin", True) for k in range(FAN_CHECKS)]
+        times, probes, wrong = [], [], 0
+        for s, p, o, want in cases[:20] + cases:
+            t0 = time.perf_counter()
+            got = check_conn.execute(statement, (s, p, o), prepare=True).fetchone()[0]
+            t1 = time.perf_counter()
+            check_conn.execute(probe, probe_args(s, p, o), prepare=True).fetchone()
+            t2 = time.perf_counter()
+            times.append((t1 - t0) * 1e3)
+            probes.append((t2 - t1) * 1e3)
+            wrong += got is not want
+        times, probes = times[20:], probes[20:]
+        r = {"fan_in": f, "p50": pct(times, 0.5), "probe_p50": pct(probes, 0.5), "wrong": wrong}
+        r["ratio"] = r["p50"] / r["probe_p50"]
+        print(f"  fan-in: doc:fanin with {f:,} direct viewers and group:fanin#member ({f:,} members): {FAN_CHECKS}"
+              f" checks (half true), check_relation p50 {r['p50']:.3f} ms, probe p50 {r['probe_p50']:.3f} ms, ratio"
+              f" {r['ratio']:.2f}" + (f"; MISMATCH: {wrong} wrong answers" if wrong else "; answers as expected"))
+        return r
+    finally:
+        conn.execute(sql.SQL("delete from {} where object_id = 'fanin'").format(table))
 
 
 def part_lookup(conn: psycopg.Connection, check_conn: psycopg.Connection, schema: str, g: Graph,
@@ -551,7 +610,15 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
                 times.append((t1 - t0) * 1e3)
                 probe_times.append((t2 - t1) * 1e3)
                 answers.append(got)
-            cpu = server_cpu(check_conn, statement, probe, probe_args, checks)
+            # the pieces of a check (as superuser, so the private function can be called): the context
+            # check every public function starts with, and the company's compiled walk called directly
+            walk = sql.SQL("select {}._rebac_check(%s, %s, 'user', %s, '', %s)").format(sql.Identifier(schema))
+            parts = [("context check (docpal_private.require_company)",
+                      "select docpal_private.require_company()", lambda s, p, o: ()),
+                     ("compiled walk (_rebac_check, called directly)", walk,
+                      lambda s, p, o: (o.split(":", 1)[0], p, s.split(":", 1)[1], o.split(":", 1)[1]))]
+            cpu = server_cpu(check_conn, statement, probe, probe_args, checks, parts)
+            fan = part_fan_in(conn, check_conn, schema, t, statement, probe, probe_args)
             lookup = part_lookup(conn, check_conn, schema, g, lookups) if lookups else None
         finally:
             check_conn.close()
@@ -563,7 +630,7 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
              "probe_p50": pct(probe_times, 0.5), "probe_p99": pct(probe_times, 0.99),
              "true_p50": pct(trues, 0.5) if trues else None, "true_p99": pct(trues, 0.99) if trues else None,
              "false_p50": pct(falses, 0.5) if falses else None, "false_p99": pct(falses, 0.99) if falses else None,
-             "per_s": len(times) / (sum(times) / 1e3), "lookup": lookup,
+             "per_s": len(times) / (sum(times) / 1e3), "lookup": lookup, "fan": fan,
              "load": os.getloadavg()[0], "cpu": cpu}
         r["ratio_p50"], r["ratio_p99"] = r["p50"] / r["probe_p50"], r["p99"] / r["probe_p99"]
         print(f"  {len(checks)} checks after {len(warm)} warm-up, {len(trues)} true / {len(falses)} false:"
@@ -573,7 +640,8 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
             print(f"    true checks:  p50 {r['true_p50']:.3f} ms, p99 {r['true_p99']:.3f} ms")
         if falses:
             print(f"    false checks: p50 {r['false_p50']:.3f} ms, p99 {r['false_p99']:.3f} ms")
-        print(f"    baseline, one primary-key probe of _tuples (prepared, same session, interleaved):"
+        print(f"    baseline, one primary-key probe of _tuples (prepared, same session: autocommit, the"
+              f" member's context set once by set_context and checked again by every check_relation; interleaved):"
               f" p50 {r['probe_p50']:.3f} ms, p99 {r['probe_p99']:.3f} ms; ratio check / probe:"
               f" p50 {r['ratio_p50']:.2f} (goal <= 2), p99 {r['ratio_p99']:.2f} (goal <= 4);"
               f" load average {r['load']:.2f}")
@@ -581,6 +649,9 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
             print(f"    server CPU per call (the backend's user + system time, each statement in a pass of its own,"
                   f" best of {CPU_PASSES}): check_relation {cpu[0]:.0f} µs, probe {cpu[1]:.0f} µs; ratio {cpu[0] / cpu[1]:.2f}"
                   " (less sensitive to the load than wall times)")
+            rest = cpu[0] - sum(cpu[2:])
+            print(f"      of a check: {', '.join(f'{label} {x:.0f} µs' for (label, _, _), x in zip(parts, cpu[2:]))};"
+                  f" the rest (validation, to_regclass, the EXECUTE into the compiled walk) {rest:.0f} µs")
         if wrong:
             print(f"    MISMATCH: {len(wrong)} of {len(checks)} answers differ from the expected ones, e.g.:")
             for s, p, o, want, got in wrong[:10]:
@@ -709,7 +780,13 @@ def bench(url: str, n: int, sizes: list[int], c: int, repeat: int, seconds: floa
               f" (goal <= 2 and <= 4: {verdict}); wrong answers: {r['wrong']}; load {r['load']:.2f}")
         if r["cpu"]:
             print(f"   server CPU per call: check_relation {r['cpu'][0]:.0f} µs, probe {r['cpu'][1]:.0f} µs,"
-                  f" ratio {r['cpu'][0] / r['cpu'][1]:.2f}")
+                  f" ratio {r['cpu'][0] / r['cpu'][1]:.2f}"
+                  + (f" (context check {r['cpu'][2]:.0f} µs, compiled walk {r['cpu'][3]:.0f} µs)" if len(r["cpu"]) > 3 else ""))
+        if r["fan"]:
+            fn = r["fan"]
+            print(f"   fan-in ({fn['fan_in']:,} viewers of one doc, {fn['fan_in']:,} members of one group):"
+                  f" check_relation p50 {fn['p50']:.3f} ms, ratio to the probe {fn['ratio']:.2f}"
+                  + ("; WRONG ANSWERS" if fn["wrong"] else ""))
         if r["lookup"]:
             lk = r["lookup"]
             print(f"   lookup_objects over {lk['objects']:,} objects ({lk['found']:,} found): {lk['ms']:.1f} ms"
@@ -723,13 +800,15 @@ def bench(url: str, n: int, sizes: list[int], c: int, repeat: int, seconds: floa
         print(f"   flat: p50 ratio at {rebac[-1]['tuples']:,} / at {rebac[0]['tuples']:,} tuples:"
               f" {rebac[-1]['ratio_p50'] / rebac[0]['ratio_p50']:.2f}"
               + (f"; server CPU per check: {rebac[-1]['cpu'][0] / rebac[0]['cpu'][0]:.2f}"
-                 if rebac[0]["cpu"] and rebac[-1]["cpu"] else ""))
+                 if rebac[0]["cpu"] and rebac[-1]["cpu"] else "")
+              + f"; fan-in p50 ratio ({rebac[-1]['fan']['fan_in']:,} / {rebac[0]['fan']['fan_in']:,} tuples on one"
+                f" object): {rebac[-1]['fan']['ratio'] / rebac[0]['fan']['ratio']:.2f}")
     if auth:
         print(f"3. authenticate: {auth['authenticate']:,.0f} calls/s"
               f" (rate-limited key {auth['authenticate, rate-limited key']:,.0f}/s; one-row INSERT commits"
               f" {auth['one-row INSERT (plain table, one commit)']:,.0f}/s; select 1 {auth['select 1']:,.0f}/s)")
     print("=" * 78)
-    return 1 if any(r["wrong"] or (r["lookup"] and r["lookup"]["wrong"]) for r in rebac) else 0
+    return 1 if any(r["wrong"] or (r["lookup"] and r["lookup"]["wrong"]) or r["fan"]["wrong"] for r in rebac) else 0
 
 
 def main() -> int:

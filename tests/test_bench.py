@@ -102,6 +102,8 @@ def test_permissions_benchmark_runs(dburl):
     print(proc.stdout)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "ratio member / owner" in proc.stdout and "check_relation p50" in proc.stdout
+    assert "checked again by every check_relation" in proc.stdout  # what the probe baseline is
+    assert "fan-in: doc:fanin with" in proc.stdout
     assert "authenticate:" in proc.stdout
 
 

@@ -472,6 +472,24 @@ def test_subject_sets_inside_rules(env):
     assert lookup(o, "user:kim", "editor", "doc") == ["doc:1"]
 
 
+def test_objects_with_many_tuples_are_probed_not_scanned(env):
+    """A doc with many direct viewers and a group set whose group has many members (issue 19:
+    one primary-key probe per relation, whatever the object holds): every answer still right."""
+    o = env.owner
+    define(o, "doc", TREE_RULES)
+    relate(o, "group:big#member", "editor", "doc:big")
+    o.execute("select docpal.relate('user:v' || i, 'viewer', 'doc:big'), docpal.relate('user:m' || i, 'member', 'group:big')"
+              " from generate_series(1, 150) i")
+    assert check(o, "user:v77", "viewer", "doc:big") is True
+    assert check(o, "user:v77", "editor", "doc:big") is False
+    assert check(o, "user:m150", "editor", "doc:big") is True
+    assert check(o, "user:m1", "viewer", "doc:big") is True
+    assert check(o, "user:stranger", "viewer", "doc:big") is False
+    assert check(o, "user:v1", "member", "group:big") is False
+    assert lookup(o, "user:m9", "viewer", "doc") == ["doc:big"]
+    assert lookup(o, "user:v9", "editor", "doc") == []
+
+
 # --- permissions built from permissions ------------------------------------------------------------
 
 def test_permissions_that_use_other_permissions(env):

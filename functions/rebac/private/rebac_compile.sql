@@ -10,18 +10,25 @@ as $$
      one recursive query walking from the object, breadth first. A node is
      (object, permission); the rules are flattened at compile time (a
      permission that uses another of its type carries that one's relations
-     and arrows), and each (type, permission) is a branch of the query with
-     its relations as constants, so every step is an index lookup: the
-     direct tuple (the primary key), subject sets (a partial index) and the
-     arrows' tuples. A node already visited at the same or a lower depth is
-     not walked again, so cycles end; an arrow to a permission another
-     arrow of the same relation already covers on that type is left out.
-     True on the first hit within 25 steps; when none, 54000 if some node
-     is first reached more than 25 steps away (fail closed), else false.
+     and arrows), and each (type, permission) is a case branch with its
+     relations and its arrows' relations as constants, so every step is an
+     exact index lookup whatever the object holds: the subject itself (one
+     primary-key probe per relation: a group of thousands of members or a
+     document with thousands of viewers is not scanned), subject sets (a
+     partial index) and each arrow's tuples (the primary key), an arrow's
+     target permissions looked up by (type, permission, relation, type of
+     the object pointed at). A node already visited at the same or a lower
+     depth is not walked again, so cycles end; an arrow to a permission
+     another arrow of the same relation already covers on that type is left
+     out. True on the first hit within 25 steps; when none, 54000 if some
+     node is first reached more than 25 steps away (fail closed), else false.
    - _rebac_lookup(type, permission, subject...): the same relation walked
      backwards from the subject (the subject index), level by level, every
      node once: the objects of the type that have the permission, sorted;
-     54000 when the walk goes past 25 steps.
+     54000 when the walk goes past 25 steps. Past the subject's own tuples,
+     a node is kept only when it can lead further (its type is some tuple's
+     subject) or is what is looked up (the type and permission asked for):
+     other permissions of the type looked up lead nowhere.
    Types and permissions without rules are their stored relation (subject
    sets included). Both functions are made afresh each time. */
 declare
@@ -38,7 +45,11 @@ declare
     v_targets text[];
     v_covered text[];                -- type#target pairs of an arrow that another of its targets includes
     v_steps text := ' when ''#'' then ''{}''::text[]';  -- case branches: type#permission -> its stored relations
-    v_arrow_steps text := ', (null, null, null, null::text[], null::text[])';  -- (type, permission, relation, targets, skip)
+    v_arrow_rels text := ' when ''#'' then null::text[]';      -- case branches: type#permission -> its arrows' relations
+    v_arrow_targets text := ' when ''#'' then null::text[]';   -- type#permission#relation -> the arrow's target permissions
+    v_arrow_typed text := ' when ''#'' then null::text[]';     -- type#permission#relation#subject type -> those less the covered
+    v_rels text[];                   -- the arrows' relations of a (type, permission)
+    v_covered_type text;
     v_inv text := '';                -- values (type, relation, arrow target or '', permission it gives)
     v_map text;                      -- the same as case branches: 'type#relation#target' -> permissions
     v_name text;
@@ -96,6 +107,7 @@ begin
         v_steps := v_steps || pg_catalog.format(' when %L then %L::text[]', v_type || '#' || v_permission, v_stored);
         v_inv := v_inv || coalesce((select pg_catalog.string_agg(pg_catalog.format(', (%L, %L, '''', %L)', v_type, r, v_permission), '')
                                       from pg_catalog.unnest(v_stored) r), '');
+        v_rels := '{}';
         for v_relation, v_targets in
             select a.key, array(select pg_catalog.jsonb_array_elements_text(a.value)) from pg_catalog.jsonb_each(v_arrows) a order by 1
         loop
@@ -107,11 +119,21 @@ begin
                and i.key <> k.key and i.value ? pg_catalog.split_part(k.key, '#', 2)
                -- of two targets that include each other, the first by name is visited
                and (not k.value ? pg_catalog.split_part(i.key, '#', 2) or i.key < k.key);
-            v_arrow_steps := v_arrow_steps || pg_catalog.format(', (%L, %L, %L, %L::text[], %L::text[])',
-                                                                v_type, v_permission, v_relation, v_targets, v_covered);
+            v_rels := v_rels || v_relation;
+            v_arrow_targets := v_arrow_targets || pg_catalog.format(' when %L then %L::text[]',
+                                                                    v_type || '#' || v_permission || '#' || v_relation, v_targets);
+            -- an object of a type whose pairs are covered: only the targets not covered there
+            for v_covered_type in select distinct pg_catalog.split_part(c, '#', 1) from pg_catalog.unnest(v_covered) c order by 1 loop
+                v_arrow_typed := v_arrow_typed || pg_catalog.format(' when %L then %L::text[]',
+                    v_type || '#' || v_permission || '#' || v_relation || '#' || v_covered_type,
+                    array(select q from pg_catalog.unnest(v_targets) q where (v_covered_type || '#' || q) <> all (v_covered)));
+            end loop;
             v_inv := v_inv || (select pg_catalog.string_agg(pg_catalog.format(', (%L, %L, %L, %L)', v_type, v_relation, q, v_permission), '')
                                              from pg_catalog.unnest(v_targets) q);
         end loop;
+        if pg_catalog.cardinality(v_rels) > 0 then
+            v_arrow_rels := v_arrow_rels || pg_catalog.format(' when %L then %L::text[]', v_type || '#' || v_permission, v_rels);
+        end if;
     end loop;
     execute pg_catalog.format(
         'create function %1$I._rebac_check(p_type text, p_perm text, p_st text, p_sid text, p_srel text, p_oid text)
@@ -126,25 +148,33 @@ begin
                  select c.t, c.id, c.p, w.d + 1
                    from walk w
                   cross join lateral (
-                        -- the relations whose tuples grant the node (for a node without rules: its own)
-                        select case w.t || ''#'' || w.p%2$s else array[w.p] end as stored) k
+                        -- the relations whose tuples grant the node (for a node without rules: its own),
+                        -- and the relations of its arrows; once per node (offset 0)
+                        select case w.t || ''#'' || w.p%2$s else array[w.p] end as stored,
+                               case w.t || ''#'' || w.p%3$s end as arrows offset 0) k
                   cross join lateral (
-                        (select '''', '''', '''' from %1$I._tuples x
-                          where x.object_type = w.t and x.object_id = w.id and x.relation = any (k.stored)
-                            and x.subject_type = p_st and x.subject_id = p_sid and x.subject_relation = p_srel limit 1)
+                        -- the subject itself: one primary-key probe per relation, however many
+                        -- tuples the object has
+                        (select '''', '''', '''' from (select pg_catalog.unnest(k.stored) as r) r
+                          cross join lateral (select from %1$I._tuples x
+                                               where x.object_type = w.t and x.object_id = w.id and x.relation = r.r
+                                                 and x.subject_type = p_st and x.subject_id = p_sid and x.subject_relation = p_srel
+                                               limit 1) x limit 1)
                         union all
                         select x.subject_type, x.subject_id, x.subject_relation from %1$I._tuples x
                          where x.object_type = w.t and x.object_id = w.id and x.relation = any (k.stored)
                            and x.subject_relation <> ''''
                         union all
                         -- arrows: the objects a relation points at, each with its target permissions
-                        select x.subject_type, x.subject_id, q.q
-                          from (values %3$s) a (t, p, r, qs, skip)
-                         cross join lateral (select x.subject_type, x.subject_id from %1$I._tuples x
-                                              where x.object_type = w.t and x.object_id = w.id and x.relation = a.r
-                                                and x.subject_relation = '''' offset 0) x
-                         cross join lateral pg_catalog.unnest(a.qs) q (q)
-                         where a.t = w.t and a.p = w.p and (x.subject_type || ''#'' || q.q) <> all (a.skip)) c (t, id, p)
+                        -- (less those another target covers on the object''s type)
+                        select x.subject_type, x.subject_id, x.q
+                          from (select pg_catalog.unnest(k.arrows) as r) r
+                         cross join lateral (
+                               select x.subject_type, x.subject_id,
+                                      pg_catalog.unnest(case w.t || ''#'' || w.p || ''#'' || x.relation || ''#'' || x.subject_type%4$s
+                                                        else case w.t || ''#'' || w.p || ''#'' || x.relation%5$s end end) as q
+                                 from %1$I._tuples x
+                                where x.object_type = w.t and x.object_id = w.id and x.relation = r.r and x.subject_relation = '''') x) c (t, id, p)
                   where w.d <= 25 and w.t <> '''')
              select case when exists (select from walk h where h.t = '''') then true
                          when exists (select from walk w where w.d > 25 and w.t <> ''''
@@ -157,7 +187,7 @@ begin
              end if;
              return v_result;
          end
-         $rebac$', p_schema, v_steps, pg_catalog.substr(v_arrow_steps, 2));
+         $rebac$', p_schema, v_steps, v_arrow_rels, v_arrow_typed, v_arrow_targets);
     -- relations that are no permission of their type but that some rule stores: also themselves
     for v_type, v_relation in
         select distinct t.key, i.i from pg_catalog.jsonb_each(v_rules) t, pg_catalog.jsonb_each(t.value) p,
@@ -219,18 +249,24 @@ begin
                  -- the next level, one probe of the subject index per object: subject sets naming
                  -- one of its permissions, and arrows pointing at it; less every node seen (a hashed except)
                  select pg_catalog.array_agg(n.t), pg_catalog.array_agg(n.id), pg_catalog.array_agg(n.p) into v_t, v_id, v_p
-                   from (select x.object_type as t, x.object_id as id, g.p
-                           from (select f.t, f.id, pg_catalog.array_agg(f.p) as ps
-                                   from unnest(v_t, v_id, v_p) f (t, id, p) where f.t = any (v_subjects) group by f.t, f.id) f
-                           join %1$I._tuples x
-                             on x.subject_type = f.t and x.subject_id = f.id
-                            and x.subject_relation = any (pg_catalog.array_append(f.ps, ''''::text))
-                            and x.object_type = any (v_types)
-                          -- a subject set gives through its relation (q empty), an arrow through each permission of the node
-                          cross join lateral pg_catalog.unnest(case when x.subject_relation = '''' then f.ps else array[''''] end) q (q)
-                          cross join lateral pg_catalog.unnest(case x.object_type || ''#'' || x.relation || ''#'' || q.q%2$s
-                                                               else case when q.q = '''' and (x.object_type || ''#'' || x.relation) <> all (%3$L::text[])
-                                                                         then array[x.relation] end end) g (p)
+                   from (select g.t, g.id, g.p
+                           from (select x.t, x.id,
+                                       pg_catalog.unnest(case x.t || ''#'' || x.r || ''#'' || x.q%2$s
+                                                         else case when x.q = '''' and (x.t || ''#'' || x.r) <> all (%3$L::text[])
+                                                                   then array[x.r] end end) as p
+                                  from (select x.object_type as t, x.object_id as id, x.relation as r,
+                                               -- a subject set gives through its relation (q empty), an arrow
+                                               -- through each permission of the node (set-returning functions in
+                                               -- the select list: no tuple store per row)
+                                               pg_catalog.unnest(case when x.subject_relation = '''' then f.ps else array[''''] end) as q
+                                          from (select f.t, f.id, pg_catalog.array_agg(f.p) as ps
+                                                  from unnest(v_t, v_id, v_p) f (t, id, p) where f.t = any (v_subjects) group by f.t, f.id) f
+                                          join %1$I._tuples x
+                                            on x.subject_type = f.t and x.subject_id = f.id
+                                           and x.subject_relation = any (pg_catalog.array_append(f.ps, ''''::text))
+                                           and x.object_type = any (v_types)) x) g
+                          -- a node of a subject type may lead further; else only the permission looked up is kept
+                          where g.t = any (v_subjects) or (g.t = p_type and g.p = p_perm)
                          except
                          select s.t, s.id, s.p from unnest(v_seen_t, v_seen_id, v_seen_p) s (t, id, p)) n;
                  v_depth := v_depth + 1;
