@@ -273,6 +273,31 @@ def test_version_bumps_through_plain_sql(ctx, schema, item):
     assert update(ctx, "items", item["id"], {"qty": 11}, expected_version=3)["version"] == 4
 
 
+
+def test_version_stamp_ignores_the_writers_search_path(ctx, schema, company, item):
+    """stamp_update pins no search path (a SET clause per row cost more than the trigger's
+    work): every operator and type in it is named with its schema, so a writer whose path
+    puts their own + and = first still gets version + 1 and the context's user."""
+    ctx.execute("""create schema evil;
+        create function evil.plus(integer, integer) returns integer language sql as 'select 1000';
+        create operator evil.+ (leftarg = integer, rightarg = integer, function = evil.plus);
+        create function evil.same(uuid, uuid) returns boolean language sql as 'select false';
+        create operator evil.= (leftarg = uuid, rightarg = uuid, function = evil.same);
+        create function evil.same_text(text, text) returns boolean language sql as 'select true';
+        create operator evil.= (leftarg = text, rightarg = text, function = evil.same_text)""")
+    ctx.execute("set search_path = evil, pg_catalog, public")
+    try:
+        ctx.execute(f"update {schema}.items set qty = 5 where id operator(pg_catalog.=) %s", (uid(item),))
+        ctx.execute(f"update {schema}.items set qty = 6 where id operator(pg_catalog.=) %s", (uid(item),))
+        row = ctx.execute(f"select version, updated_by from {schema}.items where id operator(pg_catalog.=) %s",
+                          (uid(item),)).fetchone()
+        assert row == (3, uuid.UUID(str(company["owner"])))
+        with raises("22023"):
+            ctx.execute(f"update {schema}.items set id = gen_random_uuid() where id operator(pg_catalog.=) %s",
+                        (uid(item),))
+    finally:
+        ctx.execute("reset search_path")
+
 # --- delete_record -------------------------------------------------------------------
 
 def test_delete_record(ctx, schema, item):

@@ -22,7 +22,10 @@ as $$
    the old and new rows of a 100,000-row one by nested loop (quadratic):
    the function turns nested loops off, so the join is always hashed; and
    JIT off, which the cost of a disabled nested loop (the one-row join of
-   the notification query) would otherwise trigger on every statement.
+   the notification query) would otherwise trigger on every statement; and
+   work_mem 32MB, so that the join and the entries of a 100,000-row
+   statement stay in memory (at the default 4MB they went to temporary
+   files; memory is taken only as a statement needs it).
    It is SECURITY DEFINER (anyone who may write the table is logged, whether
    or not they may write the log) and writes only into its own schema's log.
    Its SET clause pins the settings that change how values print
@@ -101,15 +104,17 @@ begin
     -- workflow); the action is an argument of event_rules_sql, so nothing is
     -- ever replaced inside generated SQL, whose literals hold rule values.
     -- The images are built column by column (to_jsonb of the whole row, less
-    -- the unchanged columns, cost four times as much in a bulk UPDATE).
+    -- the unchanged columns, cost four times as much in a bulk UPDATE); the
+    -- version goes in as numeric, which jsonb stores as it is (an integer is
+    -- printed and parsed again: the same value, at a cost per row).
     v_update := pg_catalog.format(
         'select _d._id, _d._version, _d._old, _d._new, _d._changed,
                 pg_catalog.array_to_string(array[%3$s]::text[], ''; '') as _summary, _d._workflow
            from (select _n.id as _id, _n.version as _version,
-                        pg_catalog.jsonb_build_object(''version'', _o.version)
+                        pg_catalog.jsonb_build_object(''version'', _o.version::pg_catalog.numeric)
                         || case when _o.updated_by is distinct from _n.updated_by
                                 then pg_catalog.jsonb_build_object(''updated_by'', _o.updated_by) else ''{}'' end%1$s as _old,
-                        pg_catalog.jsonb_build_object(''version'', _n.version)
+                        pg_catalog.jsonb_build_object(''version'', _n.version::pg_catalog.numeric)
                         || case when _o.updated_by is distinct from _n.updated_by
                                 then pg_catalog.jsonb_build_object(''updated_by'', _n.updated_by) else ''{}'' end%2$s as _new,
                         pg_catalog.array_remove(array[%4$s]::text[], null) as _changed,
@@ -310,6 +315,7 @@ begin
              set search_path = pg_catalog, pg_temp
              set enable_nestloop = off
              set jit = off
+             set work_mem = ''32MB''
              set extra_float_digits = 1
              set intervalstyle = postgres
              set datestyle = ''ISO, MDY''
