@@ -42,7 +42,7 @@ ALL)``, triggers dropped: no audit, no events).
    jsonb_agg(<the same payload keys> order by id), max(id) from (select ...
    where id > $last order by id limit B)`` + ``update plain.event_position``.
    Both decode the JSON in the client. Events/s (median), and the ratio
-   docpal / plain. Checked: every drain sees E events, in ascending ids.
+   docpal / plain, also per second of the drainer's backend CPU time. Checked: every drain sees E events, in ascending ids.
    Then ``EXPLAIN ANALYZE`` of the poll's queries (batch opening and one
    batch page) and the time of poll and ack alone, to show where the time
    goes; finally the holder drains with B = 1,000 including retention (the
@@ -67,10 +67,14 @@ ALL)``, triggers dropped: no audit, no events).
    outbox, as the capture does) in each of 10 companies spread over the C
    (every C/10-th) and in each of the 10, and one transaction of
    ``poll_events('scale', 500)`` + ``ack_events`` runs in each database,
-   alternating which goes first; also one poll when nothing is new.
-   Medians in ms and the ratio C companies / 10 companies (goal about 1:
-   a poll costs what the active companies cost). Checked: each poll gets
-   the 10 new events.
+   alternating which goes first; also one poll when nothing is new. The
+   consumer polls on a connection of its own in each database (as a service
+   worker does), not the one that made the companies. Medians in ms and of
+   the poll's backend CPU time, and the ratios C companies / 10 companies
+   (goal about 1: a poll costs what the active companies cost). Checked:
+   each poll gets the 10 new events. ``--scale-database NAME`` makes the C
+   companies in database NAME of the server instead and keeps it: a later
+   run with the same NAME and ``--database-url`` reuses (tops up) them.
 
 Goals (reported, not enforced): speed ratio off/on >= 0.8 for 1; drain
 > 20,000 events/s, > 40,000 events/s in batches of 500; notification p99 <
@@ -78,7 +82,7 @@ Goals (reported, not enforced): speed ratio off/on >= 0.8 for 1; drain
 
 Run:  .venv/bin/python bench/bench_events.py [--rows N] [--events E]
           [--notify-writes W] [--companies C] [--parts LIST] [--tiny]
-          [--database-url URL]
+          [--scale-database NAME] [--database-url URL]
 
 Without a URL (argument or $DATABASE_URL) it starts a throw-away PostgreSQL
 cluster (docpal.embedded, durable settings) and removes it afterwards; with a
@@ -129,6 +133,21 @@ CREATE_MANY = "select docpal.create_records('items', %s::jsonb)"
 
 class Failed(Exception):
     pass
+
+
+def backend_cpu(conn: psycopg.Connection) -> float | None:
+    """CPU seconds the server process of conn has run so far (/proc/<pid>/schedstat, ns):
+    a figure the machine's load hardly moves, where it does move wall times; None when the
+    server is not on this machine."""
+    try:
+        return int(Path(f"/proc/{conn.info.backend_pid}/schedstat").read_text().split()[0]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def cpu_since(conn: psycopg.Connection, start: float | None) -> float | None:
+    now = backend_cpu(conn)
+    return None if now is None or start is None else now - start
 
 
 def pct(values: list[float], q: float) -> float:
@@ -354,11 +373,13 @@ def part_drain(s: Setup, e: int) -> dict:
     try:
         drainer.execute("select docpal.replay_events('hold', %s)", (lo,))  # never acked: keeps everything
         results: dict[int, list[tuple[float, float]]] = {b: [] for b in BATCHES}
+        cpus: dict[int, list[tuple[float, float]]] = {b: [] for b in BATCHES}
         for r in range(ROUNDS):
             for b in BATCHES:
                 pair = {}
                 for side in (("docpal", "plain") if r % 2 == 0 else ("plain", "docpal")):
                     consumer = f"drain_{b}_{r}"
+                    c0 = backend_cpu(drainer)
                     if side == "docpal":
                         t, seen = drain_docpal(drainer, consumer, b)
                     else:
@@ -366,16 +387,23 @@ def part_drain(s: Setup, e: int) -> dict:
                     if seen != total:
                         raise Failed(f"{side} drain with batches of {b} saw {seen} of {total} events")
                     pair[side] = t
+                    pair[side + "_cpu"] = cpu_since(drainer, c0)
                 results[b].append((pair["docpal"], pair["plain"]))
+                if pair["docpal_cpu"] and pair["plain_cpu"]:
+                    cpus[b].append((pair["docpal_cpu"], pair["plain_cpu"]))
+                cpu = (f"; backend CPU docpal {pair['docpal_cpu']:.2f} s, plain {pair['plain_cpu']:.2f} s"
+                       if pair["docpal_cpu"] and pair["plain_cpu"] else "")
                 print(f"  round {r + 1}/{ROUNDS} B={b:5d}: docpal {total / pair['docpal']:9,.0f} events/s"
                       f" ({pair['docpal']:.2f} s), plain {total / pair['plain']:9,.0f} events/s"
-                      f" ({pair['plain']:.2f} s)", flush=True)
+                      f" ({pair['plain']:.2f} s){cpu}", flush=True)
         out: dict = {"total": total, "fill": t_fill, "by_batch": {}}
         for b in BATCHES:
             d = median(x[0] for x in results[b])
             p = median(x[1] for x in results[b])
             out["by_batch"][b] = {"docpal": total / d, "plain": total / p,
-                                  "ratio": median(x[1] / x[0] for x in results[b])}
+                                  "ratio": median(x[1] / x[0] for x in results[b]),
+                                  "cpu_docpal": total / median(x[0] for x in cpus[b]) if cpus[b] else None,
+                                  "cpu_ratio": median(x[1] / x[0] for x in cpus[b]) if cpus[b] else None}
 
         # Where the time goes: the poll's own SQL (as event_batch runs it), and poll / ack alone.
         print("  where a drain's time goes (B = 1000, consumer 'probe'):")
@@ -550,20 +578,29 @@ def part_latency(s: Setup, w: int) -> dict:
 # ==============================================================================================
 
 def make_companies(conn: psycopg.Connection, n: int, prefix: str) -> list[str]:
-    """n companies, each with its outbox (tenant module "data", as its first table makes
-    it) and one event: the schema names, in company order."""
-    schemas = []
+    """n companies named <prefix>-NNNNN, each with its outbox (tenant module "data", as its
+    first table makes it) and one event; those an earlier run made (--scale-database) are
+    kept: the schema names of the first n, in company order."""
+    have = conn.execute("select count(*) from docpal_private.companies where slug like %s",
+                        (f"{prefix}-%",)).fetchone()[0]
     t0 = time.perf_counter()
-    for i in range(n):
+    for i in range(have, n):
         cid = conn.execute("select docpal.create_company(%s, %s)", (f"{prefix}-{i:05d}", f"{prefix} {i}")).fetchone()[0]
         schema = conn.execute("select schema_name from docpal_private.companies where id = %s", (cid,)).fetchone()[0]
         with conn.transaction():
             conn.execute("set local role docpal_owner")
             conn.execute("select docpal_private.data_setup(%s)", (schema,))
             write_event(conn, schema)
-        schemas.append(schema)
         if (i + 1) % 1000 == 0:
             print(f"  {i + 1:,} companies made in {time.perf_counter() - t0:.0f} s", flush=True)
+    schemas = [r[0] for r in conn.execute(
+        "select schema_name from docpal_private.companies where slug like %s order by number limit %s",
+        (f"{prefix}-%", n)).fetchall()]
+    for schema in schemas:  # one an interrupted run left without its outbox
+        if conn.execute("select to_regclass(%s)", (f"{schema}._events",)).fetchone()[0] is None:
+            with conn.transaction():
+                conn.execute("set local role docpal_owner")
+                conn.execute("select docpal_private.data_setup(%s)", (schema,))
     return schemas
 
 
@@ -584,21 +621,34 @@ def poll_ack(conn: psycopg.Connection, consumer: str, b: int) -> tuple[float, in
     return time.perf_counter() - t0, len(events)
 
 
-def part_scale(s: Setup, c: int, rounds: int) -> dict:
+def part_scale(s: Setup, c: int, rounds: int, keep: str | None) -> dict:
     print(f"\n5. poll_events without a context: {c:,} companies of which {ACTIVE} active vs {ACTIVE} companies"
           f" (a second database of the same cluster)", flush=True)
-    small_db = f"{s.url.rsplit('/', 1)[1].split('?')[0]}_small"
+    base = s.url.rsplit("/", 1)[1].split("?")[0]
+    small_db = f"{base}_small"
     s.on.execute(sql.SQL("create database {}").format(sql.Identifier(small_db)))
     small_url = benchdb.with_dbname(s.url, small_db)
-    big = psycopg.connect(s.url, autocommit=True)
+    big_url = s.url
+    if keep:
+        # the C companies in a database kept between runs (made once, topped up)
+        if not s.on.execute("select 1 from pg_database where datname = %s", (keep,)).fetchone():
+            s.on.execute(sql.SQL("create database {}").format(sql.Identifier(keep)))
+        big_url = benchdb.with_dbname(s.url, keep)
+        deploy.migrate(big_url)
+        print(f"  the {c:,} companies: database {keep} (kept)", flush=True)
+    maker = psycopg.connect(big_url, autocommit=True)  # makes the companies, writes the events
     try:
         deploy.migrate(small_url)
-        small = psycopg.connect(small_url, autocommit=True)
+        small_maker = psycopg.connect(small_url, autocommit=True)
         try:
             t0 = time.perf_counter()
-            big_schemas = make_companies(big, c, "scale")
+            big_schemas = make_companies(maker, c, "scale")
             t_make = time.perf_counter() - t0
-            small_schemas = make_companies(small, ACTIVE, "small")
+            small_schemas = make_companies(small_maker, ACTIVE, "small")
+            # the consumers: a service worker's connection of its own in each database
+            # (not the one that made thousands of schemas and holds their catalog rows)
+            big = psycopg.connect(big_url, autocommit=True)
+            small = psycopg.connect(small_url, autocommit=True)
             active = [big_schemas[(k * c) // ACTIVE] for k in range(ACTIVE)]
             t0 = time.perf_counter()
             first = 0
@@ -614,38 +664,54 @@ def part_scale(s: Setup, c: int, rounds: int) -> dict:
             empty = 0
             while empty < 2:
                 empty = 0 if poll_ack(small, "scale", 500)[1] else empty + 1
+            hints0 = maker.execute("select count(*) from docpal_private.event_hints").fetchone()[0]
             print(f"  {c:,} companies made in {t_make:.0f} s; the consumer's first pass: {first:,} events in"
-                  f" {t_pass:.1f} s; load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-            res: dict[str, list[float]] = {"big": [], "small": [], "big_idle": [], "small_idle": []}
+                  f" {t_pass:.1f} s; {hints0:,} hints kept; load average"
+                  f" {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            res: dict[str, list[float]] = {k: [] for k in ("big", "small", "big_idle", "small_idle", "big_cpu",
+                                                           "small_cpu", "big_idle_cpu", "small_idle_cpu")}
             for r in range(rounds + 1):
                 for schema in active:
-                    write_event(big, schema)
+                    write_event(maker, schema)
                 for schema in small_schemas:
-                    write_event(small, schema)
+                    write_event(small_maker, schema)
                 t = {}
                 for side, conn in ((("big", big), ("small", small)) if r % 2 == 0 else (("small", small), ("big", big))):
+                    c0 = backend_cpu(conn)
                     t[side], got = poll_ack(conn, "scale", 500)
+                    t[side + "_cpu"] = cpu_since(conn, c0)
                     if got != ACTIVE:
                         raise Failed(f"a poll of the {side} database got {got} events, not {ACTIVE}")
+                    c0 = backend_cpu(conn)
                     t[side + "_idle"], got = poll_ack(conn, "scale", 500)
+                    t[side + "_idle_cpu"] = cpu_since(conn, c0)
                     if got:
                         raise Failed(f"a poll of the {side} database with nothing new got {got} events")
                 label = "warm-up" if r == 0 else f"round {r}/{rounds}"
+                cpu = (f"; backend CPU {t['big_cpu'] * 1e3:.2f} / {t['small_cpu'] * 1e3:.2f} ms, nothing new"
+                       f" {t['big_idle_cpu'] * 1e3:.2f} / {t['small_idle_cpu'] * 1e3:.2f} ms"
+                       if t["big_cpu"] is not None and t["small_cpu"] is not None else "")
                 print(f"  {label:12s} poll+ack of {ACTIVE} new events: {c:,} companies {t['big'] * 1e3:6.2f} ms,"
                       f" {ACTIVE} companies {t['small'] * 1e3:6.2f} ms; nothing new: {t['big_idle'] * 1e3:6.2f} /"
-                      f" {t['small_idle'] * 1e3:6.2f} ms", flush=True)
+                      f" {t['small_idle'] * 1e3:6.2f} ms{cpu}", flush=True)
                 if r:
                     for k in res:
                         res[k].append(t[k])
-            hints = big.execute("select count(*) from docpal_private.event_hints").fetchone()[0]
-        finally:
+            hints = maker.execute("select count(*) from docpal_private.event_hints").fetchone()[0]
+            big.close()
             small.close()
+        finally:
+            small_maker.close()
     finally:
-        big.close()
+        maker.close()
         s.on.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(small_db)))
-    out = {k: median(v) for k, v in res.items()}
+    cpu = None not in res["big_cpu"] + res["small_cpu"] + res["big_idle_cpu"] + res["small_idle_cpu"]
+    out = {k: median(v) for k, v in res.items() if cpu or not k.endswith("_cpu")}
     out["ratio"] = median(b / m for b, m in zip(res["big"], res["small"]))
     out["idle_ratio"] = median(b / m for b, m in zip(res["big_idle"], res["small_idle"]))
+    if cpu:
+        out["cpu_ratio"] = median(b / m for b, m in zip(res["big_cpu"], res["small_cpu"]))
+        out["idle_cpu_ratio"] = median(b / m for b, m in zip(res["big_idle_cpu"], res["small_idle_cpu"]))
     out.update(companies=c, make=t_make, first_pass=t_pass, hints=hints)
     print(f"  event_hints rows left: {hints}", flush=True)
     return out
@@ -653,7 +719,8 @@ def part_scale(s: Setup, c: int, rounds: int) -> dict:
 
 # ==============================================================================================
 
-def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny: bool) -> int:
+def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny: bool,
+          keep: str | None = None) -> int:
     deploy.migrate(url)
     s = Setup(url)
     try:
@@ -669,7 +736,7 @@ def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny
         bulk = part_bulk(s, n) if "bulk" in parts else None
         drain = part_drain(s, e) if "drain" in parts else None
         latency = part_latency(s, w) if "latency" in parts else None
-        scale = part_scale(s, c, 3 if tiny else 7) if "scale" in parts else None
+        scale = part_scale(s, c, 3 if tiny else 7, keep) if "scale" in parts else None
     finally:
         s.close()
 
@@ -689,9 +756,11 @@ def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny
     if drain:
         for b, x in drain["by_batch"].items():
             goal = 40000 if b == 500 else 20000
+            cpu = (f"; per backend CPU second docpal {x['cpu_docpal']:,.0f} events, speed ratio {x['cpu_ratio']:.2f}"
+                   if x["cpu_ratio"] else "")
             print(f"3. drain of {drain['total']:,} events, B={b}: docpal {x['docpal']:,.0f} events/s"
                   f" (goal > {goal:,}: {ok(x['docpal'] > goal)}), plain {x['plain']:,.0f} events/s,"
-                  f" speed ratio docpal/plain {x['ratio']:.2f}")
+                  f" speed ratio docpal/plain {x['ratio']:.2f}{cpu}")
         print(f"   poll of 1000: {drain['poll'] * 1e3:.1f} ms, ack {drain['ack'] * 1e3:.2f} ms, batch opening"
               f" {drain['open'] * 1e3:.1f} ms; retention drain {drain['hold'][0]:,} events in {drain['hold'][1]:.2f} s,"
               f" outbox left {drain['hold'][2]}")
@@ -706,6 +775,11 @@ def bench(url: str, n: int, e: int, w: int, c: int, parts: tuple[str, ...], tiny
               f" {scale['ratio']:.2f} (goal about 1, <= 1.5: {ok(scale['ratio'] <= 1.5)}); nothing new"
               f" {scale['big_idle'] * 1e3:.2f} vs {scale['small_idle'] * 1e3:.2f} ms, ratio {scale['idle_ratio']:.2f};"
               f" first pass {scale['first_pass']:.1f} s")
+        if "cpu_ratio" in scale:
+            print(f"   backend CPU: {scale['big_cpu'] * 1e3:.2f} vs {scale['small_cpu'] * 1e3:.2f} ms, ratio"
+                  f" {scale['cpu_ratio']:.2f}; nothing new {scale['big_idle_cpu'] * 1e3:.2f} vs"
+                  f" {scale['small_idle_cpu'] * 1e3:.2f} ms, ratio {scale['idle_cpu_ratio']:.2f};"
+                  f" event_hints left {scale['hints']:,}")
     print("=" * 78)
     return 0
 
@@ -726,6 +800,9 @@ def main() -> int:
     parser.add_argument("--tiny", action="store_true",
                         help=f"a quick run: {TINY['rows']} rows, {TINY['events']} events,"
                              f" {TINY['notify_writes']} writes, {TINY['companies']} companies (explicit options still win)")
+    parser.add_argument("--scale-database", default=None, metavar="NAME",
+                        help="part 5: make the companies in database NAME of the same server and keep it, so"
+                             " that a later run with the same NAME (and --database-url) reuses them")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"),
                         help="server to use (default $DATABASE_URL, else a throw-away cluster)")
     args = parser.parse_args()
@@ -741,7 +818,7 @@ def main() -> int:
     with benchdb.fresh_database(args.database_url) as url:
         try:
             return bench(url, sizes["rows"], sizes["events"], sizes["notify_writes"], sizes["companies"], parts,
-                         args.tiny)
+                         args.tiny, args.scale_database)
         except Failed as exc:
             print(f"FAILED: {exc}")
             return 1

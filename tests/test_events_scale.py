@@ -193,6 +193,91 @@ def test_second_worker_while_the_sweep_row_is_held(companies, connect):
     assert drain_all(w2, "pair") == []
 
 
+def test_kept_hints_are_never_scanned(db, companies, counted):
+    """A consumer that stopped polling keeps hints (a day of them); another consumer's polls
+    read none of those: no scan of event_hints, with nothing new or with news."""
+    scans = ("select coalesce(sum(seq_scan), 0)::int from pg_stat_xact_user_tables"
+             " where schemaname = 'docpal_private' and relname = 'event_hints'")
+    for co in companies:
+        create(co["conn"], "notes", {"title": "x"})
+    drain_all(counted, "busy")
+    drain_all(counted, "gone")
+    # "gone" stops polling with an old snapshot: it holds every hint from xid 3 on
+    db.execute("update docpal_private.event_sweeps set swept = '3:3:' where consumer = 'gone'")
+    top = one(db, "select pg_snapshot_xmin(swept)::text::bigint from docpal_private.event_sweeps"
+                  " where consumer = 'busy'")
+    # 20,000 of them, all read by "busy" (below its snapshot's xmin): a table where a scan
+    # would be the planner's choice only if the statements allowed no other
+    db.execute("insert into docpal_private.event_hints select (3 + g %% greatest(%s::bigint - 3, 1))::text::xid8,"
+               " 'kept_' || g from generate_series(1, 20000) g on conflict do nothing", (top,))
+    db.execute("analyze docpal_private.event_hints")
+    kept = hints(db)
+    with counted.transaction():  # the counts also hold earlier transactions' not yet flushed
+        before = one(counted, scans)
+        assert poll(counted, "busy") == []
+        assert one(counted, scans) == before
+    rec = create(companies[0]["conn"], "notes", {"title": "new"})
+    with counted.transaction():
+        before = one(counted, scans)
+        events = poll(counted, "busy")
+        assert [e["record_id"] for e in events] == [rec["id"]]
+        ack(counted, "busy", events[-1]["event_id"])
+        assert one(counted, scans) == before
+    assert hints(db) == kept + 1  # held by "gone": nothing deleted
+
+
+def test_a_page_of_an_open_batch_reads_no_outbox_from_its_start(db, companies, counted):
+    """The later pages of a batch (the outbox drain): an index range past what is
+    acknowledged, never a scan of the outbox (which made a drain quadratic in its size)."""
+    co = companies[0]
+    drain_all(counted, "pages")
+    db.execute(f"""insert into "{co['schema']}"._events ("table", record_id, action, version, changed)
+                   select 'notes', gen_random_uuid(), 'INSERT', 1, '{{title}}' from generate_series(1, 5000)""")
+    db.execute(f'analyze "{co["schema"]}"._events')
+    scans = ("select coalesce(sum(seq_scan), 0)::int from pg_stat_xact_user_tables"
+             " where schemaname = %s and relname = '_events'")
+    seen = []
+    for _ in range(3):
+        with counted.transaction():  # the counts also hold earlier transactions' not yet flushed
+            before = one(counted, scans, co["schema"])
+            events = poll(counted, "pages", 1000)
+            if seen:  # the batch opened in the first poll
+                assert one(counted, scans, co["schema"]) == before
+            ack(counted, "pages", events[-1]["event_id"])
+        seen += events
+    assert len(seen) == 3000 and [e["event_id"] for e in seen] == sorted(e["event_id"] for e in seen)
+
+
+def test_a_poll_keeps_the_locks_of_a_bounded_number_of_visits(db, companies, counted):
+    """A visit holds locks to the end of the poll's transaction: a visit that finds nothing
+    gives them back, and a poll stops after event_pass_limit() visits that found events, so a
+    new consumer's pass through every company goes on over several polls, none skipped, and
+    an empty answer still means nothing is pending."""
+    assert one(db, "select docpal_private.event_pass_limit()") == 1000
+    db.execute("create or replace function docpal_private.event_pass_limit() returns integer"
+               " language sql immutable set search_path = pg_catalog, pg_temp as 'select 2'")
+    # outboxes without events: the pass visits them all and keeps no lock on any
+    with counted.transaction():
+        assert poll(counted, "empty-first") == []
+        held = one(counted, "select count(*) from pg_locks l join pg_class c on c.oid = l.relation"
+                            " where l.pid = pg_backend_pid() and c.relname ~ '^_events'")
+    assert held == 0
+    recs = [create(co["conn"], "notes", {"title": "before"})["id"] for co in companies]
+    got, polls = [], 0
+    while events := poll(counted, "capped", 1000):
+        assert len({e["company_id"] for e in events}) <= 2
+        ack(counted, "capped", events[-1]["event_id"])
+        got += events
+        polls += 1
+        assert polls < 20
+    assert [e["record_id"] for e in got] == recs and polls >= 2
+    # the pass done, nothing is visited again; a later event comes at once
+    assert visits(counted, "capped") == ([], 0)
+    rec = create(companies[0]["conn"], "notes", {"title": "after"})
+    events, calls = visits(counted, "capped")
+    assert [e["record_id"] for e in events] == [rec["id"]] and calls == 1
+
+
 def test_hint_trigger_is_on_every_outbox(db, companies):
     for co in companies:
         assert one(db, "select count(*)::int from pg_trigger where tgrelid = %s::regclass"

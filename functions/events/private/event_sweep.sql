@@ -44,14 +44,18 @@ begin
     o_held := false;
     -- most polls have nothing to record (no new hint, nothing due, no pass):
     -- then no row lock (a lock is a write)
+    -- Two index probes, whatever the number of hints kept (another
+    -- consumer's sweep row may hold a day of them): the highest hint (a hint
+    -- at or past swept's xmax is new), and the transactions swept saw
+    -- running (new once they commit). One anti-join with an OR read every hint.
     select s.due, s.full_from into o_due, o_full_from
       from docpal_private.event_sweeps s
      where s.consumer = p_consumer and s.due = '{}' and s.full_from is null
        and s.updated_at > pg_catalog.now() - interval '1 hour'
+       and coalesce((select pg_catalog.max(h.xid) from docpal_private.event_hints h)
+                    < pg_catalog.pg_snapshot_xmax(s.swept), true)
        and not exists (select from docpal_private.event_hints h
-                        where (h.xid >= pg_catalog.pg_snapshot_xmax(s.swept)
-                               or h.xid = any (array(select pg_catalog.pg_snapshot_xip(s.swept))))
-                          and not pg_catalog.pg_visible_in_snapshot(h.xid, s.swept));
+                        where h.xid = any (array(select pg_catalog.pg_snapshot_xip(s.swept))));
     if found then
         return;
     end if;
@@ -101,8 +105,12 @@ begin
     -- what every sweeping consumer has read, and no running transaction can see as new
     select least(pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()), pg_catalog.min(pg_catalog.pg_snapshot_xmin(s.swept)))
       into v_horizon from docpal_private.event_sweeps s;
+    -- oldest first, a range of the index (from the lowest hint): the hints
+    -- a held horizon keeps are not read
     delete from docpal_private.event_hints h
-     where h.ctid = any (array(select k.ctid from docpal_private.event_hints k where k.xid < v_horizon
-                                limit 10000 for update skip locked));
+     where h.ctid = any (array(select k.ctid from docpal_private.event_hints k
+                                where k.xid >= (select pg_catalog.min(m.xid) from docpal_private.event_hints m)
+                                  and k.xid < v_horizon
+                                order by k.xid limit 10000 for update skip locked));
 end
 $$;

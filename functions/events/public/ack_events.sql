@@ -4,6 +4,7 @@ create or replace function docpal.ack_events(consumer text, last_event_id bigint
     language plpgsql
     security definer
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 /* The consumer has the events poll_events handed out up to and including
    last_event_id. Without a context that includes what the same poll (the

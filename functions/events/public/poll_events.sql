@@ -4,6 +4,7 @@ create or replace function docpal.poll_events(consumer text, max integer default
     language plpgsql
     security definer
     set search_path = pg_catalog, pg_temp
+    set plan_cache_mode = force_generic_plan
 as $$
 /* Up to max events (an array of notification payloads, plus "workflow"
    where a rule matched) after the consumer's last acknowledgement: of the
@@ -18,8 +19,16 @@ as $$
    a hint since its last sweep or that it has not finished with (due), those
    where it has a batch open, and the companies Citus holds; plus, once per
    consumer, every company. A visit that finds nothing new (or opens a
-   batch) takes the company off the due list. So a poll costs what the
-   companies with something new cost, however many companies there are. */
+   batch) takes the company off the due list. A visit that finds nothing
+   gives back its locks (a subtransaction rolled back); at most
+   docpal_private.event_pass_limit() visits that found events keep theirs,
+   then the poll ends and the next goes on, so [] still means nothing is
+   pending. So a poll costs what the
+   companies with something new cost, however many companies there are.
+   Its statements (and those of the functions it calls) keep generic plans
+   (plan_cache_mode, pinned here): with custom plans, the planner's
+   estimates over thousands of companies made it plan them again at every
+   poll, the dearest part of a poll with nothing new. */
 declare
     v_scope uuid := docpal_private.event_scope(poll_events.consumer);
     v_events jsonb := '[]';
@@ -35,6 +44,9 @@ declare
     v_stopped boolean := false;
     v_due bigint[];
     v_full_from bigint;
+    v_resume bigint;
+    v_held integer := 0;             -- visits whose locks this poll keeps
+    v_pass_limit integer := docpal_private.event_pass_limit();
     v_candidates refcursor;
 begin
     if poll_events.max is null or poll_events.max < 1 or poll_events.max > 10000 then
@@ -85,6 +97,13 @@ begin
     loop
         fetch v_candidates into v_company, v_schema, v_number;
         exit when not found;
+        if v_held >= v_pass_limit then
+            -- as many visits holding locks as one poll makes (their events
+            -- are in this poll's answer, so it is not empty): the next goes on here
+            v_stopped := true;
+            v_resume := v_number;
+            exit;
+        end if;
         if v_number >= v_sweep.o_full_from then
             v_visited := v_visited || v_number;  -- the pass: due until settled
         end if;
@@ -92,8 +111,30 @@ begin
             v_settled := v_settled || v_number;  -- no outbox: its first events leave a hint
             continue;
         end if;
-        select * into v_visit
-          from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
+        if exists (select from docpal_private.event_consumers e
+                    where e.consumer = poll_events.consumer and e.company_id = v_company and e.batch_snap is not null) then
+            -- a batch open: the visit may close it (a write to keep)
+            select * into v_visit
+              from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
+            v_held := v_held + 1;
+        else
+            -- no batch open: a visit that finds nothing writes nothing worth
+            -- keeping (at most a new consumer's position, made again when the
+            -- company has events), and its subtransaction, rolled back, takes
+            -- the locks on the outbox with it. A pass through 10,000 empty
+            -- outboxes would otherwise hold some 30,000 locks to the end of
+            -- the poll, past a default server's lock table.
+            begin
+                select * into v_visit
+                  from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
+                if pg_catalog.jsonb_array_length(v_visit.o_events) = 0 then
+                    raise exception using errcode = 'DP001', message = 'docpal: nothing in this outbox';
+                end if;
+                v_held := v_held + 1;
+            exception when sqlstate 'DP001' then
+                null;  -- v_visit keeps what the visit found: variables are not rolled back
+            end;
+        end if;
         if v_visit.o_settled then
             v_settled := v_settled || v_number;
         end if;
@@ -102,6 +143,7 @@ begin
             v_count := pg_catalog.jsonb_array_length(v_events);
             if v_count >= poll_events.max then
                 v_stopped := true;
+                v_resume := v_number + 1;
                 exit;
             end if;
         end if;
@@ -113,7 +155,7 @@ begin
                         where c.number = any (v_sweep.o_due || v_visited) and c.number <> all (v_settled)
                         order by c.number);
         v_full_from := case when v_sweep.o_full_from is null or not v_stopped then null
-                            else greatest(v_sweep.o_full_from, v_number + 1) end;
+                            else greatest(v_sweep.o_full_from, v_resume) end;
         if v_due is distinct from v_sweep.o_due or v_full_from is distinct from v_sweep.o_full_from then
             update docpal_private.event_sweeps s set due = v_due, full_from = v_full_from, updated_at = pg_catalog.now()
              where s.consumer = poll_events.consumer;
