@@ -140,6 +140,16 @@ class Failed(Exception):
     pass
 
 
+def check_then_probe(conn, statement, probe, args: tuple, probe_args: tuple) -> tuple[bool, float, float]:
+    """One check, then the probe of the same tuple, so that both see the same load:
+    (the answer, the check's ms, the probe's ms)."""
+    t0 = time.perf_counter()
+    got = conn.execute(statement, args, prepare=True).fetchone()[0]
+    t1 = time.perf_counter()
+    conn.execute(probe, probe_args, prepare=True).fetchone()
+    return got, (t1 - t0) * 1e3, (time.perf_counter() - t1) * 1e3
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile (0..1) of values, nearest rank."""
     s = sorted(values)
@@ -490,13 +500,9 @@ def part_fan_in(conn: psycopg.Connection, check_conn: psycopg.Connection, schema
                  (f"user:fan{rng.randint(1, f)}", "viewer", "doc:fanin", True) for k in range(FAN_CHECKS)]
         times, probes, wrong = [], [], 0
         for s, p, o, want in cases[:20] + cases:
-            t0 = time.perf_counter()
-            got = check_conn.execute(statement, (s, p, o), prepare=True).fetchone()[0]
-            t1 = time.perf_counter()
-            check_conn.execute(probe, probe_args(s, p, o), prepare=True).fetchone()
-            t2 = time.perf_counter()
-            times.append((t1 - t0) * 1e3)
-            probes.append((t2 - t1) * 1e3)
+            got, check_ms, probe_ms = check_then_probe(check_conn, statement, probe, (s, p, o), probe_args(s, p, o))
+            times.append(check_ms)
+            probes.append(probe_ms)
             wrong += got is not want
         times, probes = times[20:], probes[20:]
         r = {"fan_in": f, "p50": pct(times, 0.5), "probe_p50": pct(probes, 0.5), "wrong": wrong}
@@ -602,13 +608,10 @@ def part_rebac(url: str, conn: psycopg.Connection, company: str, schema: str, me
             answers: list[bool] = []
             probe_times: list[float] = []
             for s, p, o, _ in checks:
-                t0 = time.perf_counter()
-                got = check_conn.execute(statement, (s, p, o), prepare=True).fetchone()[0]
-                t1 = time.perf_counter()
-                check_conn.execute(probe, probe_args(s, p, o), prepare=True).fetchone()
-                t2 = time.perf_counter()
-                times.append((t1 - t0) * 1e3)
-                probe_times.append((t2 - t1) * 1e3)
+                got, check_ms, probe_ms = check_then_probe(check_conn, statement, probe, (s, p, o),
+                                                           probe_args(s, p, o))
+                times.append(check_ms)
+                probe_times.append(probe_ms)
                 answers.append(got)
             # the pieces of a check (as superuser, so the private function can be called): the context
             # check every public function starts with, and the company's compiled walk called directly
