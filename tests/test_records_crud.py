@@ -273,7 +273,6 @@ def test_version_bumps_through_plain_sql(ctx, schema, item):
     assert update(ctx, "items", item["id"], {"qty": 11}, expected_version=3)["version"] == 4
 
 
-
 def test_version_stamp_ignores_the_writers_search_path(ctx, schema, company, item):
     """stamp_update pins no search path (a SET clause per row cost more than the trigger's
     work): every operator and type in it is named with its schema, so a writer whose path
@@ -297,6 +296,7 @@ def test_version_stamp_ignores_the_writers_search_path(ctx, schema, company, ite
                         (uid(item),))
     finally:
         ctx.execute("reset search_path")
+
 
 # --- delete_record -------------------------------------------------------------------
 
