@@ -19,10 +19,10 @@ as $$
    a hint since its last sweep or that it has not finished with (due), those
    where it has a batch open, and the companies Citus holds; plus, once per
    consumer, every company. A visit that finds nothing new (or opens a
-   batch) takes the company off the due list. A visit that finds nothing
-   gives back its locks (a subtransaction rolled back); at most
-   docpal_private.event_pass_limit() visits that found events keep theirs,
-   then the poll ends and the next goes on, so [] still means nothing is
+   batch) takes the company off the due list. A visit that only the pass
+   makes and that finds nothing gives back its locks (a subtransaction
+   rolled back); after docpal_private.event_pass_limit() visits that found
+   events the poll ends and the next goes on, so [] still means nothing is
    pending. So a poll costs what the
    companies with something new cost, however many companies there are.
    Its statements (and those of the functions it calls) keep generic plans
@@ -45,7 +45,7 @@ declare
     v_due bigint[];
     v_full_from bigint;
     v_resume bigint;
-    v_held integer := 0;             -- visits whose locks this poll keeps
+    v_held integer := 0;             -- visits that found events (and keep their locks)
     v_pass_limit integer := docpal_private.event_pass_limit();
     v_candidates refcursor;
 begin
@@ -98,8 +98,9 @@ begin
         fetch v_candidates into v_company, v_schema, v_number;
         exit when not found;
         if v_held >= v_pass_limit then
-            -- as many visits holding locks as one poll makes (their events
-            -- are in this poll's answer, so it is not empty): the next goes on here
+            -- as many visits that found events as one poll makes (each holds
+            -- its locks; their events are this poll's answer, so it is not
+            -- empty): the next goes on here
             v_stopped := true;
             v_resume := v_number;
             exit;
@@ -111,34 +112,38 @@ begin
             v_settled := v_settled || v_number;  -- no outbox: its first events leave a hint
             continue;
         end if;
-        if exists (select from docpal_private.event_consumers e
-                    where e.consumer = poll_events.consumer and e.company_id = v_company and e.batch_snap is not null) then
-            -- a batch open: the visit may close it (a write to keep)
-            select * into v_visit
-              from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
-            v_held := v_held + 1;
-        else
-            -- no batch open: a visit that finds nothing writes nothing worth
-            -- keeping (at most a new consumer's position, made again when the
-            -- company has events), and its subtransaction, rolled back, takes
-            -- the locks on the outbox with it. A pass through 10,000 empty
-            -- outboxes would otherwise hold some 30,000 locks to the end of
-            -- the poll, past a default server's lock table.
+        if v_number >= v_sweep.o_full_from and v_number <> all (v_sweep.o_due)
+           and not exists (select from docpal_private.event_consumers e
+                            where e.consumer = poll_events.consumer and e.company_id = v_company
+                              and e.batch_snap is not null) then
+            -- a visit only the pass makes, no batch open: mostly an outbox with
+            -- nothing new. Such a visit writes nothing worth keeping (at most a
+            -- new consumer's position, made again when the company has events),
+            -- and its subtransaction, rolled back, takes the locks on the outbox
+            -- with it: a pass through 10,000 empty outboxes would otherwise hold
+            -- some 30,000 locks to the end of the poll, past a default server's
+            -- lock table. Only these: a subtransaction that writes (opens a
+            -- batch) takes a subtransaction id, and past 64 in one transaction
+            -- every snapshot taken meanwhile overflows its cache of them.
             begin
                 select * into v_visit
                   from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
                 if pg_catalog.jsonb_array_length(v_visit.o_events) = 0 then
                     raise exception using errcode = 'DP001', message = 'docpal: nothing in this outbox';
                 end if;
-                v_held := v_held + 1;
             exception when sqlstate 'DP001' then
                 null;  -- v_visit keeps what the visit found: variables are not rolled back
             end;
+        else
+            -- due from a hint, or a batch open (the visit may close it: a write to keep)
+            select * into v_visit
+              from docpal_private.event_batch(poll_events.consumer, v_company, v_schema, poll_events.max - v_count);
         end if;
         if v_visit.o_settled then
             v_settled := v_settled || v_number;
         end if;
         if pg_catalog.jsonb_array_length(v_visit.o_events) > 0 then
+            v_held := v_held + 1;
             v_events := case when v_count = 0 then v_visit.o_events else v_events || v_visit.o_events end;
             v_count := pg_catalog.jsonb_array_length(v_events);
             if v_count >= poll_events.max then
