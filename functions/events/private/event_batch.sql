@@ -36,6 +36,7 @@ declare
     v_sent bigint;
     v_left boolean;
     v_workflows bigint;
+    v_page text;
 begin
     o_events := '[]';
     o_settled := false;
@@ -101,6 +102,13 @@ begin
         returning * into v_pos;
         o_settled := true;
     end if;
+    -- the events of the page: after acked, in the batch, at most p_max
+    v_page := pg_catalog.format(
+        '(select * from %I._events e
+           where e.id > $1 and e.id <= $2
+             and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
+                  or (e.xid is null and e.id > $7))
+           order by e.id limit $6) e', p_schema);
     -- The page as one conversion of an array of rows (to_jsonb of
     -- array_agg: each row goes straight into the result, where jsonb_agg of
     -- jsonb_build_object made and took apart one jsonb value per event);
@@ -110,14 +118,10 @@ begin
         'select case when pg_catalog.count(e.workflow) = 0
                      then pg_catalog.to_jsonb(pg_catalog.array_agg(p order by e.id)) end,
                 pg_catalog.max(e.id), pg_catalog.count(e.workflow)
-           from (select * from %I._events e
-                  where e.id > $1 and e.id <= $2
-                    and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
-                         or (e.xid is null and e.id > $7))
-                  order by e.id limit $6) e
+           from %s
           cross join lateral (select e.id as event_id, $5 as company_id, e."table", e.record_id, e.action,
                                      e.version, e.changed, e.user_id, e.at) p',
-        p_schema) into v_events, v_sent, v_workflows
+        v_page) into v_events, v_sent, v_workflows
       using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max, v_pos.done_id;
     if v_workflows > 0 then
         execute pg_catalog.format(
@@ -129,12 +133,8 @@ begin
                               else pg_catalog.jsonb_build_object(''workflow'', e.workflow) end
                       order by e.id),
                     pg_catalog.max(e.id)
-               from (select * from %I._events e
-                      where e.id > $1 and e.id <= $2
-                        and ((pg_catalog.pg_visible_in_snapshot(e.xid, $3) and not pg_catalog.pg_visible_in_snapshot(e.xid, $4))
-                             or (e.xid is null and e.id > $7))
-                      order by e.id limit $6) e',
-            p_schema) into v_events, v_sent
+               from %s',
+            v_page) into v_events, v_sent
           using v_pos.acked, v_pos.batch_last, v_pos.batch_snap, v_pos.done_snap, p_company, p_max, v_pos.done_id;
     end if;
     if v_sent is not null then

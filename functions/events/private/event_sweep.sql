@@ -39,7 +39,6 @@ declare
     v_sweep record;
     v_snap pg_snapshot;
     v_new bigint[];
-    v_horizon xid8;
 begin
     o_held := false;
     -- most polls have nothing to record (no new hint, nothing due, no pass):
@@ -102,15 +101,6 @@ begin
     end if;
     update docpal_private.event_sweeps s set swept = v_snap, due = o_due, updated_at = pg_catalog.now()
      where s.consumer = p_consumer;
-    -- what every sweeping consumer has read, and no running transaction can see as new
-    select least(pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()), pg_catalog.min(pg_catalog.pg_snapshot_xmin(s.swept)))
-      into v_horizon from docpal_private.event_sweeps s;
-    -- oldest first, a range of the index (from the lowest hint): the hints
-    -- a held horizon keeps are not read
-    delete from docpal_private.event_hints h
-     where h.ctid = any (array(select k.ctid from docpal_private.event_hints k
-                                where k.xid >= (select pg_catalog.min(m.xid) from docpal_private.event_hints m)
-                                  and k.xid < v_horizon
-                                order by k.xid limit 10000 for update skip locked));
+    perform docpal_private.event_hints_trim(10000);
 end
 $$;

@@ -21,7 +21,6 @@ declare
     v_total bigint := 0;
     v_count integer := 0;
     v_more boolean := false;
-    v_horizon xid8;
 begin
     if not docpal_private.caller_is_platform_admin() then
         raise exception using errcode = '42501', message = 'maintain_events is for the service role only';
@@ -47,11 +46,7 @@ begin
      where s.ctid = any (array(select k.ctid from docpal_private.event_sweeps k
                                 where k.updated_at < pg_catalog.now() - interval '1 day'
                                   for update skip locked));
-    select least(pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()), pg_catalog.min(pg_catalog.pg_snapshot_xmin(s.swept)))
-      into v_horizon from docpal_private.event_sweeps s;
-    delete from docpal_private.event_hints h
-     where h.ctid = any (array(select k.ctid from docpal_private.event_hints k where k.xid < v_horizon
-                                limit maintain_events.max_rows for update skip locked));
+    perform docpal_private.event_hints_trim(maintain_events.max_rows);
     return pg_catalog.jsonb_build_object('deleted', v_total, 'companies', v_count, 'more', v_more);
 end
 $$;
