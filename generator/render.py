@@ -360,8 +360,30 @@ def code_script(rendered: list[Rendered], root: Path | None = None, lock: bool =
     for piece in final_pieces(root):
         parts.append(_section(str(piece.relative_to(root)), env.from_string(piece.read_text()).render(names=names)))
     parts.append(_section("every object to docpal_owner", (root / "sql/install/hand_over.sql").read_text()))
+    # last: the rows it deletes stay locked (a concurrent cache store waits) until the commit
+    parts.append(_section("compiled statements of other code", _query_cache_sql(rendered)))
     return _BEGIN + "set local check_function_bodies = off;  -- functions may call ones defined later\n" \
         + "".join(parts) + "\ncommit;\n"
+
+
+def _query_cache_sql(rendered: list[Rendered]) -> str:
+    """Empties docpal_private.query_cache (migration 0016) when the functions
+    and triggers differ from those that filled it (meta key 'code', their
+    hash): a statement is cached as the compiler of its day wrote it, and a
+    fixed compiler must not leave it served. The entries of another docpal
+    version are never found anyway (q_cache_lookup's key names the version);
+    this covers a change of code within one version. The cache is filled
+    again by the next calls."""
+    code = hashlib.sha256("\n;\n".join(item.sql for item in rendered
+                                         if item.kind in ("function", "trigger")).encode()).hexdigest()
+    return (
+        "do $$\nbegin\n"
+        f"    if (select m.value from docpal_private.meta m where m.key = 'code') is distinct from '{code}' then\n"
+        "        delete from docpal_private.query_cache;\n"
+        "        insert into docpal_private.meta (key, value)\n"
+        f"        values ('code', '{code}')\n"
+        "        on conflict (key) do update set value = excluded.value;\n"
+        "    end if;\nend\n$$;")
 
 
 _BEGIN = "begin;\nset local client_min_messages = warning;\n"

@@ -10,12 +10,15 @@ table or prepared statement of the same name, a setting, the cache itself is out
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
 from conftest import APP_LOGIN, SERVICE_LOGIN
+from docpal import __version__, deploy
 from helpers import fn, one, raises, set_context, table
 
 ITEMS = table("items",
@@ -232,3 +235,24 @@ def test_query_cache_stats_is_service_only(connect):
     assert set(one(service, "select docpal.query_cache_stats()")) == {"lookups", "hits", "hit_rate", "entries"}
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         connect(APP_LOGIN).execute("select docpal.query_cache_stats()")
+
+
+def test_an_upgrade_serves_no_statement_compiled_by_other_code(db, dburl, company, shop):
+    """A statement is cached as the compiler of its day wrote it: an upgrade must not leave it
+    served. Its key names the docpal version (a session still running replaced code stores
+    entries the new code never finds), and migrate empties the cache when the code changed."""
+    query(shop, PAGE)
+    key = one(db, "select key from docpal_private.query_cache where company_id = %s", company["id"])
+    assert json.loads(key)[0] == __version__
+    # the entry as other code might have written it (made visible: a different answer)
+    db.execute("""update docpal_private.query_cache set statement = 'select ''{"rows": [], "total": 99}''::jsonb'
+                   where company_id = %s""", (company["id"],))
+    assert query(shop, PAGE)["total"] == 99
+    deploy.migrate(dburl)  # the same code: the cache is kept
+    assert query(shop, PAGE)["total"] == 99
+    db.execute("update docpal_private.meta set value = 'the code before' where key = 'code'")
+    deploy.migrate(dburl)
+    assert entries(db, company) == 0
+    result = query(shop, PAGE)
+    assert names(result) == ["apple", "pear", "plum"] and result["total"] == 3
+    assert entries(db, company) == 1

@@ -10,7 +10,11 @@ as $$
    unlogged table cannot be read).
    The key is, in full (no hash collision can serve another's entry),
    everything the compiler reads besides the table specs and a member's
-   read permissions: the query function, company schema, user ($user, the
+   read permissions: the docpal version that compiled it (a literal of this
+   function: a session still running the code an upgrade replaced stores
+   entries the new code never finds; the upgrade also empties the cache
+   when the code changed within a version, render.code_script), the query
+   function, company schema, user ($user, the
    member's own grants), company role and API key scopes, the session
    settings that decide whether a value converts (DateStyle,
    IntervalStyle, TimeZone), the table and the spec (values included:
@@ -38,7 +42,7 @@ begin
         return;
     end if;
     o_key := pg_catalog.jsonb_build_array(
-                 p_kind, p_caller->'schema_name', p_caller->'user_id', p_caller->'member_role', p_caller->'scopes',
+                 '{{ version }}', p_kind, p_caller->'schema_name', p_caller->'user_id', p_caller->'member_role', p_caller->'scopes',
                  pg_catalog.current_setting('DateStyle'), pg_catalog.current_setting('IntervalStyle'),
                  pg_catalog.current_setting('TimeZone'), p_slug, p_spec)::text;
     select c.perms, c.statement, c.params into v_perms, o_statement, o_params

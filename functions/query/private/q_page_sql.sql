@@ -41,9 +41,11 @@ begin
     if not v_joined and p_state->>'select' = pg_catalog.format('pg_catalog.to_jsonb(%s)', v_alias) then
         -- the default row JSON of the whole row: made from the carried row
         -- itself (expanding it into its columns first, as below, costs
-        -- planning and a deforming of the row per column)
+        -- planning and a deforming of the row per column), by jsonb_agg of
+        -- the row value: the same JSON as to_jsonb's, without building and
+        -- reading back a jsonb value per row (~1.5 us a row)
         return pg_catalog.format(
-            'select coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(_k._row) order by %1$s), ''[]'')
+            'select coalesce(pg_catalog.jsonb_agg(_k._row order by %1$s), ''[]'')
                from (select %8$s as _row, %2$s from %3$s where %4$s%5$s order by %6$s limit %7$s offset %9$s) _k',
             v_order, v_keys, docpal_private.q_from(p_state, false),
             p_state->>'where', p_extra_where, p_state->>'order',
