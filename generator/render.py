@@ -379,7 +379,10 @@ def _query_cache_sql(rendered: list[Rendered]) -> str:
     return (
         "do $$\nbegin\n"
         f"    if (select m.value from docpal_private.meta m where m.key = 'code') is distinct from '{code}' then\n"
-        "        delete from docpal_private.query_cache;\n"
+        "        -- an install from older templates (a release's, by deploy.migrate(root=...)) has no cache\n"
+        "        if pg_catalog.to_regclass('docpal_private.query_cache') is not null then\n"
+        "            delete from docpal_private.query_cache;\n"
+        "        end if;\n"
         "        insert into docpal_private.meta (key, value)\n"
         f"        values ('code', '{code}')\n"
         "        on conflict (key) do update set value = excluded.value;\n"
