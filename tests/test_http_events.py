@@ -326,6 +326,11 @@ def test_many_clients_of_one_key_all_receive(http):
     readers = [Reader(http.base, co.auth("owner"), until=lambda r: len(r.changes()) >= 1) for _ in range(50)]
     for reader in readers:
         assert reader.opened.wait(WAIT) and reader.status == 200, (reader.status, reader.error)
+    # a client that joins an existing group reads once more on its own after
+    # the join (events.py); one still reading when the record commits gets it
+    # with its own read's cursor. Wait until no read is running before the
+    # write, so that every client gets it from the group.
+    quiet_for(http, 0.3)
     rec = create(http, co, {"title": "for everyone"})
     for reader in readers:
         reader.finish()
@@ -333,6 +338,19 @@ def test_many_clients_of_one_key_all_receive(http):
         [len(reader.records()) for reader in readers]
     ids = {reader.ids()[0] for reader in readers}
     assert len(ids) == 1, "one group, one cursor"
+
+
+def quiet_for(http, seconds: float) -> None:
+    """Waits (at most WAIT) until no other session is running read_events and
+    none has finished one for `seconds` (pg_stat_activity keeps each pooled
+    connection's last statement and when its state changed)."""
+    deadline = time.monotonic() + WAIT
+    while not http.one("select count(*) filter (where state = 'active') = 0"
+                       "   and coalesce(max(state_change) < now() - make_interval(secs => %s), true)"
+                       "  from pg_stat_activity where pid <> pg_backend_pid() and query like '%%read_events%%'",
+                       seconds):
+        assert time.monotonic() < deadline, "the server's reads did not settle"
+        time.sleep(0.05)
 
 
 def test_workers_each_deliver(http):
