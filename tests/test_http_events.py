@@ -344,13 +344,11 @@ def quiet_for(http, seconds: float) -> None:
     """Waits (at most WAIT) until no other session is running read_events and
     none has finished one for `seconds` (pg_stat_activity keeps each pooled
     connection's last statement and when its state changed)."""
-    deadline = time.monotonic() + WAIT
-    while not http.one("select count(*) filter (where state = 'active') = 0"
-                       "   and coalesce(max(state_change) < now() - make_interval(secs => %s), true)"
-                       "  from pg_stat_activity where pid <> pg_backend_pid() and query like '%%read_events%%'",
-                       seconds):
-        assert time.monotonic() < deadline, "the server's reads did not settle"
-        time.sleep(0.05)
+    wait_for(lambda: http.one("select count(*) filter (where state = 'active') = 0"
+                              "   and coalesce(max(state_change) < now() - make_interval(secs => %s), true)"
+                              "  from pg_stat_activity where pid <> pg_backend_pid()"
+                              "   and query like '%%read_events%%'", seconds),
+             "the server's reads to settle")
 
 
 def test_workers_each_deliver(http):
